@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * podkeeper's hot paths beside their floors, measured in the same run on the same interpreter:
+ *   1. sequential round trip: PodManager.call('echo') vs a raw Node↔Python JSON-lines echo (p50, p99)
+ *   2. pipelined calls/s with a window of outstanding requests, same two sides
+ *   3. spawn-to-ready of the echo pod vs a bare interpreter's start-to-first-line
+ * Run: npm run bench  (env BENCH_SCALE=0.2 for a quick pass). Prints a table; no assertions.
+ */
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import split2 from 'split2';
+import { resolvePython } from '../dist/env/python.js';
+import { PodManager } from '../dist/index.js';
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const ROUND_TRIPS = Math.round(3000 * scale);
+const PIPELINED = Math.round(30000 * scale);
+const WINDOW = 64;
+const SPAWNS = Math.max(5, Math.round(20 * scale));
+const WARMUP = 200;
+
+const ECHO_LOOP = `
+import sys, json
+out = sys.stdout
+for line in sys.stdin:
+    msg = json.loads(line)
+    out.write(json.dumps({"id": msg["id"], "success": True, "result": msg["payload"]}) + "\\n")
+    out.flush()
+`;
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+/** A raw echo peer: one Python process, split2 framing, JSON both ways, nothing else. */
+function rawEcho(python) {
+  const child = spawn(python, ['-u', '-c', ECHO_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = new Map();
+  child.stdout.pipe(split2(JSON.parse)).on('data', (msg) => {
+    const resolve = waiting.get(msg.id);
+    waiting.delete(msg.id);
+    resolve?.(msg.result);
+  });
+  let next = 0;
+  return {
+    call(payload) {
+      const id = String(next++);
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        child.stdin.write(`${JSON.stringify({ id, action: 'process', payload })}\n`);
+      });
+    },
+    close: () => child.kill(),
+  };
+}
+
+async function sequential(call) {
+  for (let i = 0; i < WARMUP; i++) await call({ text: 'warm' });
+  const times = [];
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const start = performance.now();
+    await call({ text: 'hello', i });
+    times.push(performance.now() - start);
+  }
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+async function pipelined(call) {
+  let sent = 0;
+  const start = performance.now();
+  const lane = async () => {
+    while (sent < PIPELINED) {
+      sent += 1;
+      await call({ text: 'hello', i: sent });
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+  return PIPELINED / ((performance.now() - start) / 1000);
+}
+
+async function bareStart(python) {
+  const times = [];
+  for (let i = 0; i < SPAWNS; i++) {
+    const start = performance.now();
+    const child = spawn(python, ['-u', '-c', 'print("ready")'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    times.push(performance.now() - start);
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  return percentile(times, 50);
+}
+
+async function podStart(manager) {
+  const times = [];
+  for (let i = 0; i < SPAWNS; i++) {
+    const start = performance.now();
+    await manager.start('echo');
+    times.push(performance.now() - start);
+    await manager.stop({ target: 'echo' });
+  }
+  return percentile(times, 50);
+}
+
+const { executable, version } = await resolvePython(process.env.PODKEEPER_PYTHON ?? 'python3');
+console.log(`podkeeper bench — node ${process.version}, python ${version} (${executable}), scale ${scale}\n`);
+
+const raw = rawEcho(executable);
+const rawSeq = await sequential((p) => raw.call(p));
+const rawPipe = await pipelined((p) => raw.call(p));
+raw.close();
+
+const manager = new PodManager({ python: executable, idleTimeout: -1, builtinRecipes: true, recipePath: [] });
+const oursSeq = await sequential((p) => manager.call('echo', p));
+const oursPipe = await pipelined((p) => manager.call('echo', p));
+await manager.close();
+
+const bare = await bareStart(executable);
+const spawnManager = new PodManager({ python: executable, idleTimeout: -1, recipePath: [] });
+const ours = await podStart(spawnManager);
+await spawnManager.close();
+
+const rows = [
+  ['sequential round trip p50 (ms)', rawSeq.p50, oursSeq.p50, oursSeq.p50 / rawSeq.p50, '≤ 1.3×'],
+  ['sequential round trip p99 (ms)', rawSeq.p99, oursSeq.p99, oursSeq.p99 / rawSeq.p99, ''],
+  [`pipelined calls/s (window ${WINDOW})`, rawPipe, oursPipe, oursPipe / rawPipe, '≥ 0.8×'],
+  ['spawn to ready p50 (ms)', bare, ours, ours / bare, '≤ 1.3×'],
+];
+const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(3));
+console.log('| measure | floor | podkeeper | ratio | target |');
+console.log('| --- | ---: | ---: | ---: | --- |');
+for (const [name, floor, value, ratio, target] of rows) {
+  console.log(`| ${name} | ${fmt(floor)} | ${fmt(value)} | ${ratio.toFixed(2)}× | ${target} |`);
+}

@@ -1,0 +1,48 @@
+/** What the manager reports: pod snapshots and the events a control client can subscribe to. */
+
+import type { ExitReason, PodState } from '../pod/pod.js';
+import type { LogLevel } from '../protocol/pod.js';
+
+/** A pod as `pods.list` shows it. Times are ISO-8601; rssMB is the measured RSS of its process tree. */
+export interface PodInfo {
+  id: string;
+  recipe: string;
+  capability: string;
+  state: PodState;
+  pid: number | null;
+  rssMB: number | null;
+  startedAt: string;
+  lastUsedAt: string;
+  inFlight: number;
+  queued: number;
+  calls: number;
+  spawnToReadyMs: number | null;
+}
+
+export type ManagerEvent =
+  | { event: 'pod.spawned'; podId: string; recipe: string; pid: number | undefined }
+  | { event: 'pod.state'; podId: string; recipe: string; from: PodState; to: PodState }
+  | { event: 'pod.ready'; podId: string; recipe: string; spawnToReadyMs: number; memoryMB: number }
+  | { event: 'pod.reclaimed'; podId: string; recipe: string; idleSeconds: number }
+  | { event: 'pod.evicted'; podId: string; recipe: string }
+  | { event: 'pod.stopped'; podId: string; recipe: string }
+  | {
+      event: 'pod.crashed';
+      podId: string;
+      recipe: string;
+      reason: ExitReason;
+      exitCode: number | null;
+      signal: string | null;
+      uptimeMs: number;
+      stderrTail: string[];
+    }
+  | { event: 'pod.fatal'; recipe: string; message: string }
+  | {
+      event: 'pod.log';
+      podId: string;
+      recipe: string;
+      time: number;
+      source: 'stderr' | 'pod' | 'daemon';
+      level: LogLevel;
+      message: string;
+    };

@@ -1,0 +1,104 @@
+/**
+ * PodManager options, validated once when the manager is built: a bad value is `INVALID_OPTION`
+ * naming the field and the value received. Durations are in seconds, like recipe.json and the
+ * control protocol (DESIGN §3, §5).
+ */
+import { homedir, totalmem } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { PodkeeperError } from '../errors.js';
+
+const seconds = z.number().refine(Number.isFinite, 'must be finite').min(0);
+
+export const restartOptionsSchema = z.strictObject({
+  /** First backoff, seconds. @default 0.5 */
+  backoffBase: seconds.default(0.5),
+  /** @default 1.5 */
+  backoffFactor: z.number().min(1).default(1.5),
+  /** Longest backoff, seconds. @default 15 */
+  backoffCap: seconds.default(15),
+  /** A crash this soon after start (seconds) counts toward fatal. @default 10 */
+  unstableWindow: seconds.default(10),
+  /** Unstable crashes in a row that make a recipe fatal. @default 5 */
+  maxUnstable: z.number().int().min(1).default(5),
+});
+
+export const podManagerOptionsSchema = z.strictObject({
+  /** Base interpreter for pods. @default $PODKEEPER_PYTHON or "python3" */
+  python: z.string().min(1).optional(),
+  /** Daemon home: caches live under it. @default $PODKEEPER_HOME or ~/.local/share/podkeeper */
+  home: z.string().min(1).optional(),
+  /** Extra recipe folders, searched before the built-in ones. @default $PODKEEPER_RECIPE_PATH */
+  recipePath: z.array(z.string().min(1)).optional(),
+  /** Serve the repo's `recipes/` folder. @default true */
+  builtinRecipes: z.boolean().default(true),
+  /** Idle seconds before a pod is stopped; 0 = after each reply, -1 = never. @default 300 */
+  idleTimeout: z.number().min(-1).default(300),
+  /** Budget for the summed RSS of all pods. @default half of the machine's RAM */
+  maxMemoryMB: z.number().positive().optional(),
+  /** How long a spawn waits for room under the budget before `NO_MEMORY`, seconds. @default 30 */
+  memoryWait: seconds.default(30),
+  /** Seconds a pod may go without `ready` or a log line. @default 120 */
+  readyTimeout: z.number().positive().default(120),
+  /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */
+  stopGrace: z.number().positive().default(5),
+  /** Seconds a cancelled request may take before its pod is killed. @default 5 */
+  cancelGrace: z.number().positive().default(5),
+  /** Requests waiting per pod before `QUEUE_FULL`. @default 1024 */
+  maxQueue: z.number().int().min(1).default(1024),
+  /** Requests sent to a pod ahead of its free handler slots. @default 8 */
+  pipelining: z.number().int().min(0).default(8),
+  /** Longest accepted protocol line, characters. @default 64 MiB */
+  maxLineLength: z
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
+  /** Extra environment for every pod (a recipe's own `env` wins). @default {} */
+  env: z.record(z.string(), z.string()).default({}),
+  restart: restartOptionsSchema.default(restartOptionsSchema.parse({})),
+  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null).optional(),
+});
+
+export type PodManagerOptions = z.input<typeof podManagerOptionsSchema>;
+
+export type ResolvedOptions = z.infer<typeof podManagerOptionsSchema> & {
+  python: string;
+  home: string;
+  recipePath: string[];
+  maxMemoryMB: number;
+};
+
+export function resolveOptions(
+  input: PodManagerOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  const parsed = podManagerOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? '';
+    const received = field ? field.split('.').reduce<unknown>(pick, input) : input;
+    const what =
+      issue?.code === 'unrecognized_keys'
+        ? `unknown option ${issue.keys.map((k) => `\`${k}\``).join(', ')}`
+        : '';
+    throw new PodkeeperError(
+      'INVALID_OPTION',
+      what || `Expected \`${field}\` ${issue?.message ?? 'to be valid'}, got ${JSON.stringify(received)}.`,
+      { details: { field, received } },
+    );
+  }
+  const options = parsed.data;
+  return {
+    ...options,
+    python: options.python ?? env['PODKEEPER_PYTHON'] ?? 'python3',
+    home: options.home ?? env['PODKEEPER_HOME'] ?? join(homedir(), '.local', 'share', 'podkeeper'),
+    recipePath: options.recipePath ?? (env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean),
+    maxMemoryMB: options.maxMemoryMB ?? Math.floor(totalmem() / 1024 / 1024 / 2),
+  };
+}
+
+function pick(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}

@@ -1,0 +1,316 @@
+/**
+ * PodManager: which pod serves a request, spawn on demand, idle reclaim, memory budget, restart
+ * policy (DESIGN §1, §3). It composes the pieces; each piece lives in its own module:
+ *
+ *   call(target) ─catalog.resolve─▶ Supervisor (one per recipe) ─acquire─▶ MemoryBudget.reserve ─▶ new Pod
+ *                                        │                                                     │
+ *                                        └── idle timer / restart policy ◀── pod events ◀───────┘
+ */
+import { delimiter, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { type PythonInterpreter, resolvePython } from '../env/python.js';
+import { PodkeeperError } from '../errors.js';
+import { Emitter } from '../events.js';
+import { BUILTIN_RECIPES_DIR, PODS_DIR } from '../paths.js';
+import type { PodExitFacts } from '../pod/failures.js';
+import type { PodLogLine } from '../pod/log-buffer.js';
+import { Pod, type PodExit } from '../pod/pod.js';
+import type { RequestEvent } from '../protocol/pod.js';
+import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
+import type { ManagerEvent, PodInfo } from './events.js';
+import { createMemorySampler } from './memory.js';
+import { MemoryBudget } from './memory-budget.js';
+import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RestartPolicy } from './restart-policy.js';
+import { Supervisor } from './supervisor.js';
+
+export interface CallOptions {
+  /** Recipe action. @default "process" */
+  action?: string;
+  /** Seconds without an answer or progress before `TIMEOUT`. @default the recipe's `timeout`, else none */
+  timeout?: number;
+  /** Seconds the pod stays after this call: 0 = stop after this reply, -1 = never (Ollama's keep_alive). */
+  keepAlive?: number;
+  signal?: AbortSignal;
+  /** The call's progress and chunk events, as they arrive. */
+  onEvent?: (event: RequestEvent) => void;
+}
+
+export type PodSelector = { target: string } | { podId: string } | { all: true };
+
+export class PodManager {
+  readonly options: ResolvedOptions;
+  readonly events = new Emitter<{ event: ManagerEvent }>();
+  readonly #log;
+  readonly #supervisors = new Map<string, Supervisor>();
+  readonly #budget: MemoryBudget;
+  readonly #init: Promise<void>;
+  #catalog = new RecipeCatalog([]);
+  #python: PythonInterpreter | undefined;
+  #podCount = 0;
+  #closing = false;
+
+  constructor(options: PodManagerOptions = {}) {
+    this.options = resolveOptions(options);
+    this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
+    this.#budget = new MemoryBudget(
+      this.options.maxMemoryMB,
+      this.options.memoryWait * 1000,
+      createMemorySampler(),
+      {
+        livePods: () => this.#livePods(),
+        estimateMB: (recipe) => this.#estimateMB(recipe),
+        evict: async (pod) => {
+          this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
+          await pod.stop();
+        },
+      },
+    );
+    this.#init = this.#initialize();
+    this.#init.catch(() => undefined);
+  }
+
+  /** Builds a manager and waits until its recipes and interpreter are known. */
+  static async create(options: PodManagerOptions = {}): Promise<PodManager> {
+    const manager = new PodManager(options);
+    await manager.#init;
+    return manager;
+  }
+
+  async recipes(): Promise<LoadedRecipe[]> {
+    await this.#init;
+    return this.#catalog.list();
+  }
+
+  /** Calls a recipe (by name or capability), spawning its pod when none is running. */
+  async call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const supervisor = await this.#supervisor(target);
+    const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
+    for (let attempt = 0; ; attempt++) {
+      const pod = await this.#acquire(supervisor, options.signal);
+      if (pod.state === 'stopping' && attempt < 3) continue;
+      if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
+      return pod.request(options.action ?? 'process', input, {
+        timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+        signal: options.signal,
+        onEvent: options.onEvent,
+      });
+    }
+  }
+
+  /** Starts the target's pod (clearing a fatal state) and waits until it is ready. */
+  async start(target: string): Promise<PodInfo> {
+    const supervisor = await this.#supervisor(target);
+    supervisor.clearFailures();
+    const pod = await supervisor.acquire();
+    await pod.whenReady();
+    return this.#info(pod, undefined);
+  }
+
+  /** Stops the selected pods; resolves with what they were just before they stopped. */
+  async stop(selector: PodSelector): Promise<PodInfo[]> {
+    await this.#init;
+    const chosen = [...this.#supervisors.values()].filter((supervisor) => {
+      if ('all' in selector) return true;
+      if ('podId' in selector) return supervisor.pod?.id === selector.podId;
+      return supervisor === this.#supervisors.get(this.#resolve(selector.target).recipe.name);
+    });
+    const infos = chosen.flatMap((s) => (s.pod ? [this.#info(s.pod, undefined)] : []));
+    await Promise.all(chosen.map((supervisor) => supervisor.stop()));
+    return infos;
+  }
+
+  /** Every live pod, with its measured RSS (whole process tree). */
+  async list(): Promise<PodInfo[]> {
+    await this.#init;
+    const usage = await this.#budget.usage();
+    return this.#livePods().map((pod) => this.#info(pod, usage.get(pod.id)));
+  }
+
+  /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
+  async logs(selector: { target: string } | { podId: string }, lines = 100): Promise<PodLogLine[]> {
+    await this.#init;
+    const pod =
+      'podId' in selector
+        ? this.#livePods().find((p) => p.id === selector.podId)
+        : this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pod;
+    return pod ? pod.logs.tail(lines) : [];
+  }
+
+  /** The summed, measured RSS of all pods and the budget, MB. */
+  async memory(): Promise<{ usedMB: number; maxMB: number }> {
+    const usage = await this.#budget.usage();
+    return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
+  }
+
+  /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#init.catch(() => undefined);
+    await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
+    await Promise.all(this.#livePods().map((pod) => pod.exited));
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #initialize(): Promise<void> {
+    const sources = this.options.recipePath.map((dir) => ({ dir, builtin: false }));
+    if (this.options.builtinRecipes) sources.push({ dir: BUILTIN_RECIPES_DIR, builtin: true });
+    const [catalog, python] = await Promise.all([
+      RecipeCatalog.load(sources),
+      resolvePython(this.options.python),
+    ]);
+    for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    this.#catalog = catalog;
+    this.#python = python;
+  }
+
+  /** Only after #init has settled. */
+  #resolve(target: string): LoadedRecipe {
+    return this.#catalog.resolve(target);
+  }
+
+  async #supervisor(target: string): Promise<Supervisor> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new calls.');
+    await this.#init;
+    const loaded = this.#resolve(target);
+    let supervisor = this.#supervisors.get(loaded.recipe.name);
+    if (!supervisor) {
+      const { restart } = this.options;
+      const policy = new RestartPolicy({
+        backoffBaseMs: restart.backoffBase * 1000,
+        backoffFactor: restart.backoffFactor,
+        backoffCapMs: restart.backoffCap * 1000,
+        unstableWindowMs: restart.unstableWindow * 1000,
+        maxUnstable: restart.maxUnstable,
+      });
+      supervisor = new Supervisor(loaded, policy, {
+        spawn: (recipe) => this.#budget.reserve(recipe.recipe.name, () => this.#spawn(recipe)),
+        onExit: (_, exit, fatal) => this.#onExit(exit, fatal),
+        onReclaim: (_, pod, idleSeconds) =>
+          this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds }),
+        idleTimeout: this.options.idleTimeout,
+        isClosing: () => this.#closing,
+      });
+      this.#supervisors.set(loaded.recipe.name, supervisor);
+    }
+    return supervisor;
+  }
+
+  #acquire(supervisor: Supervisor, signal: AbortSignal | undefined): Promise<Pod> {
+    const acquiring = supervisor.acquire();
+    if (!signal) return acquiring;
+    // A caller that leaves while the pod loads is answered at once; the pod keeps loading.
+    return new Promise<Pod>((resolve, reject) => {
+      const onAbort = () =>
+        reject(new PodkeeperError('CANCELLED', `Call to "${supervisor.name}" was cancelled by its caller.`));
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      acquiring.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  #spawn(loaded: LoadedRecipe): Pod {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    const { recipe, dir } = loaded;
+    const options = this.options;
+    this.#podCount += 1;
+    const id = `${recipe.name}-${this.#podCount}`;
+    const pod = new Pod({
+      id,
+      recipe: recipe.name,
+      capability: recipe.capability,
+      executable: this.#python?.executable ?? options.python,
+      args: ['-u', '-m', 'podkeeper_pod', dir],
+      cwd: dir,
+      env: {
+        ...process.env,
+        ...options.env,
+        ...recipe.env,
+        PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
+        PODKEEPER_POD_ID: id,
+        PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
+      },
+      concurrency: recipe.concurrency,
+      pipelining: options.pipelining,
+      maxQueue: options.maxQueue,
+      readyTimeoutMs: (recipe.readyTimeout ?? options.readyTimeout) * 1000,
+      stopGraceMs: options.stopGrace * 1000,
+      cancelGraceMs: options.cancelGrace * 1000,
+      maxLineLength: options.maxLineLength,
+      logger: options.logger,
+    });
+    const spawnedAt = performance.now();
+    this.#emit({ event: 'pod.spawned', podId: id, recipe: recipe.name, pid: pod.pid });
+    pod.events.on('state', ({ from, to }) =>
+      this.#emit({ event: 'pod.state', podId: id, recipe: recipe.name, from, to }),
+    );
+    pod.events.on('ready', ({ spawnToReadyMs, ready }) =>
+      this.#emit({
+        event: 'pod.ready',
+        podId: id,
+        recipe: recipe.name,
+        spawnToReadyMs: Math.round(spawnToReadyMs ?? performance.now() - spawnedAt),
+        memoryMB: ready.memoryMB,
+      }),
+    );
+    pod.events.on('log', (line) => this.#emit({ event: 'pod.log', ...line, recipe: recipe.name }));
+    return pod;
+  }
+
+  #onExit(exit: PodExit, fatal: PodkeeperError | undefined): void {
+    const { pod, reason, facts } = exit;
+    if (reason === 'stopped') {
+      this.#emit({ event: 'pod.stopped', podId: pod.id, recipe: pod.recipe });
+      return;
+    }
+    this.#emit({ event: 'pod.crashed', podId: pod.id, recipe: pod.recipe, reason, ...pickExit(facts) });
+    if (fatal) this.#emit({ event: 'pod.fatal', recipe: pod.recipe, message: fatal.message });
+  }
+
+  #livePods(): Pod[] {
+    return [...this.#supervisors.values()].flatMap((s) =>
+      s.pod && s.pod.state !== 'stopped' ? [s.pod] : [],
+    );
+  }
+
+  #estimateMB(recipe: string): number {
+    const supervisor = this.#supervisors.get(recipe);
+    return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
+  }
+
+  #info(pod: Pod, rssMB: number | undefined): PodInfo {
+    if (rssMB !== undefined) {
+      const supervisor = this.#supervisors.get(pod.recipe);
+      if (supervisor && pod.state !== 'starting') supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
+    }
+    return {
+      id: pod.id,
+      recipe: pod.recipe,
+      capability: pod.capability,
+      state: pod.state,
+      pid: pod.pid ?? null,
+      rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
+      startedAt: new Date(pod.startedAt).toISOString(),
+      lastUsedAt: new Date(pod.lastUsedAt).toISOString(),
+      inFlight: pod.inFlight,
+      queued: pod.queued,
+      calls: pod.calls,
+      spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
+    };
+  }
+
+  #emit(event: ManagerEvent): void {
+    this.events.emit('event', event);
+  }
+}
+
+function pickExit(facts: PodExitFacts) {
+  return {
+    exitCode: facts.exitCode,
+    signal: facts.signal,
+    uptimeMs: facts.uptimeMs,
+    stderrTail: facts.stderrTail,
+  };
+}

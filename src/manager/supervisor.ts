@@ -1,0 +1,129 @@
+/**
+ * One recipe's seat in the manager: at most one live pod, started on demand (one spawn at a time,
+ * concurrent callers share it), restarted after a crash under the restart policy, and stopped when
+ * it has been idle for its keep-alive.
+ */
+import { performance } from 'node:perf_hooks';
+import type { PodkeeperError } from '../errors.js';
+import { podFatal } from '../pod/failures.js';
+import type { Pod, PodExit } from '../pod/pod.js';
+import { wait } from '../pod/terminate.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import type { RestartPolicy } from './restart-policy.js';
+
+export interface SupervisorDeps {
+  /** Makes room under the memory budget, then spawns a pod for this recipe. */
+  spawn(loaded: LoadedRecipe): Promise<Pod>;
+  /** Reports a pod's end (crash, reclaim, fatal) to the manager. */
+  onExit(supervisor: Supervisor, exit: PodExit, fatal: PodkeeperError | undefined): void;
+  onReclaim(supervisor: Supervisor, pod: Pod, idleSeconds: number): void;
+  /** Manager default idle timeout, seconds. */
+  idleTimeout: number;
+  isClosing(): boolean;
+}
+
+export class Supervisor {
+  readonly loaded: LoadedRecipe;
+  readonly #policy: RestartPolicy;
+  readonly #deps: SupervisorDeps;
+  pod: Pod | undefined;
+  fatal: PodkeeperError | undefined;
+  /** The keep-alive asked for by the latest call (seconds), for the current pod. */
+  keepAlive: number | undefined;
+  /** Largest RSS seen for this recipe, MB: the estimate for its next spawn. */
+  peakMB = 0;
+  #spawning: Promise<Pod> | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(loaded: LoadedRecipe, policy: RestartPolicy, deps: SupervisorDeps) {
+    this.loaded = loaded;
+    this.#policy = policy;
+    this.#deps = deps;
+  }
+
+  get name(): string {
+    return this.loaded.recipe.name;
+  }
+
+  /** A live pod (maybe still starting), spawning one when there is none. */
+  acquire(): Promise<Pod> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    const pod = this.pod;
+    if (pod && (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy')) {
+      this.#clearIdle();
+      return Promise.resolve(pod);
+    }
+    this.#spawning ??= this.#spawn().finally(() => {
+      this.#spawning = undefined;
+    });
+    return this.#spawning;
+  }
+
+  /** An explicit start: forgets crashes and a fatal state. */
+  clearFailures(): void {
+    this.fatal = undefined;
+    this.#policy.reset();
+  }
+
+  /** Idle seconds before this recipe's pod is stopped: the call's keep-alive, the recipe's, the default. */
+  get idleSeconds(): number {
+    return this.keepAlive ?? this.loaded.recipe.idleTimeout ?? this.#deps.idleTimeout;
+  }
+
+  /** Stops the current pod, if any. */
+  async stop(): Promise<Pod | undefined> {
+    this.#clearIdle();
+    const pod = this.pod;
+    if (!pod) return undefined;
+    await pod.stop();
+    return pod;
+  }
+
+  async #spawn(): Promise<Pod> {
+    if (this.pod?.state === 'stopping') await this.pod.exited;
+    const delay = this.#policy.delayMs(performance.now());
+    if (delay > 0) await wait(delay);
+    if (this.fatal) throw this.fatal;
+    const pod = await this.#deps.spawn(this.loaded);
+    this.pod = pod;
+    this.keepAlive = undefined;
+    pod.events.on('idle', () => this.#scheduleIdle(pod));
+    pod.events.on('ready', ({ ready }) => {
+      this.peakMB = Math.max(this.peakMB, ready.memoryMB);
+    });
+    pod.events.on('exit', (exit) => this.#onExit(exit));
+    return pod;
+  }
+
+  #scheduleIdle(pod: Pod): void {
+    this.#clearIdle();
+    const seconds = this.idleSeconds;
+    if (seconds < 0 || this.pod !== pod) return;
+    const reclaim = () => {
+      if (this.pod !== pod || !pod.idle) return;
+      this.#deps.onReclaim(this, pod, seconds);
+      void pod.stop();
+    };
+    if (seconds === 0) {
+      reclaim();
+      return;
+    }
+    this.#idleTimer = setTimeout(reclaim, seconds * 1000);
+    this.#idleTimer.unref();
+  }
+
+  #clearIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #onExit(exit: PodExit): void {
+    this.#clearIdle();
+    if (this.pod === exit.pod) this.pod = undefined;
+    const verdict = this.#policy.record(exit.reason, exit.facts.uptimeMs, performance.now());
+    if (verdict === 'fatal') this.fatal = podFatal(this.name, this.#policy.unstableCrashes, exit.facts);
+    this.#deps.onExit(this, exit, this.fatal);
+    // A pod killed for ignoring a cancel was warm and wanted: bring it back at once.
+    if (exit.reason === 'killed' && !this.#deps.isClosing()) this.acquire().catch(() => undefined);
+  }
+}

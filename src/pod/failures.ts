@@ -1,0 +1,116 @@
+/**
+ * Every error a pod reports is built here, from facts, so each message names the pod, says what
+ * happened and what to do next, the same way every time.
+ */
+import { ERROR_CODES, type ErrorCode, PodkeeperError } from '../errors.js';
+import type { ErrorBody } from '../protocol/pod.js';
+
+/** What is known about a pod process when it ends. */
+export interface PodExitFacts {
+  podId: string;
+  recipe: string;
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: string | null;
+  /** The last lines the pod wrote to stderr, oldest first. */
+  stderrTail: string[];
+  /** Milliseconds from spawn to exit. */
+  uptimeMs: number;
+}
+
+function describeExit(facts: PodExitFacts): string {
+  const how = facts.signal
+    ? `was killed by ${facts.signal}`
+    : `exited with code ${facts.exitCode ?? 'unknown'}`;
+  return `Pod ${facts.podId} (recipe "${facts.recipe}", pid ${facts.pid ?? '?'}) ${how}`;
+}
+
+function withTail(message: string, tail: string[]): string {
+  return tail.length === 0 ? message : `${message}\nLast stderr lines:\n${tail.join('\n')}`;
+}
+
+export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
+  return new PodkeeperError(
+    'POD_CRASHED',
+    withTail(
+      `${describeExit(facts)}${why ? ` ${why}` : ''} before answering. The next request restarts it; ` +
+        `see \`podkeeper logs ${facts.recipe}\`.`,
+      facts.stderrTail,
+    ),
+    { details: { ...facts } },
+  );
+}
+
+export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
+  return new PodkeeperError(
+    'READY_TIMEOUT',
+    withTail(
+      `Pod ${facts.podId} (recipe "${facts.recipe}") sent neither "ready" nor a log line for ` +
+        `${timeoutMs / 1000} s and was killed. Raise the recipe's readyTimeout if its setup is slow.`,
+      facts.stderrTail,
+    ),
+    { details: { ...facts, timeoutMs } },
+  );
+}
+
+export function podFatal(recipe: string, crashes: number, last: PodExitFacts | undefined): PodkeeperError {
+  return new PodkeeperError(
+    'POD_FATAL',
+    withTail(
+      `Recipe "${recipe}" crashed ${crashes} times in a row soon after starting and is not restarted ` +
+        `any more. Fix the cause, then run \`podkeeper start ${recipe}\` to clear this state.`,
+      last?.stderrTail ?? [],
+    ),
+    { details: { recipe, crashes, last } },
+  );
+}
+
+export function requestTimeout(podId: string, requestId: string, timeoutMs: number): PodkeeperError {
+  return new PodkeeperError(
+    'TIMEOUT',
+    `Request ${requestId} to pod ${podId} got no answer within ${timeoutMs / 1000} s; the pod was asked to cancel it.`,
+    { details: { podId, requestId, timeoutMs } },
+  );
+}
+
+export function requestCancelled(podId: string, requestId: string, reason: unknown): PodkeeperError {
+  return new PodkeeperError(
+    'CANCELLED',
+    `Request ${requestId} to pod ${podId} was cancelled by its caller.`,
+    {
+      cause: reason,
+      details: { podId, requestId },
+    },
+  );
+}
+
+export function queueFull(podId: string, bound: number): PodkeeperError {
+  return new PodkeeperError(
+    'QUEUE_FULL',
+    `Pod ${podId} already has ${bound} requests waiting. Retry later, or raise the recipe's concurrency.`,
+    { details: { podId, bound } },
+  );
+}
+
+export function podStopping(podId: string, state: string): PodkeeperError {
+  return new PodkeeperError(
+    'SHUTTING_DOWN',
+    `Pod ${podId} is ${state} and takes no more requests; the next call starts a new pod.`,
+    { details: { podId, state } },
+  );
+}
+
+export function wrongState(podId: string, operation: string, state: string): PodkeeperError {
+  return new PodkeeperError('INVALID_STATE', `Cannot ${operation} pod ${podId} while it is ${state}.`, {
+    details: { podId, operation, state },
+  });
+}
+
+/** An error the pod itself answered with: its own code when it is one of ours, else HANDLER_ERROR. */
+export function podAnsweredError(podId: string, body: ErrorBody): PodkeeperError {
+  const known = (ERROR_CODES as readonly string[]).includes(body.code);
+  const code: ErrorCode = known ? (body.code as ErrorCode) : 'HANDLER_ERROR';
+  return new PodkeeperError(code, body.message, {
+    details: { podId, ...(known ? {} : { podCode: body.code }), traceback: body.traceback },
+  });
+}

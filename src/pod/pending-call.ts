@@ -1,0 +1,67 @@
+/**
+ * One request's life inside a pod: waiting in the queue, sent, answered. The caller's promise and
+ * the pod's slot are separate: a caller that times out is answered at once, while the slot stays
+ * taken until the pod answers (or dies), so the pod is never sent more than it can hold.
+ */
+import type { PodkeeperError } from '../errors.js';
+import type { RequestEvent } from '../protocol/pod.js';
+
+export class PendingCall {
+  readonly id: string;
+  readonly action: string;
+  readonly payload: unknown;
+  readonly onEvent: ((event: RequestEvent) => void) | undefined;
+  readonly promise: Promise<unknown>;
+  /** Settles when the pod is done with this request: answered, or gone. */
+  readonly slot: Promise<void>;
+  /** Aborts the queue wait; has no effect once the call was sent. */
+  readonly waiting = new AbortController();
+  sent = false;
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+
+  #resolve!: (value: unknown) => void;
+  #reject!: (error: PodkeeperError) => void;
+  #release!: () => void;
+
+  constructor(id: string, action: string, payload: unknown, onEvent?: (event: RequestEvent) => void) {
+    this.id = id;
+    this.action = action;
+    this.payload = payload;
+    this.onEvent = onEvent;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.slot = new Promise((release) => {
+      this.#release = release;
+    });
+  }
+
+  succeed(result: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.#resolve(result);
+  }
+
+  fail(error: PodkeeperError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.#reject(error);
+  }
+
+  /** The pod is done with it: frees the slot and every timer. */
+  release(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.graceTimer);
+    this.#release();
+  }
+
+  /** A sign of life (progress, chunk): restarts the inactivity timeout. */
+  touch(): void {
+    this.timer?.refresh();
+  }
+}

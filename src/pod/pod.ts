@@ -1,0 +1,443 @@
+/**
+ * One Python pod process and its state machine (DESIGN §3):
+ *
+ *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
+ *      │                  │
+ *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
+ *
+ *   caller ─request()─▶ PendingCall ─p-queue (concurrency + pipelining)─▶ channel ─stdin─▶ runner
+ *   caller ◀─result/error── PendingCall ◀─correlate by id── channel ◀─stdout─ runner
+ *
+ * The pod never restarts itself: a crash is reported as an `exit` event, and the manager decides.
+ */
+import { performance } from 'node:perf_hooks';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import split2 from 'split2';
+import type { PodkeeperError } from '../errors.js';
+import { Emitter } from '../events.js';
+import { type PodMessage, parsePodMessage, type ReadyMessage, type RequestEvent } from '../protocol/pod.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
+import * as failures from './failures.js';
+import { LogBuffer, type PodLogLine } from './log-buffer.js';
+import { PendingCall } from './pending-call.js';
+import { type PodProcess, type PodProcessSpec, spawnPodProcess } from './spawn.js';
+import { killGroup, terminateGroup, wait } from './terminate.js';
+
+export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'crashed';
+
+/** Why a pod process ended. `killed` is a deliberate kill by the daemon (a request ignored cancel). */
+export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
+
+export interface PodOptions extends PodProcessSpec {
+  id: string;
+  recipe: string;
+  capability: string;
+  /** Handlers the pod runs at once. @default 1 */
+  concurrency?: number;
+  /** Requests sent ahead of free handler slots, so the pipe never idles between requests. @default 8 */
+  pipelining?: number;
+  /** Requests that may wait in the daemon; beyond it `QUEUE_FULL`. @default 1024 */
+  maxQueue?: number;
+  /** Stall limit for `ready`, reset by every `log` line. @default 120_000 */
+  readyTimeoutMs?: number;
+  /** Whole stop sequence: shutdown, SIGTERM at half, SIGKILL at the end. @default 5_000 */
+  stopGraceMs?: number;
+  /** How long a cancelled request may take to answer before the pod is killed. @default 5_000 */
+  cancelGraceMs?: number;
+  /** @default 64 MiB */
+  maxLineLength?: number;
+  /** Lines kept in the pod's log ring. @default 1_000 */
+  logLines?: number;
+  logger?: Logger;
+}
+
+export interface RequestOptions {
+  /** Inactivity limit for this request (reset by its progress and chunks). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RequestEvent) => void;
+}
+
+export interface PodExit {
+  pod: Pod;
+  reason: ExitReason;
+  facts: failures.PodExitFacts;
+  error: PodkeeperError;
+}
+
+export interface PodEvents extends Record<string, unknown> {
+  state: { pod: Pod; from: PodState; to: PodState };
+  ready: { pod: Pod; ready: ReadyMessage; spawnToReadyMs: number };
+  idle: { pod: Pod };
+  log: PodLogLine;
+  exit: PodExit;
+}
+
+const STDERR_TAIL = 20;
+const silent = pino({ level: 'silent' });
+
+export class Pod {
+  readonly id: string;
+  readonly recipe: string;
+  readonly capability: string;
+  readonly events = new Emitter<PodEvents>();
+  readonly logs: LogBuffer;
+  /** Epoch ms of the spawn, and of the last answered request. */
+  readonly startedAt = Date.now();
+  lastUsedAt = Date.now();
+  calls = 0;
+  readyInfo: ReadyMessage | undefined;
+  spawnToReadyMs: number | undefined;
+  /** Settles when the process has exited and every request of it was answered. */
+  readonly exited: Promise<PodExit>;
+
+  readonly #options: Required<Omit<PodOptions, 'logger'>>;
+  readonly #log: Logger;
+  readonly #process: PodProcess;
+  readonly #channel: JsonLinesChannel;
+  readonly #queue: PQueue;
+  readonly #inFlight = new Map<string, PendingCall>();
+  readonly #waiting = new Set<PendingCall>();
+  readonly #controlIds = new Set<string>();
+  readonly #spawnedAt = performance.now();
+  readonly #ready: Promise<ReadyMessage>;
+  #resolveReady!: (ready: ReadyMessage) => void;
+  #rejectReady!: (error: PodkeeperError) => void;
+  #state: PodState = 'starting';
+  #nextId = 0;
+  #readyTimer: NodeJS.Timeout | undefined;
+  #exitReason: ExitReason | undefined;
+  #killWhy = '';
+
+  constructor(options: PodOptions) {
+    this.id = options.id;
+    this.recipe = options.recipe;
+    this.capability = options.capability;
+    this.#options = {
+      concurrency: 1,
+      pipelining: 8,
+      maxQueue: 1024,
+      readyTimeoutMs: 120_000,
+      stopGraceMs: 5_000,
+      cancelGraceMs: 5_000,
+      maxLineLength: 64 * 1024 * 1024,
+      logLines: 1_000,
+      ...stripUndefined(options),
+    } as Required<Omit<PodOptions, 'logger'>>;
+    this.#log = (options.logger ?? silent).child({ podId: this.id, recipe: this.recipe });
+    this.logs = new LogBuffer(this.#options.logLines);
+    this.#queue = new PQueue({
+      concurrency: this.#options.concurrency + this.#options.pipelining,
+      autoStart: false,
+    });
+    this.#ready = new Promise<ReadyMessage>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#ready.catch(() => undefined);
+
+    this.#process = spawnPodProcess(options);
+    this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
+      maxLineLength: this.#options.maxLineLength,
+      name: this.id,
+    });
+    this.#channel.onMessage((value) => this.#onLine(value));
+    this.#channel.onInvalid((bad) =>
+      this.#note('warning', `dropped a ${bad.reason} line from stdout: ${bad.preview}`),
+    );
+    this.#process.stderr.pipe(split2()).on('data', (line: string) => this.#onStderr(line));
+    this.#armReadyTimer();
+    this.exited = this.#process.exited.then((exit) =>
+      this.#onExit(exit.exitCode, exit.signal, exit.spawnError),
+    );
+    this.#log.info({ pid: this.pid }, 'pod spawned');
+  }
+
+  get state(): PodState {
+    return this.#state;
+  }
+
+  get pid(): number | undefined {
+    return this.#process.pid;
+  }
+
+  /** Requests sent to the pod and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Requests waiting in the daemon for a slot (or for `ready`). */
+  get queued(): number {
+    return this.#waiting.size;
+  }
+
+  get idle(): boolean {
+    return (
+      (this.#state === 'ready' || this.#state === 'busy') &&
+      this.#inFlight.size === 0 &&
+      this.#waiting.size === 0
+    );
+  }
+
+  /** Resolves once the pod is ready; rejects with the reason it never became ready. */
+  whenReady(): Promise<ReadyMessage> {
+    return this.#ready;
+  }
+
+  /** Sends one request; resolves with the pod's `result`, rejects with a coded PodkeeperError. */
+  request(action: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'busy') {
+      return Promise.reject(failures.podStopping(this.id, this.#state));
+    }
+    if (this.#waiting.size >= this.#options.maxQueue) {
+      return Promise.reject(failures.queueFull(this.id, this.#options.maxQueue));
+    }
+    const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
+    this.calls += 1;
+    this.#waiting.add(call);
+    if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      call.timer = setTimeout(
+        () => this.#abandon(call, failures.requestTimeout(this.id, call.id, timeoutMs)),
+        timeoutMs,
+      );
+    }
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.#abandon(call, failures.requestCancelled(this.id, call.id, signal.reason));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      void call.slot.then(() => signal.removeEventListener('abort', onAbort));
+    }
+    this.#queue.add(() => this.#send(call), { signal: call.waiting.signal }).catch(() => undefined);
+    return call.promise;
+  }
+
+  /** Graceful stop: `shutdown` and stdin closed, SIGTERM to the group at half the grace, SIGKILL at the end. */
+  stop(): Promise<PodExit> {
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#state === 'crashed')
+      return this.exited;
+    this.#setState('stopping');
+    this.#exitReason ??= 'stopped';
+    this.#failWaiting(failures.podStopping(this.id, 'stopping'));
+    const pid = this.pid;
+    if (pid === undefined) return this.exited;
+    void terminateGroup(pid, this.exited, this.#options.stopGraceMs, () => {
+      this.#sendControl('shutdown', undefined);
+      this.#channel.end();
+    });
+    return this.exited;
+  }
+
+  /** Immediate SIGKILL of the whole group. */
+  kill(reason: ExitReason, why: string): Promise<PodExit> {
+    this.#exitReason ??= reason;
+    this.#killWhy ||= why;
+    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    return this.exited;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  #newId(): string {
+    this.#nextId += 1;
+    return this.#nextId.toString(36);
+  }
+
+  #send(call: PendingCall): Promise<void> {
+    this.#waiting.delete(call);
+    if (call.settled) {
+      call.release();
+      return call.slot;
+    }
+    call.sent = true;
+    this.#inFlight.set(call.id, call);
+    if (this.#state === 'ready') this.#setState('busy');
+    this.#channel.send({ id: call.id, action: call.action, payload: call.payload }).catch(() => undefined);
+    return call.slot;
+  }
+
+  /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */
+  #abandon(call: PendingCall, error: PodkeeperError): void {
+    call.fail(error);
+    if (!call.sent) {
+      this.#waiting.delete(call);
+      call.waiting.abort(error);
+      call.release();
+      this.#checkIdle();
+      return;
+    }
+    if (!this.#inFlight.has(call.id)) return;
+    this.#sendControl('cancel', { id: call.id });
+    call.graceTimer = setTimeout(() => {
+      if (!this.#inFlight.has(call.id)) return;
+      void this.kill(
+        'killed',
+        `after request ${call.id} ignored cancel for ${this.#options.cancelGraceMs / 1000} s`,
+      );
+    }, this.#options.cancelGraceMs);
+  }
+
+  #sendControl(action: 'cancel' | 'shutdown', payload: unknown): void {
+    const id = `c${this.#newId()}`;
+    this.#controlIds.add(id);
+    this.#channel.send({ id, action, payload }).catch(() => undefined);
+  }
+
+  #failWaiting(error: PodkeeperError): void {
+    for (const call of this.#waiting) {
+      call.fail(error);
+      call.waiting.abort(error);
+      call.release();
+    }
+    this.#waiting.clear();
+  }
+
+  // ---------------------------------------------------------------- messages from the pod
+
+  #onLine(value: unknown): void {
+    const parsed = parsePodMessage(value);
+    if (!parsed.ok) {
+      this.#note('warning', `dropped an invalid message (${parsed.error})`);
+      return;
+    }
+    this.#onMessage(parsed.value);
+  }
+
+  #onMessage(message: PodMessage): void {
+    if (!('type' in message)) {
+      const call = this.#inFlight.get(message.id);
+      if (!call) {
+        if (!this.#controlIds.delete(message.id))
+          this.#note('warning', `answer for unknown request ${message.id}`);
+        return;
+      }
+      this.#inFlight.delete(message.id);
+      if (message.success) call.succeed(message.result);
+      else call.fail(failures.podAnsweredError(this.id, message.error));
+      call.release();
+      this.lastUsedAt = Date.now();
+      if (this.#inFlight.size === 0 && this.#state === 'busy') this.#setState('ready');
+      this.#checkIdle();
+      return;
+    }
+    switch (message.type) {
+      case 'ready':
+        this.#onReady(message);
+        return;
+      case 'log':
+        this.#record('pod', message.level, message.message);
+        if (this.#state === 'starting') this.#readyTimer?.refresh();
+        return;
+      default: {
+        const call = this.#inFlight.get(message.id);
+        if (!call) return;
+        call.touch();
+        if (!call.settled) call.onEvent?.(message);
+      }
+    }
+  }
+
+  #onReady(ready: ReadyMessage): void {
+    if (this.#state !== 'starting') return;
+    clearTimeout(this.#readyTimer);
+    this.readyInfo = ready;
+    this.spawnToReadyMs = performance.now() - this.#spawnedAt;
+    this.lastUsedAt = Date.now();
+    this.#setState('ready');
+    this.#log.info(
+      { spawnToReadyMs: Math.round(this.spawnToReadyMs), memoryMB: ready.memoryMB },
+      'pod ready',
+    );
+    this.#resolveReady(ready);
+    this.events.emit('ready', { pod: this, ready, spawnToReadyMs: this.spawnToReadyMs });
+    this.#queue.start();
+    this.#checkIdle();
+  }
+
+  #onStderr(line: string): void {
+    this.#record('stderr', 'info', line);
+  }
+
+  #record(source: PodLogLine['source'], level: PodLogLine['level'], message: string): void {
+    const line: PodLogLine = { time: Date.now(), podId: this.id, source, level, message };
+    this.logs.push(line);
+    this.#log[level === 'warning' ? 'warn' : level]({ source }, message);
+    this.events.emit('log', line);
+  }
+
+  #note(level: PodLogLine['level'], message: string): void {
+    this.#record('daemon', level, message);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  #setState(to: PodState): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.events.emit('state', { pod: this, from, to });
+  }
+
+  #checkIdle(): void {
+    if (this.idle) this.events.emit('idle', { pod: this });
+  }
+
+  #armReadyTimer(): void {
+    this.#readyTimer = setTimeout(() => {
+      if (this.#state !== 'starting') return;
+      void this.kill('ready-timeout', 'ready timeout');
+    }, this.#options.readyTimeoutMs);
+  }
+
+  async #onExit(
+    exitCode: number | null,
+    signal: NodeJS.Signals | null,
+    spawnError?: Error,
+  ): Promise<PodExit> {
+    clearTimeout(this.#readyTimer);
+    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    // The last stderr lines (a traceback) may still be in the pipe: give them a moment.
+    await wait(100, new Promise((resolve) => this.#process.stderr.once('close', resolve)));
+    const stderrTail = this.logs
+      .tail(STDERR_TAIL, (line) => line.source === 'stderr')
+      .map((line) => line.message);
+    if (spawnError) stderrTail.push(String(spawnError));
+    const facts: failures.PodExitFacts = {
+      podId: this.id,
+      recipe: this.recipe,
+      pid: this.pid,
+      exitCode,
+      signal,
+      stderrTail,
+      uptimeMs: Math.round(performance.now() - this.#spawnedAt),
+    };
+    const reason: ExitReason = this.#exitReason ?? 'crashed';
+    const error =
+      reason === 'ready-timeout'
+        ? failures.readyTimeout(facts, this.#options.readyTimeoutMs)
+        : reason === 'stopped'
+          ? failures.podStopping(this.id, 'stopped')
+          : failures.podCrashed(facts, this.#killWhy);
+    this.#setState(reason === 'stopped' ? 'stopped' : 'crashed');
+    this.#failWaiting(error);
+    for (const call of this.#inFlight.values()) {
+      call.fail(error);
+      call.release();
+    }
+    this.#inFlight.clear();
+    this.#queue.clear();
+    this.#rejectReady(error);
+    this.#channel.destroy();
+    this.#log[reason === 'stopped' ? 'info' : 'warn']({ exitCode, signal, reason }, 'pod exited');
+    const exit: PodExit = { pod: this, reason, facts, error };
+    this.events.emit('exit', exit);
+    return exit;
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

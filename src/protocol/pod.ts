@@ -1,0 +1,131 @@
+/**
+ * Pod wire protocol, version 1 (DESIGN §2): one JSON object per line on the pod's stdin (daemon → pod)
+ * and stdout (pod → daemon). These schemas are the single definition of every message; the Python
+ * runner (`pods/podkeeper_pod/protocol.py`) mirrors them and both sides are checked against the same
+ * fixtures (`test/fixtures/protocol/pod-wire-v1.json`).
+ */
+import { z } from 'zod';
+
+export const POD_PROTOCOL_VERSION = 1;
+
+/** Actions every runner answers by itself, whatever the recipe exposes. */
+export const RESERVED_ACTIONS = ['ping', 'cancel', 'shutdown'] as const;
+
+const requestId = z.string().min(1).max(256);
+
+// ---------------------------------------------------------------- daemon → pod
+
+export const podRequestSchema = z.strictObject({
+  id: requestId,
+  action: z.string().min(1).max(128).default('process'),
+  payload: z.unknown().optional(),
+});
+export type PodRequest = z.input<typeof podRequestSchema>;
+
+// ---------------------------------------------------------------- pod → daemon
+
+export const logLevelSchema = z.enum(['debug', 'info', 'warning', 'error']);
+export type LogLevel = z.infer<typeof logLevelSchema>;
+
+export const readyMessageSchema = z.object({
+  type: z.literal('ready'),
+  capability: z.string(),
+  backend: z.string(),
+  memoryMB: z.number().nonnegative(),
+  pid: z.number().int().positive(),
+  protocol: z.literal(POD_PROTOCOL_VERSION),
+  actions: z.array(z.string()),
+  python: z.string(),
+});
+export type ReadyMessage = z.infer<typeof readyMessageSchema>;
+
+export const logMessageSchema = z.object({
+  type: z.literal('log'),
+  level: logLevelSchema,
+  message: z.string(),
+  timestamp: z.string(),
+});
+export type LogMessage = z.infer<typeof logMessageSchema>;
+
+export const progressMessageSchema = z.object({
+  type: z.literal('progress'),
+  id: requestId,
+  progress: z.number().min(0).max(1),
+  message: z.string().optional(),
+});
+export type ProgressMessage = z.infer<typeof progressMessageSchema>;
+
+export const chunkMessageSchema = z.object({
+  type: z.literal('chunk'),
+  id: requestId,
+  data: z.unknown(),
+});
+export type ChunkMessage = z.infer<typeof chunkMessageSchema>;
+
+export const errorBodySchema = z.object({
+  code: z.string().min(1),
+  message: z.string(),
+  traceback: z.string().optional(),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const successResultSchema = z.object({
+  id: requestId,
+  success: z.literal(true),
+  result: z.unknown(),
+});
+
+export const failureResultSchema = z.object({
+  id: requestId,
+  success: z.literal(false),
+  error: errorBodySchema,
+});
+
+export const resultMessageSchema = z.discriminatedUnion('success', [
+  successResultSchema,
+  failureResultSchema,
+]);
+export type ResultMessage = z.infer<typeof resultMessageSchema>;
+
+/** A request's own events, forwarded to its caller as they arrive. */
+export type RequestEvent = ProgressMessage | ChunkMessage;
+
+export const podMessageSchema = z.union([
+  readyMessageSchema,
+  logMessageSchema,
+  progressMessageSchema,
+  chunkMessageSchema,
+  resultMessageSchema,
+]);
+export type PodMessage = z.infer<typeof podMessageSchema>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const byType = {
+  ready: readyMessageSchema,
+  log: logMessageSchema,
+  progress: progressMessageSchema,
+  chunk: chunkMessageSchema,
+} as const;
+
+/**
+ * Parses one decoded line from a pod. Dispatches on `type` instead of trying every member of the
+ * union, since this runs for every message on the hot path.
+ */
+export function parsePodMessage(value: unknown): ParseResult<PodMessage> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: 'a pod message must be a JSON object' };
+  }
+  const type = (value as { type?: unknown }).type;
+  const schema =
+    type === undefined
+      ? resultMessageSchema
+      : typeof type === 'string'
+        ? byType[type as keyof typeof byType]
+        : undefined;
+  if (!schema) return { ok: false, error: `type: unknown message type ${JSON.stringify(type)}` };
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+}

@@ -1,0 +1,140 @@
+/**
+ * The recipes a manager can serve: read from folders of recipe folders (the repo's built-in
+ * `recipes/`, then each entry of `PODKEEPER_RECIPE_PATH`), validated once when read. A recipe
+ * earlier in the source list shadows one of the same name later on, so a recipe under development
+ * on the recipe path wins over the built-in one.
+ */
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PodkeeperError } from '../errors.js';
+import { describeIssues, type Recipe, recipeSchema } from './schema.js';
+
+export interface RecipeSource {
+  /** A folder whose sub-folders are recipes, or a single recipe folder (it has a recipe.json). */
+  dir: string;
+  builtin: boolean;
+}
+
+export interface LoadedRecipe {
+  recipe: Recipe;
+  /** Absolute path of the recipe folder. */
+  dir: string;
+  builtin: boolean;
+}
+
+export interface RecipeProblem {
+  file: string;
+  error: PodkeeperError;
+}
+
+/** Reads and validates `<dir>/recipe.json`; an invalid one is `INVALID_RECIPE` naming file and field. */
+export async function readRecipe(dir: string, builtin = false): Promise<LoadedRecipe> {
+  const absolute = resolve(dir);
+  const file = join(absolute, 'recipe.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new PodkeeperError('INVALID_RECIPE', `${file}: cannot be read as JSON (${String(cause)})`, {
+      cause,
+      details: { file },
+    });
+  }
+  const parsed = recipeSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new PodkeeperError('INVALID_RECIPE', `${file}: ${describeIssues(parsed.error)}`, {
+      details: { file },
+    });
+  }
+  const entry = join(absolute, parsed.data.entry);
+  try {
+    await access(entry);
+  } catch {
+    throw new PodkeeperError('INVALID_RECIPE', `${file}: entry: "${parsed.data.entry}" does not exist`, {
+      details: { file },
+    });
+  }
+  return { recipe: parsed.data, dir: absolute, builtin };
+}
+
+export class RecipeCatalog {
+  readonly #byName: Map<string, LoadedRecipe>;
+  readonly problems: readonly RecipeProblem[];
+
+  constructor(recipes: LoadedRecipe[], problems: RecipeProblem[] = []) {
+    this.#byName = new Map();
+    for (const loaded of recipes) {
+      if (!this.#byName.has(loaded.recipe.name)) this.#byName.set(loaded.recipe.name, loaded);
+    }
+    this.problems = problems;
+  }
+
+  /** Reads every source in order; invalid recipes are collected in `problems`, not thrown. */
+  static async load(sources: readonly RecipeSource[]): Promise<RecipeCatalog> {
+    const recipes: LoadedRecipe[] = [];
+    const problems: RecipeProblem[] = [];
+    for (const source of sources) {
+      for (const dir of await recipeDirs(source.dir)) {
+        try {
+          recipes.push(await readRecipe(dir, source.builtin));
+        } catch (error) {
+          if (!(error instanceof PodkeeperError)) throw error;
+          problems.push({ file: join(dir, 'recipe.json'), error });
+        }
+      }
+    }
+    return new RecipeCatalog(recipes, problems);
+  }
+
+  list(): LoadedRecipe[] {
+    return [...this.#byName.values()].sort((a, b) => a.recipe.name.localeCompare(b.recipe.name));
+  }
+
+  get(name: string): LoadedRecipe | undefined {
+    return this.#byName.get(name);
+  }
+
+  /**
+   * A target is a recipe name or a capability. A capability served by several recipes picks the one
+   * marked `default`, else the first by name.
+   */
+  resolve(target: string): LoadedRecipe {
+    const byName = this.#byName.get(target);
+    if (byName) return byName;
+    const serving = this.list().filter((loaded) => loaded.recipe.capability === target);
+    const chosen = serving.find((loaded) => loaded.recipe.default) ?? serving[0];
+    if (chosen) return chosen;
+    const known = this.list().map((loaded) => `${loaded.recipe.name} (${loaded.recipe.capability})`);
+    throw new PodkeeperError(
+      'UNKNOWN_TARGET',
+      `No recipe or capability named "${target}". Known: ${known.join(', ') || 'none'}.`,
+      { details: { target } },
+    );
+  }
+}
+
+async function recipeDirs(dir: string): Promise<string[]> {
+  if (await exists(join(dir, 'recipe.json'))) return [dir];
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const dirs = entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => join(dir, entry.name));
+  const withManifest = await Promise.all(
+    dirs.map(async (d) => ((await exists(join(d, 'recipe.json'))) ? d : null)),
+  );
+  return withManifest.filter((d): d is string => d !== null).sort();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

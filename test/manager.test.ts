@@ -1,0 +1,161 @@
+/** PodManager: on-demand spawn, idle reclaim, keep-alive and the memory budget, with real pods. */
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PodManager } from '../src/index.js';
+import { createManager, eventually, FIXTURE_RECIPES, recordEvents, sleep, tempDir } from './helpers.js';
+
+describe('spawn on demand', () => {
+  it('concurrent first callers share one spawn and one ready', async () => {
+    const manager = createManager();
+    const events = recordEvents(manager);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => manager.call('echo', { i })));
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => ({ i })));
+    expect(events.filter((e) => e.event === 'pod.spawned')).toHaveLength(1);
+    expect((await manager.list())[0]?.calls).toBe(20);
+  });
+
+  it('start() waits for ready and returns the pod; stop() by pod id stops it', async () => {
+    const manager = createManager();
+    const pod = await manager.start('echo');
+    expect(pod).toMatchObject({ recipe: 'echo', state: 'ready' });
+    expect(pod.spawnToReadyMs).toBeGreaterThan(0);
+    const stopped = await manager.stop({ podId: pod.id });
+    expect(stopped.map((p) => p.id)).toEqual([pod.id]);
+    expect(await manager.list()).toEqual([]);
+  });
+
+  it('refuses bad options with INVALID_OPTION naming the field and the value', () => {
+    expect(() => new PodManager({ idleTimeout: -5 })).toThrow(/`idleTimeout`.*got -5/);
+    expect(() => new PodManager({ maxQueue: 1.5 } as never)).toThrow(/`maxQueue`/);
+    expect(() => new PodManager({ idleTimout: 3 } as never)).toThrow(/unknown option `idleTimout`/);
+  });
+
+  it('reports QUEUE_FULL beyond the queue bound, and serves the rest', async () => {
+    const manager = createManager({ maxQueue: 3, pipelining: 0 });
+    await manager.start('concurrent');
+    const calls = Array.from({ length: 10 }, () =>
+      manager.call('concurrent', { sleep: 0.2 }).catch((e: unknown) => e),
+    );
+    const outcomes = await Promise.all(calls);
+    const full = outcomes.filter((o) => (o as { code?: string }).code === 'QUEUE_FULL');
+    expect(full).toHaveLength(3); // 4 run, 3 wait, 3 are refused
+    expect(outcomes.filter((o) => (o as { peak?: number }).peak !== undefined)).toHaveLength(7);
+  });
+});
+
+describe('idle reclaim', () => {
+  it('stops a pod after its idle timeout, measured from its last reply', async () => {
+    const manager = createManager({ idleTimeout: 0.5 });
+    const events = recordEvents(manager);
+    await manager.call('echo', 1);
+    await sleep(300);
+    await manager.call('echo', 2); // resets the idle clock
+    const lastReply = Date.now();
+    expect(await eventually(() => events.some((e) => e.event === 'pod.stopped'), 3000, 5)).toBe(true);
+    const idleFor = Date.now() - lastReply;
+    expect(idleFor).toBeGreaterThanOrEqual(450);
+    expect(idleFor).toBeLessThan(2000);
+    expect(events.find((e) => e.event === 'pod.reclaimed')).toMatchObject({
+      recipe: 'echo',
+      idleSeconds: 0.5,
+    });
+    expect(await manager.list()).toEqual([]);
+    expect(await manager.call('echo', 3)).toBe(3); // and comes back on demand
+  });
+
+  it('never reclaims a busy pod', async () => {
+    const manager = createManager({ idleTimeout: 0.2 });
+    const events = recordEvents(manager);
+    expect(await manager.call('concurrent', { sleep: 1.2 })).toMatchObject({ peak: 1 });
+    expect(events.filter((e) => e.event === 'pod.reclaimed')).toEqual([]);
+    expect(await eventually(() => events.some((e) => e.event === 'pod.reclaimed'), 2000)).toBe(true);
+  });
+
+  it('keepAlive 0 stops the pod right after the reply; -1 keeps it past the idle timeout', async () => {
+    const manager = createManager({ idleTimeout: 0.3 });
+    const events = recordEvents(manager);
+    await manager.call('echo', 'a', { keepAlive: 0 });
+    expect(await eventually(() => events.some((e) => e.event === 'pod.stopped'), 1000)).toBe(true);
+    await manager.call('echo', 'b', { keepAlive: -1 });
+    await sleep(900);
+    expect((await manager.list()).map((p) => p.state)).toEqual(['ready']);
+  });
+
+  it('uses the recipe idleTimeout over the manager default', async () => {
+    const dir = tempDir();
+    cpSync(join(FIXTURE_RECIPES, '..', '..', '..', 'recipes', 'echo'), join(dir, 'quick'), {
+      recursive: true,
+    });
+    writeFileSync(
+      join(dir, 'quick', 'recipe.json'),
+      JSON.stringify({ name: 'quick', capability: 'quick', entry: 'echo.py', idleTimeout: 0.2 }),
+    );
+    const manager = createManager({ recipePath: [dir, FIXTURE_RECIPES], idleTimeout: 300 });
+    const events = recordEvents(manager);
+    await manager.call('quick', 1);
+    expect(await eventually(() => events.some((e) => e.event === 'pod.reclaimed'), 2000)).toBe(true);
+  });
+});
+
+describe('memory budget', () => {
+  function hogs(names: string[], mb: number): string {
+    const dir = tempDir();
+    for (const name of names) {
+      mkdirSync(join(dir, name));
+      cpSync(join(FIXTURE_RECIPES, 'hog', 'pod.py'), join(dir, name, 'pod.py'));
+      writeFileSync(
+        join(dir, name, 'recipe.json'),
+        JSON.stringify({ name, capability: name, entry: 'pod.py', config: { mb }, memoryMB: mb + 10 }),
+      );
+    }
+    return dir;
+  }
+
+  it('evicts idle pods least recently used first, judged by measured RSS', async () => {
+    const dir = hogs(['hog-a', 'hog-b', 'hog-c'], 60);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 170 });
+    const events = recordEvents(manager);
+    await manager.call('hog-a', {});
+    await manager.call('hog-b', {});
+    await manager.call('hog-a', {}); // a is now more recent than b
+    const measured = await manager.list();
+    for (const pod of measured) expect(pod.rssMB).toBeGreaterThan(60);
+    await manager.call('hog-c', {});
+    const evicted = events
+      .filter((e) => e.event === 'pod.evicted')
+      .map((e) => ('recipe' in e ? e.recipe : ''));
+    expect(evicted).toEqual(['hog-b']);
+    expect((await manager.list()).map((p) => p.recipe).sort()).toEqual(['hog-a', 'hog-c']);
+    const { usedMB, maxMB } = await manager.memory();
+    expect(usedMB).toBeLessThanOrEqual(maxMB);
+  });
+
+  it('never evicts a busy pod: the spawn waits, then fails with NO_MEMORY', async () => {
+    const dir = hogs(['hog-a', 'hog-b'], 60);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 110, memoryWait: 0.5 });
+    await manager.start('hog-a');
+    const busy = manager.call('hog-a', { sleep: 1.5 });
+    await sleep(100);
+    await expect(manager.call('hog-b', {})).rejects.toMatchObject({ code: 'NO_MEMORY' });
+    expect(await busy).toEqual({ mb: 60 });
+    // Once a is idle it can be evicted for b.
+    expect(await manager.call('hog-b', {})).toEqual({ mb: 60 });
+    expect((await manager.list()).map((p) => p.recipe)).toEqual(['hog-b']);
+  });
+});
+
+describe('close', () => {
+  it('stops every pod and refuses later calls with SHUTTING_DOWN', async () => {
+    const manager = createManager();
+    await Promise.all([
+      manager.call('echo', 1),
+      manager.call('async-pod', { n: 1 }),
+      manager.start('stubborn'),
+    ]);
+    expect(await manager.list()).toHaveLength(3);
+    await manager.close();
+    expect(await manager.list()).toEqual([]);
+    await expect(manager.call('echo', 1)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+});
