@@ -1,0 +1,116 @@
+"""podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1, DESIGN §2).
+
+    daemon ──stdin──▶ private fd ──▶ reader thread: dispatch.Dispatcher
+                                        ├─ ping / cancel / shutdown ─▶ answered by the runner
+                                        └─ recipe actions ─▶ executor.Executor
+                                              ├─▶ worker threads (sync functions, generators)
+                                              └─▶ one asyncio loop thread (coroutines, async gens)
+    daemon ◀─stdout── private fd ◀── channel.Channel (one lock, one whole line per write)
+                                        ▲ ready, log, progress, chunk, one result per request
+    fd 0 ◀── /dev/null        fd 1 and sys.stdout ──▶ stderr (the daemon keeps it as the pod's log)
+
+    main thread: read recipe.json ─▶ claim stdio ─▶ import entry ─▶ setup(ctx) ─▶ ready
+                 ─▶ wait for an exit request ─▶ lifecycle.terminate (kill own group, exit)
+
+Exit codes: 0 clean (shutdown, SIGTERM, end of input, parent gone), 2 bad invocation,
+3 the recipe failed to import or set up. This module only wires the others together.
+"""
+
+from __future__ import annotations
+
+import gc
+
+gc.disable()  # no collection during the runner's own imports (one costs ~1 ms); see main()
+
+import os
+import sys
+from _thread import start_new_thread
+
+from . import loader, protocol
+from .channel import claim_stdio, note
+from .context import Context, Pod
+from .executor import Executor
+from .lifecycle import Lifecycle, set_title
+from .memory import rss_mb
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+USAGE = "usage: python -m podkeeper_pod <recipe_dir>"
+
+
+def main(argv: list[str]) -> int:
+    gc.freeze()  # what is loaded so far lives as long as the process: never scan it again
+    gc.enable()
+    if len(argv) != 1 or argv[0].startswith("-"):
+        note(f"{USAGE} (got {' '.join(argv) or 'no arguments'})")
+        return 2
+    try:
+        recipe = loader.read_recipe(argv[0])
+        channel = claim_stdio()
+    except loader.InvocationError as error:
+        note(f"{error}\n{USAGE}")
+        return 2
+    except OSError as error:
+        note(f"cannot take over stdin/stdout: {error}")
+        return 2
+
+    life = Lifecycle()
+    life.install()
+    channel.on_broken = lambda: life.request_exit(0, "the daemon closed our stdout")
+    pod = Pod.from_environment(channel.send, recipe.recipe_dir, recipe.config, recipe.model)
+    executor = Executor(pod, recipe.concurrency, channel.send_line, lambda: life.request_exit(0))
+    life.on_exit(executor.abandon)
+    try:
+        module = loader.load_entry(recipe)
+        handlers = loader.collect_handlers(module)
+        setup = loader.find_setup(module)
+        if (setup is not None and setup.is_async) or any(h.is_async for h in handlers.values()):
+            executor.async_runner()  # async recipe: start the loop while the daemon waits for ready
+        if setup is not None:
+            _run_setup(setup, Context(pod), executor)
+    except loader.LoadError as error:
+        note(f"cannot load recipe {recipe.name!r}: {error}")
+        life.terminate(3)
+    except BaseException as error:  # noqa: BLE001 - whatever the recipe raised, even SystemExit
+        from .failures import format_traceback
+
+        note(f"cannot load recipe {recipe.name!r}: the entry module or its setup raised\n{format_traceback(error)}")
+        life.terminate(3)
+
+    channel.send(protocol.ready_message(recipe.capability, list(handlers), os.getpid(), rss_mb(), _python()))
+    import threading  # noqa: F401 - imported on the main thread so threading.main_thread() is right
+
+    from .dispatch import Dispatcher
+
+    dispatcher = Dispatcher(channel, executor, handlers)
+    start_new_thread(_read, (dispatcher, executor, life))
+    set_title(recipe.name)
+    life.terminate(life.wait())
+    return 0  # not reached
+
+
+def _run_setup(setup: loader.Handler, ctx: Context, executor: Executor) -> None:
+    try:
+        out = setup.fn(ctx)
+        if hasattr(out, "__await__"):  # `async def setup`, or a setup returning an awaitable
+            executor.async_runner().run(out)
+    finally:
+        ctx._finish()
+
+
+def _read(dispatcher: Dispatcher, executor: Executor, life: Lifecycle) -> None:
+    try:
+        dispatcher.run()
+    finally:
+        if not executor.draining:  # after `shutdown`, running handlers still finish and answer
+            life.request_exit(0, "end of input (the daemon closed our stdin)")
+
+
+def _python() -> str:
+    return sys.version.split(" ", 1)[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,205 @@
+"""Runs the recipe's handlers: at most `concurrency` at once, later requests queued FIFO.
+
+    submit() ──slot free?──yes──▶ idle worker thread (sync handler) ──▶ answer ─┐
+       │                  └─────▶ asyncio loop thread (async handler) ─▶ answer ─┤
+       └──no──▶ FIFO queue ◀────────── a finishing job takes the next one ◀──────┘
+
+Hot path: the reader thread hands a request to one idle worker (one lock release); the worker
+runs the handler, encodes the answer and writes it itself. A worker that finishes takes the next
+queued job without any hand-off. The asyncio loop exists only once an async handler is seen.
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock, start_new_thread
+from collections import deque
+
+from . import codec
+from .channel import note
+from .context import Context
+from .failures import cancelled_line
+from .jobs import DROPPED, QUEUED, RUNNING, Job, run_sync
+from .protocol import CANCELLED, SHUTTING_DOWN, failure
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .aio import AsyncRunner
+    from .context import Pod
+    from .loader import Handler
+    from .protocol import Request
+
+
+class _Worker:
+    """A thread that runs sync handlers, one at a time, until the process exits."""
+
+    __slots__ = ("_executor", "_job", "_wake")
+
+    def __init__(self, executor: Executor, job: Job) -> None:
+        self._executor = executor
+        self._wake = allocate_lock()
+        self._wake.acquire()
+        self._job = job
+        start_new_thread(self._run, ())
+
+    def assign(self, job: Job) -> None:
+        self._job = job
+        self._wake.release()
+
+    def _run(self) -> None:
+        job: Job | None = self._job
+        while True:
+            while job is not None:
+                job = self._executor._run_sync(job, self)
+            self._wake.acquire()
+            job = self._job
+
+
+class Executor:
+    def __init__(self, pod: Pod, concurrency: int, send_line: Callable[[bytes], None], on_drained: Callable[[], None]):
+        self._pod = pod
+        self._limit = concurrency
+        self._send_line = send_line
+        self._on_drained = on_drained
+        self._lock = allocate_lock()
+        self._jobs: dict[str, Job] = {}  # queued and running, by request id
+        self._queue: deque[Job] = deque()
+        self._active = 0  # slots in use (running jobs, plus a hold while shutting down)
+        self._idle: list[_Worker] = []
+        self._aio: AsyncRunner | None = None
+        self._aio_lock = allocate_lock()
+        self.draining = False
+
+    # ------------------------------------------------------------------ requests in
+
+    def submit(self, request: Request, handler: Handler) -> None:
+        job = Job(request, handler, Context(self._pod, request.id))
+        worker = None
+        with self._lock:
+            duplicate, draining = request.id in self._jobs, self.draining
+            if not duplicate and not draining:
+                self._jobs[request.id] = job
+                if self._active < self._limit:
+                    self._active += 1
+                    job.state = RUNNING
+                    if not handler.is_async and self._idle:
+                        worker = self._idle.pop()
+                else:
+                    self._queue.append(job)
+        if duplicate:  # any answer would carry that id and be taken for the first request's answer
+            note(f"dropped a request whose id {request.id!r} is already in flight (ids must be unique)")
+        elif draining:
+            message = "the pod is shutting down and accepts no new requests"
+            self._send_line(codec.encode_line(failure(request.id, SHUTTING_DOWN, message)))
+        elif job.state is RUNNING:
+            self._start(job, worker)
+
+    def cancel(self, request_id: str) -> bool:
+        """Cancel a queued (dropped at once) or running (flagged) request; False if unknown."""
+        with self._lock:
+            job = self._jobs.get(request_id)
+            if job is None:
+                return False
+            job.ctx._cancelled = True
+            queued = job.state is QUEUED
+            if queued:
+                job.state = DROPPED
+                del self._jobs[request_id]
+        if queued:
+            self._answer_dropped(job, CANCELLED, "cancelled before it started")
+        elif job.is_async:
+            self.async_runner().cancel(job)
+        return True
+
+    def shutdown(self, answer: Callable[[], None]) -> None:
+        """Refuse new work, drop the queue, `answer()`, then exit once running handlers finish."""
+        with self._lock:
+            self.draining = True
+            self._active += 1  # hold: nothing may report "drained" before the answers below are out
+            dropped = [job for job in self._queue if job.state is QUEUED]
+            self._queue.clear()
+            for job in dropped:
+                job.state = DROPPED
+                del self._jobs[job.request.id]
+        for job in dropped:
+            self._answer_dropped(job, SHUTTING_DOWN, "the pod shut down before this request started")
+        answer()
+        self._next(None)
+
+    def abandon(self) -> None:
+        """On exit: give up on running requests, but remove their temporary directories."""
+        if self._lock.acquire(timeout=1.0):  # never wait long on the way out
+            jobs = list(self._jobs.values())
+            self._lock.release()
+            for job in jobs:
+                job.ctx._finish()
+
+    def async_runner(self) -> AsyncRunner:
+        """The asyncio loop thread, started on first use."""
+        if self._aio is None:
+            with self._aio_lock:
+                if self._aio is None:
+                    from .aio import AsyncRunner
+
+                    self._aio = AsyncRunner(lambda job, line: self._complete(job, line, None))
+        return self._aio
+
+    # ------------------------------------------------------------------ running
+
+    def _start(self, job: Job, worker: _Worker | None) -> None:
+        if job.handler.is_async:
+            self.async_runner().start(job)
+        elif worker is not None:
+            worker.assign(job)
+        else:
+            _Worker(self, job)
+
+    def _run_sync(self, job: Job, worker: _Worker) -> Job | None:
+        """Run one job on a worker thread; returns the next job for this thread, if any."""
+        line = cancelled_line(job.request.id) if job.ctx._cancelled else run_sync(job)
+        if line is None:  # the function returned a coroutine or async iterator: the loop takes it
+            with self._lock:
+                self._idle.append(worker)
+            self.async_runner().start(job)
+            return None
+        return self._complete(job, line, worker)
+
+    def _complete(self, job: Job, line: bytes, worker: _Worker | None) -> Job | None:
+        ctx = job.ctx
+        with self._lock:
+            self._jobs.pop(job.request.id, None)
+            cancelled = ctx._cancelled
+        ctx._finish()
+        self._send_line(cancelled_line(job.request.id) if cancelled else line)
+        return self._next(worker)
+
+    def _next(self, worker: _Worker | None) -> Job | None:
+        """A slot was freed: start the next queued job, or park `worker` and release the slot."""
+        nxt = other = None
+        with self._lock:
+            while self._queue:
+                candidate = self._queue.popleft()
+                if candidate.state is QUEUED:
+                    candidate.state = RUNNING
+                    nxt = candidate
+                    break
+            if nxt is None:
+                self._active -= 1
+                drained = self.draining and self._active == 0
+            if worker is not None and (nxt is None or nxt.handler.is_async):
+                self._idle.append(worker)
+            elif worker is None and nxt is not None and not nxt.handler.is_async and self._idle:
+                other = self._idle.pop()
+        if nxt is None:
+            if drained:
+                self._on_drained()
+            return None
+        if worker is not None and not nxt.handler.is_async:
+            return nxt  # run it on this very thread: no hand-off
+        self._start(nxt, other)
+        return None
+
+    def _answer_dropped(self, job: Job, code: str, message: str) -> None:
+        job.ctx._finish()
+        self._send_line(codec.encode_line(failure(job.request.id, code, message)))

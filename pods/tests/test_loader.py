@@ -1,0 +1,147 @@
+"""recipe.json reading, entry import and action discovery, in-process."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from podkeeper_pod import loader
+from podkeeper_pod.loader import ASYNC_GENERATOR, COROUTINE, GENERATOR, SYNC, InvocationError, LoadError
+
+
+def recipe_dir(tmp_path: Path, code: str, **fields: object) -> tuple[loader.Recipe, str]:
+    """A recipe with a uniquely named entry module (sys.modules is process-wide)."""
+    name = f"entry_{uuid.uuid4().hex}"
+    fields = {"name": "r", "capability": "c", "entry": f"{name}.py", **fields}
+    (tmp_path / "recipe.json").write_text(json.dumps(fields))
+    (tmp_path / f"{name}.py").write_text(code)
+    return loader.read_recipe(str(tmp_path)), name
+
+
+@pytest.fixture(autouse=True)
+def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def test_read_recipe_defaults(tmp_path: Path) -> None:
+    recipe, name = recipe_dir(tmp_path, "")
+    assert (recipe.name, recipe.capability, recipe.entry) == ("r", "c", f"{name}.py")
+    assert (recipe.concurrency, recipe.model, recipe.config) == (1, None, {})
+    assert recipe.recipe_dir == str(tmp_path)
+    recipe, _ = recipe_dir(tmp_path, "", concurrency=None, config=None, model="m", dependencies=["x"])
+    assert (recipe.concurrency, recipe.model, recipe.config) == (1, "m", {})  # other fields: the daemon's
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{", "not valid JSON"),
+        ("[]", "must hold a JSON object"),
+        ('{"capability": "c", "entry": "e.py"}', "`name` must be a non-empty string, got None"),
+        ('{"name": "", "capability": "c", "entry": "e.py"}', "`name` must be a non-empty string"),
+        (
+            '{"name": "n", "capability": "c", "entry": "e.py", "concurrency": 0}',
+            "`concurrency` must be an integer >= 1",
+        ),
+        ('{"name": "n", "capability": "c", "entry": "e.py", "concurrency": "2"}', "`concurrency` must be an int"),
+        ('{"name": "n", "capability": "c", "entry": "e.py", "config": []}', "`config` must be a dict"),
+        ('{"name": "n", "capability": "c", "entry": "e.py", "model": 3}', "`model` must be a non-empty string"),
+    ],
+)
+def test_read_recipe_errors_name_the_field(tmp_path: Path, content: str, expected: str) -> None:
+    (tmp_path / "recipe.json").write_text(content)
+    with pytest.raises(InvocationError, match=expected):
+        loader.read_recipe(str(tmp_path))
+
+
+def test_read_recipe_missing(tmp_path: Path) -> None:
+    with pytest.raises(InvocationError, match="does not exist"):
+        loader.read_recipe(str(tmp_path / "nope"))
+    with pytest.raises(InvocationError, match="cannot read"):
+        loader.read_recipe(str(tmp_path))
+
+
+def test_handler_kinds() -> None:
+    def plain(p, ctx): ...
+
+    def gen(p, ctx):
+        yield 1
+
+    async def coro(p, ctx): ...
+
+    async def agen(p, ctx):
+        yield 1
+
+    class Callable:
+        def __call__(self, p, ctx): ...
+
+        def method(self, p, ctx):
+            yield 1
+
+    assert [loader.handler_kind(fn) for fn in (plain, gen, coro, agen)] == [SYNC, GENERATOR, COROUTINE, ASYNC_GENERATOR]
+    assert loader.handler_kind(Callable()) == SYNC
+    assert loader.handler_kind(Callable().method) == GENERATOR
+    assert loader.handler_kind(functools.partial(coro)) == SYNC  # decided by what it returns
+    assert loader.Handler("x", agen).is_async and not loader.Handler("x", gen).is_async
+
+
+def test_entry_is_imported_with_its_directory_on_sys_path(tmp_path: Path) -> None:
+    (tmp_path / "sibling_helper_for_loader_test.py").write_text("VALUE = 42\n")
+    code = (
+        "import sibling_helper_for_loader_test as helper\n"
+        "ACTIONS = ('extra', 'process')\n"
+        "def setup(ctx): pass\n"
+        "def process(p, ctx): return helper.VALUE\n"
+        "async def extra(p, ctx): return p\n"
+    )
+    recipe, name = recipe_dir(tmp_path, code)
+    try:
+        module = loader.load_entry(recipe)
+        assert sys.path[0] == str(tmp_path)
+        assert module.__name__ == name and sys.modules[name] is module
+        handlers = loader.collect_handlers(module)
+        assert list(handlers) == ["process", "extra"]  # process first, no duplicates
+        assert handlers["process"].fn(None, None) == 42
+        assert handlers["extra"].kind == COROUTINE
+        assert loader.find_setup(module) is not None
+    finally:
+        sys.modules.pop(name, None)
+        sys.modules.pop("sibling_helper_for_loader_test", None)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("", "defines no actions"),
+        ("ACTIONS = 'process'\n", "ACTIONS must be a tuple"),
+        ("ACTIONS = ('cancel',)\ndef cancel(p, ctx): pass\n", "'cancel' is reserved"),
+        ("ACTIONS = ('gone',)\n", "'gone' must be a module-level function"),
+        ("process = 3\n", "'process' must be a module-level function"),
+        ("ACTIONS = ('',)\n", "1 to 128 characters"),
+    ],
+)
+def test_unusable_action_sets(tmp_path: Path, code: str, expected: str) -> None:
+    recipe, name = recipe_dir(tmp_path, code)
+    try:
+        module = loader.load_entry(recipe)
+        with pytest.raises(LoadError, match=expected):
+            loader.collect_handlers(module)
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_bad_setup_and_missing_entry(tmp_path: Path) -> None:
+    recipe, name = recipe_dir(tmp_path, "def process(p, ctx): pass\ndef setup(ctx):\n    yield 1\n")
+    try:
+        with pytest.raises(LoadError, match="setup must not be a generator"):
+            loader.find_setup(loader.load_entry(recipe))
+    finally:
+        sys.modules.pop(name, None)
+    recipe.entry = "absent.py"
+    with pytest.raises(LoadError, match="does not exist"):
+        loader.load_entry(recipe)
