@@ -54,8 +54,7 @@ export function ourProcesses(): number[] {
     try {
       const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
       if (!environ.includes(RUN_MARKER)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') found.push(Number(entry));
+      if (isAlive(Number(entry))) found.push(Number(entry));
     } catch {
       // gone while we looked
     }
@@ -63,10 +62,11 @@ export function ourProcesses(): number[] {
   return found;
 }
 
+/** True while `pid` runs; a zombie (dead, not yet reaped by its new parent) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return false;
   }

@@ -47,8 +47,8 @@ export const podManagerOptionsSchema = z.strictObject({
   cancelGrace: z.number().positive().default(5),
   /** Requests waiting per pod before `QUEUE_FULL`. @default 1024 */
   maxQueue: z.number().int().min(1).default(1024),
-  /** Requests sent to a pod ahead of its free handler slots. @default 8 */
-  pipelining: z.number().int().min(0).default(8),
+  /** Requests sent to a pod ahead of its free handler slots (keeps the pipe busy). @default 32 */
+  pipelining: z.number().int().min(0).default(32),
   /** Longest accepted protocol line, characters. @default 64 MiB */
   maxLineLength: z
     .number()

@@ -14,8 +14,8 @@ export class PendingCall {
   readonly promise: Promise<unknown>;
   /** Settles when the pod is done with this request: answered, or gone. */
   readonly slot: Promise<void>;
-  /** Aborts the queue wait; has no effect once the call was sent. */
-  readonly waiting = new AbortController();
+  /** Aborts the queue wait; made only for calls that can be abandoned (a timeout or a signal). */
+  waiting: AbortController | undefined;
   sent = false;
   settled = false;
   timer: NodeJS.Timeout | undefined;

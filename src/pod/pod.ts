@@ -36,7 +36,7 @@ export interface PodOptions extends PodProcessSpec {
   capability: string;
   /** Handlers the pod runs at once. @default 1 */
   concurrency?: number;
-  /** Requests sent ahead of free handler slots, so the pipe never idles between requests. @default 8 */
+  /** Requests sent ahead of free handler slots, so the pipe never idles between requests. @default 32 */
   pipelining?: number;
   /** Requests that may wait in the daemon; beyond it `QUEUE_FULL`. @default 1024 */
   maxQueue?: number;
@@ -117,7 +117,7 @@ export class Pod {
     this.capability = options.capability;
     this.#options = {
       concurrency: 1,
-      pipelining: 8,
+      pipelining: 32,
       maxQueue: 1024,
       readyTimeoutMs: 120_000,
       stopGraceMs: 5_000,
@@ -197,6 +197,7 @@ export class Pod {
     const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
     this.calls += 1;
     this.#waiting.add(call);
+    if (options.timeoutMs !== undefined || options.signal) call.waiting = new AbortController();
     if (options.timeoutMs !== undefined) {
       const timeoutMs = options.timeoutMs;
       call.timer = setTimeout(
@@ -211,7 +212,7 @@ export class Pod {
       else signal.addEventListener('abort', onAbort, { once: true });
       void call.slot.then(() => signal.removeEventListener('abort', onAbort));
     }
-    this.#queue.add(() => this.#send(call), { signal: call.waiting.signal }).catch(() => undefined);
+    this.#queue.add(() => this.#send(call), { signal: call.waiting?.signal }).catch(() => undefined);
     return call.promise;
   }
 
@@ -264,7 +265,7 @@ export class Pod {
     call.fail(error);
     if (!call.sent) {
       this.#waiting.delete(call);
-      call.waiting.abort(error);
+      call.waiting?.abort(error);
       call.release();
       this.#checkIdle();
       return;
@@ -289,10 +290,10 @@ export class Pod {
   #failWaiting(error: PodkeeperError): void {
     for (const call of this.#waiting) {
       call.fail(error);
-      call.waiting.abort(error);
       call.release();
     }
     this.#waiting.clear();
+    this.#queue.clear();
   }
 
   // ---------------------------------------------------------------- messages from the pod
@@ -400,7 +401,8 @@ export class Pod {
     clearTimeout(this.#readyTimer);
     if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
     // The last stderr lines (a traceback) may still be in the pipe: give them a moment.
-    await wait(100, new Promise((resolve) => this.#process.stderr.once('close', resolve)));
+    const stderr = this.#process.stderr;
+    if (!stderr.closed) await wait(100, new Promise((resolve) => stderr.once('close', resolve)));
     const stderrTail = this.logs
       .tail(STDERR_TAIL, (line) => line.source === 'stderr')
       .map((line) => line.message);

@@ -24,11 +24,10 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Resolves after `ms`, or when `until` settles first. The timer never holds the event loop open. */
+/** Resolves after `ms`, or when `until` settles first. */
 export function wait(ms: number, until?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    timer.unref();
     until?.then(
       () => {
         clearTimeout(timer);
