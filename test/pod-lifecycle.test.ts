@@ -104,6 +104,20 @@ describe('pod lifecycle', () => {
     expect(events.filter((e) => e.event === 'pod.crashed')).toEqual([]);
   });
 
+  it('a graceful stop answers every request already sent to the pod, and refuses new ones', async () => {
+    const manager = createManager({ stopGrace: 4 });
+    await manager.start('concurrent');
+    const calls = Array.from({ length: 8 }, () => manager.call('concurrent', { sleep: 0.2 }));
+    await sleep(50); // all 8 are sent (4 run, 4 wait inside the pod)
+    const [pod] = await manager.list();
+    expect(pod).toMatchObject({ inFlight: 8, queued: 0 });
+    const stopping = manager.stop({ target: 'concurrent' });
+    const results = (await Promise.all(calls)) as { peak: number }[];
+    expect(results.map((r) => r.peak)).toEqual(Array(8).fill(4));
+    await stopping;
+    expect(await manager.list()).toEqual([]);
+  });
+
   it('stop escalates to SIGKILL for a pod and a grandchild that ignore SIGTERM; neither is left', async () => {
     const manager = createManager({ stopGrace: 1 });
     const { child } = (await manager.call('stubborn', {})) as { child: number };

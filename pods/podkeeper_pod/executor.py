@@ -113,19 +113,20 @@ class Executor:
         return True
 
     def shutdown(self, answer: Callable[[], None]) -> None:
-        """Refuse new work, drop the queue, `answer()`, then exit once running handlers finish."""
+        """Refuse new work, `answer()`, then exit once every request already received is answered.
+
+        Queued requests still run: the daemon pipelines requests ahead of free slots, so from its
+        side they are in flight, and its stop deadline (SIGTERM, then SIGKILL) bounds the wait.
+        """
         with self._lock:
             self.draining = True
-            self._active += 1  # hold: nothing may report "drained" before the answers below are out
-            dropped = [job for job in self._queue if job.state is QUEUED]
-            self._queue.clear()
-            for job in dropped:
-                job.state = DROPPED
-                del self._jobs[job.request.id]
-        for job in dropped:
-            self._answer_dropped(job, SHUTTING_DOWN, "the pod shut down before this request started")
+            self._active += 1  # hold: nothing may report "drained" before the answer below is out
         answer()
-        self._next(None)
+        with self._lock:
+            self._active -= 1
+            drained = self._active == 0 and not self._queue
+        if drained:
+            self._on_drained()
 
     def abandon(self) -> None:
         """On exit: give up on running requests, but remove their temporary directories."""
