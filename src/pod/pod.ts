@@ -5,23 +5,22 @@
  *      │                  │
  *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
  *
- *   caller ─request()─▶ PendingCall ─p-queue (concurrency + pipelining)─▶ channel ─stdin─▶ runner
- *   caller ◀─result/error── PendingCall ◀─correlate by id── channel ◀─stdout─ runner
+ *   caller ─request()─▶ RequestTable (p-queue: concurrency + pipelining) ─▶ channel ─stdin─▶ runner
+ *   caller ◀─result/error── RequestTable (correlate by id) ◀── channel ◀─stdout─ runner
  *
  * The pod never restarts itself: a crash is reported as an `exit` event, and the manager decides.
  */
 import { performance } from 'node:perf_hooks';
-import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import split2 from 'split2';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { type PodMessage, parsePodMessage, type ReadyMessage, type RequestEvent } from '../protocol/pod.js';
+import { type PodMessage, parsePodMessage, type ReadyMessage } from '../protocol/pod.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
 import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
-import { PendingCall } from './pending-call.js';
+import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, type PodProcessSpec, spawnPodProcess } from './spawn.js';
 import { killGroup, terminateGroup, wait } from './terminate.js';
 
@@ -53,12 +52,7 @@ export interface PodOptions extends PodProcessSpec {
   logger?: Logger;
 }
 
-export interface RequestOptions {
-  /** Inactivity limit for this request (reset by its progress and chunks). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  onEvent?: (event: RequestEvent) => void;
-}
+export type { RequestOptions } from './requests.js';
 
 export interface PodExit {
   pod: Pod;
@@ -87,6 +81,8 @@ export class Pod {
   /** Epoch ms of the spawn, and of the last answered request. */
   readonly startedAt = Date.now();
   lastUsedAt = Date.now();
+  /** Monotonic ms (performance.now) of the last answer: what least-recently-used ordering compares. */
+  lastUsedMono = performance.now();
   calls = 0;
   readyInfo: ReadyMessage | undefined;
   spawnToReadyMs: number | undefined;
@@ -97,16 +93,12 @@ export class Pod {
   readonly #log: Logger;
   readonly #process: PodProcess;
   readonly #channel: JsonLinesChannel;
-  readonly #queue: PQueue;
-  readonly #inFlight = new Map<string, PendingCall>();
-  readonly #waiting = new Set<PendingCall>();
-  readonly #controlIds = new Set<string>();
+  readonly #requests: RequestTable;
   readonly #spawnedAt = performance.now();
   readonly #ready: Promise<ReadyMessage>;
   #resolveReady!: (ready: ReadyMessage) => void;
   #rejectReady!: (error: PodkeeperError) => void;
   #state: PodState = 'starting';
-  #nextId = 0;
   #readyTimer: NodeJS.Timeout | undefined;
   #exitReason: ExitReason | undefined;
   #killWhy = '';
@@ -128,9 +120,22 @@ export class Pod {
     } as Required<Omit<PodOptions, 'logger'>>;
     this.#log = (options.logger ?? silent).child({ podId: this.id, recipe: this.recipe });
     this.logs = new LogBuffer(this.#options.logLines);
-    this.#queue = new PQueue({
-      concurrency: this.#options.concurrency + this.#options.pipelining,
-      autoStart: false,
+    this.#requests = new RequestTable({
+      podId: this.id,
+      slots: this.#options.concurrency + this.#options.pipelining,
+      maxQueue: this.#options.maxQueue,
+      cancelGraceMs: this.#options.cancelGraceMs,
+      send: (message) => {
+        this.#channel.send(message).catch(() => undefined);
+      },
+      onSent: () => {
+        if (this.#state === 'ready') this.#setState('busy');
+      },
+      onSettled: () => this.#onSettled(),
+      onCancelIgnored: (requestId) => {
+        const grace = this.#options.cancelGraceMs / 1000;
+        void this.kill('killed', `after request ${requestId} ignored cancel for ${grace} s`);
+      },
     });
     this.#ready = new Promise<ReadyMessage>((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -165,19 +170,19 @@ export class Pod {
 
   /** Requests sent to the pod and not yet answered. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#requests.inFlight;
   }
 
   /** Requests waiting in the daemon for a slot (or for `ready`). */
   get queued(): number {
-    return this.#waiting.size;
+    return this.#requests.queued;
   }
 
   get idle(): boolean {
     return (
       (this.#state === 'ready' || this.#state === 'busy') &&
-      this.#inFlight.size === 0 &&
-      this.#waiting.size === 0
+      this.#requests.inFlight === 0 &&
+      this.#requests.queued === 0
     );
   }
 
@@ -191,29 +196,8 @@ export class Pod {
     if (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'busy') {
       return Promise.reject(failures.podStopping(this.id, this.#state));
     }
-    if (this.#waiting.size >= this.#options.maxQueue) {
-      return Promise.reject(failures.queueFull(this.id, this.#options.maxQueue));
-    }
-    const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
     this.calls += 1;
-    this.#waiting.add(call);
-    if (options.timeoutMs !== undefined || options.signal) call.waiting = new AbortController();
-    if (options.timeoutMs !== undefined) {
-      const timeoutMs = options.timeoutMs;
-      call.timer = setTimeout(
-        () => this.#abandon(call, failures.requestTimeout(this.id, call.id, timeoutMs)),
-        timeoutMs,
-      );
-    }
-    const signal = options.signal;
-    if (signal) {
-      const onAbort = () => this.#abandon(call, failures.requestCancelled(this.id, call.id, signal.reason));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      void call.slot.then(() => signal.removeEventListener('abort', onAbort));
-    }
-    this.#queue.add(() => this.#send(call), { signal: call.waiting?.signal }).catch(() => undefined);
-    return call.promise;
+    return this.#requests.add(action, payload, options);
   }
 
   /** Graceful stop: `shutdown` and stdin closed, SIGTERM to the group at half the grace, SIGKILL at the end. */
@@ -222,11 +206,11 @@ export class Pod {
       return this.exited;
     this.#setState('stopping');
     this.#exitReason ??= 'stopped';
-    this.#failWaiting(failures.podStopping(this.id, 'stopping'));
+    this.#requests.failWaiting(failures.podStopping(this.id, 'stopping'));
     const pid = this.pid;
     if (pid === undefined) return this.exited;
     void terminateGroup(pid, this.exited, this.#options.stopGraceMs, () => {
-      this.#sendControl('shutdown', undefined);
+      this.#requests.sendControl('shutdown', undefined);
       this.#channel.end();
     });
     return this.exited;
@@ -238,62 +222,6 @@ export class Pod {
     this.#killWhy ||= why;
     if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
     return this.exited;
-  }
-
-  // ---------------------------------------------------------------- requests
-
-  #newId(): string {
-    this.#nextId += 1;
-    return this.#nextId.toString(36);
-  }
-
-  #send(call: PendingCall): Promise<void> {
-    this.#waiting.delete(call);
-    if (call.settled) {
-      call.release();
-      return call.slot;
-    }
-    call.sent = true;
-    this.#inFlight.set(call.id, call);
-    if (this.#state === 'ready') this.#setState('busy');
-    this.#channel.send({ id: call.id, action: call.action, payload: call.payload }).catch(() => undefined);
-    return call.slot;
-  }
-
-  /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */
-  #abandon(call: PendingCall, error: PodkeeperError): void {
-    call.fail(error);
-    if (!call.sent) {
-      this.#waiting.delete(call);
-      call.waiting?.abort(error);
-      call.release();
-      this.#checkIdle();
-      return;
-    }
-    if (!this.#inFlight.has(call.id)) return;
-    this.#sendControl('cancel', { id: call.id });
-    call.graceTimer = setTimeout(() => {
-      if (!this.#inFlight.has(call.id)) return;
-      void this.kill(
-        'killed',
-        `after request ${call.id} ignored cancel for ${this.#options.cancelGraceMs / 1000} s`,
-      );
-    }, this.#options.cancelGraceMs);
-  }
-
-  #sendControl(action: 'cancel' | 'shutdown', payload: unknown): void {
-    const id = `c${this.#newId()}`;
-    this.#controlIds.add(id);
-    this.#channel.send({ id, action, payload }).catch(() => undefined);
-  }
-
-  #failWaiting(error: PodkeeperError): void {
-    for (const call of this.#waiting) {
-      call.fail(error);
-      call.release();
-    }
-    this.#waiting.clear();
-    this.#queue.clear();
   }
 
   // ---------------------------------------------------------------- messages from the pod
@@ -309,19 +237,7 @@ export class Pod {
 
   #onMessage(message: PodMessage): void {
     if (!('type' in message)) {
-      const call = this.#inFlight.get(message.id);
-      if (!call) {
-        if (!this.#controlIds.delete(message.id))
-          this.#note('warning', `answer for unknown request ${message.id}`);
-        return;
-      }
-      this.#inFlight.delete(message.id);
-      if (message.success) call.succeed(message.result);
-      else call.fail(failures.podAnsweredError(this.id, message.error));
-      call.release();
-      this.lastUsedAt = Date.now();
-      if (this.#inFlight.size === 0 && this.#state === 'busy') this.#setState('ready');
-      this.#checkIdle();
+      if (!this.#requests.answer(message)) this.#note('warning', `answer for unknown request ${message.id}`);
       return;
     }
     switch (message.type) {
@@ -332,12 +248,8 @@ export class Pod {
         this.#record('pod', message.level, message.message);
         if (this.#state === 'starting') this.#readyTimer?.refresh();
         return;
-      default: {
-        const call = this.#inFlight.get(message.id);
-        if (!call) return;
-        call.touch();
-        if (!call.settled) call.onEvent?.(message);
-      }
+      default:
+        this.#requests.event(message);
     }
   }
 
@@ -347,6 +259,7 @@ export class Pod {
     this.readyInfo = ready;
     this.spawnToReadyMs = performance.now() - this.#spawnedAt;
     this.lastUsedAt = Date.now();
+    this.lastUsedMono = performance.now();
     this.#setState('ready');
     this.#log.info(
       { spawnToReadyMs: Math.round(this.spawnToReadyMs), memoryMB: ready.memoryMB },
@@ -354,7 +267,7 @@ export class Pod {
     );
     this.#resolveReady(ready);
     this.events.emit('ready', { pod: this, ready, spawnToReadyMs: this.spawnToReadyMs });
-    this.#queue.start();
+    this.#requests.open();
     this.#checkIdle();
   }
 
@@ -380,6 +293,13 @@ export class Pod {
     if (from === to) return;
     this.#state = to;
     this.events.emit('state', { pod: this, from, to });
+  }
+
+  #onSettled(): void {
+    this.lastUsedAt = Date.now();
+    this.lastUsedMono = performance.now();
+    if (this.#requests.inFlight === 0 && this.#state === 'busy') this.#setState('ready');
+    this.#checkIdle();
   }
 
   #checkIdle(): void {
@@ -424,13 +344,7 @@ export class Pod {
           ? failures.podStopping(this.id, 'stopped')
           : failures.podCrashed(facts, this.#killWhy);
     this.#setState(reason === 'stopped' ? 'stopped' : 'crashed');
-    this.#failWaiting(error);
-    for (const call of this.#inFlight.values()) {
-      call.fail(error);
-      call.release();
-    }
-    this.#inFlight.clear();
-    this.#queue.clear();
+    this.#requests.failAll(error);
     this.#rejectReady(error);
     this.#channel.destroy();
     this.#log[reason === 'stopped' ? 'info' : 'warn']({ exitCode, signal, reason }, 'pod exited');

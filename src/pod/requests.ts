@@ -1,0 +1,168 @@
+/**
+ * The requests of one pod: waiting in a p-queue bounded by `maxQueue`, sent up to `slots` at a time
+ * (the recipe's concurrency plus pipelining), correlated with their answers by id, and given up on
+ * when their caller times out or aborts: the caller is answered at once, the pod gets `cancel`, and
+ * if it has not answered within the grace `onCancelIgnored` asks the pod to be killed.
+ */
+import PQueue from 'p-queue';
+import type { PodkeeperError } from '../errors.js';
+import type { RequestEvent, ResultMessage } from '../protocol/pod.js';
+import * as failures from './failures.js';
+import { PendingCall } from './pending-call.js';
+
+export interface RequestOptions {
+  /** Inactivity limit for this request (reset by its progress and chunks). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RequestEvent) => void;
+}
+
+export interface RequestTableOptions {
+  podId: string;
+  /** Requests the pod may hold at once. */
+  slots: number;
+  maxQueue: number;
+  cancelGraceMs: number;
+  /** Writes one request line to the pod. */
+  send(message: { id: string; action: string; payload: unknown }): void;
+  /** A request was sent. */
+  onSent(): void;
+  /** A request was answered or given up on. */
+  onSettled(): void;
+  /** A cancelled request was not answered within the grace. */
+  onCancelIgnored(requestId: string): void;
+}
+
+export class RequestTable {
+  readonly #options: RequestTableOptions;
+  readonly #queue: PQueue;
+  readonly #inFlight = new Map<string, PendingCall>();
+  readonly #waiting = new Set<PendingCall>();
+  readonly #controlIds = new Set<string>();
+  #nextId = 0;
+
+  constructor(options: RequestTableOptions) {
+    this.#options = options;
+    this.#queue = new PQueue({ concurrency: options.slots, autoStart: false });
+  }
+
+  /** Requests sent to the pod and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Requests waiting for a slot (or for the pod to become ready). */
+  get queued(): number {
+    return this.#waiting.size;
+  }
+
+  /** Starts sending: called once the pod is ready. */
+  open(): void {
+    this.#queue.start();
+  }
+
+  add(action: string, payload: unknown, options: RequestOptions): Promise<unknown> {
+    const { podId, maxQueue } = this.#options;
+    if (this.#waiting.size >= maxQueue) return Promise.reject(failures.queueFull(podId, maxQueue));
+    const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
+    this.#waiting.add(call);
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined || signal) call.waiting = new AbortController();
+    if (timeoutMs !== undefined) {
+      call.timer = setTimeout(
+        () => this.#abandon(call, failures.requestTimeout(podId, call.id, timeoutMs)),
+        timeoutMs,
+      );
+    }
+    if (signal) {
+      const onAbort = () => this.#abandon(call, failures.requestCancelled(podId, call.id, signal.reason));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      void call.slot.then(() => signal.removeEventListener('abort', onAbort));
+    }
+    this.#queue.add(() => this.#send(call), { signal: call.waiting?.signal }).catch(() => undefined);
+    return call.promise;
+  }
+
+  /** A request the runner answers itself (`cancel`, `shutdown`); its answer is dropped quietly. */
+  sendControl(action: 'cancel' | 'shutdown', payload: unknown): void {
+    const id = `c${this.#newId()}`;
+    this.#controlIds.add(id);
+    this.#options.send({ id, action, payload });
+  }
+
+  /** Settles the request a result line answers; false when the id is nobody's. */
+  answer(message: ResultMessage): boolean {
+    const call = this.#inFlight.get(message.id);
+    if (!call) return this.#controlIds.delete(message.id);
+    this.#inFlight.delete(message.id);
+    if (message.success) call.succeed(message.result);
+    else call.fail(failures.podAnsweredError(this.#options.podId, message.error));
+    call.release();
+    this.#options.onSettled();
+    return true;
+  }
+
+  /** Forwards a progress or chunk line to its caller; it also restarts the request's timeout. */
+  event(message: RequestEvent): void {
+    const call = this.#inFlight.get(message.id);
+    if (!call) return;
+    call.touch();
+    if (!call.settled) call.onEvent?.(message);
+  }
+
+  /** Fails every request that was not sent yet. */
+  failWaiting(error: PodkeeperError): void {
+    for (const call of this.#waiting) {
+      call.fail(error);
+      call.release();
+    }
+    this.#waiting.clear();
+    this.#queue.clear();
+  }
+
+  /** Fails every request, sent or not: the pod is gone. */
+  failAll(error: PodkeeperError): void {
+    this.failWaiting(error);
+    for (const call of this.#inFlight.values()) {
+      call.fail(error);
+      call.release();
+    }
+    this.#inFlight.clear();
+  }
+
+  #newId(): string {
+    this.#nextId += 1;
+    return this.#nextId.toString(36);
+  }
+
+  #send(call: PendingCall): Promise<void> {
+    this.#waiting.delete(call);
+    if (call.settled) {
+      call.release();
+      return call.slot;
+    }
+    call.sent = true;
+    this.#inFlight.set(call.id, call);
+    this.#options.onSent();
+    this.#options.send({ id: call.id, action: call.action, payload: call.payload });
+    return call.slot;
+  }
+
+  /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */
+  #abandon(call: PendingCall, error: PodkeeperError): void {
+    call.fail(error);
+    if (!call.sent) {
+      this.#waiting.delete(call);
+      call.waiting?.abort(error);
+      call.release();
+      this.#options.onSettled();
+      return;
+    }
+    if (!this.#inFlight.has(call.id)) return;
+    this.sendControl('cancel', { id: call.id });
+    call.graceTimer = setTimeout(() => {
+      if (this.#inFlight.has(call.id)) this.#options.onCancelIgnored(call.id);
+    }, this.#options.cancelGraceMs);
+  }
+}
