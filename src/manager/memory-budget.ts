@@ -72,7 +72,7 @@ export class MemoryBudget {
       const usedMB = [...usage.values()].reduce((sum, mb) => sum + mb, 0);
       if (usedMB + neededMB <= this.maxMB) return;
       const pods = this.#deps.livePods();
-      const victim = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      const victim = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedMono - b.lastUsedMono)[0];
       if (victim) {
         await this.#deps.evict(victim);
         continue;
