@@ -125,7 +125,13 @@ export function parsePodMessage(value: unknown): ParseResult<PodMessage> {
         : undefined;
   if (!schema) return { ok: false, error: `type: unknown message type ${JSON.stringify(type)}` };
   const parsed = schema.safeParse(value);
-  if (parsed.success) return { ok: true, value: parsed.data };
+  if (parsed.success) {
+    // zod lets an unknown-typed key be absent; the protocol says a success always carries `result`.
+    if (type === undefined && (value as { success?: unknown }).success === true && !('result' in value)) {
+      return { ok: false, error: 'result: a success must carry `result` (null for none)' };
+    }
+    return { ok: true, value: parsed.data };
+  }
   const issue = parsed.error.issues[0];
   return { ok: false, error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
 }
