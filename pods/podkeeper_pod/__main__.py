@@ -1,9 +1,9 @@
 """podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1, DESIGN §2).
 
-    daemon ──stdin──▶ private fd ──▶ reader thread: dispatch.Dispatcher
+    daemon ──stdin──▶ private fd ──▶ reader (leader) thread: dispatch.Dispatcher
                                         ├─ ping / cancel / shutdown ─▶ answered by the runner
                                         └─ recipe actions ─▶ executor.Executor
-                                              ├─▶ worker threads (sync functions, generators)
+                                              ├─▶ the reader itself, then it follows (sync handlers)
                                               └─▶ one asyncio loop thread (coroutines, async gens)
     daemon ◀─stdout── private fd ◀── channel.Channel (one lock, one whole line per write)
                                         ▲ ready, log, progress, chunk, one result per request
@@ -32,10 +32,6 @@ from .context import Context, Pod
 from .executor import Executor
 from .lifecycle import Lifecycle, set_title
 from .memory import rss_mb
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
 
 USAGE = "usage: python -m podkeeper_pod <recipe_dir>"
 
@@ -84,8 +80,12 @@ def main(argv: list[str]) -> int:
 
     from .dispatch import Dispatcher
 
-    dispatcher = Dispatcher(channel, executor, handlers)
-    start_new_thread(_read, (dispatcher, executor, life))
+    def end_of_input() -> None:
+        if not executor.draining:  # after `shutdown`, running handlers still finish and answer
+            life.request_exit(0, "end of input (the daemon closed our stdin)")
+
+    dispatcher = Dispatcher(channel, executor, handlers, end_of_input)
+    start_new_thread(dispatcher.run, ())
     set_title(recipe.name)
     life.terminate(life.wait())
     return 0  # not reached
@@ -98,14 +98,6 @@ def _run_setup(setup: loader.Handler, ctx: Context, executor: Executor) -> None:
             executor.async_runner().run(out)
     finally:
         ctx._finish()
-
-
-def _read(dispatcher: Dispatcher, executor: Executor, life: Lifecycle) -> None:
-    try:
-        dispatcher.run()
-    finally:
-        if not executor.draining:  # after `shutdown`, running handlers still finish and answer
-            life.request_exit(0, "end of input (the daemon closed our stdin)")
 
 
 def _python() -> str:

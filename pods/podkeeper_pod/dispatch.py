@@ -1,10 +1,12 @@
-"""The reader thread: one request line at a time, routed to the runner or to the recipe.
+"""The reader: one request line at a time, routed to the runner or to the recipe.
 
     line ─▶ codec.loads ─▶ protocol.parse_request ─▶ recipe action? ─▶ Executor.submit
                 │                  │                  ping / cancel / shutdown ─▶ answered here
                 └── bad line ──────┴─▶ stderr note, BAD_REQUEST if an id can be recovered
 
-Nothing a line contains may stop this loop; it ends at end of input only.
+The thread that reads a request for a sync handler runs it itself (readers.Readers decides who
+reads meanwhile). Nothing a line contains may stop the reading; it ends at end of input only, and
+`on_end` is called once then.
 """
 
 from __future__ import annotations
@@ -27,46 +29,73 @@ from .protocol import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from .channel import Channel
     from .executor import Executor
+    from .jobs import Job
     from .loader import Handler
     from .protocol import Request
 
 
 class Dispatcher:
-    def __init__(self, channel: Channel, executor: Executor, handlers: dict[str, Handler]) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        executor: Executor,
+        handlers: dict[str, Handler],
+        on_end: Callable[[], None] = lambda: None,
+    ) -> None:
         self._channel = channel
         self._executor = executor
         self._handlers = handlers
+        self._on_end = on_end
         self._reserved = {"ping": self._ping, "cancel": self._cancel, "shutdown": self._shutdown}
+        self._lines: Iterator[bytes] = iter(())
 
     def run(self) -> None:
-        """Read and route request lines until end of input."""
+        """Read and route request lines until end of input (see readers.Readers for the threads)."""
+        from .readers import Readers
+
+        self._lines = self._channel.lines()
+        Readers(self.step, self._run_job, self._on_end, eager=self._executor.concurrency > 1).start()
+
+    def step(self) -> Job | None:
+        """Read and route one line; StopIteration at end of input. Never raises for a bad line."""
         try:
-            for line in self._channel.lines():
-                try:
-                    self.handle(line)
-                except Exception as error:  # noqa: BLE001 - a runner bug must not stop the reading
-                    note(f"internal error while handling a request line: {type(error).__name__}: {error}")
+            line = next(self._lines)
         except (OSError, ValueError) as error:
             note(f"cannot read requests any more: {error}")
+            raise StopIteration from error
+        try:
+            return self.handle(line)
+        except Exception as error:  # noqa: BLE001 - a runner bug must not stop the reading
+            note(f"internal error while handling a request line: {type(error).__name__}: {error}")
+            return None
 
-    def handle(self, line: bytes) -> None:
+    def _run_job(self, job: Job) -> None:
+        try:
+            self._executor.run_inline(job)
+        except Exception as error:  # noqa: BLE001 - run_sync catches handler errors; this is ours
+            note(f"internal error while running request {job.request.id!r}: {type(error).__name__}: {error}")
+
+    def handle(self, line: bytes) -> Job | None:
+        """Route one line; returns a job the calling thread must run (see Executor.submit)."""
         try:
             obj = codec.loads(line)
         except ValueError as error:
             if line.strip():
                 self._bad(line, None, f"not valid JSON ({error})")
-            return
+            return None
         try:
             request = parse_request(obj)
         except ProtocolError as error:
             self._bad(line, obj, str(error))
-            return
+            return None
         handler = self._handlers.get(request.action)
         if handler is not None:
-            self._executor.submit(request, handler)
-        elif request.action in self._reserved:
+            return self._executor.submit(request, handler)
+        if request.action in self._reserved:
             self._reserved[request.action](request)
         elif self._executor.draining:
             self._fail(request.id, SHUTTING_DOWN, "the pod is shutting down and accepts no new requests")
@@ -75,6 +104,7 @@ class Dispatcher:
             reserved = ", ".join(RESERVED_ACTIONS)
             message = f"unknown action {request.action!r}: this recipe serves {served} (and the runner: {reserved})"
             self._fail(request.id, UNKNOWN_ACTION, message)
+        return None
 
     # ------------------------------------------------------------------ reserved actions
 

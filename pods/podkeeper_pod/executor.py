@@ -1,12 +1,14 @@
 """Runs the recipe's handlers: at most `concurrency` at once, later requests queued FIFO.
 
-    submit() ──slot free?──yes──▶ idle worker thread (sync handler) ──▶ answer ─┐
-       │                  └─────▶ asyncio loop thread (async handler) ─▶ answer ─┤
-       └──no──▶ FIFO queue ◀────────── a finishing job takes the next one ◀──────┘
+    submit() ──slot free?──yes──▶ the reader thread itself (sync handler) ─▶ answer ─┐
+       │                  └─────▶ asyncio loop thread (async handler) ──────▶ answer ─┤
+       └──no──▶ FIFO queue ◀────────── a finishing job takes the next one ◀───────────┘
 
-Hot path: the reader thread hands a request to one idle worker (one lock release); the worker
-runs the handler, encodes the answer and writes it itself. A worker that finishes takes the next
-queued job without any hand-off. The asyncio loop exists only once an async handler is seen.
+Hot path (leader/follower): the reader thread that read a request for a sync handler with a free
+slot runs it itself, after handing the reading to another thread, so no thread wake-up sits between
+a request arriving and its handler starting (on a VM such a wake-up costs tens of microseconds).
+A thread that finishes takes the next queued job without any hand-off. The asyncio loop exists
+only once an async handler is seen.
 """
 
 from __future__ import annotations
@@ -71,11 +73,16 @@ class Executor:
         self._aio_lock = allocate_lock()
         self.draining = False
 
+    @property
+    def concurrency(self) -> int:
+        return self._limit
+
     # ------------------------------------------------------------------ requests in
 
-    def submit(self, request: Request, handler: Handler) -> None:
+    def submit(self, request: Request, handler: Handler) -> Job | None:
+        """Take a request. Returns the job when the calling (reader) thread should run it itself:
+        a sync handler with a free slot, run by `run_inline` once another thread reads requests."""
         job = Job(request, handler, Context(self._pod, request.id))
-        worker = None
         with self._lock:
             duplicate, draining = request.id in self._jobs, self.draining
             if not duplicate and not draining:
@@ -83,8 +90,6 @@ class Executor:
                 if self._active < self._limit:
                     self._active += 1
                     job.state = RUNNING
-                    if not handler.is_async and self._idle:
-                        worker = self._idle.pop()
                 else:
                     self._queue.append(job)
         if duplicate:  # any answer would carry that id and be taken for the first request's answer
@@ -93,7 +98,21 @@ class Executor:
             message = "the pod is shutting down and accepts no new requests"
             self._send_line(codec.encode_line(failure(request.id, SHUTTING_DOWN, message)))
         elif job.state is RUNNING:
-            self._start(job, worker)
+            if not handler.is_async:
+                return job
+            self._start(job, None)
+        return None
+
+    def run_inline(self, job: Job) -> None:
+        """Run a job returned by `submit` on this thread, then any sync jobs queued behind it."""
+        next_job: Job | None = job
+        while next_job is not None:
+            job = next_job
+            line = cancelled_line(job.request.id) if job.ctx._cancelled else run_sync(job)
+            if line is None:  # it handed back a coroutine or async iterator: the loop takes it
+                self.async_runner().start(job)
+                return
+            next_job = self._complete(job, line, None, inline=True)
 
     def cancel(self, request_id: str) -> bool:
         """Cancel a queued (dropped at once) or running (flagged) request; False if unknown."""
@@ -166,17 +185,18 @@ class Executor:
             return None
         return self._complete(job, line, worker)
 
-    def _complete(self, job: Job, line: bytes, worker: _Worker | None) -> Job | None:
+    def _complete(self, job: Job, line: bytes, worker: _Worker | None, inline: bool = False) -> Job | None:
         ctx = job.ctx
         with self._lock:
             self._jobs.pop(job.request.id, None)
             cancelled = ctx._cancelled
         ctx._finish()
         self._send_line(cancelled_line(job.request.id) if cancelled else line)
-        return self._next(worker)
+        return self._next(worker, inline)
 
-    def _next(self, worker: _Worker | None) -> Job | None:
-        """A slot was freed: start the next queued job, or park `worker` and release the slot."""
+    def _next(self, worker: _Worker | None, inline: bool = False) -> Job | None:
+        """A slot was freed: start the next queued job, or park `worker` and release the slot.
+        A sync next job is returned for the calling thread to run when it is a worker or `inline`."""
         nxt = other = None
         with self._lock:
             while self._queue:
@@ -190,13 +210,13 @@ class Executor:
                 drained = self.draining and self._active == 0
             if worker is not None and (nxt is None or nxt.handler.is_async):
                 self._idle.append(worker)
-            elif worker is None and nxt is not None and not nxt.handler.is_async and self._idle:
+            elif worker is None and not inline and nxt is not None and not nxt.handler.is_async and self._idle:
                 other = self._idle.pop()
         if nxt is None:
             if drained:
                 self._on_drained()
             return None
-        if worker is not None and not nxt.handler.is_async:
+        if (worker is not None or inline) and not nxt.handler.is_async:
             return nxt  # run it on this very thread: no hand-off
         self._start(nxt, other)
         return None

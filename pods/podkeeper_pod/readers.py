@@ -1,0 +1,135 @@
+"""Which thread reads requests, and which runs them: one leader reads at a time.
+
+A thread waking another costs tens of microseconds on a VM, as much as the whole pipe round trip,
+so the thread that read a request for a sync handler runs it itself. Someone must still read while
+it runs (cancel, ping, more requests), and there are two ways to hand the reading over:
+
+- eager (concurrency > 1): before running the job, wake a follower to lead (or start one), so the
+  next request can start at once on another thread;
+- lazy (concurrency 1): a watcher thread looks every millisecond while jobs run, and takes the
+  reading over only from a job that has run for a whole millisecond. A short job never wakes
+  anyone; a long one has its cancel read within about a millisecond. The watcher parks after
+  50 ms without jobs, so an idle pod does not wake at all.
+
+    leader: read ─▶ step() ─▶ job? ─▶ run it ─▶ still leader? ─yes─▶ read ...
+                                                    └─no─▶ watch (lazy) / follow (eager)
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock, start_new_thread
+from time import monotonic, sleep
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .jobs import Job
+
+WATCH_INTERVAL = 0.001  # seconds a job runs before the reading is taken from it
+PARK_AFTER = 0.05  # seconds without jobs before the watcher stops looking
+
+
+class Readers:
+    def __init__(
+        self,
+        step: Callable[[], Job | None],
+        run: Callable[[Job], None],
+        on_end: Callable[[], None],
+        eager: bool,
+    ) -> None:
+        """`step()` reads and routes one line (StopIteration at end of input) and returns a job the
+        calling thread must run, or None; `run(job)` runs it; `on_end()` is called once at the end."""
+        self._step = step
+        self._run = run
+        self._on_end = on_end
+        self._eager = eager
+        self._lock = allocate_lock()
+        self._followers: list = []  # eager: locks of threads waiting to lead
+        self._epoch = 0  # lazy: bumped each time the watcher takes the reading over
+        self._job_seq = 0
+        self._busy = False
+        self._parked = None  # lazy: the watcher's lock while it is parked
+
+    def start(self) -> None:
+        if not self._eager:
+            start_new_thread(self._thread, (False,))
+        self._thread(True)
+
+    def _thread(self, leading: bool) -> None:
+        while True:
+            if leading:
+                if not self._lead():
+                    return
+                leading = False
+            else:
+                self._follow() if self._eager else self._watch()
+                leading = True
+
+    def _lead(self) -> bool:
+        """Read until end of input (False) or until the reading was taken over (True)."""
+        epoch = self._epoch
+        while True:
+            try:
+                job = self._step()
+            except StopIteration:
+                self._on_end()
+                return False
+            if job is None:
+                continue
+            if self._eager:
+                self._promote()
+                self._run(job)
+                return True
+            with self._lock:
+                self._job_seq += 1
+                self._busy = True
+                wake, self._parked = self._parked, None
+            if wake is not None:
+                wake.release()
+            self._run(job)
+            with self._lock:
+                self._busy = False
+                if self._epoch != epoch:
+                    return True
+
+    # ------------------------------------------------------------------ eager
+
+    def _promote(self) -> None:
+        with self._lock:
+            follower = self._followers.pop() if self._followers else None
+        if follower is not None:
+            follower.release()
+        else:
+            start_new_thread(self._thread, (True,))
+
+    def _follow(self) -> None:
+        wake = allocate_lock()
+        wake.acquire()
+        with self._lock:
+            self._followers.append(wake)
+        wake.acquire()
+
+    # ------------------------------------------------------------------ lazy
+
+    def _watch(self) -> None:
+        """Returns once this thread has taken the reading over from a long job."""
+        last_activity = monotonic()
+        while True:
+            with self._lock:
+                seq, busy = self._job_seq, self._busy
+            sleep(WATCH_INTERVAL)
+            park = None
+            with self._lock:
+                if busy and self._busy and self._job_seq == seq:
+                    self._epoch += 1
+                    return
+                now = monotonic()
+                if self._busy or self._job_seq != seq:
+                    last_activity = now
+                elif now - last_activity > PARK_AFTER:
+                    park = self._parked = allocate_lock()
+                    park.acquire()
+            if park is not None:
+                park.acquire()  # released by the next job to start
+                last_activity = monotonic()
