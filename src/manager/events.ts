@@ -1,5 +1,6 @@
 /** What the manager reports: pod snapshots and the events a control client can subscribe to. */
 
+import type { EnvEvent } from '../env/events.js';
 import type { ExitReason, PodState } from '../pod/pod.js';
 import type { LogLevel } from '../protocol/pod.js';
 
@@ -20,6 +21,7 @@ export interface PodInfo {
 }
 
 export type ManagerEvent =
+  | EnvEvent
   | { event: 'pod.spawned'; podId: string; recipe: string; pid: number | undefined }
   | { event: 'pod.state'; podId: string; recipe: string; from: PodState; to: PodState }
   | { event: 'pod.ready'; podId: string; recipe: string; spawnToReadyMs: number; memoryMB: number }

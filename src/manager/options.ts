@@ -58,6 +58,17 @@ export const podManagerOptionsSchema = z.strictObject({
   /** Extra environment for every pod (a recipe's own `env` wins). @default {} */
   env: z.record(z.string(), z.string()).default({}),
   restart: restartOptionsSchema.default(restartOptionsSchema.parse({})),
+  /** Pods' environments: `venv` (a uv venv per dependency set), `system` (the system Python), `auto`
+   * (system inside a container). @default $PODKEEPER_ENV_MODE or "auto" */
+  envMode: z.enum(['auto', 'venv', 'system']).optional(),
+  /** The uv executable. @default $PODKEEPER_UV, else uv on PATH, else one installed into the home */
+  uv: z.string().min(1).optional(),
+  /** A folder of wheels handed to the installer as `--find-links` (offline installs). @default $PODKEEPER_WHEELHOUSE */
+  wheelhouse: z.string().min(1).optional(),
+  /** Let uv download a Python a recipe's `python` requirement needs. @default uv's own (UV_PYTHON_DOWNLOADS) */
+  pythonDownloads: z.boolean().optional(),
+  /** Seconds one installer command (uv, pip, apt) may run before its process tree is killed. @default 300 */
+  envBuildTimeout: z.number().positive().default(300),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null).optional(),
 });
 
@@ -65,6 +76,7 @@ export type PodManagerOptions = z.input<typeof podManagerOptionsSchema>;
 
 export type ResolvedOptions = z.infer<typeof podManagerOptionsSchema> & {
   python: string;
+  envMode: 'auto' | 'venv' | 'system';
   home: string;
   recipePath: string[];
   maxMemoryMB: number;
@@ -96,7 +108,20 @@ export function resolveOptions(
     home: options.home ?? env['PODKEEPER_HOME'] ?? join(homedir(), '.local', 'share', 'podkeeper'),
     recipePath: options.recipePath ?? (env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean),
     maxMemoryMB: options.maxMemoryMB ?? Math.floor(totalmem() / 1024 / 1024 / 2),
+    envMode: options.envMode ?? envModeFrom(env['PODKEEPER_ENV_MODE']),
+    uv: options.uv ?? (env['PODKEEPER_UV'] || undefined),
+    wheelhouse: options.wheelhouse ?? (env['PODKEEPER_WHEELHOUSE'] || undefined),
   };
+}
+
+function envModeFrom(value: string | undefined): 'auto' | 'venv' | 'system' {
+  if (value === undefined || value === '') return 'auto';
+  if (value === 'auto' || value === 'venv' || value === 'system') return value;
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `Expected PODKEEPER_ENV_MODE to be "auto", "venv" or "system", got ${JSON.stringify(value)}.`,
+    { details: { field: 'envMode', received: value } },
+  );
 }
 
 function pick(value: unknown, key: string): unknown {

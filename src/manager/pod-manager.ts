@@ -2,14 +2,19 @@
  * PodManager: which pod serves a request, spawn on demand, idle reclaim, memory budget, restart
  * policy (DESIGN §1, §3). It composes the pieces; each piece lives in its own module:
  *
- *   call(target) ─catalog.resolve─▶ Supervisor (one per recipe) ─acquire─▶ MemoryBudget.reserve ─▶ new Pod
- *                                        │                                                     │
+ *   call(target) ─catalog.resolve─▶ Supervisor (one per recipe) ─acquire─▶ Environments.prepare
+ *                                        │                               ─▶ MemoryBudget.reserve ─▶ new Pod
  *                                        └── idle timer / restart policy ◀── pod events ◀───────┘
+ *
+ * The env is prepared (built if need be) before the memory-budget turn, so a long build never holds
+ * up other recipes' spawns.
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { type PythonInterpreter, resolvePython } from '../env/python.js';
+import { type EnvironmentStatus, Environments, type GcResult, type PreparedEnv } from '../env/envs.js';
+import { insideContainer } from '../env/mode.js';
+import { resolvePython } from '../env/python.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { BUILTIN_RECIPES_DIR, PODS_DIR } from '../paths.js';
@@ -47,7 +52,9 @@ export class PodManager {
   readonly #budget: MemoryBudget;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
-  #python: PythonInterpreter | undefined;
+  #envs: Environments | undefined;
+  /** The env hash each live pod runs from (venv mode). */
+  readonly #podEnvs = new Map<string, string>();
   #podCount = 0;
   #closing = false;
 
@@ -103,6 +110,7 @@ export class PodManager {
   async start(target: string): Promise<PodInfo> {
     const supervisor = await this.#supervisor(target);
     supervisor.clearFailures();
+    this.#envs?.forget(supervisor.loaded);
     const pod = await supervisor.acquire();
     await pod.whenReady();
     return this.#info(pod, undefined);
@@ -144,10 +152,23 @@ export class PodManager {
     return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
   }
 
+  /** Env mode, installer (uv and where it came from, or the pip fallback) and the envs on disk. */
+  async environment(): Promise<EnvironmentStatus> {
+    await this.#init;
+    return this.#environments().status(this.#catalog.list());
+  }
+
+  /** Removes the envs no known recipe needs; never one a live pod or a build uses. */
+  async gc(): Promise<GcResult> {
+    await this.#init;
+    return this.#environments().gc(this.#catalog.list(), this.#podEnvs.values());
+  }
+
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
   async close(): Promise<void> {
     this.#closing = true;
     await this.#init.catch(() => undefined);
+    await this.#envs?.close();
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
     await Promise.all(this.#livePods().map((pod) => pod.exited));
   }
@@ -163,7 +184,27 @@ export class PodManager {
     ]);
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
-    this.#python = python;
+    const options = this.options;
+    this.#envs = new Environments({
+      home: options.home,
+      mode: options.envMode,
+      base: python,
+      uv: options.uv,
+      wheelhouse: options.wheelhouse,
+      pythonDownloads: options.pythonDownloads,
+      timeoutMs: options.envBuildTimeout * 1000,
+      env: { ...process.env, ...options.env },
+      logger: this.#log,
+      emit: (event) => this.#emit(event),
+      container: insideContainer(),
+    });
+  }
+
+  /** Only after #init has settled. */
+  #environments(): Environments {
+    if (!this.#envs)
+      throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
+    return this.#envs;
   }
 
   /** Only after #init has settled. */
@@ -186,7 +227,10 @@ export class PodManager {
         maxUnstable: restart.maxUnstable,
       });
       supervisor = new Supervisor(loaded, policy, {
-        spawn: (recipe) => this.#budget.reserve(recipe.recipe.name, () => this.#spawn(recipe)),
+        spawn: async (recipe) => {
+          const env = await this.#environments().prepare(recipe);
+          return this.#budget.reserve(recipe.recipe.name, () => this.#spawn(recipe, env));
+        },
         onExit: (_, exit, fatal) => this.#onExit(exit, fatal),
         onReclaim: (_, pod, idleSeconds) =>
           this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds }),
@@ -211,7 +255,7 @@ export class PodManager {
     });
   }
 
-  #spawn(loaded: LoadedRecipe): Pod {
+  #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     const { recipe, dir } = loaded;
     const options = this.options;
@@ -221,7 +265,7 @@ export class PodManager {
       id,
       recipe: recipe.name,
       capability: recipe.capability,
-      executable: this.#python?.executable ?? options.python,
+      executable: env.executable,
       args: ['-u', '-m', 'podkeeper_pod', dir],
       cwd: dir,
       env: {
@@ -231,6 +275,14 @@ export class PodManager {
         PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
         PODKEEPER_POD_ID: id,
         PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
+        ...(env.dir
+          ? {
+              VIRTUAL_ENV: env.dir,
+              PATH: [join(env.dir, 'bin'), options.env['PATH'] ?? process.env['PATH']]
+                .filter(Boolean)
+                .join(delimiter),
+            }
+          : {}),
       },
       concurrency: recipe.concurrency,
       pipelining: options.pipelining,
@@ -242,6 +294,11 @@ export class PodManager {
       logger: options.logger,
     });
     const spawnedAt = performance.now();
+    if (env.hash) {
+      const hash = env.hash;
+      this.#podEnvs.set(id, hash);
+      pod.events.on('exit', () => this.#podEnvs.delete(id));
+    }
     this.#emit({ event: 'pod.spawned', podId: id, recipe: recipe.name, pid: pod.pid });
     pod.events.on('state', ({ from, to }) =>
       this.#emit({ event: 'pod.state', podId: id, recipe: recipe.name, from, to }),

@@ -1,0 +1,71 @@
+# podkeeper in a container: the daemon runs on the image's own Python (system mode, DESIGN §4), so a
+# base image that already carries PyTorch is reused as it is: a recipe's dependencies are installed
+# only when missing (`uv pip install --system`), never re-downloaded.
+#
+#   docker build -t podkeeper .                                                  # python:3.11-slim
+#   docker build -t podkeeper-torch --build-arg BASE_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime .
+#   docker run -d --name podkeeper -v podkeeper-home:/var/lib/podkeeper podkeeper
+#   docker exec podkeeper podkeeper call echo '{"text":"hi"}'
+#
+# The base image must be glibc-based with apt (Debian, Ubuntu) and have python3 on PATH.
+# scripts/docker-smoke.sh builds, starts and calls it on a machine with a Docker engine.
+
+ARG BASE_IMAGE=python:3.11-slim
+ARG NODE_VERSION=24
+ARG UV_VERSION=0.13.9
+
+# ---------------------------------------------------------------- build: compile, keep runtime deps
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# `npm ci` refuses this lockfile when Biome's per-platform optional binaries are absent (see .ci/run);
+# `npm install` installs the locked versions all the same. --ignore-scripts: `prepare` needs src/.
+RUN npm install --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv
+FROM node:${NODE_VERSION}-bookworm-slim AS node
+
+# ---------------------------------------------------------------- runtime
+FROM ${BASE_IMAGE}
+ARG PODKEEPER_PYTHON=python3
+
+# tini reaps and forwards signals as PID 1: `docker stop` reaches the daemon, which stops its pods.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+# Node: the official image's binary (same build as node:${NODE_VERSION}; no curl | bash of a repo script).
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=uv /uv /uvx /usr/local/bin/
+
+WORKDIR /opt/podkeeper
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY pods ./pods
+COPY recipes ./recipes
+RUN ln -s /opt/podkeeper/bin/podkeeper.js /usr/local/bin/podkeeper \
+ && chmod +x /opt/podkeeper/bin/podkeeper.js /opt/podkeeper/pods/run-pod.sh \
+ && "$PODKEEPER_PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
+ && podkeeper --help >/dev/null
+
+# The home (socket, logs, installed recipes, uv cache) lives on a volume and survives the container.
+# Packages installed into the image's Python do not; the uv cache on the volume makes reinstalling
+# them after a re-create a copy from disk. The cache and site-packages sit on different filesystems,
+# so uv copies instead of hard-linking: say so, rather than have it warn on every install.
+ENV PODKEEPER_HOME=/var/lib/podkeeper \
+    PODKEEPER_ENV_MODE=system \
+    PODKEEPER_PYTHON=${PODKEEPER_PYTHON} \
+    UV_CACHE_DIR=/var/lib/podkeeper/uv-cache \
+    UV_LINK_MODE=copy \
+    PYTHONUNBUFFERED=1
+VOLUME ["/var/lib/podkeeper"]
+
+# Runs as root so that a recipe's systemDependencies can be installed with apt (only ever inside a
+# container). Run with --user to forbid that; such recipes then fail with the list of what is missing.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 CMD ["podkeeper", "status"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["podkeeper", "daemon"]

@@ -1,0 +1,53 @@
+/** The one place an env failure becomes an `ENV_BUILD_FAILED` error with its facts. */
+import { PodkeeperError } from '../errors.js';
+import { type CommandResult, describeFailure } from './command.js';
+import { failingRequirement } from './requirements.js';
+
+export interface FailureContext {
+  recipe: string;
+  /** The env hash (venv mode). */
+  hash?: string;
+  requirements: readonly string[];
+  /** What was being done: "creating the venv", "installing the dependencies"... */
+  step: string;
+  /** The next step for the user. @default fix or provide the failing dependency */
+  hint?: string;
+}
+
+const DEFAULT_HINT =
+  'Fix the dependency (or make it available: wheelhouse, index, network) and call again; ' +
+  'a failed build is retried after a short pause or as soon as the recipe changes.';
+
+export function envBuildFailed(context: FailureContext, result: CommandResult): PodkeeperError {
+  const output = result.outputTail.filter(
+    (line) => line.trim() && !/^Using .* (environment|interpreter) at/.test(line),
+  );
+  const requirement = failingRequirement(context.requirements, output.join('\n'));
+  const detail = describeFailure({ ...result, outputTail: output });
+  return new PodkeeperError(
+    'ENV_BUILD_FAILED',
+    `The environment of recipe "${context.recipe}" could not be built (${context.step}): ${detail}` +
+      (requirement ? `\nFailing requirement: ${requirement}.` : '') +
+      `\n${context.hint ?? DEFAULT_HINT}`,
+    {
+      details: {
+        recipe: context.recipe,
+        ...(context.hash ? { hash: context.hash } : {}),
+        ...(requirement ? { requirement } : {}),
+        step: context.step,
+        command: [result.command, ...result.args].join(' '),
+        exitCode: result.exitCode,
+        signal: result.signal,
+        timedOut: result.timedOut,
+        output,
+      },
+    },
+  );
+}
+
+/** A failure podkeeper finds by itself (no command to quote). */
+export function envProblem(context: Omit<FailureContext, 'requirements'>, message: string): PodkeeperError {
+  return new PodkeeperError('ENV_BUILD_FAILED', `The environment of recipe "${context.recipe}": ${message}`, {
+    details: { recipe: context.recipe, ...(context.hash ? { hash: context.hash } : {}), step: context.step },
+  });
+}

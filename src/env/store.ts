@@ -1,0 +1,99 @@
+/**
+ * The layout of `$PODKEEPER_HOME/envs/`:
+ *
+ *   <hash>/                      a finished env (its fingerprint, podkeeper-env.json, written last)
+ *   .tmp-<hash>-<random>/        a build in progress; renamed to <hash>/ when it succeeds
+ *   .trash-<hash>-<random>/      an env being deleted (renamed away first, so <hash>/ is never half gone)
+ *   .locks/<hash>.lock/          the build lock of <hash> (proper-lockfile)
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const HASH = /^[0-9a-f]{16}$/;
+const LEFTOVER = /^\.(tmp|trash)-([0-9a-f]{16})-/;
+
+export class EnvStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  dir(hash: string): string {
+    return join(this.root, hash);
+  }
+
+  lock(name: string): string {
+    return join(this.root, '.locks', `${name}.lock`);
+  }
+
+  /** A fresh build folder for `hash`, next to its final place (same filesystem: rename is atomic). */
+  temp(hash: string): string {
+    return join(this.root, `.tmp-${hash}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Removes a folder: renamed out of the way first, then deleted. */
+  async discard(path: string, hash: string): Promise<void> {
+    const trash = join(this.root, `.trash-${hash}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(path, trash);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await rm(trash, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** Hashes of the finished (or broken) env folders present. */
+  async hashes(): Promise<string[]> {
+    return (await this.#entries()).filter((name) => HASH.test(name)).sort();
+  }
+
+  /** Build and trash folders left behind (by a killed build) for `hash`, or for every hash. */
+  async leftovers(hash?: string): Promise<{ path: string; hash: string }[]> {
+    return (await this.#entries()).flatMap((name) => {
+      const match = LEFTOVER.exec(name);
+      if (!match?.[2] || (hash !== undefined && match[2] !== hash)) return [];
+      return [{ path: join(this.root, name), hash: match[2] }];
+    });
+  }
+
+  async #entries(): Promise<string[]> {
+    return readdir(this.root).catch(() => [] as string[]);
+  }
+}
+
+/**
+ * Hashes of the envs some process on this machine runs from (argv[0] inside the env, or VIRTUAL_ENV
+ * pointing at it), read from /proc: the pods of every daemon sharing this home, not only ours.
+ * Empty where there is no /proc.
+ */
+export async function envsInUseByProcesses(root: string): Promise<Set<string>> {
+  const used = new Set<string>();
+  const prefix = `${root}/`;
+  const note = (path: string | undefined) => {
+    if (!path?.startsWith(prefix)) return;
+    const hash = path.slice(prefix.length).split('/')[0] ?? '';
+    if (HASH.test(hash)) used.add(hash);
+  };
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((entry) => /^\d+$/.test(entry));
+  await Promise.all(
+    pids.map(async (pid) => {
+      const [cmdline, environ] = await Promise.all([
+        readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
+        readFile(`/proc/${pid}/environ`, 'utf8').catch(() => ''),
+      ]);
+      note(cmdline.split('\0')[0]);
+      note(
+        `${
+          environ
+            .split('\0')
+            .find((entry) => entry.startsWith('VIRTUAL_ENV='))
+            ?.slice(12) ?? ''
+        }/`,
+      );
+    }),
+  );
+  return used;
+}
