@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'INVALID_RECIPE',
   'INVALID_OPTION',
   'INVALID_STATE',
+  'INTERNAL_ERROR',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

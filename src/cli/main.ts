@@ -1,78 +1,64 @@
 /**
- * The podkeeper command line. The daemon commands (DESIGN §7) arrive with the control plane; until
- * then `run` calls a recipe in-process, which is also what a recipe author wants while writing one.
+ * The podkeeper command line (DESIGN §7). Each command lives in `commands/`; this file only builds
+ * the program and turns failures into exit codes (see exit-codes.ts).
  */
+
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { isPodkeeperError, PodManager } from '../index.js';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { PACKAGE_ROOT } from '../paths.js';
+import { registerCall } from './commands/call.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerInstall } from './commands/install.js';
+import { registerLogs } from './commands/logs.js';
+import { registerPs } from './commands/ps.js';
+import { registerRecipes } from './commands/recipes.js';
+import { registerRemove } from './commands/remove.js';
+import { registerRun } from './commands/run.js';
+import { registerShutdown } from './commands/shutdown.js';
+import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
+import { registerStop } from './commands/stop.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { printError } from './output.js';
+
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command()
   .name('podkeeper')
   .description('Supervises Python worker pods: on-demand spawn, JSON-lines IPC, idle reclaim, recipes.')
-  .showHelpAfterError();
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
 
-program
-  .command('run')
-  .description('start TARGET (a recipe or capability) in-process, call it once, print the result, stop it')
-  .argument('<target>', 'recipe name or capability')
-  .argument('[input]', 'JSON input, or - to read it from stdin', '{}')
-  .option('-a, --action <action>', 'recipe action', 'process')
-  .option('-t, --timeout <seconds>', 'seconds without an answer before TIMEOUT', parseSeconds)
-  .action(async (target: string, input: string, options: { action: string; timeout?: number }) => {
-    const manager = new PodManager({ idleTimeout: -1 });
-    try {
-      const result = await manager.call(target, parseInput(input), {
-        action: options.action,
-        timeout: options.timeout,
-        onEvent: (event) => {
-          if (event.type === 'chunk') process.stdout.write(`${JSON.stringify(event.data)}\n`);
-          else process.stderr.write(`progress ${Math.round(event.progress * 100)}% ${event.message ?? ''}\n`);
-        },
-      });
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } finally {
-      await manager.close();
-    }
-  });
-
-program
-  .command('recipes')
-  .description('list the recipes this checkout can serve')
-  .option('--json', 'machine-readable output')
-  .action(async (options: { json?: boolean }) => {
-    const manager = new PodManager();
-    const recipes = (await manager.recipes()).map(({ recipe, dir, builtin }) => ({
-      name: recipe.name,
-      version: recipe.version,
-      capability: recipe.capability,
-      builtin,
-      dir,
-    }));
-    await manager.close();
-    if (options.json) process.stdout.write(`${JSON.stringify({ recipes }, null, 2)}\n`);
-    else
-      for (const r of recipes) process.stdout.write(`${r.name}\t${r.version}\t${r.capability}\t${r.dir}\n`);
-  });
-
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0)
-    throw new InvalidArgumentError('expected a positive number of seconds');
-  return seconds;
+for (const register of [
+  registerDaemon,
+  registerStatus,
+  registerPs,
+  registerCall,
+  registerStart,
+  registerStop,
+  registerLogs,
+  registerInstall,
+  registerRecipes,
+  registerRemove,
+  registerShutdown,
+  registerRun,
+]) {
+  register(program);
 }
+for (const command of program.commands) command.exitOverride();
 
-function parseInput(input: string): unknown {
-  const text = input === '-' ? readFileSync(0, 'utf8') : input;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`BAD_REQUEST: the input is not valid JSON: ${text.slice(0, 80)}`);
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem (or the help) already.
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    printError(error);
+    process.exitCode = exitCodeFor(error);
   }
 }
-
-program.parseAsync().catch((error: unknown) => {
-  const code = isPodkeeperError(error) ? error.code : 'ERROR';
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`podkeeper: ${message.startsWith(code) ? message : `${code}: ${message}`}\n`);
-  process.exitCode = 1;
-});

@@ -1,0 +1,104 @@
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import type { CallEvent } from '../../client/streams.js';
+import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
+import { EXIT } from '../exit-codes.js';
+import { printJson } from '../output.js';
+import { jsonInput, keepAlive, seconds } from '../parse.js';
+
+interface CallFlags extends ConnectionFlags {
+  action?: string;
+  timeout?: number;
+  keepAlive?: number;
+  json?: boolean;
+}
+
+export function registerCall(program: Command): void {
+  withConnectionOptions(program.command('call'))
+    .description('call a recipe through the daemon: chunks as they come, then the result JSON on stdout')
+    .argument('<target>', 'recipe name or capability')
+    .argument('[input]', 'JSON input, or - to read it from stdin', '{}')
+    .option('-a, --action <action>', 'recipe action (default "process")')
+    .option('-t, --timeout <sec>', 'seconds without an answer or progress before TIMEOUT', seconds)
+    .option(
+      '-k, --keep-alive <sec>',
+      'seconds the pod stays after this call; 0 = stop after it, -1 = never',
+      keepAlive,
+    )
+    .option('--json', 'compact output for scripts: one JSON line per chunk, then the result on one line')
+    .action(async (target: string, inputText: string, options: CallFlags) => {
+      const input = jsonInput(inputText);
+      const progress = new ProgressView(
+        !options.json && process.stderr.isTTY === true,
+        options.json === true,
+      );
+      await withClient(options, async (client) => {
+        const call = client.call(target, input, {
+          action: options.action,
+          timeout: options.timeout,
+          keepAlive: options.keepAlive,
+          onEvent: (event) => {
+            if (event.type === 'chunk') {
+              progress.pause();
+              process.stdout.write(`${JSON.stringify(event.data)}\n`);
+            } else progress.show(event);
+          },
+        });
+        const onInterrupt = () => {
+          call.cancel();
+          process.exitCode = EXIT.interrupted;
+        };
+        process.once('SIGINT', onInterrupt);
+        try {
+          const result = await call;
+          progress.stop();
+          printJson(result, !options.json);
+        } finally {
+          progress.stop();
+          process.off('SIGINT', onInterrupt);
+        }
+      });
+    });
+}
+
+/** A progress bar on a terminal, plain `progress 40% message` lines otherwise, nothing with --json. */
+class ProgressView {
+  readonly #tty: boolean;
+  readonly #quiet: boolean;
+  #bar: cliProgress.SingleBar | undefined;
+
+  constructor(tty: boolean, quiet: boolean) {
+    this.#tty = tty;
+    this.#quiet = quiet;
+  }
+
+  show(event: Extract<CallEvent, { type: 'progress' }>): void {
+    if (this.#quiet) return;
+    const percent = Math.round(event.progress * 100);
+    if (!this.#tty) {
+      process.stderr.write(`progress ${percent}%${event.message ? ` ${event.message}` : ''}\n`);
+      return;
+    }
+    if (!this.#bar) {
+      this.#bar = new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: '{bar} {percentage}% {message}',
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.#bar.start(100, percent, { message: event.message ?? '' });
+    } else this.#bar.update(percent, { message: event.message ?? '' });
+  }
+
+  pause(): void {
+    this.stop();
+  }
+
+  stop(): void {
+    this.#bar?.stop();
+    this.#bar = undefined;
+  }
+}

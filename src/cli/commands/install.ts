@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
+import { printJson } from '../output.js';
+
+export function registerInstall(program: Command): void {
+  withConnectionOptions(program.command('install'))
+    .description('install a recipe: a directory, a .tar.gz, an https URL (with --sha256) or an index name')
+    .argument('<source>', 'where the recipe comes from')
+    .option('--sha256 <hex>', 'expected sha256 of the archive')
+    .option('--insecure', 'allow a remote source without --sha256')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        source: string,
+        options: ConnectionFlags & { sha256?: string; insecure?: boolean; json?: boolean },
+      ) => {
+        const recipe = await withClient(options, (client) =>
+          client.install(source, {
+            sha256: options.sha256,
+            insecure: options.insecure,
+            onProgress: (event) => {
+              if (options.json || event.event !== 'install.progress') return;
+              const percent = event.progress === undefined ? '' : ` ${Math.round(event.progress * 100)}%`;
+              process.stderr.write(`${event.step}${percent}${event.message ? ` ${event.message}` : ''}\n`);
+            },
+          }),
+        );
+        if (options.json) return printJson({ recipe });
+        process.stdout.write(`installed ${recipe.name} ${recipe.version} (${recipe.capability})\n`);
+      },
+    );
+}

@@ -1,0 +1,70 @@
+/** How the CLI prints: tables for people, JSON for scripts, errors as `CODE: message`, NO_COLOR honoured. */
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { isPodkeeperError } from '../errors.js';
+import type { LogLine } from '../protocol/control.js';
+
+export function printJson(value: unknown, pretty = true): void {
+  process.stdout.write(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);
+}
+
+/** A borderless table, like `docker ps`: a bold header row, columns two spaces apart. */
+export function printTable(head: string[], rows: (string | number)[][]): void {
+  const table = new Table({
+    head: head.map((title) => pc.bold(title)),
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '  ',
+    },
+    style: { 'padding-left': 0, 'padding-right': 0, head: [], border: [] },
+  });
+  table.push(...rows.map((row) => row.map(String)));
+  process.stdout.write(`${table.toString().replace(/[ \t]+$/gm, '')}\n`);
+}
+
+/** Two-column facts, for `status`. */
+export function printFacts(facts: [string, string | number][]): void {
+  const width = Math.max(...facts.map(([key]) => key.length));
+  for (const [key, value] of facts) process.stdout.write(`${pc.bold(key.padEnd(width))}  ${value}\n`);
+}
+
+export function printError(error: unknown): void {
+  const code = isPodkeeperError(error) ? error.code : 'ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${pc.red(code)}: ${message}\n`);
+}
+
+/** 75 → "1m15s". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+const LEVEL_COLOURS: Record<LogLine['level'], (text: string) => string> = {
+  debug: pc.gray,
+  info: (text) => text,
+  warning: pc.yellow,
+  error: pc.red,
+};
+
+export function formatLogLine(line: LogLine): string {
+  const time = new Date(line.time).toISOString().slice(11, 23);
+  const paint = LEVEL_COLOURS[line.level] ?? ((text: string) => text);
+  return `${pc.dim(time)} ${pc.cyan(line.podId)} ${pc.dim(line.source.padEnd(6))} ${paint(line.message)}`;
+}

@@ -1,0 +1,310 @@
+/**
+ * A control-protocol client over any pair of streams (a Unix socket, or a spawned daemon's stdio),
+ * on the same JsonLinesChannel the daemon uses. No reconnect: when the connection ends, every
+ * request in flight rejects with `CHANNEL_CLOSED` and the client is done.
+ *
+ *   method ─▶ {id, action, payload} ─channel─▶ daemon
+ *   pending[id] ◀── progress / chunk / event ◀── daemon      (routed by id to the call or stream)
+ *   pending[id] ◀── {id, success, result|error}              (settles it, exactly once)
+ */
+import type { Readable, Writable } from 'node:stream';
+import { z } from 'zod';
+import { type ErrorCode, PodkeeperError } from '../errors.js';
+import {
+  type ControlAction,
+  type ControlEvent,
+  type ControlPayloadInput,
+  type ControlResult,
+  controlChunkSchema,
+  controlProgressSchema,
+  controlResponseSchema,
+  type ErrorObject,
+  type EventName,
+  type LogLine,
+  type PodInfoWire,
+  type RecipeSummary,
+  type StatusResult,
+} from '../protocol/control.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
+import { type CallEvent, CallHandle, Subscription } from './streams.js';
+
+export interface ClientCallOptions {
+  /** Recipe action. @default "process" */
+  action?: string;
+  /** Seconds without an answer or progress before `TIMEOUT`. */
+  timeout?: number;
+  /** Seconds the pod stays after this call (0 = stop after it, -1 = never). */
+  keepAlive?: number;
+  /** Aborting it cancels the call on the daemon. */
+  signal?: AbortSignal;
+  /** Progress and chunks as they arrive (they are also kept for iteration). */
+  onEvent?: (event: CallEvent) => void;
+}
+
+export interface ClientOptions {
+  /** Shown in errors. */
+  name?: string;
+  /** Longest accepted line from the daemon, characters. @default 64 MiB */
+  maxLineLength?: number;
+  /** Runs when the client closes (the spawned daemon waits for its child here). */
+  onClose?: () => Promise<void>;
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: PodkeeperError): void;
+  event?: (line: Record<string, unknown>) => void;
+}
+
+const eventLineSchema = z.looseObject({ type: z.literal('event'), id: z.unknown(), event: z.string() });
+
+export class PodkeeperClient {
+  /** Settles once the connection has ended, for whatever reason. */
+  readonly closed: Promise<void>;
+  readonly #channel: JsonLinesChannel;
+  readonly #pending = new Map<string, Pending>();
+  readonly #name: string;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  #nextId = 0;
+  #ended: PodkeeperError | undefined;
+  #markClosed!: () => void;
+  #closing: Promise<void> | undefined;
+
+  constructor(input: Readable, output: Writable, options: ClientOptions = {}) {
+    this.#name = options.name ?? 'the daemon';
+    this.#onClose = options.onClose;
+    this.closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
+    this.#channel = new JsonLinesChannel(input, output, {
+      maxLineLength: options.maxLineLength,
+      name: this.#name,
+    });
+    this.#channel.onMessage((line) => this.#onLine(line));
+    this.#channel.onClose(() =>
+      this.#end(new PodkeeperError('CHANNEL_CLOSED', `The connection to ${this.#name} was closed.`)),
+    );
+  }
+
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  // ---------------------------------------------------------------- typed actions
+
+  status(): Promise<StatusResult> {
+    return this.request('status', {});
+  }
+
+  async pods(): Promise<PodInfoWire[]> {
+    return (await this.request('pods.list', {})).pods;
+  }
+
+  /** Starts the target's pod and resolves once it is ready. */
+  start(target: string): Promise<PodInfoWire> {
+    return this.request('pods.start', { target });
+  }
+
+  async stop(selector: { target: string } | { podId: string } | { all: true }): Promise<PodInfoWire[]> {
+    return (await this.request('pods.stop', selector)).pods;
+  }
+
+  /** Calls a recipe; await the handle for the result, iterate it for progress and chunks. */
+  call<T = unknown>(target: string, input: unknown = {}, options: ClientCallOptions = {}): CallHandle<T> {
+    const payload: ControlPayloadInput<'call'> = { target, input };
+    if (options.action !== undefined) payload.action = options.action;
+    if (options.timeout !== undefined) payload.timeout = options.timeout;
+    if (options.keepAlive !== undefined) payload.keepAlive = options.keepAlive;
+    let handle: CallHandle<T> | undefined;
+    const early: CallEvent[] = [];
+    const { id, result } = this.#send('call', payload, {
+      signal: options.signal,
+      event: (line) => {
+        const event = toCallEvent(line);
+        if (!event) return;
+        options.onEvent?.(event);
+        if (handle) handle.push(event);
+        else early.push(event);
+      },
+    });
+    handle = new CallHandle<T>(id, result as Promise<T>, () => this.#cancel(id));
+    for (const event of early) handle.push(event);
+    return handle;
+  }
+
+  async recipes(): Promise<RecipeSummary[]> {
+    return (await this.request('recipes.list', {})).recipes;
+  }
+
+  async install(
+    source: string,
+    options: { sha256?: string; insecure?: boolean; onProgress?: (event: ControlEvent) => void } = {},
+  ): Promise<RecipeSummary> {
+    const payload: ControlPayloadInput<'recipes.install'> = { source };
+    if (options.sha256 !== undefined) payload.sha256 = options.sha256;
+    if (options.insecure !== undefined) payload.insecure = options.insecure;
+    const { result } = this.#send('recipes.install', payload, {
+      event: (line) => options.onProgress?.(line as ControlEvent),
+    });
+    return ((await result) as ControlResult<'recipes.install'>).recipe;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.request('recipes.remove', { name });
+  }
+
+  async logs(filter: { target?: string; podId?: string; lines?: number } = {}): Promise<LogLine[]> {
+    return (await this.request('logs.tail', filter)).lines;
+  }
+
+  /** Log lines as `pod.log` events: the last `lines` first, then each new one. */
+  followLogs(
+    filter: { target?: string; podId?: string; lines?: number } = {},
+  ): Promise<Subscription<Extract<ControlEvent, { event: 'pod.log' }>>> {
+    return this.#subscribe('logs.follow', filter);
+  }
+
+  /** The daemon's events (pod spawned, state, ready, reclaimed, crashed, log, …) until closed. */
+  subscribe(filter: { events?: EventName[]; target?: string; podId?: string } = {}): Promise<Subscription> {
+    return this.#subscribe('events.subscribe', filter);
+  }
+
+  /** Asks the daemon to stop gracefully; resolves once it has accepted. */
+  async shutdown(): Promise<void> {
+    await this.request('shutdown', {});
+  }
+
+  /** Any action, by name: the typed methods above are thin wrappers of this. */
+  request<A extends ControlAction>(
+    action: A,
+    payload: ControlPayloadInput<A>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ControlResult<A>> {
+    return this.#send(action, payload, options).result as Promise<ControlResult<A>>;
+  }
+
+  /** Ends the connection; requests in flight reject with `CHANNEL_CLOSED` (the daemon cancels them). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#end(new PodkeeperError('CHANNEL_CLOSED', `The client closed its connection to ${this.#name}.`));
+      await this.#onClose?.();
+    })();
+    return this.#closing;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #send(
+    action: ControlAction,
+    payload: unknown,
+    options: { signal?: AbortSignal; event?: Pending['event'] } = {},
+  ): { id: string; result: Promise<unknown> } {
+    this.#nextId += 1;
+    const id = this.#nextId.toString(36);
+    if (this.#ended) return { id, result: rejected(this.#ended) };
+    const { signal } = options;
+    if (signal?.aborted) {
+      return {
+        id,
+        result: rejected(new PodkeeperError('CANCELLED', `The ${action} request was cancelled.`)),
+      };
+    }
+    const result = new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, event: options.event });
+    });
+    this.#channel.send({ id, action, payload }).catch(() => undefined);
+    if (signal) {
+      const onAbort = () => this.#cancel(id);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const forget = () => signal.removeEventListener('abort', onAbort);
+      result.then(forget, forget);
+    }
+    return { id, result };
+  }
+
+  async #subscribe<E extends ControlEvent>(
+    action: 'logs.follow' | 'events.subscribe',
+    payload: object,
+  ): Promise<Subscription<E>> {
+    let started!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let subscription: Subscription<E> | undefined;
+    const { id, result } = this.#send(action, payload, {
+      event: (line) => {
+        if (line['event'] === 'stream.started') started();
+        else subscription?.push(line as E);
+      },
+    });
+    subscription = new Subscription<E>(id, () => this.#cancel(id));
+    const sub = subscription;
+    result.then(
+      () => sub.end(),
+      (error: PodkeeperError) => sub.end(error),
+    );
+    await Promise.race([ready, result]);
+    return sub;
+  }
+
+  #cancel(id: string): void {
+    if (!this.#pending.has(id) || this.#ended) return;
+    this.#nextId += 1;
+    const cancelId = this.#nextId.toString(36);
+    this.#channel.send({ id: cancelId, action: 'cancel', payload: { id } }).catch(() => undefined);
+  }
+
+  #onLine(line: unknown): void {
+    if (typeof line !== 'object' || line === null) return;
+    const record = line as Record<string, unknown>;
+    const type = record['type'];
+    if (type === undefined) {
+      const parsed = controlResponseSchema.safeParse(line);
+      if (!parsed.success || parsed.data.id === null) return;
+      const id = String(parsed.data.id);
+      const pending = this.#pending.get(id);
+      if (!pending) return;
+      this.#pending.delete(id);
+      if (parsed.data.success) pending.resolve(parsed.data.result);
+      else pending.reject(toError(parsed.data.error));
+      return;
+    }
+    const schema =
+      type === 'progress' ? controlProgressSchema : type === 'chunk' ? controlChunkSchema : eventLineSchema;
+    if (!schema.safeParse(line).success) return;
+    this.#pending.get(String(record['id']))?.event?.(record);
+  }
+
+  #end(error: PodkeeperError): void {
+    if (this.#ended) return;
+    this.#ended = error;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending) request.reject(error);
+    this.#channel.destroy();
+    this.#markClosed();
+  }
+}
+
+/** Rebuilds a PodkeeperError from its wire form; its facts go back into `details`. */
+export function toError(error: ErrorObject): PodkeeperError {
+  const { code, message, ...details } = error;
+  return new PodkeeperError(code as ErrorCode, message, { details });
+}
+
+function toCallEvent(line: Record<string, unknown>): CallEvent | undefined {
+  if (line['type'] === 'chunk') return { type: 'chunk', data: line['data'] };
+  if (line['type'] === 'progress') {
+    const event: CallEvent = { type: 'progress', progress: line['progress'] as number };
+    if (typeof line['message'] === 'string') event.message = line['message'];
+    return event;
+  }
+  return undefined;
+}
+
+function rejected(error: PodkeeperError): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(() => undefined);
+  return promise;
+}

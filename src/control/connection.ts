@@ -1,0 +1,290 @@
+/**
+ * One control client: a socket connection, or the host on the daemon's stdio. It rides the same
+ * JsonLinesChannel as the pods and turns lines into handler calls:
+ *
+ *   line ─channel─▶ envelope (zod) ─▶ action known? ─▶ payload (zod) ─▶ handler(payload, context)
+ *     │ bad JSON / too long           │ no: UNKNOWN_ACTION   │ no: BAD_REQUEST    │ progress, chunk, events
+ *     └──▶ {id:null, BAD_REQUEST}     ▼                      ▼                    ▼
+ *                                   one final {id, success, result|error} per request ──▶ channel
+ *
+ * Every request is answered exactly once, with its own id, in the order its handler finishes.
+ * A client that leaves cancels its requests in flight; a client that does not read (its unwritten
+ * output above `maxBufferBytes`) is dropped, so it can never grow the daemon's memory.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { isPodkeeperError, PodkeeperError } from '../errors.js';
+import type { ManagerEvent } from '../manager/events.js';
+import {
+  type ControlAction,
+  type ControlEventBody,
+  controlPayloadSchemas,
+  controlRequestSchema,
+  type ErrorObject,
+  isControlAction,
+  type RequestId,
+  requestIdSchema,
+  STREAM_ACTIONS,
+} from '../protocol/control.js';
+import type { RequestEvent } from '../protocol/pod.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
+import type { DaemonServices, HandlerContext } from './context.js';
+import { describeIssue } from './describe-issue.js';
+import { handlers } from './handlers/index.js';
+
+export interface ConnectionOptions {
+  /** Shown in logs: "client 3", "stdio". */
+  name: string;
+  /** Longest accepted request line, characters. */
+  maxLineLength: number;
+  /** Unwritten output (bytes) beyond which the client is dropped as too slow. */
+  maxBufferBytes: number;
+  logger: Logger;
+}
+
+interface InFlight {
+  controller: AbortController;
+  stream: boolean;
+}
+
+const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
+const noop = () => undefined;
+
+export class ControlConnection {
+  readonly name: string;
+  /** Settles once the client is gone (left, dropped, or ended by the daemon). */
+  readonly closed: Promise<void>;
+  readonly #channel: JsonLinesChannel;
+  readonly #output: Writable;
+  readonly #services: DaemonServices;
+  readonly #options: ConnectionOptions;
+  readonly #log: Logger;
+  readonly #inFlight = new Map<RequestId, InFlight>();
+  #calls = 0;
+  #callsDone: (() => void)[] = [];
+  #queuedBytes = 0;
+  #refusing: PodkeeperError | undefined;
+  #isClosed = false;
+  #markClosed!: () => void;
+
+  constructor(input: Readable, output: Writable, services: DaemonServices, options: ConnectionOptions) {
+    this.name = options.name;
+    this.#output = output;
+    this.#services = services;
+    this.#options = options;
+    this.#log = options.logger.child({ connection: options.name });
+    this.closed = new Promise((resolve) => {
+      this.#markClosed = resolve;
+    });
+    this.#channel = new JsonLinesChannel(input, output, {
+      maxLineLength: options.maxLineLength,
+      name: options.name,
+    });
+    this.#channel.onMessage((message) => this.#onRequest(message));
+    this.#channel.onInvalid((bad) => {
+      const what =
+        bad.reason === 'json'
+          ? `The line is not valid JSON: ${bad.preview.slice(0, 80)}`
+          : `The line is ${bad.length} characters long; the limit is ${options.maxLineLength}.`;
+      this.#send(failure(rescueId(bad.preview), badRequest(what, { field: '(line)', reason: bad.reason })));
+    });
+    this.#channel.onClose(() => this.#onInputClosed());
+  }
+
+  /** Requests in flight that are not streams (calls, starts, stops...). */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /** Called when the client's input ends; by default the client left, so its requests are cancelled. */
+  onInputEnd: () => void = () => this.destroy();
+
+  /**
+   * From now on new requests are answered `SHUTTING_DOWN`, and the streams end with it; calls in
+   * flight go on. Resolves once no call is in flight.
+   */
+  refuseNew(error: PodkeeperError): Promise<void> {
+    this.#refusing = error;
+    for (const request of this.#inFlight.values()) if (request.stream) request.controller.abort(error);
+    return this.#calls === 0 ? Promise.resolve() : new Promise((resolve) => this.#callsDone.push(resolve));
+  }
+
+  /** Aborts everything in flight (calls are answered with `reason` while the client is there). */
+  abortAll(reason: PodkeeperError): void {
+    for (const request of this.#inFlight.values()) request.controller.abort(reason);
+  }
+
+  /** Writes what is queued, ends the output, and releases the connection. */
+  async end(): Promise<void> {
+    if (this.#isClosed) return;
+    const output = this.#output;
+    const finished = new Promise<void>((resolve) => {
+      if (output.writableFinished || output.destroyed) resolve();
+      output.once('finish', resolve).once('close', resolve).once('error', resolve);
+    });
+    this.#channel.end();
+    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    this.destroy();
+  }
+
+  /** Drops the client at once; its requests in flight are cancelled. */
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.abortAll(new PodkeeperError('CANCELLED', `The client (${this.name}) left.`));
+    this.#channel.destroy();
+    this.#markClosed();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  #onInputClosed(): void {
+    if (!this.#isClosed) this.onInputEnd();
+  }
+
+  #onRequest(raw: unknown): void {
+    const envelope = controlRequestSchema.safeParse(raw);
+    if (!envelope.success) {
+      const issue = envelope.error.issues[0];
+      const id = requestIdSchema.safeParse((raw as { id?: unknown } | null)?.id);
+      const field = issue?.path.join('.') || '(root)';
+      this.#send(
+        failure(id.success ? id.data : null, badRequest(`Bad request: ${describeIssue(issue)}`, { field })),
+      );
+      return;
+    }
+    const { id, action, payload } = envelope.data;
+    if (!isControlAction(action)) {
+      const error = new PodkeeperError(
+        'UNKNOWN_ACTION',
+        `Unknown action "${action}". Known actions: ${KNOWN_ACTIONS}.`,
+        { details: { field: 'action', action, known: Object.keys(controlPayloadSchemas) } },
+      );
+      this.#send(failure(id, error.toJSON()));
+      return;
+    }
+    if (this.#inFlight.has(id)) {
+      const message = `Request id ${JSON.stringify(id)} is already in flight on this connection; use a new id.`;
+      this.#send(failure(id, badRequest(message, { field: 'id' })));
+      return;
+    }
+    if (this.#refusing && action !== 'cancel') {
+      this.#send(failure(id, this.#refusing.toJSON()));
+      return;
+    }
+    const parsed = controlPayloadSchemas[action].safeParse(payload ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue?.path.join('.');
+      const field = path ? `payload.${path}` : 'payload';
+      const message = `Bad payload for "${action}": ${describeIssue(issue, 'payload.')}`;
+      this.#send(failure(id, badRequest(message, { field, action })));
+      return;
+    }
+    this.#run(id, action, parsed.data);
+  }
+
+  #run(id: RequestId, action: ControlAction, payload: unknown): void {
+    const controller = new AbortController();
+    const stream = STREAM_ACTIONS.has(action);
+    this.#inFlight.set(id, { controller, stream });
+    if (!stream) this.#calls += 1;
+    const context: HandlerContext = {
+      services: this.#services,
+      manager: this.#services.manager,
+      requestId: id,
+      signal: controller.signal,
+      forward: (event: RequestEvent) => this.#send({ ...event, id }),
+      emit: (event: ControlEventBody | ManagerEvent) => this.#send({ type: 'event', id, ...event }),
+      cancel: (other: RequestId) => this.#cancel(other),
+    };
+    let running: Promise<unknown>;
+    try {
+      const handler = handlers[action] as (payload: unknown, context: HandlerContext) => Promise<unknown>;
+      running = handler(payload, context);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(
+      (result) => this.#finish(id, stream, { id, success: true, result }),
+      (error: unknown) => this.#finish(id, stream, failure(id, this.#describe(error, action))),
+    );
+  }
+
+  #finish(id: RequestId, stream: boolean, answer: object): void {
+    this.#inFlight.delete(id);
+    this.#send(answer);
+    if (stream) return;
+    this.#calls -= 1;
+    if (this.#calls === 0 && this.#callsDone.length > 0) {
+      const waiting = this.#callsDone;
+      this.#callsDone = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  #cancel(id: RequestId): boolean {
+    const request = this.#inFlight.get(id);
+    if (!request) return false;
+    request.controller.abort(
+      new PodkeeperError('CANCELLED', `Request ${JSON.stringify(id)} was cancelled by its client.`, {
+        details: { requestId: id },
+      }),
+    );
+    return true;
+  }
+
+  #describe(error: unknown, action: string): ErrorObject {
+    if (isPodkeeperError(error)) return error.toJSON() as ErrorObject;
+    this.#log.error({ err: error, action }, 'handler failed unexpectedly');
+    const message = error instanceof Error ? error.message : String(error);
+    return { code: 'INTERNAL_ERROR', message: `The daemon failed while handling "${action}": ${message}` };
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /**
+   * Sends one line. While the output is blocked the channel queues lines; their size is counted, and
+   * a client whose unwritten output passes the bound is dropped instead of buffered without end.
+   */
+  #send(message: object): void {
+    if (this.#isClosed) return;
+    if (!this.#output.writableNeedDrain) {
+      this.#channel.send(message).catch(noop);
+      return;
+    }
+    const size = JSON.stringify(message).length + 1;
+    this.#queuedBytes += size;
+    if (this.#queuedBytes + this.#output.writableLength > this.#options.maxBufferBytes) {
+      this.#log.warn(
+        { queuedBytes: this.#queuedBytes + this.#output.writableLength, bound: this.#options.maxBufferBytes },
+        'dropping a client that does not read its output',
+      );
+      this.destroy();
+      return;
+    }
+    this.#channel.send(message).then(() => {
+      this.#queuedBytes -= size;
+    }, noop);
+  }
+}
+
+function failure(id: RequestId | null, error: ErrorObject | Record<string, unknown>) {
+  return { id, success: false, error };
+}
+
+function badRequest(message: string, details: Record<string, unknown>): ErrorObject {
+  return new PodkeeperError('BAD_REQUEST', message, { details }).toJSON() as ErrorObject;
+}
+
+/** The id of a line that could not be parsed, when its start shows one, so its sender can be answered. */
+function rescueId(preview: string): RequestId | null {
+  const match = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){1,256}"|\d{1,15})/.exec(preview);
+  if (!match?.[1]) return null;
+  try {
+    const id = requestIdSchema.safeParse(JSON.parse(match[1]));
+    return id.success ? id.data : null;
+  } catch {
+    return null;
+  }
+}

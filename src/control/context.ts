@@ -1,0 +1,52 @@
+/**
+ * What a control handler is given: the manager, the daemon's services, and its own request's
+ * channel back to the client (its events, its cancellation).
+ */
+import type { ManagerEvent } from '../manager/events.js';
+import type { PodManager } from '../manager/pod-manager.js';
+import type {
+  ControlAction,
+  ControlEventBody,
+  ControlPayload,
+  ControlResult,
+  RequestId,
+  StatusResult,
+} from '../protocol/control.js';
+import type { RequestEvent } from '../protocol/pod.js';
+import type { Installer } from './installer.js';
+import type { LogStore } from './log-store.js';
+
+/** The daemon as its handlers see it (the daemon layer implements it; control never imports it). */
+export interface DaemonServices {
+  readonly manager: PodManager;
+  readonly installer: Installer;
+  readonly logs: LogStore;
+  /** The daemon-level facts of `status` (the handler adds pods, memory and recipes). */
+  describe(): Omit<StatusResult, 'memory' | 'pods' | 'recipes'>;
+  /** Starts a graceful shutdown once the current answer is written. */
+  requestShutdown(reason: string): void;
+}
+
+export interface HandlerContext {
+  readonly services: DaemonServices;
+  readonly manager: PodManager;
+  readonly requestId: RequestId;
+  /**
+   * Aborted when the client cancels this request, leaves, or (streams only) the daemon shuts down.
+   * Its `reason` is a PodkeeperError: `CANCELLED` or `SHUTTING_DOWN`.
+   */
+  readonly signal: AbortSignal;
+  /** Forwards a call's progress or chunk to the client, with this request's id. */
+  forward(event: RequestEvent): void;
+  /** Sends an event of this request's stream (its own, or one of the manager's). */
+  emit(event: ControlEventBody | ManagerEvent): void;
+  /** Cancels another request in flight on the same connection; false when there is none. */
+  cancel(id: RequestId): boolean;
+}
+
+export type Handler<A extends ControlAction> = (
+  payload: ControlPayload<A>,
+  context: HandlerContext,
+) => Promise<ControlResult<A>>;
+
+export type HandlerTable = { [A in ControlAction]: Handler<A> };

@@ -1,0 +1,24 @@
+import type { Handler } from '../context.js';
+import { recipeOf, untilStreamEnds } from './stream.js';
+
+/** `logs.follow`: the last `lines` lines, then every new one as a `pod.log` event, until cancelled. */
+export const handleLogsFollow: Handler<'logs.follow'> = async (payload, context) => {
+  const { manager, services, signal } = context;
+  const recipe = await recipeOf(manager, payload.target);
+  const { podId } = payload;
+  context.emit({ event: 'stream.started' });
+  for (const line of services.logs.tail(payload.lines ?? 0, { recipe, podId })) {
+    context.emit({ event: 'pod.log', ...line });
+  }
+  const dispose = manager.events.on('event', (event) => {
+    if (event.event !== 'pod.log') return;
+    if ((recipe !== undefined && event.recipe !== recipe) || (podId !== undefined && event.podId !== podId))
+      return;
+    context.emit(event);
+  });
+  try {
+    return await untilStreamEnds(signal);
+  } finally {
+    dispose();
+  }
+};

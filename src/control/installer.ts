@@ -1,0 +1,51 @@
+/**
+ * What the daemon needs from a recipe installer (DESIGN §5). The installer itself is another issue;
+ * the daemon receives one, and until a build carries a real one every install answers
+ * `INSTALL_FAILED` saying so.
+ */
+import { PodkeeperError } from '../errors.js';
+import type { RecipeSummary } from '../protocol/control.js';
+
+export interface InstallProgress {
+  /** A short step name: fetch, verify, unpack, validate, env, prefetch, smoke, move. */
+  step: string;
+  /** 0..1 within the step, when known. */
+  progress?: number;
+  message?: string;
+}
+
+export interface InstallRequest {
+  source: string;
+  sha256?: string;
+  insecure?: boolean;
+  signal: AbortSignal;
+  onProgress: (progress: InstallProgress) => void;
+}
+
+export interface Installer {
+  /** Installs (or upgrades) a recipe; resolves once it is in place and served. */
+  install(request: InstallRequest): Promise<RecipeSummary>;
+  /** Removes an installed recipe; built-in recipes cannot be removed. */
+  remove(name: string): Promise<void>;
+}
+
+/** The installer of a build that has none. */
+export const unavailableInstaller: Installer = {
+  install: (request) =>
+    Promise.reject(
+      new PodkeeperError(
+        'INSTALL_FAILED',
+        `Cannot install "${request.source}": recipe installs are not available in this build of podkeeper. ` +
+          'Put the recipe folder on PODKEEPER_RECIPE_PATH (or --recipe-path) and restart the daemon instead.',
+        { details: { source: request.source } },
+      ),
+    ),
+  remove: (name) =>
+    Promise.reject(
+      new PodkeeperError(
+        'INSTALL_FAILED',
+        `Cannot remove "${name}": recipe installs are not available in this build of podkeeper.`,
+        { details: { name } },
+      ),
+    ),
+};

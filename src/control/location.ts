@@ -1,0 +1,62 @@
+/**
+ * Where a daemon lives, as the daemon and its clients both find it: the home (`--home`, else
+ * `PODKEEPER_HOME`, else the platform's data dir: XDG on Linux, Application Support on macOS) and
+ * the socket (`--socket`, else `PODKEEPER_SOCKET`, else `socket` in `$home/config.json`, else
+ * `$home/podkeeper.sock`).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import envPaths from 'env-paths';
+
+export function defaultHome(): string {
+  return envPaths('podkeeper', { suffix: '' }).data;
+}
+
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag ?? (env['PODKEEPER_HOME'] || defaultHome()));
+}
+
+export function defaultSocketPath(home: string): string {
+  return join(home, 'podkeeper.sock');
+}
+
+export function configFile(home: string): string {
+  return join(home, 'config.json');
+}
+
+/** Home and socket as a client finds them. config.json is only peeked at for `socket` here. */
+export function resolveLocation(
+  flags: { home?: string; socket?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { home: string; socket: string } {
+  const home = resolveHome(flags.home, env);
+  if (flags.socket !== undefined) return { home, socket: resolve(flags.socket) };
+  if (env['PODKEEPER_SOCKET']) return { home, socket: resolve(env['PODKEEPER_SOCKET']) };
+  return { home, socket: socketFromConfig(home) ?? defaultSocketPath(home) };
+}
+
+/** The exact command that starts a daemon at this home and socket. */
+export function daemonCommand(location: { home: string; socket: string }): string {
+  const parts = ['podkeeper daemon'];
+  if (location.home !== resolve(defaultHome())) parts.push(`--home ${quote(location.home)}`);
+  if (
+    location.socket !== defaultSocketPath(location.home) &&
+    location.socket !== socketFromConfig(location.home)
+  )
+    parts.push(`--socket ${quote(location.socket)}`);
+  return parts.join(' ');
+}
+
+function socketFromConfig(home: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(configFile(home), 'utf8')) as { socket?: unknown };
+    if (typeof raw.socket !== 'string' || raw.socket === '') return undefined;
+    return isAbsolute(raw.socket) ? raw.socket : resolve(dirname(configFile(home)), raw.socket);
+  } catch {
+    return undefined;
+  }
+}
+
+function quote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,57 @@
+/**
+ * Where the control socket lives and the checks made before binding it: the path fits in
+ * `sun_path`, and its directory is private (0700, ours), so the socket is never reachable by anyone
+ * else, not even for the instant between bind and chmod.
+ */
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PodkeeperError } from '../errors.js';
+
+/** `sun_path` size, terminating NUL included: 104 on macOS and the BSDs, 108 on Linux. */
+export const SUN_PATH_BYTES = process.platform === 'linux' ? 108 : 104;
+
+/** Throws an actionable `INVALID_OPTION` when `path` is too long to bind or connect to. */
+export function checkSocketPath(path: string): void {
+  const bytes = Buffer.byteLength(path);
+  if (bytes < SUN_PATH_BYTES) return;
+  const runtime = process.env['XDG_RUNTIME_DIR'];
+  const shorter = runtime
+    ? join(runtime, 'podkeeper.sock')
+    : `/tmp/podkeeper-${process.getuid?.() ?? 'user'}/podkeeper.sock`;
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `The socket path is ${bytes} bytes long, but a Unix socket path may have at most ${SUN_PATH_BYTES - 1} ` +
+      `bytes on ${process.platform} (sun_path): ${path}. Choose a shorter one with --socket or ` +
+      `PODKEEPER_SOCKET (for example ${shorter}), or a shorter --home.`,
+    { details: { field: 'socket', socket: path, bytes, limit: SUN_PATH_BYTES - 1 } },
+  );
+}
+
+/**
+ * Makes sure the socket's directory exists, belongs to us and is 0700. A directory podkeeper owns
+ * (the home, or one it just created) is tightened; any other directory open to others is refused.
+ */
+export function preparePrivateDir(dir: string, ownedDirs: readonly string[]): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new PodkeeperError(
+      'INVALID_OPTION',
+      `The socket directory ${dir} belongs to uid ${stat.uid}, not to you (uid ${uid}). Choose a socket in a directory of your own with --socket.`,
+      { details: { field: 'socket', dir } },
+    );
+  }
+  if ((stat.mode & 0o077) === 0) return;
+  if (created !== undefined || ownedDirs.includes(dir)) {
+    chmodSync(dir, 0o700);
+    return;
+  }
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `The socket directory ${dir} is mode ${(stat.mode & 0o777).toString(8)}; the control socket needs a ` +
+      `private directory (0700), since whoever can reach it can run code as you. Run \`chmod 700 ${dir}\` ` +
+      'or choose a socket in a private directory with --socket.',
+    { details: { field: 'socket', dir, mode: (stat.mode & 0o777).toString(8) } },
+  );
+}

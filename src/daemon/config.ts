@@ -1,0 +1,224 @@
+/**
+ * The daemon's configuration, from four layers: flags > env (`PODKEEPER_*`) > `$PODKEEPER_HOME/config.json`
+ * > defaults. It is validated once, here; a bad value is `INVALID_OPTION` naming the field, where
+ * it came from, and the value received.
+ */
+import { readFileSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
+import { PodkeeperError } from '../errors.js';
+
+const seconds = z.number().min(0);
+
+/** Fields of `config.json` (every field is optional there). */
+export const configFileSchema = z.strictObject({
+  /** Control socket path. @default $PODKEEPER_HOME/podkeeper.sock */
+  socket: z.string().min(1),
+  /** Extra recipe folders, searched before the built-in ones. @default [] */
+  recipePath: z.array(z.string().min(1)),
+  /** Base interpreter for pods. @default python3 */
+  python: z.string().min(1),
+  /** Idle seconds before a pod is stopped; 0 = after each reply, -1 = never. @default 300 */
+  idleTimeout: z.number().min(-1),
+  /** Budget for the summed RSS of all pods, MB. @default half of the machine's RAM */
+  maxMemoryMB: z.number().positive(),
+  /** @default "info" */
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** Seconds in-flight calls get to finish when the daemon stops. @default 10 */
+  shutdownGrace: seconds,
+  /** Unwritten output a client may hold before it is dropped as too slow, MB. @default 16 */
+  maxClientBufferMB: z.number().positive(),
+  /** Longest protocol line, pods and control clients alike, characters. @default 64 MiB */
+  maxLineLength: z.number().int().min(1024),
+  /** daemon.log size that triggers a rotation, MB. @default 10 */
+  logMaxMB: z.number().positive(),
+  /** Rotated daemon.log files kept. @default 3 */
+  logKeep: z.number().int().min(1).max(20),
+  /** Seconds for a pod's stop sequence. @default 5 */
+  stopGrace: z.number().positive(),
+  /** Seconds a pod may take to become ready without a log line. @default 120 */
+  readyTimeout: z.number().positive(),
+  /** Requests waiting per pod before QUEUE_FULL. @default 1024 */
+  maxQueue: z.number().int().min(1),
+  /** Seconds a spawn waits for room under the memory budget. @default 30 */
+  memoryWait: seconds,
+  /** Serve the built-in recipes. @default true */
+  builtinRecipes: z.boolean(),
+  /** Extra environment for every pod. @default {} */
+  env: z.record(z.string(), z.string()),
+});
+
+const configSchema = configFileSchema.partial().extend({
+  home: z.string().min(1),
+  socket: z.string().min(1),
+  recipePath: z.array(z.string().min(1)),
+  logLevel: configFileSchema.shape.logLevel.default('info'),
+  shutdownGrace: seconds.default(10),
+  maxClientBufferMB: z.number().positive().default(16),
+  logMaxMB: z.number().positive().default(10),
+  logKeep: z.number().int().min(1).max(20).default(3),
+  builtinRecipes: z.boolean().default(true),
+  env: z.record(z.string(), z.string()).default({}),
+});
+
+export type DaemonConfig = z.infer<typeof configSchema>;
+
+/** What the `daemon` command's flags can set (strings as typed; validated with the rest). */
+export interface DaemonFlags {
+  home?: string;
+  socket?: string;
+  idleTimeout?: string;
+  maxMemory?: string;
+  recipePath?: string;
+  python?: string;
+  logLevel?: string;
+}
+
+type Layer = Record<string, { value: unknown; source: string }>;
+
+const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>; kind: Kind }> = {
+  PODKEEPER_SOCKET: { field: 'socket', kind: 'path' },
+  PODKEEPER_RECIPE_PATH: { field: 'recipePath', kind: 'paths' },
+  PODKEEPER_PYTHON: { field: 'python', kind: 'string' },
+  PODKEEPER_IDLE_TIMEOUT: { field: 'idleTimeout', kind: 'number' },
+  PODKEEPER_MAX_MEMORY_MB: { field: 'maxMemoryMB', kind: 'number' },
+  PODKEEPER_LOG_LEVEL: { field: 'logLevel', kind: 'string' },
+  PODKEEPER_SHUTDOWN_GRACE: { field: 'shutdownGrace', kind: 'number' },
+};
+
+const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
+  home: { field: 'home', flag: '--home', kind: 'path' },
+  socket: { field: 'socket', flag: '--socket', kind: 'path' },
+  idleTimeout: { field: 'idleTimeout', flag: '--idle-timeout', kind: 'number' },
+  maxMemory: { field: 'maxMemoryMB', flag: '--max-memory', kind: 'number' },
+  recipePath: { field: 'recipePath', flag: '--recipe-path', kind: 'paths' },
+  python: { field: 'python', flag: '--python', kind: 'string' },
+  logLevel: { field: 'logLevel', flag: '--log-level', kind: 'string' },
+};
+
+type Kind = 'string' | 'number' | 'path' | 'paths';
+
+/** Builds and validates the daemon's configuration. */
+export function loadDaemonConfig(
+  flags: DaemonFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DaemonConfig {
+  const home = resolveHome(flags.home, env);
+  const file = configFile(home);
+  const layers: Layer[] = [readConfigFile(file), envLayer(env), flagLayer(flags)];
+  const merged: Layer = {
+    home: {
+      value: home,
+      source: flags.home !== undefined ? '--home' : env['PODKEEPER_HOME'] ? 'env PODKEEPER_HOME' : 'default',
+    },
+    socket: { value: defaultSocketPath(home), source: 'default' },
+    recipePath: { value: [], source: 'default' },
+  };
+  for (const layer of layers) Object.assign(merged, layer);
+  const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  if (issue?.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((key) => `\`${key}\``).join(', ');
+    throw new PodkeeperError('INVALID_OPTION', `Invalid configuration in ${file}: unknown field ${keys}.`, {
+      details: { field: issue.keys[0], source: file },
+    });
+  }
+  const entry = merged[field];
+  const path = issue?.path.map(String).join('.') ?? field;
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `Invalid configuration: \`${path}\` (from ${entry?.source ?? 'default'}) ${issue?.message ?? 'is invalid'}, ` +
+      `got ${JSON.stringify(entry?.value)}.`,
+    { details: { field: path, source: entry?.source, received: entry?.value } },
+  );
+}
+
+function readConfigFile(file: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new PodkeeperError('INVALID_OPTION', `Cannot read ${file}: ${(error as Error).message}`, {
+      cause: error,
+      details: { source: file },
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PodkeeperError('INVALID_OPTION', `${file} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+      details: { source: file },
+    });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PodkeeperError('INVALID_OPTION', `${file} must hold a JSON object of settings.`, {
+      details: { source: file },
+    });
+  }
+  const base = dirname(file);
+  const layer: Layer = {};
+  for (const [field, value] of Object.entries(raw)) {
+    if (field === 'home') {
+      throw new PodkeeperError(
+        'INVALID_OPTION',
+        `Invalid configuration in ${file}: \`home\` cannot be set in the home's own config.json; use --home or PODKEEPER_HOME.`,
+        { details: { field, source: file } },
+      );
+    }
+    let resolved = value;
+    if (field === 'socket' && typeof value === 'string') resolved = resolvePath(value, base);
+    if (field === 'recipePath' && Array.isArray(value))
+      resolved = value.map((v) => (typeof v === 'string' ? resolvePath(v, base) : v));
+    layer[field] = { value: resolved, source: file };
+  }
+  return layer;
+}
+
+function envLayer(env: NodeJS.ProcessEnv): Layer {
+  const layer: Layer = {};
+  for (const [name, { field, kind }] of Object.entries(ENV_FIELDS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    layer[field] = { value: convert(raw, kind), source: `env ${name}` };
+  }
+  return layer;
+}
+
+function flagLayer(flags: DaemonFlags): Layer {
+  const layer: Layer = {};
+  for (const [key, { field, flag, kind }] of Object.entries(FLAG_FIELDS)) {
+    const raw = flags[key as keyof DaemonFlags];
+    if (raw === undefined || field === 'home') continue;
+    layer[field] = { value: convert(raw, kind), source: flag };
+  }
+  return layer;
+}
+
+function convert(raw: string, kind: Kind): unknown {
+  switch (kind) {
+    case 'number': {
+      const number = Number(raw);
+      return raw.trim() === '' || Number.isNaN(number) ? raw : number;
+    }
+    case 'path':
+      return resolve(raw);
+    case 'paths':
+      return raw
+        .split(delimiter)
+        .filter(Boolean)
+        .map((path) => resolve(path));
+    default:
+      return raw;
+  }
+}
+
+function resolvePath(path: string, base: string): string {
+  return isAbsolute(path) ? path : resolve(base, path);
+}

@@ -1,0 +1,70 @@
+/**
+ * `podkeeper daemon`: only wires. Configuration → logger → PodManager → Daemon → signals; resolves
+ * with the exit code once the daemon has stopped and its log is flushed.
+ */
+import { mkdirSync } from 'node:fs';
+import { unavailableInstaller } from '../control/installer.js';
+import { preparePrivateDir } from '../control/socket-path.js';
+import { PodManager } from '../manager/pod-manager.js';
+import { type DaemonFlags, loadDaemonConfig } from './config.js';
+import { Daemon } from './daemon.js';
+import { createDaemonLogger } from './logger.js';
+
+export interface RunDaemonOptions extends DaemonFlags {
+  /** Serve the control protocol on stdin/stdout (a host app's child). */
+  stdio?: boolean;
+}
+
+export async function runDaemon(options: RunDaemonOptions): Promise<number> {
+  const config = loadDaemonConfig(options);
+  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  preparePrivateDir(config.home, [config.home]);
+  const { logger, close: closeLog } = createDaemonLogger({
+    home: config.home,
+    level: config.logLevel,
+    maxBytes: config.logMaxMB * 1024 * 1024,
+    keep: config.logKeep,
+  });
+  const manager = new PodManager({
+    home: config.home,
+    recipePath: config.recipePath,
+    builtinRecipes: config.builtinRecipes,
+    python: config.python,
+    idleTimeout: config.idleTimeout,
+    maxMemoryMB: config.maxMemoryMB,
+    maxLineLength: config.maxLineLength,
+    stopGrace: config.stopGrace,
+    readyTimeout: config.readyTimeout,
+    maxQueue: config.maxQueue,
+    memoryWait: config.memoryWait,
+    env: config.env,
+    logger,
+  });
+  const daemon = new Daemon({
+    config,
+    manager,
+    installer: unavailableInstaller,
+    logger,
+    stdio: options.stdio ? { input: process.stdin, output: process.stdout } : undefined,
+    listen: !options.stdio || options.socket !== undefined,
+  });
+
+  // A second signal skips what is left of the grace. SIGHUP keeps its default (or nohup's ignore).
+  const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(`received ${signal}`);
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception: stopping');
+    void daemon.shutdown('uncaught exception');
+    process.exitCode = 1;
+  });
+  try {
+    await daemon.start();
+  } catch (error) {
+    await manager.close();
+    closeLog();
+    throw error;
+  }
+  await daemon.stopped;
+  closeLog();
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}

@@ -1,0 +1,142 @@
+/** The podkeeper CLI against a real daemon: every command, its output and its exit code. */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, childEnv, runCli, startDaemon } from './daemon-helpers.js';
+import { eventually, onCleanup, tempDir } from './helpers.js';
+
+describe('cli', () => {
+  it('runs every command with its documented exit code', async () => {
+    const daemon = await startDaemon();
+    const at = ['--home', daemon.home];
+    const cli = (...args: string[]) => runCli([...args, ...at]);
+
+    const status = await cli('status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      pid: daemon.child.pid,
+      socket: daemon.socket,
+      pods: 0,
+    });
+    expect((await cli('status')).stdout).toMatch(/^daemon +running, pid \d+/m);
+
+    const called = await cli('call', 'echo', '{"text":"hi"}');
+    expect(called).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(called.stdout)).toEqual({ text: 'hi' });
+    const piped = await runCli(['call', 'echo', '-', '--json', ...at], { input: '{"from":"stdin"}' });
+    expect(piped).toMatchObject({ code: 0, stdout: '{"from":"stdin"}\n' });
+    const reversed = await cli('call', 'echo', '{"text":"abc"}', '--action', 'reverse', '--json');
+    expect(reversed.stdout).toBe('{"text":"cba"}\n');
+
+    const streamed = await cli('call', 'stream', '{"text":"a b"}', '--json');
+    expect(streamed.code).toBe(0);
+    expect(streamed.stdout.split('\n').slice(0, 2)).toEqual(['{"token":"a"}', '{"token":"b"}']);
+    const progress = await cli('call', 'stream', '{"text":"a b"}');
+    expect(progress.stderr).toContain('progress 50% token 1');
+
+    const notJson = await cli('call', 'echo', '{text:hi}');
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/^BAD_REQUEST: The input is not valid JSON/);
+    expect((await cli('call', 'echo', '{}', '--timeout', 'soon')).code).toBe(2);
+    const unknown = await cli('call', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^UNKNOWN_TARGET: No recipe or capability named "nope"/);
+    const crashed = await cli('call', 'crash-mid', '{"crash":true}');
+    expect(crashed.code).toBe(1);
+    expect(crashed.stderr).toMatch(/^POD_CRASHED: /);
+    const timedOut = await cli('call', 'hang', '{"cooperative":true}', '--timeout', '0.3');
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stderr).toMatch(/^TIMEOUT: /);
+
+    const started = await cli('start', 'concurrent');
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^concurrent-\d+ ready \(pid \d+, ready in \d+ ms\)/);
+    const ps = await cli('ps');
+    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +CALLS$/m);
+    expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready +\d+ /m);
+    const psJson = JSON.parse((await cli('ps', '--json')).stdout) as {
+      pods: { id: string; recipe: string }[];
+    };
+    const echoId = psJson.pods.find((pod) => pod.recipe === 'echo')?.id as string;
+
+    const recipes = await cli('recipes', '--json');
+    expect(
+      (JSON.parse(recipes.stdout) as { recipes: { name: string }[] }).recipes.map((r) => r.name),
+    ).toEqual(expect.arrayContaining(['echo', 'stream', 'stubborn']));
+    expect((await cli('recipes')).stdout).toMatch(/^NAME +VERSION +CAPABILITY +BUILTIN +SOURCE$/m);
+
+    const logs = await cli('logs', 'crash-mid', '-n', '5');
+    expect(logs.code).toBe(0);
+    expect(logs.stdout.trim().split('\n').length).toBeLessThanOrEqual(5);
+    expect(logs.stdout).toMatch(/crash-mid-\d+/);
+
+    expect(await cli('stop', echoId)).toMatchObject({ code: 0, stdout: `stopped ${echoId}\n` });
+    expect(await cli('stop', 'echo')).toMatchObject({ code: 0, stdout: 'no pod was running\n' });
+    expect((await cli('stop', '--all')).stdout).toMatch(/^stopped concurrent-\d+$/m);
+    expect((await cli('stop')).code).toBe(2);
+
+    const install = await cli('install', './some-recipe');
+    expect(install.code).toBe(1);
+    expect(install.stderr).toMatch(/^INSTALL_FAILED: .*not available in this build/);
+    expect((await cli('remove', 'echo')).code).toBe(1);
+
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['--help'])).code).toBe(0);
+
+    const shutdown = await cli('shutdown');
+    expect(shutdown).toMatchObject({ code: 0, stdout: 'daemon stopped\n' });
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(daemon.socket)).toBe(false);
+    const log = readFileSync(join(daemon.home, 'logs', 'daemon.log'), 'utf8')
+      .trim()
+      .split('\n');
+    const messages = log.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(expect.arrayContaining(['daemon listening', 'pod ready', 'daemon stopped']));
+
+    const gone = await cli('status');
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toMatch(/^DAEMON_NOT_RUNNING: .*Start one with: podkeeper daemon --home /);
+    expect(gone.stderr).toContain(daemon.home);
+  });
+
+  it('logs -f prints new lines as they come, until interrupted', async () => {
+    const daemon = await startDaemon();
+    const child = spawn(process.execPath, [BIN, 'logs', 'noisy', '-f', '--home', daemon.home], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onCleanup(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      out += text;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 400)); // subscribed
+    expect((await runCli(['call', 'noisy', '{}', '--home', daemon.home])).code).toBe(0);
+    expect(await eventually(() => out.includes('a stray print'), 5000)).toBe(true);
+    expect(out).toMatch(/noisy-\d+ stderr +a stray print/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
+  it('honours NO_COLOR, and colours only when asked', async () => {
+    const daemon = await startDaemon();
+    const colour = await runCli(['ps', '--home', daemon.home], {
+      env: { FORCE_COLOR: '1', NO_COLOR: undefined },
+    });
+    expect(colour.stdout).toContain('\u001b[');
+    const plain = await runCli(['ps', '--home', daemon.home], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(plain.stdout).not.toContain('\u001b[');
+  });
+
+  it('says how to start a daemon when none runs', async () => {
+    const home = tempDir();
+    const result = await runCli(['call', 'echo', '{}', '--home', home]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(
+      `DAEMON_NOT_RUNNING: No podkeeper daemon is running at ${home}/podkeeper.sock (it has no socket). ` +
+        `Start one with: podkeeper daemon --home ${home}\n`,
+    );
+  });
+});
