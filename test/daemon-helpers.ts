@@ -6,13 +6,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import split2 from 'split2';
 import { FIXTURE_RECIPES, onCleanup, RUN_MARKER, tempDir } from './helpers.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'podkeeper.js');
-const PYTHON_SHIMS = join(import.meta.dirname, 'fixtures', 'python-shims');
 
 assertBuilt();
 
@@ -39,8 +38,6 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
     ...process.env,
     PODKEEPER_TEST_RUN: RUN_MARKER,
     PODKEEPER_RECIPE_PATH: FIXTURE_RECIPES,
-    // A process title would overwrite the pods' environ, and with it the marker the leak check looks for.
-    PYTHONPATH: [PYTHON_SHIMS, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
     NO_COLOR: '1',
     ...extra,
   };

@@ -1,7 +1,9 @@
 /** Requests, results and isolation of the protocol channel, against real fixture pods. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../src/index.js';
-import { createManager, recordEvents } from './helpers.js';
+import { createManager, ourProcesses, recordEvents } from './helpers.js';
 
 describe('a pod answers requests', () => {
   it('echoes the exact payload back, spawning the pod on demand', async () => {
@@ -11,6 +13,13 @@ describe('a pod answers requests', () => {
     const [pod] = await manager.list();
     expect(pod).toMatchObject({ recipe: 'echo', state: 'ready', calls: 1, inFlight: 0, queued: 0 });
     expect(pod?.rssMB).toBeGreaterThan(1);
+    // The leak check sees a live pod (its title is set without hiding its environment)...
+    expect(ourProcesses()).toContain(pod?.pid);
+    if (hasSetproctitle())
+      expect(readFileSync(`/proc/${pod?.pid}/cmdline`, 'utf8')).toMatch(/^podkeeper: echo/);
+    await manager.close();
+    // ...and none once it is stopped.
+    expect(ourProcesses()).toEqual([]);
   });
 
   it('serves a second action and rejects an unknown one with UNKNOWN_ACTION', async () => {
@@ -91,3 +100,7 @@ describe('a pod answers requests', () => {
     expect(chunks.length).toBeGreaterThan(0);
   });
 });
+
+function hasSetproctitle(): boolean {
+  return spawnSync('python3', ['-c', 'import setproctitle'], { stdio: 'ignore' }).status === 0;
+}
