@@ -34,6 +34,7 @@ export class Supervisor {
   peakMB = 0;
   #spawning: Promise<Pod> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  #idleTimerSeconds = 0;
 
   constructor(loaded: LoadedRecipe, policy: RestartPolicy, deps: SupervisorDeps) {
     this.loaded = loaded;
@@ -49,10 +50,9 @@ export class Supervisor {
   acquire(): Promise<Pod> {
     if (this.fatal) return Promise.reject(this.fatal);
     const pod = this.pod;
-    if (pod && (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy')) {
-      this.#clearIdle();
+    // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
+    if (pod && (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy'))
       return Promise.resolve(pod);
-    }
     this.#spawning ??= this.#spawn().finally(() => {
       this.#spawning = undefined;
     });
@@ -95,9 +95,14 @@ export class Supervisor {
     return pod;
   }
 
+  /** Runs after every reply that leaves the pod idle: on the hot path, so the timer is re-armed, not remade. */
   #scheduleIdle(pod: Pod): void {
-    this.#clearIdle();
     const seconds = this.idleSeconds;
+    if (this.#idleTimer && this.#idleTimerSeconds === seconds && this.pod === pod && seconds > 0) {
+      this.#idleTimer.refresh();
+      return;
+    }
+    this.#clearIdle();
     if (seconds < 0 || this.pod !== pod) return;
     const reclaim = () => {
       if (this.pod !== pod || !pod.idle) return;
@@ -110,6 +115,7 @@ export class Supervisor {
     }
     this.#idleTimer = setTimeout(reclaim, seconds * 1000);
     this.#idleTimer.unref();
+    this.#idleTimerSeconds = seconds;
   }
 
   #clearIdle(): void {
