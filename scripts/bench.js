@@ -15,8 +15,8 @@ import { PodManager } from '../dist/index.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 10;
-const ROUND_TRIPS = Math.round(500 * scale);
-const PIPELINED = Math.round(5000 * scale);
+const ROUND_TRIPS = Math.round(1000 * scale);
+const PIPELINED = Math.round(20000 * scale);
 const WINDOW = 64;
 const SPAWNS = Math.max(2, Math.round(4 * scale));
 const WARMUP = 200;
