@@ -65,8 +65,10 @@ async function sequential(call, times) {
   }
 }
 
-async function pipelined(call) {
+/** Calls/s with WINDOW calls outstanding; also records this process's CPU time per call in `cpu`. */
+async function pipelined(call, cpu) {
   let sent = 0;
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const lane = async () => {
     while (sent < PIPELINED) {
@@ -75,7 +77,10 @@ async function pipelined(call) {
     }
   };
   await Promise.all(Array.from({ length: WINDOW }, lane));
-  return PIPELINED / ((performance.now() - start) / 1000);
+  const elapsed = performance.now() - start;
+  const used = process.cpuUsage(cpuStart);
+  cpu.push((used.user + used.system) / PIPELINED);
+  return PIPELINED / (elapsed / 1000);
 }
 
 async function bareStart(python, times) {
@@ -109,12 +114,13 @@ for (let i = 0; i < WARMUP; i++) await Promise.all([floorCall({ text: 'warm' }),
 
 const seq = { floor: [], ours: [] };
 const pipe = { floor: [], ours: [] };
+const cpu = { floor: [], ours: [] };
 const start = { floor: [], ours: [] };
 for (let round = 0; round < ROUNDS; round++) {
   await sequential(floorCall, seq.floor);
   await sequential(oursCall, seq.ours);
-  pipe.floor.push(await pipelined(floorCall));
-  pipe.ours.push(await pipelined(oursCall));
+  pipe.floor.push(await pipelined(floorCall, cpu.floor));
+  pipe.ours.push(await pipelined(oursCall, cpu.ours));
   await bareStart(executable, start.floor);
   await podStart(spawnManager, start.ours);
 }
@@ -132,6 +138,13 @@ const ours = percentile(start.ours, 50);
 const rows = [
   ['sequential round trip p50 (ms)', rawSeq.p50, oursSeq.p50, oursSeq.p50 / rawSeq.p50, '≤ 1.3×'],
   ['sequential round trip p99 (ms)', rawSeq.p99, oursSeq.p99, oursSeq.p99 / rawSeq.p99, ''],
+  [
+    'Node CPU per pipelined call (µs)',
+    percentile(cpu.floor, 50),
+    percentile(cpu.ours, 50),
+    percentile(cpu.ours, 50) / percentile(cpu.floor, 50),
+    '',
+  ],
   [`pipelined calls/s (window ${WINDOW}), median of rounds`, rawPipe, oursPipe, oursPipe / rawPipe, '≥ 0.8×'],
   ['spawn to ready p50 (ms)', bare, ours, ours / bare, '≤ 1.3×'],
 ];

@@ -22,7 +22,7 @@ import type { PodExitFacts } from '../pod/failures.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import { Pod, type PodExit } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
-import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
+import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
 import type { ManagerEvent, PodInfo } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -56,7 +56,10 @@ export class PodManager {
   /** The env hash each live pod runs from (venv mode). */
   readonly #podEnvs = new Map<string, string>();
   #podCount = 0;
+  #initialized = false;
   #closing = false;
+  /** Pods of install smoke starts (`trial`), outside any supervisor. */
+  readonly #trials = new Set<Pod>();
 
   constructor(options: PodManagerOptions = {}) {
     this.options = resolveOptions(options);
@@ -91,19 +94,31 @@ export class PodManager {
   }
 
   /** Calls a recipe (by name or capability), spawning its pod when none is running. */
-  async call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+  call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    // Hot path: a recipe named directly whose pod is up is called without a single await.
+    const supervisor = this.#initialized && !this.#closing ? this.#supervisors.get(target) : undefined;
+    const pod = supervisor?.livePod();
+    if (supervisor && pod) return this.#request(supervisor, pod, input, options);
+    return this.#callAfterSpawn(target, input, options);
+  }
+
+  async #callAfterSpawn(target: string, input: unknown, options: CallOptions): Promise<unknown> {
     const supervisor = await this.#supervisor(target);
-    const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
     for (let attempt = 0; ; attempt++) {
       const pod = await this.#acquire(supervisor, options.signal);
       if (pod.state === 'stopping' && attempt < 3) continue;
-      if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
-      return pod.request(options.action ?? 'process', input, {
-        timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-        signal: options.signal,
-        onEvent: options.onEvent,
-      });
+      return this.#request(supervisor, pod, input, options);
     }
+  }
+
+  #request(supervisor: Supervisor, pod: Pod, input: unknown, options: CallOptions): Promise<unknown> {
+    const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
+    if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
+    return pod.request(options.action ?? 'process', input, {
+      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+      signal: options.signal,
+      onEvent: options.onEvent,
+    });
   }
 
   /** Starts the target's pod (clearing a fatal state) and waits until it is ready. */
@@ -164,27 +179,85 @@ export class PodManager {
     return this.#environments().gc(this.#catalog.list(), this.#podEnvs.values());
   }
 
+  /**
+   * Re-reads the recipe folders (after an install, an upgrade or a remove). A recipe that is gone, or
+   * now served from another folder, has its pod stopped; the next call spawns from the new folder.
+   */
+  async reloadRecipes(): Promise<void> {
+    await this.#init;
+    const catalog = await RecipeCatalog.load(this.#recipeSources());
+    for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    this.#catalog = catalog;
+    const stale = [...this.#supervisors.values()].filter((s) => catalog.get(s.name)?.dir !== s.loaded.dir);
+    for (const supervisor of stale) this.#supervisors.delete(supervisor.name);
+    await Promise.all(stale.map((supervisor) => supervisor.stop()));
+  }
+
+  /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
+  async prepareEnv(loaded: LoadedRecipe): Promise<PreparedEnv> {
+    await this.#init;
+    return this.#environments().prepare(loaded);
+  }
+
+  /**
+   * An install's smoke start: spawns one pod of `loaded` (which need not be in the catalog), waits
+   * until it is ready, stops it. Rejects with the pod's error (crash, ready timeout) or `CANCELLED`.
+   */
+  async trial(
+    loaded: LoadedRecipe,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ spawnToReadyMs: number; memoryMB: number }> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    await this.#init;
+    const env = await this.#environments().prepare(loaded);
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
+    this.#trials.add(pod);
+    void pod.exited.then(() => this.#trials.delete(pod));
+    const onAbort = () => void pod.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const ready = await pod.whenReady().catch((error: unknown) => {
+        if (!options.signal?.aborted) throw error;
+        throw new PodkeeperError('CANCELLED', `The smoke start of "${loaded.recipe.name}" was cancelled.`);
+      });
+      if (options.signal?.aborted)
+        throw new PodkeeperError('CANCELLED', `The smoke start of "${loaded.recipe.name}" was cancelled.`);
+      return { spawnToReadyMs: Math.round(pod.spawnToReadyMs ?? 0), memoryMB: ready.memoryMB };
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      await pod.stop();
+    }
+  }
+
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
   async close(): Promise<void> {
     this.#closing = true;
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
+    await Promise.all([...this.#trials].map((pod) => pod.stop()));
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
     await Promise.all(this.#livePods().map((pod) => pod.exited));
   }
 
   // ---------------------------------------------------------------- internals
 
-  async #initialize(): Promise<void> {
-    const sources = this.options.recipePath.map((dir) => ({ dir, builtin: false }));
+  /** The recipe path, then the installed recipes, then the built-in ones: earlier ones shadow later ones. */
+  #recipeSources(): RecipeSource[] {
+    const sources: RecipeSource[] = this.options.recipePath.map((dir) => ({ dir, builtin: false }));
+    sources.push({ dir: join(this.options.home, 'recipes'), builtin: false, installed: true });
     if (this.options.builtinRecipes) sources.push({ dir: BUILTIN_RECIPES_DIR, builtin: true });
+    return sources;
+  }
+
+  async #initialize(): Promise<void> {
     const [catalog, python] = await Promise.all([
-      RecipeCatalog.load(sources),
+      RecipeCatalog.load(this.#recipeSources()),
       resolvePython(this.options.python),
     ]);
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
     const options = this.options;
+    this.#initialized = true;
     this.#envs = new Environments({
       home: options.home,
       mode: options.envMode,
@@ -226,10 +299,20 @@ export class PodManager {
         unstableWindowMs: restart.unstableWindow * 1000,
         maxUnstable: restart.maxUnstable,
       });
-      supervisor = new Supervisor(loaded, policy, {
+      const seat: Supervisor = new Supervisor(loaded, policy, {
         spawn: async (recipe) => {
           const env = await this.#environments().prepare(recipe);
-          return this.#budget.reserve(recipe.recipe.name, () => this.#spawn(recipe, env));
+          return this.#budget.reserve(recipe.recipe.name, () => {
+            // An install replaced or removed this recipe while its pod was on the way.
+            if (this.#supervisors.get(recipe.recipe.name) !== seat) {
+              throw new PodkeeperError(
+                'UNKNOWN_TARGET',
+                `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
+                { details: { target: recipe.recipe.name } },
+              );
+            }
+            return this.#spawn(recipe, env);
+          });
         },
         onExit: (_, exit, fatal) => this.#onExit(exit, fatal),
         onReclaim: (_, pod, idleSeconds) =>
@@ -237,6 +320,7 @@ export class PodManager {
         idleTimeout: this.options.idleTimeout,
         isClosing: () => this.#closing,
       });
+      supervisor = seat;
       this.#supervisors.set(loaded.recipe.name, supervisor);
     }
     return supervisor;
@@ -275,6 +359,13 @@ export class PodManager {
         PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
         PODKEEPER_POD_ID: id,
         PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
+        // The model an install prefetched: the pod's ctx.model.
+        ...(loaded.modelPath ? { PODKEEPER_MODEL_PATH: loaded.modelPath } : {}),
+        // What a pod needs to install into its own env (python-exec's per-request dependencies).
+        PODKEEPER_HOME: options.home,
+        PODKEEPER_ENV_KIND: env.kind,
+        ...(options.uv ? { PODKEEPER_UV: options.uv } : {}),
+        ...(options.wheelhouse ? { PODKEEPER_WHEELHOUSE: options.wheelhouse } : {}),
         ...(env.dir
           ? {
               VIRTUAL_ENV: env.dir,

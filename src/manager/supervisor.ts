@@ -46,13 +46,19 @@ export class Supervisor {
     return this.loaded.recipe.name;
   }
 
+  /** The current pod when it takes requests (starting, ready or busy) and the recipe is not fatal. */
+  livePod(): Pod | undefined {
+    const pod = this.pod;
+    if (this.fatal || !pod) return undefined;
+    return pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy' ? pod : undefined;
+  }
+
   /** A live pod (maybe still starting), spawning one when there is none. */
   acquire(): Promise<Pod> {
     if (this.fatal) return Promise.reject(this.fatal);
-    const pod = this.pod;
     // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
-    if (pod && (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy'))
-      return Promise.resolve(pod);
+    const live = this.livePod();
+    if (live) return Promise.resolve(live);
     this.#spawning ??= this.#spawn().finally(() => {
       this.#spawning = undefined;
     });

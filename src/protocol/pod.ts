@@ -117,6 +117,11 @@ export function parsePodMessage(value: unknown): ParseResult<PodMessage> {
     return { ok: false, error: 'a pod message must be a JSON object' };
   }
   const type = (value as { type?: unknown }).type;
+  // The commonest line, a success, checked by hand: the same rules as successResultSchema, ~1 µs less.
+  const { id, success } = value as { id?: unknown; success?: unknown };
+  if (type === undefined && success === true && typeof id === 'string' && id.length > 0 && id.length <= 256) {
+    if ('result' in value) return { ok: true, value: value as ResultMessage };
+  }
   const schema =
     type === undefined
       ? resultMessageSchema
