@@ -1,25 +1,33 @@
 /**
- * The recipes a manager can serve: read from folders of recipe folders (the repo's built-in
- * `recipes/`, then each entry of `PODKEEPER_RECIPE_PATH`), validated once when read. A recipe
- * earlier in the source list shadows one of the same name later on, so a recipe under development
- * on the recipe path wins over the built-in one.
+ * The recipes a manager can serve: read from folders of recipe folders (each entry of
+ * `PODKEEPER_RECIPE_PATH`, then the installed recipes in `$PODKEEPER_HOME/recipes`, then the repo's
+ * built-in `recipes/`), validated once when read. A recipe earlier in the source list shadows one of
+ * the same name later on, so a recipe under development on the recipe path wins over an installed
+ * one, and an installed one over the built-in one.
  */
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PodkeeperError } from '../errors.js';
+import { type InstallRecord, readInstallRecord } from './install/record.js';
 import { describeIssues, type Recipe, recipeSchema } from './schema.js';
 
 export interface RecipeSource {
   /** A folder whose sub-folders are recipes, or a single recipe folder (it has a recipe.json). */
   dir: string;
   builtin: boolean;
+  /** The installed recipes (`$PODKEEPER_HOME/recipes`): their install records are read too. */
+  installed?: boolean;
 }
 
 export interface LoadedRecipe {
   recipe: Recipe;
-  /** Absolute path of the recipe folder. */
+  /** Absolute path of the recipe folder (symbolic links resolved: an installed version's own folder). */
   dir: string;
   builtin: boolean;
+  /** What the install recorded (source, digest, model), for an installed recipe. */
+  install?: InstallRecord;
+  /** The local path of the prefetched model: the pod's `ctx.model` (env PODKEEPER_MODEL_PATH). */
+  modelPath?: string;
 }
 
 export interface RecipeProblem {
@@ -28,8 +36,8 @@ export interface RecipeProblem {
 }
 
 /** Reads and validates `<dir>/recipe.json`; an invalid one is `INVALID_RECIPE` naming file and field. */
-export async function readRecipe(dir: string, builtin = false): Promise<LoadedRecipe> {
-  const absolute = resolve(dir);
+export async function readRecipe(dir: string, builtin = false, installed = false): Promise<LoadedRecipe> {
+  const absolute = await realpath(resolve(dir)).catch(() => resolve(dir));
   const file = join(absolute, 'recipe.json');
   let raw: unknown;
   try {
@@ -54,7 +62,15 @@ export async function readRecipe(dir: string, builtin = false): Promise<LoadedRe
       details: { file },
     });
   }
-  return { recipe: parsed.data, dir: absolute, builtin };
+  const loaded: LoadedRecipe = { recipe: parsed.data, dir: absolute, builtin };
+  if (installed) {
+    const record = await readInstallRecord(absolute);
+    if (record) {
+      loaded.install = record;
+      if (record.model) loaded.modelPath = record.model.path;
+    }
+  }
+  return loaded;
 }
 
 export class RecipeCatalog {
@@ -76,7 +92,7 @@ export class RecipeCatalog {
     for (const source of sources) {
       for (const dir of await recipeDirs(source.dir)) {
         try {
-          recipes.push(await readRecipe(dir, source.builtin));
+          recipes.push(await readRecipe(dir, source.builtin, source.installed));
         } catch (error) {
           if (!(error instanceof PodkeeperError)) throw error;
           problems.push({ file: join(dir, 'recipe.json'), error });
@@ -121,13 +137,21 @@ async function recipeDirs(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
+  // Installed recipes are symbolic links to their current version's folder.
   const dirs = entries
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .filter((entry) => (entry.isDirectory() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
     .map((entry) => join(dir, entry.name));
   const withManifest = await Promise.all(
-    dirs.map(async (d) => ((await exists(join(d, 'recipe.json'))) ? d : null)),
+    dirs.map(async (d) => ((await isDir(d)) && (await exists(join(d, 'recipe.json'))) ? d : null)),
   );
   return withManifest.filter((d): d is string => d !== null).sort();
+}
+
+function isDir(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
