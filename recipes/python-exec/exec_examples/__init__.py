@@ -1,0 +1,1 @@
+"""Example deployed code: what `podkeeper.manifest.json` routes requests without code to."""

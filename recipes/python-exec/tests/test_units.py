@@ -1,0 +1,167 @@
+"""The python-exec modules one by one: capture, instances, requirements, requests, manifest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import threading
+
+import pytest
+
+from podkeeper_exec import capture
+from podkeeper_exec.dependencies import satisfied
+from podkeeper_exec.errors import RequestError
+from podkeeper_exec.instances import InstanceRegistry
+from podkeeper_exec.manifest import Manifest, ManifestError
+from podkeeper_exec.request import parse_request
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_capture_follows_the_context_of_each_thread_and_task():
+    sink = _Sink()
+    proxy = capture.StreamProxy(sink)
+    outputs: dict[str, str] = {}
+    barrier = threading.Barrier(3)
+
+    def request(tag: str) -> None:
+        cap = capture.Capture(10_000)
+        token = capture.CURRENT.set(cap)
+        try:
+            for i in range(50):
+                proxy.write(f"{tag}{i} ")
+                if i == 10:
+                    barrier.wait(5)
+        finally:
+            capture.CURRENT.reset(token)
+        outputs[tag] = cap.text()
+
+    threads = [threading.Thread(target=request, args=(tag,)) for tag in "ab"]
+    for thread in threads:
+        thread.start()
+    barrier.wait(5)
+    proxy.write("outside ")
+    for thread in threads:
+        thread.join(5)
+    assert outputs["a"] == "".join(f"a{i} " for i in range(50))
+    assert outputs["b"] == "".join(f"b{i} " for i in range(50))
+    assert sink.text == "outside "
+
+    async def task(tag: str) -> str:
+        cap = capture.Capture(10_000)
+        capture.CURRENT.set(cap)  # a task runs in its own copy of the context
+        for i in range(3):
+            proxy.write(f"{tag}{i}")
+            await asyncio.sleep(0)
+        return cap.text()
+
+    async def both() -> list[str]:
+        return await asyncio.gather(task("x"), task("y"))
+
+    assert contextvars.copy_context().run(asyncio.run, both()) == ["x0x1x2", "y0y1y2"]
+
+
+def test_capture_is_bounded_and_says_how_much_it_dropped():
+    cap = capture.Capture(5)
+    cap.write("abc")
+    cap.write("defgh")
+    assert cap.text() == "abcde\n[podkeeper: output truncated, 3 more characters]\n"
+    lone = capture.Capture(10)
+    lone.write("\ud800x")
+    assert lone.text() == "\\ud800x"
+
+
+def test_instances_drop_the_least_recently_used_past_the_bound():
+    dropped: list[str] = []
+    registry = InstanceRegistry(2, on_drop=lambda instance: dropped.append(instance.instance_id))
+    registry.add("a", "A", object())
+    registry.add("b", "B", object())
+    assert registry.get("a") is not None  # a is now the most recently used
+    registry.add("c", "C", object())
+    assert dropped == ["b"]
+    assert [item["instance_id"] for item in registry.list()] == ["a", "c"]
+    entry = registry.get("a")
+    registry.touch(entry)
+    assert entry.info()["method_calls"] == 1
+    assert registry.remove("a") is True and registry.remove("a") is False
+    with pytest.raises(ValueError, match="maxInstances"):
+        InstanceRegistry(0)
+
+
+@pytest.mark.parametrize(
+    ("requirement", "expected"),
+    [
+        ("pytest", True),
+        ("PyTest", True),
+        ("pytest>=1.0", True),
+        ("pytest>=1.0, <1000", True),
+        ("pytest<1.0", False),
+        ("pytest==0.0.1", False),
+        ("pk-surely-not-installed", False),
+        ("pytest[testing]", None),
+        ("pytest; python_version > '3'", None),
+        ("pytest==8.*", None),
+    ],
+)
+def test_requirements_satisfied_or_not_or_left_to_uv(requirement, expected):
+    assert satisfied(requirement) is expected
+
+
+def test_requests_are_checked_field_by_field():
+    request = parse_request({"function_name": "f", "function_code": "def f(): pass", "accelerate_downloads": True})
+    assert (request.serialization, request.args, request.kwargs, request.method_name) == (
+        "cloudpickle",
+        [],
+        {},
+        "__call__",
+    )
+    assert request.create_new_instance is True
+    for payload, message in [
+        (None, "must be a JSON object"),
+        ({"function_name": ""}, "`function_name` must be a non-empty string"),
+        ({"execution_type": "class"}, "`class_name` is required"),
+        ({"function_name": "f", "execution_type": "method"}, "`execution_type` must be one of function, class"),
+        ({"function_name": "f", "dependencies": ["ok", 3]}, "`dependencies[1]` must be a non-empty string"),
+        ({"function_name": "f", "create_new_instance": "yes"}, "`create_new_instance` must be a boolean"),
+        ({"function_name": "f", "function_code": "x", "function_pickle": "y"}, "at most one of"),
+    ]:
+        with pytest.raises(RequestError, match=message.replace("[", r"\[").replace("(", r"\(")):
+            parse_request(payload)
+
+
+def test_a_broken_manifest_names_the_entry(tmp_path):
+    assert Manifest.load(str(tmp_path)).names() == {"functions": [], "classes": []}
+    path = tmp_path / "podkeeper.manifest.json"
+    for data, message in [
+        ({"functions": {"f": "no-colon"}}, "`functions.f`.handler must look like"),
+        ({"functions": {"f": {"handler": "m:f", "async": True}}}, "unknown field `async`"),
+        ({"functions": {"f": {"handler": "m:f", "is_async": "no"}}}, "is_async must be a boolean"),
+        ({"routes": {}}, "unknown field `routes`"),
+    ]:
+        path.write_text(json.dumps(data))
+        with pytest.raises(ManifestError, match=message.replace("(", r"\(")):
+            Manifest.load(str(tmp_path))
+    path.write_text(json.dumps({"functions": {"f": "mod:f", "g": {"handler": "mod:g", "is_async": True}}}))
+    manifest = Manifest.load(str(tmp_path))
+    assert manifest.functions["g"].is_async is True
+    assert manifest.names() == {"functions": ["f", "g"], "classes": []}
+
+
+def test_system_packages_are_found_or_named_with_the_command_that_installs_them(monkeypatch):
+    from podkeeper_exec import system
+
+    assert system.ensure_system_packages(["sh"]) == {"installed": [], "already_present": ["sh"]}
+    monkeypatch.setattr(system, "_in_container", lambda: False)  # never apt-get from a test
+    with pytest.raises(system.DependencyError, match=r"sudo apt-get install -y pk-surely-not-a-package"):
+        system.ensure_system_packages(["pk-surely-not-a-package"])
