@@ -15,5 +15,11 @@ export {
 } from './pod/pod.js';
 export * from './protocol/pod.js';
 export { type LoadedRecipe, RecipeCatalog, readRecipe } from './recipes/catalog.js';
+export {
+  type InstallProgress,
+  type InstallRequest,
+  RecipeInstaller,
+  type RecipeInstallerOptions,
+} from './recipes/install/installer.js';
 export { type Recipe, recipeSchema } from './recipes/schema.js';
 export { JsonLinesChannel } from './transport/json-lines.js';

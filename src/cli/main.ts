@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { PACKAGE_ROOT } from '../paths.js';
 import { registerCall } from './commands/call.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerGc } from './commands/gc.js';
 import { registerInstall } from './commands/install.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPs } from './commands/ps.js';
@@ -44,6 +45,7 @@ for (const register of [
   registerInstall,
   registerRecipes,
   registerRemove,
+  registerGc,
   registerShutdown,
   registerRun,
 ]) {

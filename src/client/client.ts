@@ -20,6 +20,7 @@ import {
   controlResponseSchema,
   type ErrorObject,
   type EventName,
+  type GcResultWire,
   type LogLine,
   type PodInfoWire,
   type RecipeSummary,
@@ -168,6 +169,11 @@ export class PodkeeperClient {
   /** The daemon's events (pod spawned, state, ready, reclaimed, crashed, log, …) until closed. */
   subscribe(filter: { events?: EventName[]; target?: string; podId?: string } = {}): Promise<Subscription> {
     return this.#subscribe('events.subscribe', filter);
+  }
+
+  /** Removes the Python envs no known recipe needs; says which went and which stayed (and why). */
+  gc(): Promise<GcResultWire> {
+    return this.request('gc', {});
   }
 
   /** Asks the daemon to stop gracefully; resolves once it has accepted. */

@@ -14,7 +14,9 @@ export { isPodkeeperError, PodkeeperError } from '../errors.js';
 export type {
   ControlAction,
   ControlEvent,
+  EnvironmentSummary,
   EventName,
+  GcResultWire as GcResult,
   LogLine,
   PodInfoWire as PodInfo,
   RecipeSummary,

@@ -16,13 +16,16 @@ import type { RequestEvent } from '../protocol/pod.js';
 import type { Installer } from './installer.js';
 import type { LogStore } from './log-store.js';
 
+/** What `status` says of the daemon itself. */
+export type DaemonFacts = Omit<StatusResult, 'memory' | 'pods' | 'recipes' | 'envMode' | 'environment'>;
+
 /** The daemon as its handlers see it (the daemon layer implements it; control never imports it). */
 export interface DaemonServices {
   readonly manager: PodManager;
   readonly installer: Installer;
   readonly logs: LogStore;
-  /** The daemon-level facts of `status` (the handler adds pods, memory and recipes). */
-  describe(): Omit<StatusResult, 'memory' | 'pods' | 'recipes'>;
+  /** The daemon-level facts of `status` (the handler adds pods, memory, recipes and environments). */
+  describe(): DaemonFacts;
   /** Starts a graceful shutdown once the current answer is written. */
   requestShutdown(reason: string): void;
 }

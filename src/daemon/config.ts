@@ -4,7 +4,7 @@
  * it came from, and the value received.
  */
 import { readFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
@@ -47,6 +47,16 @@ export const configFileSchema = z.strictObject({
   builtinRecipes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
+  /** Pods' Python environments: `venv`, `system`, or `auto` (system inside a container). @default "auto" */
+  envMode: z.enum(['auto', 'venv', 'system']),
+  /** The uv executable. @default uv on PATH, else one installed into the home */
+  uv: z.string().min(1),
+  /** A folder of wheels passed to the installer as `--find-links` (offline installs). */
+  wheelhouse: z.string().min(1),
+  /** Let uv download a Python a recipe's `python` requirement needs. @default uv's own (UV_PYTHON_DOWNLOADS) */
+  pythonDownloads: z.boolean(),
+  /** Seconds one env command (uv, pip, apt) may run before its process tree is killed. @default 300 */
+  envBuildTimeout: z.number().positive(),
 });
 
 const configSchema = configFileSchema.partial().extend({
@@ -60,6 +70,7 @@ const configSchema = configFileSchema.partial().extend({
   logKeep: z.number().int().min(1).max(20).default(3),
   builtinRecipes: z.boolean().default(true),
   env: z.record(z.string(), z.string()).default({}),
+  envMode: configFileSchema.shape.envMode.default('auto'),
 });
 
 export type DaemonConfig = z.infer<typeof configSchema>;
@@ -73,6 +84,10 @@ export interface DaemonFlags {
   recipePath?: string;
   python?: string;
   logLevel?: string;
+  envMode?: string;
+  uv?: string;
+  wheelhouse?: string;
+  envBuildTimeout?: string;
 }
 
 type Layer = Record<string, { value: unknown; source: string }>;
@@ -85,6 +100,10 @@ const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>
   PODKEEPER_MAX_MEMORY_MB: { field: 'maxMemoryMB', kind: 'number' },
   PODKEEPER_LOG_LEVEL: { field: 'logLevel', kind: 'string' },
   PODKEEPER_SHUTDOWN_GRACE: { field: 'shutdownGrace', kind: 'number' },
+  PODKEEPER_ENV_MODE: { field: 'envMode', kind: 'string' },
+  PODKEEPER_UV: { field: 'uv', kind: 'command' },
+  PODKEEPER_WHEELHOUSE: { field: 'wheelhouse', kind: 'path' },
+  PODKEEPER_ENV_BUILD_TIMEOUT: { field: 'envBuildTimeout', kind: 'number' },
 };
 
 const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
@@ -95,9 +114,14 @@ const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind
   recipePath: { field: 'recipePath', flag: '--recipe-path', kind: 'paths' },
   python: { field: 'python', flag: '--python', kind: 'string' },
   logLevel: { field: 'logLevel', flag: '--log-level', kind: 'string' },
+  envMode: { field: 'envMode', flag: '--env-mode', kind: 'string' },
+  uv: { field: 'uv', flag: '--uv', kind: 'command' },
+  wheelhouse: { field: 'wheelhouse', flag: '--wheelhouse', kind: 'path' },
+  envBuildTimeout: { field: 'envBuildTimeout', flag: '--env-build-timeout', kind: 'number' },
 };
 
-type Kind = 'string' | 'number' | 'path' | 'paths';
+/** `command`: a bare name (looked up on PATH) stays as is; anything with a slash is a path. */
+type Kind = 'string' | 'number' | 'path' | 'paths' | 'command';
 
 /** Builds and validates the daemon's configuration. */
 export function loadDaemonConfig(
@@ -173,7 +197,10 @@ function readConfigFile(file: string): Layer {
       );
     }
     let resolved = value;
-    if (field === 'socket' && typeof value === 'string') resolved = resolvePath(value, base);
+    if ((field === 'socket' || field === 'wheelhouse') && typeof value === 'string')
+      resolved = resolvePath(value, base);
+    if (field === 'uv' && typeof value === 'string' && value.includes(sep))
+      resolved = resolvePath(value, base);
     if (field === 'recipePath' && Array.isArray(value))
       resolved = value.map((v) => (typeof v === 'string' ? resolvePath(v, base) : v));
     layer[field] = { value: resolved, source: file };
@@ -209,6 +236,8 @@ function convert(raw: string, kind: Kind): unknown {
     }
     case 'path':
       return resolve(raw);
+    case 'command':
+      return raw.includes(sep) ? resolve(raw) : raw;
     case 'paths':
       return raw
         .split(delimiter)

@@ -15,14 +15,14 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ControlConnection } from '../control/connection.js';
-import type { DaemonServices } from '../control/context.js';
+import type { DaemonFacts, DaemonServices } from '../control/context.js';
 import type { Installer } from '../control/installer.js';
 import { LogStore } from '../control/log-store.js';
 import { ControlSocketServer } from '../control/socket-server.js';
 import { PodkeeperError } from '../errors.js';
 import type { PodManager } from '../manager/pod-manager.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { CONTROL_PROTOCOL_VERSION, type StatusResult } from '../protocol/control.js';
+import { CONTROL_PROTOCOL_VERSION } from '../protocol/control.js';
 import type { DaemonConfig } from './config.js';
 
 export interface DaemonOptions {
@@ -107,8 +107,7 @@ export class Daemon implements DaemonServices {
 
   // ---------------------------------------------------------------- DaemonServices
 
-  describe(): Omit<StatusResult, 'memory' | 'pods' | 'recipes'> {
-    const options = this.manager.options as { envMode?: unknown; python: string };
+  describe(): DaemonFacts {
     return {
       version: VERSION,
       protocol: CONTROL_PROTOCOL_VERSION,
@@ -118,8 +117,7 @@ export class Daemon implements DaemonServices {
       home: this.#config.home,
       socket: this.#server ? this.#config.socket : null,
       stdio: this.#options.stdio !== undefined,
-      python: options.python,
-      envMode: typeof options.envMode === 'string' ? options.envMode : 'system',
+      python: this.manager.options.python,
       connections: this.#connections.size,
     };
   }

@@ -3,9 +3,9 @@
  * with the exit code once the daemon has stopped and its log is flushed.
  */
 import { mkdirSync } from 'node:fs';
-import { unavailableInstaller } from '../control/installer.js';
 import { preparePrivateDir } from '../control/socket-path.js';
 import { PodManager } from '../manager/pod-manager.js';
+import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';
@@ -38,12 +38,18 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     maxQueue: config.maxQueue,
     memoryWait: config.memoryWait,
     env: config.env,
+    // The config has read PODKEEPER_ENV_MODE, _UV and _WHEELHOUSE (and validated them): it decides.
+    envMode: config.envMode,
+    uv: config.uv,
+    wheelhouse: config.wheelhouse,
+    pythonDownloads: config.pythonDownloads,
+    envBuildTimeout: config.envBuildTimeout,
     logger,
   });
   const daemon = new Daemon({
     config,
     manager,
-    installer: unavailableInstaller,
+    installer: new RecipeInstaller({ host: manager, logger }),
     logger,
     stdio: options.stdio ? { input: process.stdin, output: process.stdout } : undefined,
     listen: !options.stdio || options.socket !== undefined,

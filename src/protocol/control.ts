@@ -145,6 +145,7 @@ export const controlPayloadSchemas = {
   'events.subscribe': subscribePayloadSchema,
   shutdown: empty,
   cancel: z.strictObject({ id: requestIdSchema.describe('The id of the request to cancel.') }),
+  gc: empty,
 } as const;
 
 export type ControlAction = keyof typeof controlPayloadSchemas;
@@ -199,6 +200,45 @@ export const logLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof logLineSchema>;
 
+export const envInstallerSchema = z
+  .discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('uv'),
+      path: z.string(),
+      version: z.string(),
+      source: z
+        .enum(['option', 'PATH', 'home', 'installed'])
+        .describe('The `uv` option or PODKEEPER_UV, PATH, one installed earlier into the home, or just now.'),
+    }),
+    z.object({ kind: z.literal('pip'), source: z.literal('fallback'), reason: z.string() }),
+    z.object({ kind: z.literal('unavailable'), reason: z.string() }),
+  ])
+  .describe('What builds envs: uv (and where it came from), or `python -m venv` + pip.');
+
+export const environmentSummarySchema = z.object({
+  mode: z.enum(['venv', 'system']).describe('The env mode in force (`auto` resolved).'),
+  requestedMode: z.enum(['auto', 'venv', 'system']),
+  container: z.boolean().describe('Whether the daemon runs inside a container.'),
+  installer: envInstallerSchema,
+  wheelhouse: z.string().nullable(),
+  envsDir: z.string(),
+  envs: z.number().int().describe('Envs on disk.'),
+});
+export type EnvironmentSummary = z.infer<typeof environmentSummarySchema>;
+
+export const gcResultSchema = z.object({
+  removed: z.array(z.string()).describe('Hashes of the envs removed.'),
+  kept: z.array(
+    z.object({
+      hash: z.string(),
+      reason: z
+        .enum(['referenced', 'in use', 'building'])
+        .describe('A recipe needs it, a live pod runs from it, or it is being built.'),
+    }),
+  ),
+});
+export type GcResultWire = z.infer<typeof gcResultSchema>;
+
 export const statusResultSchema = z.object({
   version: z.string(),
   protocol: z.literal(CONTROL_PROTOCOL_VERSION),
@@ -209,7 +249,8 @@ export const statusResultSchema = z.object({
   socket: z.string().nullable().describe('null when the daemon serves only its stdio.'),
   stdio: z.boolean(),
   python: z.string(),
-  envMode: z.string(),
+  envMode: z.enum(['venv', 'system']).describe('Same as `environment.mode`.'),
+  environment: environmentSummarySchema,
   memory: z.object({ usedMB: z.number(), maxMB: z.number() }),
   pods: z.number().int(),
   recipes: z.number().int(),
@@ -231,6 +272,7 @@ export const controlResultSchemas = {
   'events.subscribe': z.object({}).describe('Sent once the client cancels the stream.'),
   shutdown: z.object({}),
   cancel: z.object({ cancelled: z.boolean().describe('False when no such request was in flight.') }),
+  gc: gcResultSchema,
 } as const satisfies Record<ControlAction, z.ZodType>;
 export type ControlResult<A extends ControlAction> = z.infer<(typeof controlResultSchemas)[A]>;
 

@@ -13,6 +13,10 @@ export function registerDaemon(program: Command): void {
     .option('--recipe-path <dirs>', 'extra recipe folders, ":"-separated (env PODKEEPER_RECIPE_PATH)')
     .option('--python <exe>', 'base interpreter for pods (env PODKEEPER_PYTHON)')
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent (env PODKEEPER_LOG_LEVEL)')
+    .option('--env-mode <mode>', "pods' Python environments: auto, venv or system (env PODKEEPER_ENV_MODE)")
+    .option('--uv <exe>', 'the uv that builds envs (env PODKEEPER_UV; default: uv on PATH)')
+    .option('--wheelhouse <dir>', 'a folder of wheels for offline installs (env PODKEEPER_WHEELHOUSE)')
+    .option('--env-build-timeout <sec>', 'seconds one env command may run (env PODKEEPER_ENV_BUILD_TIMEOUT)')
     .action(async (options: RunDaemonOptions) => {
       const { runDaemon } = await import('../../daemon/main.js'); // the daemon's modules, only for it
       process.exitCode = await runDaemon(options);

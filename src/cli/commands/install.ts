@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { printJson } from '../output.js';
@@ -15,7 +17,8 @@ export function registerInstall(program: Command): void {
         options: ConnectionFlags & { sha256?: string; insecure?: boolean; json?: boolean },
       ) => {
         const recipe = await withClient(options, (client) =>
-          client.install(source, {
+          // The daemon runs elsewhere: a path is made absolute here, against this shell's directory.
+          client.install(existsSync(source) || /^\.{0,2}\//.test(source) ? resolve(source) : source, {
             sha256: options.sha256,
             insecure: options.insecure,
             onProgress: (event) => {

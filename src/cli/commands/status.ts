@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { EnvironmentSummary } from '../../protocol/control.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { duration, printFacts, printJson } from '../output.js';
 
@@ -9,6 +10,7 @@ export function registerStatus(program: Command): void {
     .action(async (options: ConnectionFlags & { json?: boolean }) => {
       const status = await withClient(options, (client) => client.status());
       if (options.json) return printJson(status);
+      const { environment: env } = status;
       printFacts([
         [
           'daemon',
@@ -16,11 +18,35 @@ export function registerStatus(program: Command): void {
         ],
         ['home', status.home],
         ['socket', status.socket ?? '(stdio only)'],
-        ['python', `${status.python} (env mode ${status.envMode})`],
+        ['python', status.python],
+        [
+          'env mode',
+          `${env.mode}${env.requestedMode === 'auto' ? ` (auto: ${env.container ? '' : 'not '}in a container)` : ''}`,
+        ],
+        ['installer', describeInstaller(env.installer)],
+        ['envs', `${env.envs} in ${env.envsDir}${env.wheelhouse ? `, wheelhouse ${env.wheelhouse}` : ''}`],
         ['memory', `${status.memory.usedMB} MB used by pods of ${status.memory.maxMB} MB budget`],
         ['pods', status.pods],
         ['recipes', status.recipes],
         ['clients', status.connections],
       ]);
     });
+}
+
+const UV_SOURCES = {
+  option: 'the uv option / PODKEEPER_UV',
+  PATH: 'PATH',
+  home: "podkeeper's home",
+  installed: "installed into podkeeper's home",
+} as const;
+
+function describeInstaller(installer: EnvironmentSummary['installer']): string {
+  switch (installer.kind) {
+    case 'uv':
+      return `uv ${installer.version}, ${installer.path} (from ${UV_SOURCES[installer.source]})`;
+    case 'pip':
+      return `python -m venv + pip (${installer.reason})`;
+    default:
+      return `none (${installer.reason})`;
+  }
 }

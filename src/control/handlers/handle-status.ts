@@ -1,7 +1,28 @@
 import type { Handler } from '../context.js';
 
-/** `status`: the daemon, its memory budget, and how many pods and recipes it has. */
+/** `status`: the daemon, its memory budget, its Python environments, how many pods and recipes. */
 export const handleStatus: Handler<'status'> = async (_payload, { services, manager }) => {
-  const [memory, pods, recipes] = await Promise.all([manager.memory(), manager.list(), manager.recipes()]);
-  return { ...services.describe(), memory, pods: pods.length, recipes: recipes.length };
+  const [memory, pods, recipes, env] = await Promise.all([
+    manager.memory(),
+    manager.list(),
+    manager.recipes(),
+    manager.environment(),
+  ]);
+  const environment = {
+    mode: env.mode,
+    requestedMode: env.requestedMode,
+    container: env.container,
+    installer: env.installer,
+    wheelhouse: env.wheelhouse,
+    envsDir: env.envsDir,
+    envs: env.envs.length,
+  };
+  return {
+    ...services.describe(),
+    envMode: env.mode,
+    environment,
+    memory,
+    pods: pods.length,
+    recipes: recipes.length,
+  };
 };

@@ -3,6 +3,7 @@ import type { HandlerTable } from '../context.js';
 import { handleCall } from './handle-call.js';
 import { handleCancel } from './handle-cancel.js';
 import { handleEventsSubscribe } from './handle-events-subscribe.js';
+import { handleGc } from './handle-gc.js';
 import { handleLogsFollow } from './handle-logs-follow.js';
 import { handleLogsTail } from './handle-logs-tail.js';
 import { handlePodsList } from './handle-pods-list.js';
@@ -28,4 +29,5 @@ export const handlers: HandlerTable = {
   'events.subscribe': handleEventsSubscribe,
   shutdown: handleShutdown,
   cancel: handleCancel,
+  gc: handleGc,
 };

@@ -1,0 +1,122 @@
+/**
+ * Hostile archives and folders: every one is refused with UNSAFE_ARCHIVE naming the member, nothing
+ * is written outside the staging folder, and nothing is left behind.
+ */
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RecipeInstaller } from '../src/recipes/install/installer.js';
+import { tempDir } from './helpers.js';
+import {
+  installFixture,
+  leftovers,
+  packRecipe,
+  rawTarball,
+  recipeMembers,
+  writeRecipe,
+} from './install-helpers.js';
+
+describe('unpacking safely', () => {
+  const outside = `podkeeper-escape-${process.pid}`;
+
+  it.each([
+    ['a "../x" member', { path: `evil/../../${outside}`, body: 'x' }, `evil/../../${outside}`, /climbs out/],
+    ['an absolute path', { path: `/tmp/${outside}`, body: 'x' }, `/tmp/${outside}`, /absolute path/],
+    [
+      'a symlink out of the folder',
+      { path: 'evil/escape', type: 'SymbolicLink', linkpath: '../../..' },
+      'evil/escape',
+      /symbolic link leaving the recipe folder/,
+    ],
+    [
+      'a symlink to an absolute path',
+      { path: 'evil/passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' },
+      'evil/passwd',
+      /symbolic link to an absolute path/,
+    ],
+    [
+      'a hard link out of the folder',
+      { path: 'evil/hard', type: 'Link', linkpath: `../${outside}` },
+      'evil/hard',
+      /hard link leaving the recipe folder/,
+    ],
+    [
+      'a symlink that climbs after a name',
+      { path: 'evil/sneaky', type: 'SymbolicLink', linkpath: 'x/../../..' },
+      'evil/sneaky',
+      /climbs with ".." after a name/,
+    ],
+    ['a device', { path: 'evil/tty', type: 'CharacterDevice' }, 'evil/tty', /device/],
+    ['a FIFO', { path: 'evil/pipe', type: 'FIFO' }, 'evil/pipe', /FIFO/],
+  ] as const)('refuses %s', async (_what, member, name, why) => {
+    const fx = installFixture();
+    const file = rawTarball([...recipeMembers('evil'), member]);
+    const error = await fx.install(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: name } });
+    expect((error as Error).message).toContain(`"${name}"`);
+    expect((error as Error).message).toMatch(why);
+    expect(existsSync(`/tmp/${outside}`)).toBe(false);
+    expect(existsSync(join(fx.home, outside))).toBe(false);
+    expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
+    await expect(fx.manager.call('evil', 1)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+  });
+
+  it('keeps a symlink that stays inside the recipe folder', async () => {
+    const fx = installFixture();
+    const file = rawTarball([
+      ...recipeMembers('linked'),
+      { path: 'linked/data/', type: 'Directory' },
+      { path: 'linked/data/words.txt', body: 'hello' },
+      { path: 'linked/words', type: 'SymbolicLink', linkpath: 'data/words.txt' },
+      { path: 'linked/data/up', type: 'SymbolicLink', linkpath: '../pod.py' },
+    ]);
+    const summary = await fx.install(file);
+    expect(existsSync(join(summary.source, 'words'))).toBe(true);
+    expect(await fx.manager.call('linked', 'ok')).toBe('ok');
+  });
+
+  it('refuses an archive that unpacks past the size bound, naming the member that crossed it', async () => {
+    const fx = installFixture();
+    const installer = new RecipeInstaller({ host: fx.manager, maxUnpackedMB: 0.05 });
+    const file = rawTarball([...recipeMembers('huge'), { path: 'huge/blob.bin', body: 'z'.repeat(100_000) }]);
+    const error = await installer.install({ source: file }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: 'huge/blob.bin' } });
+    expect((error as Error).message).toMatch(/unpacks to more than 51\.2 KiB/);
+  });
+
+  it('applies the same rules to a directory source', async () => {
+    const fx = installFixture();
+    const dir = writeRecipe({ name: 'dirlink' });
+    symlinkSync('/etc', join(dir, 'etc'));
+    const error = await fx.install(dir).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: 'etc' } });
+
+    const clean = writeRecipe({ name: 'dirok', files: { 'lib/helper.py': 'X = 1\n' } });
+    mkdirSync(join(clean, '__pycache__'));
+    writeFileSync(join(clean, '__pycache__', 'junk.pyc'), 'junk');
+    symlinkSync('lib/helper.py', join(clean, 'helper.py'));
+    const summary = await fx.install(clean);
+    expect(existsSync(join(summary.source, 'lib', 'helper.py'))).toBe(true);
+    expect(existsSync(join(summary.source, '__pycache__', 'junk.pyc'))).toBe(false);
+  });
+
+  it('finds recipe.json at the top of an archive or in its single folder, and says when there is none', async () => {
+    const fx = installFixture();
+    const flat = rawTarball(
+      recipeMembers('flat')
+        .map((m) => ({ ...m, path: m.path.replace(/^flat\/?/, '') }))
+        .filter((m) => m.path),
+    );
+    await fx.install(flat);
+    expect(await fx.manager.call('flat', 2)).toBe(2);
+    const empty = rawTarball([{ path: 'readme.txt', body: 'no recipe here' }]);
+    await expect(fx.install(empty)).rejects.toMatchObject({
+      code: 'INVALID_RECIPE',
+      message: /holds no recipe\.json/,
+    });
+    const { file } = await packRecipe(writeRecipe({ name: 'nested' }));
+    await fx.install(file);
+    expect(leftovers(fx.home).versions).toHaveLength(2);
+    void tempDir;
+  });
+});

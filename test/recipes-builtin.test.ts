@@ -1,0 +1,64 @@
+/**
+ * The built-in recipes that do real work offline: `language-id` (py3langid's packaged model) and
+ * `sentiment` (VADER's packaged lexicon). Their envs are built with uv from the package registry on
+ * first use (venv mode; the uv cache makes later builds quick); nothing is downloaded at run time.
+ */
+import { describe, expect, it } from 'vitest';
+import { createManager } from './helpers.js';
+
+const ENV_BUILD_MS = 240_000;
+
+describe('built-in recipe language-id', () => {
+  it('identifies French, English, German, Spanish and Japanese sentences', {
+    timeout: ENV_BUILD_MS,
+  }, async () => {
+    const manager = createManager({ envMode: 'venv' });
+    const french = await manager.call('language-id', {
+      text: "Bonjour, je m'appelle Marie et j'habite à Paris depuis dix ans.",
+    });
+    expect(french).toMatchObject({ language: 'fr' });
+    expect((french as { confidence: number }).confidence).toBeGreaterThan(0.9);
+    expect((french as { candidates: unknown[] }).candidates).toHaveLength(3);
+
+    const batch = (await manager.call('language-id', {
+      texts: [
+        'The quick brown fox jumps over the lazy dog while the farmer watches.',
+        'Ich habe heute keine Zeit, weil ich arbeiten muss.',
+        '¿Dónde está la biblioteca? Necesito estudiar para mi examen.',
+        '今日はとても良い天気ですね。散歩に行きましょう。',
+      ],
+      top: 1,
+    })) as { results: { language: string }[] };
+    expect(batch.results.map((result) => result.language)).toEqual(['en', 'de', 'es', 'ja']);
+    // Served by capability too.
+    expect(
+      await manager.call('language-id', { text: 'Questo è un libro molto interessante.' }),
+    ).toMatchObject({
+      language: 'it',
+    });
+    await expect(manager.call('language-id', { text: '' })).rejects.toMatchObject({ code: 'HANDLER_ERROR' });
+  });
+});
+
+describe('built-in recipe sentiment', () => {
+  it('says "I love this" is positive, a complaint negative, a fact neutral', {
+    timeout: ENV_BUILD_MS,
+  }, async () => {
+    const manager = createManager({ envMode: 'venv' });
+    const love = (await manager.call('sentiment', { text: 'I love this' })) as {
+      label: string;
+      score: number;
+    };
+    expect(love.label).toBe('positive');
+    expect(love.score).toBeGreaterThan(0.5);
+    const batch = (await manager.call('sentiment', {
+      texts: [
+        'This is the worst service I have ever had. Terrible!',
+        'The train leaves at 9 from platform 4.',
+      ],
+    })) as { results: { label: string; scores: Record<string, number> }[] };
+    expect(batch.results.map((result) => result.label)).toEqual(['negative', 'neutral']);
+    expect(Object.keys(batch.results[0]?.scores ?? {}).sort()).toEqual(['negative', 'neutral', 'positive']);
+    await expect(manager.call('sentiment', { text: 42 })).rejects.toMatchObject({ code: 'HANDLER_ERROR' });
+  });
+});
