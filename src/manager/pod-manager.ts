@@ -9,24 +9,25 @@
  * The env is prepared (built if need be) before the memory-budget turn, so a long build never holds
  * up other recipes' spawns.
  */
-import { delimiter, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { type EnvironmentStatus, Environments, type GcResult, type PreparedEnv } from '../env/envs.js';
 import { insideContainer } from '../env/mode.js';
 import { resolvePython } from '../env/python.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { BUILTIN_RECIPES_DIR, PODS_DIR } from '../paths.js';
+import { BUILTIN_RECIPES_DIR } from '../paths.js';
 import type { PodExitFacts } from '../pod/failures.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
-import { Pod, type PodExit } from '../pod/pod.js';
+import type { Pod, PodExit } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
 import type { ManagerEvent, PodInfo } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { createPod } from './pod-factory.js';
+import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
 import { Supervisor } from './supervisor.js';
 
@@ -105,7 +106,7 @@ export class PodManager {
   async #callAfterSpawn(target: string, input: unknown, options: CallOptions): Promise<unknown> {
     const supervisor = await this.#supervisor(target);
     for (let attempt = 0; ; attempt++) {
-      const pod = await this.#acquire(supervisor, options.signal);
+      const pod = await supervisor.acquire(options.signal);
       if (pod.state === 'stopping' && attempt < 3) continue;
       return this.#request(supervisor, pod, input, options);
     }
@@ -291,15 +292,7 @@ export class PodManager {
     const loaded = this.#resolve(target);
     let supervisor = this.#supervisors.get(loaded.recipe.name);
     if (!supervisor) {
-      const { restart } = this.options;
-      const policy = new RestartPolicy({
-        backoffBaseMs: restart.backoffBase * 1000,
-        backoffFactor: restart.backoffFactor,
-        backoffCapMs: restart.backoffCap * 1000,
-        unstableWindowMs: restart.unstableWindow * 1000,
-        maxUnstable: restart.maxUnstable,
-      });
-      const seat: Supervisor = new Supervisor(loaded, policy, {
+      const seat: Supervisor = new Supervisor(loaded, RestartPolicy.fromSeconds(this.options.restart), {
         spawn: async (recipe) => {
           const env = await this.#environments().prepare(recipe);
           return this.#budget.reserve(recipe.recipe.name, () => {
@@ -326,84 +319,15 @@ export class PodManager {
     return supervisor;
   }
 
-  #acquire(supervisor: Supervisor, signal: AbortSignal | undefined): Promise<Pod> {
-    const acquiring = supervisor.acquire();
-    if (!signal) return acquiring;
-    // A caller that leaves while the pod loads is answered at once; the pod keeps loading.
-    return new Promise<Pod>((resolve, reject) => {
-      const onAbort = () =>
-        reject(new PodkeeperError('CANCELLED', `Call to "${supervisor.name}" was cancelled by its caller.`));
-      if (signal.aborted) onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      acquiring.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-  }
-
   #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
-    const { recipe, dir } = loaded;
-    const options = this.options;
     this.#podCount += 1;
-    const id = `${recipe.name}-${this.#podCount}`;
-    const pod = new Pod({
-      id,
-      recipe: recipe.name,
-      capability: recipe.capability,
-      executable: env.executable,
-      args: ['-u', '-m', 'podkeeper_pod', dir],
-      cwd: dir,
-      env: {
-        ...process.env,
-        ...options.env,
-        ...recipe.env,
-        PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
-        PODKEEPER_POD_ID: id,
-        PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
-        // The model an install prefetched: the pod's ctx.model.
-        ...(loaded.modelPath ? { PODKEEPER_MODEL_PATH: loaded.modelPath } : {}),
-        // What a pod needs to install into its own env (python-exec's per-request dependencies).
-        PODKEEPER_HOME: options.home,
-        PODKEEPER_ENV_KIND: env.kind,
-        ...(options.uv ? { PODKEEPER_UV: options.uv } : {}),
-        ...(options.wheelhouse ? { PODKEEPER_WHEELHOUSE: options.wheelhouse } : {}),
-        ...(env.dir
-          ? {
-              VIRTUAL_ENV: env.dir,
-              PATH: [join(env.dir, 'bin'), options.env['PATH'] ?? process.env['PATH']]
-                .filter(Boolean)
-                .join(delimiter),
-            }
-          : {}),
-      },
-      concurrency: recipe.concurrency,
-      pipelining: options.pipelining,
-      maxQueue: options.maxQueue,
-      readyTimeoutMs: (recipe.readyTimeout ?? options.readyTimeout) * 1000,
-      stopGraceMs: options.stopGrace * 1000,
-      cancelGraceMs: options.cancelGrace * 1000,
-      maxLineLength: options.maxLineLength,
-      logger: options.logger,
-    });
-    const spawnedAt = performance.now();
+    const id = `${loaded.recipe.name}-${this.#podCount}`;
+    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event));
     if (env.hash) {
-      const hash = env.hash;
-      this.#podEnvs.set(id, hash);
+      this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));
     }
-    this.#emit({ event: 'pod.spawned', podId: id, recipe: recipe.name, pid: pod.pid });
-    pod.events.on('state', ({ from, to }) =>
-      this.#emit({ event: 'pod.state', podId: id, recipe: recipe.name, from, to }),
-    );
-    pod.events.on('ready', ({ spawnToReadyMs, ready }) =>
-      this.#emit({
-        event: 'pod.ready',
-        podId: id,
-        recipe: recipe.name,
-        spawnToReadyMs: Math.round(spawnToReadyMs ?? performance.now() - spawnedAt),
-        memoryMB: ready.memoryMB,
-      }),
-    );
-    pod.events.on('log', (line) => this.#emit({ event: 'pod.log', ...line, recipe: recipe.name }));
     return pod;
   }
 
@@ -428,25 +352,13 @@ export class PodManager {
     return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
   }
 
+  /** Describes a pod; a measured RSS also raises its recipe's estimate for the next spawn. */
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    if (rssMB !== undefined) {
-      const supervisor = this.#supervisors.get(pod.recipe);
-      if (supervisor && pod.state !== 'starting') supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
+    const supervisor = this.#supervisors.get(pod.recipe);
+    if (rssMB !== undefined && supervisor && pod.state !== 'starting') {
+      supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
     }
-    return {
-      id: pod.id,
-      recipe: pod.recipe,
-      capability: pod.capability,
-      state: pod.state,
-      pid: pod.pid ?? null,
-      rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
-      startedAt: new Date(pod.startedAt).toISOString(),
-      lastUsedAt: new Date(pod.lastUsedAt).toISOString(),
-      inFlight: pod.inFlight,
-      queued: pod.queued,
-      calls: pod.calls,
-      spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
-    };
+    return describePod(pod, rssMB);
   }
 
   #emit(event: ManagerEvent): void {

@@ -37,6 +37,23 @@ export class RestartPolicy {
     this.#options = options;
   }
 
+  /** From the manager's `restart` option, whose durations are in seconds. */
+  static fromSeconds(restart: {
+    backoffBase: number;
+    backoffFactor: number;
+    backoffCap: number;
+    unstableWindow: number;
+    maxUnstable: number;
+  }): RestartPolicy {
+    return new RestartPolicy({
+      backoffBaseMs: restart.backoffBase * 1000,
+      backoffFactor: restart.backoffFactor,
+      backoffCapMs: restart.backoffCap * 1000,
+      unstableWindowMs: restart.unstableWindow * 1000,
+      maxUnstable: restart.maxUnstable,
+    });
+  }
+
   /** Unstable crashes in a row so far. */
   get unstableCrashes(): number {
     return this.#unstable;

@@ -4,7 +4,7 @@
  * it has been idle for its keep-alive.
  */
 import { performance } from 'node:perf_hooks';
-import type { PodkeeperError } from '../errors.js';
+import { PodkeeperError } from '../errors.js';
 import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
 import { wait } from '../pod/terminate.js';
@@ -53,8 +53,23 @@ export class Supervisor {
     return pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy' ? pod : undefined;
   }
 
-  /** A live pod (maybe still starting), spawning one when there is none. */
-  acquire(): Promise<Pod> {
+  /**
+   * A live pod (maybe still starting), spawning one when there is none. A caller whose `signal`
+   * aborts while the pod loads is answered with `CANCELLED` at once; the pod keeps loading.
+   */
+  acquire(signal?: AbortSignal): Promise<Pod> {
+    const acquiring = this.#acquire();
+    if (!signal) return acquiring;
+    return new Promise<Pod>((resolve, reject) => {
+      const onAbort = () =>
+        reject(new PodkeeperError('CANCELLED', `Call to "${this.name}" was cancelled by its caller.`));
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      acquiring.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  #acquire(): Promise<Pod> {
     if (this.fatal) return Promise.reject(this.fatal);
     // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
     const live = this.livePod();

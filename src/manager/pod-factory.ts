@@ -1,0 +1,86 @@
+/**
+ * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
+ * (daemon env, the manager's `env`, the recipe's `env`, then what the runner needs), its options
+ * in milliseconds, and the wiring of its events to the manager's.
+ */
+import { delimiter, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { PreparedEnv } from '../env/envs.js';
+import { PODS_DIR } from '../paths.js';
+import { Pod } from '../pod/pod.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import type { ManagerEvent } from './events.js';
+import type { ResolvedOptions } from './options.js';
+
+export function createPod(
+  id: string,
+  loaded: LoadedRecipe,
+  env: PreparedEnv,
+  options: ResolvedOptions,
+  emit: (event: ManagerEvent) => void,
+): Pod {
+  const { recipe, dir } = loaded;
+  const pod = new Pod({
+    id,
+    recipe: recipe.name,
+    capability: recipe.capability,
+    executable: env.executable,
+    args: ['-u', '-m', 'podkeeper_pod', dir],
+    cwd: dir,
+    env: podEnvironment(id, loaded, env, options),
+    concurrency: recipe.concurrency,
+    pipelining: options.pipelining,
+    maxQueue: options.maxQueue,
+    readyTimeoutMs: (recipe.readyTimeout ?? options.readyTimeout) * 1000,
+    stopGraceMs: options.stopGrace * 1000,
+    cancelGraceMs: options.cancelGrace * 1000,
+    maxLineLength: options.maxLineLength,
+    logger: options.logger,
+  });
+  const spawnedAt = performance.now();
+  const name = recipe.name;
+  emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
+  pod.events.on('state', ({ from, to }) => emit({ event: 'pod.state', podId: id, recipe: name, from, to }));
+  pod.events.on('ready', ({ spawnToReadyMs, ready }) =>
+    emit({
+      event: 'pod.ready',
+      podId: id,
+      recipe: name,
+      spawnToReadyMs: Math.round(spawnToReadyMs ?? performance.now() - spawnedAt),
+      memoryMB: ready.memoryMB,
+    }),
+  );
+  pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
+  return pod;
+}
+
+function podEnvironment(
+  id: string,
+  { recipe, modelPath }: LoadedRecipe,
+  env: PreparedEnv,
+  options: ResolvedOptions,
+): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    ...options.env,
+    ...recipe.env,
+    PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
+    PODKEEPER_POD_ID: id,
+    PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
+    // The model an install prefetched: the pod's ctx.model.
+    ...(modelPath ? { PODKEEPER_MODEL_PATH: modelPath } : {}),
+    // What a pod needs to install into its own env (python-exec's per-request dependencies).
+    PODKEEPER_HOME: options.home,
+    PODKEEPER_ENV_KIND: env.kind,
+    ...(options.uv ? { PODKEEPER_UV: options.uv } : {}),
+    ...(options.wheelhouse ? { PODKEEPER_WHEELHOUSE: options.wheelhouse } : {}),
+    ...(env.dir
+      ? {
+          VIRTUAL_ENV: env.dir,
+          PATH: [join(env.dir, 'bin'), options.env['PATH'] ?? process.env['PATH']]
+            .filter(Boolean)
+            .join(delimiter),
+        }
+      : {}),
+  };
+}

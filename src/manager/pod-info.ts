@@ -1,0 +1,20 @@
+/** A pod as `list()`, `start()` and `stop()` report it. */
+import type { Pod } from '../pod/pod.js';
+import type { PodInfo } from './events.js';
+
+export function describePod(pod: Pod, rssMB: number | undefined): PodInfo {
+  return {
+    id: pod.id,
+    recipe: pod.recipe,
+    capability: pod.capability,
+    state: pod.state,
+    pid: pod.pid ?? null,
+    rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
+    startedAt: new Date(pod.startedAt).toISOString(),
+    lastUsedAt: new Date(pod.lastUsedAt).toISOString(),
+    inFlight: pod.inFlight,
+    queued: pod.queued,
+    calls: pod.calls,
+    spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
+  };
+}
