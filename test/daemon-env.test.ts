@@ -104,8 +104,12 @@ describe('podkeeper gc', () => {
       args,
       env: { ...offline, PODKEEPER_RECIPE_PATH: `${kept}:${dropped}` },
     });
-    for (const target of ['alpha', 'gamma'])
-      expect(await cli('call', target, '{}')).toMatchObject({ code: 0 });
+    for (const target of ['alpha', 'gamma']) {
+      const called = await cli('call', target, '{}');
+      expect(called).toMatchObject({ code: 0 });
+      // A cold call shows its env being built (plain lines: stderr is not a terminal here).
+      expect(called.stderr).toMatch(/^progress \d+% env (creating|resolving|installing)/m);
+    }
     const hashes = readdirSync(join(home, 'envs')).filter((name) => /^[0-9a-f]{16}$/.test(name));
     const hashOf = (dependency: string) =>
       hashes.find((hash) =>

@@ -122,6 +122,17 @@ export class PodManager {
     });
   }
 
+  /** The recipe a target (name or capability) resolves to; `UNKNOWN_TARGET` when none. */
+  async recipeFor(target: string): Promise<LoadedRecipe> {
+    await this.#init;
+    return this.#resolve(target);
+  }
+
+  /** True when a call to this recipe name would go straight to a running pod (no spawn, no env build). */
+  isWarm(recipe: string): boolean {
+    return this.#supervisors.get(recipe)?.livePod() !== undefined;
+  }
+
   /** Starts the target's pod (clearing a fatal state) and waits until it is ready. */
   async start(target: string): Promise<PodInfo> {
     const supervisor = await this.#supervisor(target);

@@ -1,10 +1,9 @@
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { CallEvent } from '../../client/streams.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../output.js';
 import { jsonInput, keepAlive, seconds } from '../parse.js';
+import { ProgressView } from '../progress.js';
 
 interface CallFlags extends ConnectionFlags {
   action?: string;
@@ -59,46 +58,4 @@ export function registerCall(program: Command): void {
         }
       });
     });
-}
-
-/** A progress bar on a terminal, plain `progress 40% message` lines otherwise, nothing with --json. */
-class ProgressView {
-  readonly #tty: boolean;
-  readonly #quiet: boolean;
-  #bar: cliProgress.SingleBar | undefined;
-
-  constructor(tty: boolean, quiet: boolean) {
-    this.#tty = tty;
-    this.#quiet = quiet;
-  }
-
-  show(event: Extract<CallEvent, { type: 'progress' }>): void {
-    if (this.#quiet) return;
-    const percent = Math.round(event.progress * 100);
-    if (!this.#tty) {
-      process.stderr.write(`progress ${percent}%${event.message ? ` ${event.message}` : ''}\n`);
-      return;
-    }
-    if (!this.#bar) {
-      this.#bar = new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: '{bar} {percentage}% {message}',
-          hideCursor: true,
-          clearOnComplete: true,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.#bar.start(100, percent, { message: event.message ?? '' });
-    } else this.#bar.update(percent, { message: event.message ?? '' });
-  }
-
-  pause(): void {
-    this.stop();
-  }
-
-  stop(): void {
-    this.#bar?.stop();
-    this.#bar = undefined;
-  }
 }

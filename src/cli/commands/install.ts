@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { printJson } from '../output.js';
+import { ProgressView } from '../progress.js';
 
 export function registerInstall(program: Command): void {
   withConnectionOptions(program.command('install'))
@@ -16,18 +17,17 @@ export function registerInstall(program: Command): void {
         source: string,
         options: ConnectionFlags & { sha256?: string; insecure?: boolean; json?: boolean },
       ) => {
+        const view = new ProgressView(!options.json && process.stderr.isTTY === true, options.json === true);
         const recipe = await withClient(options, (client) =>
           // The daemon runs elsewhere: a path is made absolute here, against this shell's directory.
           client.install(existsSync(source) || /^\.{0,2}\//.test(source) ? resolve(source) : source, {
             sha256: options.sha256,
             insecure: options.insecure,
             onProgress: (event) => {
-              if (options.json || event.event !== 'install.progress') return;
-              const percent = event.progress === undefined ? '' : ` ${Math.round(event.progress * 100)}%`;
-              process.stderr.write(`${event.step}${percent}${event.message ? ` ${event.message}` : ''}\n`);
+              if (event.event === 'install.progress') view.show(event, event.step);
             },
           }),
-        );
+        ).finally(() => view.stop());
         if (options.json) return printJson({ recipe });
         process.stdout.write(`installed ${recipe.name} ${recipe.version} (${recipe.capability})\n`);
       },

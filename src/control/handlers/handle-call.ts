@@ -1,15 +1,43 @@
+import type { EnvPhase } from '../../env/progress.js';
 import type { Handler } from '../context.js';
+
+/** Where each env build phase sits on the call's progress bar while its pod cannot start yet. */
+const ENV_PHASE_PROGRESS: Record<EnvPhase, number> = {
+  waiting: 0,
+  creating: 0.1,
+  resolving: 0.2,
+  downloading: 0.4,
+  installing: 0.7,
+  'system-packages': 0.8,
+  checking: 0.95,
+};
 
 /**
  * `call`: one request to a recipe's pod, spawned on demand. Progress and chunks go to the caller as
  * they arrive; a caller that cancels or leaves aborts the request (the pod is asked to cancel it),
- * but never the load of a pod that is still starting.
+ * but never the load of a pod that is still starting. A call that has to wait for its recipe's env
+ * to be built also gets the build's progress (a warm call skips this: no listener on the hot path).
  */
-export const handleCall: Handler<'call'> = (payload, context) =>
-  context.manager.call(payload.target, payload.input ?? {}, {
+export const handleCall: Handler<'call'> = async (payload, context) => {
+  const { manager } = context;
+  const options = {
     action: payload.action,
     timeout: payload.timeout,
     keepAlive: payload.keepAlive,
     signal: context.signal,
     onEvent: context.forward,
+  };
+  const input = payload.input ?? {};
+  if (manager.isWarm(payload.target)) return manager.call(payload.target, input, options);
+  const recipe = (await manager.recipeFor(payload.target)).recipe.name;
+  const stop = manager.events.on('event', (event) => {
+    if (event.event !== 'env.progress' || event.recipe !== recipe) return;
+    const message = `env ${event.phase}: ${event.message}`;
+    context.forward({ type: 'progress', id: '', progress: ENV_PHASE_PROGRESS[event.phase], message });
   });
+  try {
+    return await manager.call(payload.target, input, options);
+  } finally {
+    stop();
+  }
+};
