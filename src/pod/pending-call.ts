@@ -1,7 +1,7 @@
 /**
- * One request's life inside a pod: waiting in the queue, sent, answered. The caller's promise and
- * the pod's slot are separate: a caller that times out is answered at once, while the slot stays
- * taken until the pod answers (or dies), so the pod is never sent more than it can hold.
+ * One request's life inside a pod: waiting, sent, answered. The caller's promise and the pod's slot
+ * are separate: a caller that times out is answered at once, while the slot stays taken until the
+ * pod answers (or dies), so the pod is never sent more than it can hold.
  */
 import type { PodkeeperError } from '../errors.js';
 import type { RequestEvent } from '../protocol/pod.js';
@@ -12,18 +12,15 @@ export class PendingCall {
   readonly payload: unknown;
   readonly onEvent: ((event: RequestEvent) => void) | undefined;
   readonly promise: Promise<unknown>;
-  /** Settles when the pod is done with this request: answered, or gone. */
-  readonly slot: Promise<void>;
-  /** Aborts the queue wait; made only for calls that can be abandoned (a timeout or a signal). */
-  waiting: AbortController | undefined;
   sent = false;
   settled = false;
   timer: NodeJS.Timeout | undefined;
   graceTimer: NodeJS.Timeout | undefined;
+  /** Run once the pod is done with the request (e.g. to drop an abort listener). */
+  cleanup: (() => void) | undefined;
 
   #resolve!: (value: unknown) => void;
   #reject!: (error: PodkeeperError) => void;
-  #release!: () => void;
 
   constructor(id: string, action: string, payload: unknown, onEvent?: (event: RequestEvent) => void) {
     this.id = id;
@@ -33,9 +30,6 @@ export class PendingCall {
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-    });
-    this.slot = new Promise((release) => {
-      this.#release = release;
     });
   }
 
@@ -53,11 +47,12 @@ export class PendingCall {
     this.#reject(error);
   }
 
-  /** The pod is done with it: frees the slot and every timer. */
+  /** The pod is done with it: clears every timer and runs the cleanup. */
   release(): void {
     clearTimeout(this.timer);
     clearTimeout(this.graceTimer);
-    this.#release();
+    this.cleanup?.();
+    this.cleanup = undefined;
   }
 
   /** A sign of life (progress, chunk): restarts the inactivity timeout. */

@@ -5,7 +5,7 @@
  *      │                  │
  *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
  *
- *   caller ─request()─▶ RequestTable (p-queue: concurrency + pipelining) ─▶ channel ─stdin─▶ runner
+ *   caller ─request()─▶ RequestTable (FIFO, concurrency + pipelining) ─▶ channel ─stdin─▶ runner
  *   caller ◀─result/error── RequestTable (correlate by id) ◀── channel ◀─stdout─ runner
  *
  * The pod never restarts itself: a crash is reported as an `exit` event, and the manager decides.

@@ -1,10 +1,14 @@
 /**
- * The requests of one pod: waiting in a p-queue bounded by `maxQueue`, sent up to `slots` at a time
+ * The requests of one pod: waiting in a FIFO bounded by `maxQueue`, sent up to `slots` at a time
  * (the recipe's concurrency plus pipelining), correlated with their answers by id, and given up on
  * when their caller times out or aborts: the caller is answered at once, the pod gets `cancel`, and
  * if it has not answered within the grace `onCancelIgnored` asks the pod to be killed.
+ *
+ * The FIFO is an insertion-ordered Set (O(1) removal of a waiter whose caller left) and a counter,
+ * not p-queue: measured on the pipelined benchmark, p-queue's per-task events and async-context
+ * binding cost ~3.5 µs of the daemon's ~16 µs of CPU per call, and without them podkeeper keeps up
+ * with the raw pipe floor (0.8× instead of 0.65×).
  */
-import PQueue from 'p-queue';
 import type { PodkeeperError } from '../errors.js';
 import type { RequestEvent, ResultMessage } from '../protocol/pod.js';
 import * as failures from './failures.js';
@@ -35,15 +39,14 @@ export interface RequestTableOptions {
 
 export class RequestTable {
   readonly #options: RequestTableOptions;
-  readonly #queue: PQueue;
   readonly #inFlight = new Map<string, PendingCall>();
   readonly #waiting = new Set<PendingCall>();
   readonly #controlIds = new Set<string>();
   #nextId = 0;
+  #open = false;
 
   constructor(options: RequestTableOptions) {
     this.#options = options;
-    this.#queue = new PQueue({ concurrency: options.slots, autoStart: false });
   }
 
   /** Requests sent to the pod and not yet answered. */
@@ -58,16 +61,15 @@ export class RequestTable {
 
   /** Starts sending: called once the pod is ready. */
   open(): void {
-    this.#queue.start();
+    this.#open = true;
+    this.#pump();
   }
 
   add(action: string, payload: unknown, options: RequestOptions): Promise<unknown> {
     const { podId, maxQueue } = this.#options;
     if (this.#waiting.size >= maxQueue) return Promise.reject(failures.queueFull(podId, maxQueue));
     const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
-    this.#waiting.add(call);
     const { timeoutMs, signal } = options;
-    if (timeoutMs !== undefined || signal) call.waiting = new AbortController();
     if (timeoutMs !== undefined) {
       call.timer = setTimeout(
         () => this.#abandon(call, failures.requestTimeout(podId, call.id, timeoutMs)),
@@ -77,10 +79,14 @@ export class RequestTable {
     if (signal) {
       const onAbort = () => this.#abandon(call, failures.requestCancelled(podId, call.id, signal.reason));
       if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      void call.slot.then(() => signal.removeEventListener('abort', onAbort));
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
     }
-    this.#queue.add(() => this.#send(call), { signal: call.waiting?.signal }).catch(() => undefined);
+    if (call.settled) return call.promise;
+    if (this.#open && this.#waiting.size === 0 && this.#inFlight.size < this.#options.slots) this.#send(call);
+    else this.#waiting.add(call);
     return call.promise;
   }
 
@@ -99,6 +105,7 @@ export class RequestTable {
     if (message.success) call.succeed(message.result);
     else call.fail(failures.podAnsweredError(this.#options.podId, message.error));
     call.release();
+    this.#pump();
     this.#options.onSettled();
     return true;
   }
@@ -118,7 +125,6 @@ export class RequestTable {
       call.release();
     }
     this.#waiting.clear();
-    this.#queue.clear();
   }
 
   /** Fails every request, sent or not: the pod is gone. */
@@ -136,17 +142,21 @@ export class RequestTable {
     return this.#nextId.toString(36);
   }
 
-  #send(call: PendingCall): Promise<void> {
-    this.#waiting.delete(call);
-    if (call.settled) {
-      call.release();
-      return call.slot;
+  /** Sends waiting requests, oldest first, while the pod has room. */
+  #pump(): void {
+    const slots = this.#options.slots;
+    while (this.#open && this.#inFlight.size < slots && this.#waiting.size > 0) {
+      const next = this.#waiting.values().next().value as PendingCall;
+      this.#waiting.delete(next);
+      this.#send(next);
     }
+  }
+
+  #send(call: PendingCall): void {
     call.sent = true;
     this.#inFlight.set(call.id, call);
     this.#options.onSent();
     this.#options.send({ id: call.id, action: call.action, payload: call.payload });
-    return call.slot;
   }
 
   /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */
@@ -154,7 +164,6 @@ export class RequestTable {
     call.fail(error);
     if (!call.sent) {
       this.#waiting.delete(call);
-      call.waiting?.abort(error);
       call.release();
       this.#options.onSettled();
       return;
