@@ -1,8 +1,11 @@
 /** How the CLI prints: tables for people, JSON for scripts, errors as `CODE: message`, NO_COLOR honoured. */
 import Table from 'cli-table3';
-import pc from 'picocolors';
+import { colorsFor } from '../colors.js';
 import { isPodkeeperError } from '../errors.js';
 import type { LogLine } from '../protocol/control.js';
+
+const out = colorsFor(process.stdout);
+const err = colorsFor(process.stderr);
 
 export function printJson(value: unknown, pretty = true): void {
   process.stdout.write(`${JSON.stringify(value, null, pretty ? 2 : undefined)}\n`);
@@ -11,7 +14,7 @@ export function printJson(value: unknown, pretty = true): void {
 /** A borderless table, like `docker ps`: a bold header row, columns two spaces apart. */
 export function printTable(head: string[], rows: (string | number)[][]): void {
   const table = new Table({
-    head: head.map((title) => pc.bold(title)),
+    head: head.map((title) => out.bold(title)),
     chars: {
       top: '',
       'top-mid': '',
@@ -38,13 +41,13 @@ export function printTable(head: string[], rows: (string | number)[][]): void {
 /** Two-column facts, for `status`. */
 export function printFacts(facts: [string, string | number][]): void {
   const width = Math.max(...facts.map(([key]) => key.length));
-  for (const [key, value] of facts) process.stdout.write(`${pc.bold(key.padEnd(width))}  ${value}\n`);
+  for (const [key, value] of facts) process.stdout.write(`${out.bold(key.padEnd(width))}  ${value}\n`);
 }
 
 export function printError(error: unknown): void {
   const code = isPodkeeperError(error) ? error.code : 'ERROR';
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${pc.red(code)}: ${message}\n`);
+  process.stderr.write(`${err.red(code)}: ${message}\n`);
 }
 
 /** 75 → "1m15s". */
@@ -57,14 +60,14 @@ export function duration(seconds: number): string {
 }
 
 const LEVEL_COLOURS: Record<LogLine['level'], (text: string) => string> = {
-  debug: pc.gray,
+  debug: out.gray,
   info: (text) => text,
-  warning: pc.yellow,
-  error: pc.red,
+  warning: out.yellow,
+  error: out.red,
 };
 
 export function formatLogLine(line: LogLine): string {
   const time = new Date(line.time).toISOString().slice(11, 23);
   const paint = LEVEL_COLOURS[line.level] ?? ((text: string) => text);
-  return `${pc.dim(time)} ${pc.cyan(line.podId)} ${pc.dim(line.source.padEnd(6))} ${paint(line.message)}`;
+  return `${out.dim(time)} ${out.cyan(line.podId)} ${out.dim(line.source.padEnd(6))} ${paint(line.message)}`;
 }

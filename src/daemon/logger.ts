@@ -8,9 +8,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pc from 'picocolors';
 import { type Level, type Logger, pino } from 'pino';
+import { colorsFor } from '../colors.js';
 import { rotateIfLarge } from './rotate.js';
+
+const pc = colorsFor(process.stderr);
 
 export interface DaemonLoggerOptions {
   home: string;
