@@ -7,7 +7,7 @@ import { PodkeeperError } from '../errors.js';
 import type { RecipeSummary } from '../protocol/control.js';
 
 export interface InstallProgress {
-  /** A short step name: fetch, verify, unpack, validate, env, prefetch, smoke, move. */
+  /** fetch, verify, unpack, validate, wait, env, prefetch, smoke, activate, done */
   step: string;
   /** 0..1 within the step, when known. */
   progress?: number;
@@ -15,16 +15,21 @@ export interface InstallProgress {
 }
 
 export interface InstallRequest {
+  /** A directory, a .tar.gz, an http(s) URL of a tarball, or `name[@version]` from the index. */
   source: string;
   sha256?: string;
+  /** Allow a remote source without sha256. */
   insecure?: boolean;
-  signal: AbortSignal;
-  onProgress: (progress: InstallProgress) => void;
+  signal?: AbortSignal;
+  onProgress?: (progress: InstallProgress) => void;
 }
+
+/** A request as the daemon makes it: always with a signal and a progress listener. */
+export type DaemonInstallRequest = InstallRequest & Required<Pick<InstallRequest, 'signal' | 'onProgress'>>;
 
 export interface Installer {
   /** Installs (or upgrades) a recipe; resolves once it is in place and served. */
-  install(request: InstallRequest): Promise<RecipeSummary>;
+  install(request: DaemonInstallRequest): Promise<RecipeSummary>;
   /** Removes an installed recipe; built-in recipes cannot be removed. */
   remove(name: string): Promise<void>;
 }

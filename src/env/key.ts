@@ -51,3 +51,25 @@ export function needsOtherPython(spec: string | undefined, base: PythonInterpret
   if (spec === undefined) return false;
   return satisfiesPythonSpec(base.version, spec) !== true;
 }
+
+/** The first 16 hex digits of the sha256 of `text`. */
+export function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** True when the recipe cannot run on the bare base interpreter. */
+export function needsEnv(
+  recipe: RecipeEnvRequest & { systemDependencies: readonly string[] },
+  base: PythonInterpreter,
+): boolean {
+  return (
+    recipe.dependencies.length > 0 ||
+    recipe.systemDependencies.length > 0 ||
+    needsOtherPython(recipe.python, base)
+  );
+}
+
+/** True when the recipe gets a venv of its own in venv mode. */
+export function needsVenv(recipe: RecipeEnvRequest, base: PythonInterpreter): boolean {
+  return recipe.dependencies.length > 0 || needsOtherPython(recipe.python, base);
+}
