@@ -15,10 +15,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import split2 from 'split2';
 import { connect } from '../dist/client/index.js';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
+import { percentile, rawEcho } from './echo-floor.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -29,43 +29,8 @@ const WINDOW = 256;
 const WARMUP = 300;
 const PODS = 20;
 
-const ECHO_LOOP = `
-import sys, json
-out = sys.stdout
-for line in sys.stdin:
-    msg = json.loads(line)
-    out.write(json.dumps({"id": msg["id"], "success": True, "result": msg["payload"]}) + "\\n")
-    out.flush()
-`;
-
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
 const median = (values) => percentile(values, 50);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The floor: one Python process, split2 framing, JSON both ways, nothing else. */
-function rawEcho(python) {
-  const child = spawn(python, ['-u', '-c', ECHO_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = new Map();
-  child.stdout.pipe(split2(JSON.parse)).on('data', (msg) => {
-    const resolve = waiting.get(msg.id);
-    waiting.delete(msg.id);
-    resolve?.(msg.result);
-  });
-  let next = 0;
-  return {
-    call(payload) {
-      const id = String(next++);
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        child.stdin.write(`${JSON.stringify({ id, action: 'process', payload })}\n`);
-      });
-    },
-    close: () => child.kill(),
-  };
-}
 
 async function sequential(call, times) {
   for (let i = 0; i < ROUND_TRIPS; i++) {

@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import split2 from 'split2';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
+import { percentile, rawEcho } from './echo-floor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 10;
@@ -20,42 +20,6 @@ const PIPELINED = Math.round(20000 * scale);
 const WINDOW = 64;
 const SPAWNS = Math.max(2, Math.round(4 * scale));
 const WARMUP = 200;
-
-const ECHO_LOOP = `
-import sys, json
-out = sys.stdout
-for line in sys.stdin:
-    msg = json.loads(line)
-    out.write(json.dumps({"id": msg["id"], "success": True, "result": msg["payload"]}) + "\\n")
-    out.flush()
-`;
-
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-
-/** A raw echo peer: one Python process, split2 framing, JSON both ways, nothing else. */
-function rawEcho(python) {
-  const child = spawn(python, ['-u', '-c', ECHO_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = new Map();
-  child.stdout.pipe(split2(JSON.parse)).on('data', (msg) => {
-    const resolve = waiting.get(msg.id);
-    waiting.delete(msg.id);
-    resolve?.(msg.result);
-  });
-  let next = 0;
-  return {
-    call(payload) {
-      const id = String(next++);
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        child.stdin.write(`${JSON.stringify({ id, action: 'process', payload })}\n`);
-      });
-    },
-    close: () => child.kill(),
-  };
-}
 
 async function sequential(call, times) {
   for (let i = 0; i < ROUND_TRIPS; i++) {

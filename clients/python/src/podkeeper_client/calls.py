@@ -14,7 +14,7 @@ from .errors import PodkeeperError, RemoteError, RemoteTraceback
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 DEFAULT_TARGET = "python-exec"
 _clients: dict[str | None, Podkeeper] = {}
@@ -117,16 +117,24 @@ class Options:
         }
 
 
-def execute(options: Options, request: dict) -> object:
-    """Send one FunctionRequest; the decoded result, or the remote exception raised here."""
+def execute(options: Options, request: dict, on_response: Callable[[object], None] | None = None) -> object:
+    """Send one FunctionRequest; the decoded result, or the remote exception raised here.
+
+    `on_response` sees the raw response first (a remote class notes its instance from it)."""
     response = options.connection().call(
         options.target, request, action="execute", timeout=options.timeout, keep_alive=options.keep_alive
     )
+    if on_response is not None:
+        on_response(response)
     return finish(options, response)
 
 
-def execute_stream(options: Options, request: dict) -> Iterator[object]:
-    """Send one FunctionRequest to a generator; yields each decoded item as it arrives."""
+def execute_stream(
+    options: Options, request: dict, on_response: Callable[[object], None] | None = None
+) -> Iterator[object]:
+    """Send one FunctionRequest to a generator; yields each decoded item as it arrives.
+
+    `on_response` sees the raw final response first (a remote class notes its instance from it)."""
     events = options.connection().stream(
         options.target, request, action="execute", timeout=options.timeout, keep_alive=options.keep_alive
     )
@@ -134,6 +142,8 @@ def execute_stream(options: Options, request: dict) -> Iterator[object]:
         try:
             event = next(events)
         except StopIteration as done:
+            if on_response is not None:
+                on_response(done.value)
             return finish(options, done.value)
         if event.get("type") == "chunk" and isinstance(event.get("data"), dict):
             yield options.decode(event["data"].get("result"))

@@ -8,7 +8,7 @@ import inspect
 import threading
 import warnings
 
-from .calls import Options, finish
+from .calls import Options, execute, execute_stream
 from .errors import InstanceLostWarning
 from .functions import run_in_thread
 from .source import source_of
@@ -119,25 +119,12 @@ class RemoteClass:
             request.update(options.args(*self._constructor, prefix="constructor_"))
         if method in _generator_methods(self._cls):
             return self._stream(request)
-        response = options.connection().call(
-            options.target, request, action="execute", timeout=options.timeout, keep_alive=options.keep_alive
-        )
-        self._note(response, creating)
-        return finish(options, response)
+        return execute(options, request, lambda response: self._note(response, creating))
 
     def _stream(self, request: dict) -> Iterator[object]:
-        options = self._options
-        events = options.connection().stream(
-            options.target, request, action="execute", timeout=options.timeout, keep_alive=options.keep_alive
+        return execute_stream(
+            self._options, request, lambda response: self._note(response, request["create_new_instance"])
         )
-        while True:
-            try:
-                event = next(events)
-            except StopIteration as done:
-                self._note(done.value, request["create_new_instance"])
-                return finish(options, done.value)
-            if event.get("type") == "chunk" and isinstance(event.get("data"), dict):
-                yield options.decode(event["data"].get("result"))
 
     def _note(self, response: object, creating: bool) -> None:
         if type(response) is not dict or not response.get("instance_id"):
