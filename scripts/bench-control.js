@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '../dist/client/index.js';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
-import { percentile, rawEcho } from './echo-floor.js';
+import { percentile, pipelined, rawEcho } from './echo-floor.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -38,19 +38,6 @@ async function sequential(call, times) {
     await call({ text: 'hello', i });
     times.push(performance.now() - start);
   }
-}
-
-async function pipelined(call) {
-  let sent = 0;
-  const start = performance.now();
-  const lane = async () => {
-    while (sent < PIPELINED) {
-      sent += 1;
-      await call({ text: 'hello', i: sent });
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-  return PIPELINED / ((performance.now() - start) / 1000);
 }
 
 function rssMB(pid) {
@@ -119,7 +106,7 @@ try {
     const order =
       round % 2 === 0 ? ['floor', 'ours', 'inProcess', 'noop'] : ['noop', 'inProcess', 'ours', 'floor'];
     for (const side of order) await sequential(calls[side], seq[side]);
-    for (const side of ['floor', 'ours']) pipe[side].push(await pipelined(calls[side]));
+    for (const side of ['floor', 'ours']) pipe[side].push(await pipelined(calls[side], PIPELINED, WINDOW));
   }
   await manager.close();
   const afterLoadRss = rssMB(child.pid);

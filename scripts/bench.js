@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
-import { percentile, rawEcho } from './echo-floor.js';
+import { percentile, pipelined, rawEcho } from './echo-floor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 10;
@@ -27,24 +27,6 @@ async function sequential(call, times) {
     await call({ text: 'hello', i });
     times.push(performance.now() - start);
   }
-}
-
-/** Calls/s with WINDOW calls outstanding; also records this process's CPU time per call in `cpu`. */
-async function pipelined(call, cpu) {
-  let sent = 0;
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const lane = async () => {
-    while (sent < PIPELINED) {
-      sent += 1;
-      await call({ text: 'hello', i: sent });
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-  const elapsed = performance.now() - start;
-  const used = process.cpuUsage(cpuStart);
-  cpu.push((used.user + used.system) / PIPELINED);
-  return PIPELINED / (elapsed / 1000);
 }
 
 async function bareStart(python, times) {
@@ -83,8 +65,8 @@ const start = { floor: [], ours: [] };
 for (let round = 0; round < ROUNDS; round++) {
   await sequential(floorCall, seq.floor);
   await sequential(oursCall, seq.ours);
-  pipe.floor.push(await pipelined(floorCall, cpu.floor));
-  pipe.ours.push(await pipelined(oursCall, cpu.ours));
+  pipe.floor.push(await pipelined(floorCall, PIPELINED, WINDOW, cpu.floor));
+  pipe.ours.push(await pipelined(oursCall, PIPELINED, WINDOW, cpu.ours));
   await bareStart(executable, start.floor);
   await podStart(spawnManager, start.ours);
 }

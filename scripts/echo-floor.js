@@ -1,6 +1,7 @@
 /**
  * The floor the benches measure podkeeper against: a raw Node↔Python JSON-lines echo (one Python
- * process, split2 framing, JSON both ways, nothing else), and the percentile the tables report.
+ * process, split2 framing, JSON both ways, nothing else), the pipelined driver both sides run
+ * through, and the percentile the tables report.
  */
 import { spawn } from 'node:child_process';
 import split2 from 'split2';
@@ -39,4 +40,25 @@ export function rawEcho(python) {
     },
     close: () => child.kill(),
   };
+}
+
+/**
+ * Calls/s with `window` calls outstanding until `total` were made. When `cpu` is given, this
+ * process's CPU time per call (µs) is pushed to it.
+ */
+export async function pipelined(call, total, window, cpu) {
+  let sent = 0;
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  const lane = async () => {
+    while (sent < total) {
+      sent += 1;
+      await call({ text: 'hello', i: sent });
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+  const elapsed = performance.now() - start;
+  const used = process.cpuUsage(cpuStart);
+  cpu?.push((used.user + used.system) / total);
+  return total / (elapsed / 1000);
 }
