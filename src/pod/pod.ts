@@ -21,53 +21,20 @@ import { JsonLinesChannel } from '../transport/json-lines.js';
 import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
-import { type PodProcess, type PodProcessSpec, spawnPodProcess } from './spawn.js';
+import { type PodProcess, spawnPodProcess } from './spawn.js';
 import { killGroup, terminateGroup, wait } from './terminate.js';
-
-export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'crashed';
-
-/** Why a pod process ended. `killed` is a deliberate kill by the daemon (a request ignored cancel). */
-export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
-
-export interface PodOptions extends PodProcessSpec {
-  id: string;
-  recipe: string;
-  capability: string;
-  /** Handlers the pod runs at once. @default 1 */
-  concurrency?: number;
-  /** Requests sent ahead of free handler slots, so the pipe never idles between requests. @default 32 */
-  pipelining?: number;
-  /** Requests that may wait in the daemon; beyond it `QUEUE_FULL`. @default 1024 */
-  maxQueue?: number;
-  /** Stall limit for `ready`, reset by every `log` line. @default 120_000 */
-  readyTimeoutMs?: number;
-  /** Whole stop sequence: shutdown, SIGTERM at half, SIGKILL at the end. @default 5_000 */
-  stopGraceMs?: number;
-  /** How long a cancelled request may take to answer before the pod is killed. @default 5_000 */
-  cancelGraceMs?: number;
-  /** @default 64 MiB */
-  maxLineLength?: number;
-  /** Lines kept in the pod's log ring. @default 1_000 */
-  logLines?: number;
-  logger?: Logger;
-}
+import {
+  type ExitReason,
+  type PodEvents,
+  type PodExit,
+  type PodOptions,
+  type PodState,
+  type ResolvedPodOptions,
+  withDefaults,
+} from './types.js';
 
 export type { RequestOptions } from './requests.js';
-
-export interface PodExit {
-  pod: Pod;
-  reason: ExitReason;
-  facts: failures.PodExitFacts;
-  error: PodkeeperError;
-}
-
-export interface PodEvents extends Record<string, unknown> {
-  state: { pod: Pod; from: PodState; to: PodState };
-  ready: { pod: Pod; ready: ReadyMessage; spawnToReadyMs: number };
-  idle: { pod: Pod };
-  log: PodLogLine;
-  exit: PodExit;
-}
+export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
 const STDERR_TAIL = 20;
 const silent = pino({ level: 'silent' });
@@ -89,7 +56,7 @@ export class Pod {
   /** Settles when the process has exited and every request of it was answered. */
   readonly exited: Promise<PodExit>;
 
-  readonly #options: Required<Omit<PodOptions, 'logger'>>;
+  readonly #options: ResolvedPodOptions;
   readonly #log: Logger;
   readonly #process: PodProcess;
   readonly #channel: JsonLinesChannel;
@@ -107,17 +74,7 @@ export class Pod {
     this.id = options.id;
     this.recipe = options.recipe;
     this.capability = options.capability;
-    this.#options = {
-      concurrency: 1,
-      pipelining: 32,
-      maxQueue: 1024,
-      readyTimeoutMs: 120_000,
-      stopGraceMs: 5_000,
-      cancelGraceMs: 5_000,
-      maxLineLength: 64 * 1024 * 1024,
-      logLines: 1_000,
-      ...stripUndefined(options),
-    } as Required<Omit<PodOptions, 'logger'>>;
+    this.#options = withDefaults(options);
     this.#log = (options.logger ?? silent).child({ podId: this.id, recipe: this.recipe });
     this.logs = new LogBuffer(this.#options.logLines);
     this.#requests = new RequestTable({
@@ -352,8 +309,4 @@ export class Pod {
     this.events.emit('exit', exit);
     return exit;
   }
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
