@@ -17,10 +17,6 @@ export class Listeners<T> {
     };
   }
 
-  get size(): number {
-    return this.#list.length;
-  }
-
   clear(): void {
     this.#list = [];
   }
@@ -50,23 +46,7 @@ export class Emitter<Events extends Record<string, unknown>> {
     return listeners.add(listener);
   }
 
-  once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): Disposer {
-    const dispose = this.on(event, (value) => {
-      dispose();
-      listener(value);
-    });
-    return dispose;
-  }
-
   emit<K extends keyof Events>(event: K, value: Events[K]): void {
     (this.#events.get(event) as Listeners<Events[K]> | undefined)?.emit(value);
-  }
-
-  listenerCount(event: keyof Events): number {
-    return this.#events.get(event)?.size ?? 0;
-  }
-
-  removeAll(): void {
-    this.#events.clear();
   }
 }

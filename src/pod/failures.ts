@@ -100,12 +100,6 @@ export function podStopping(podId: string, state: string): PodkeeperError {
   );
 }
 
-export function wrongState(podId: string, operation: string, state: string): PodkeeperError {
-  return new PodkeeperError('INVALID_STATE', `Cannot ${operation} pod ${podId} while it is ${state}.`, {
-    details: { podId, operation, state },
-  });
-}
-
 /** An error the pod itself answered with: its own code when it is one of ours, else HANDLER_ERROR. */
 export function podAnsweredError(podId: string, body: ErrorBody): PodkeeperError {
   const known = (ERROR_CODES as readonly string[]).includes(body.code);

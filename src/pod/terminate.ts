@@ -14,16 +14,6 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** True while any process of the group led by `pgid` is alive. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Resolves after `ms`, or when `until` settles first. */
 export function wait(ms: number, until?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
