@@ -166,7 +166,7 @@ export async function spawnDaemon(options: SpawnDaemonOptions = {}): Promise<Spa
   } catch (error) {
     // A child on its way out tells the better story: its exit code and its last words.
     const gone = await settlesWithin(exited, 2000);
-    if (gone) await settlesWithin(stderrDone, 2000);
+    if (gone) await settlesWithin(stderrDone, 500);
     await client.close();
     throw gone ? exitError() : error;
   } finally {
