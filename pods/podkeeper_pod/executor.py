@@ -186,17 +186,13 @@ class Executor:
         return self._complete(job, line, worker)
 
     def _complete(self, job: Job, line: bytes, worker: _Worker | None, inline: bool = False) -> Job | None:
-        ctx = job.ctx
-        with self._lock:
-            self._jobs.pop(job.request.id, None)
-            cancelled = ctx._cancelled
-        ctx._finish()
-        self._send_line(cancelled_line(job.request.id) if cancelled else line)
-        return self._next(worker, inline)
-
-    def _next(self, worker: _Worker | None, inline: bool = False) -> Job | None:
-        """A slot was freed: start the next queued job, or park `worker` and release the slot.
+        """Answer `job`, then free its slot: start the next queued job, or park `worker`.
         A sync next job is returned for the calling thread to run when it is a worker or `inline`."""
+        ctx = job.ctx
+        # A lone dict.pop is atomic; `_lock` guards the compound steps (submit, cancel, the queue).
+        self._jobs.pop(job.request.id, None)
+        ctx._finish()
+        self._send_line(cancelled_line(job.request.id) if ctx._cancelled else line)
         nxt = other = None
         with self._lock:
             while self._queue:

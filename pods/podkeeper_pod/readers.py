@@ -46,13 +46,15 @@ class Readers:
         self._eager = eager
         self._lock = allocate_lock()
         self._followers: list = []  # eager: locks of threads waiting to lead
-        self._epoch = 0  # lazy: bumped each time the watcher takes the reading over
-        self._job_seq = 0
-        self._busy = False
+        # lazy: whoever holds the baton reads. The leader lets go of it while it runs a job, and takes
+        # it back afterwards unless the watcher took it first.
+        self._baton = allocate_lock()
+        self._job_seq = 0  # lazy: bumped as each job starts
         self._parked = None  # lazy: the watcher's lock while it is parked
 
     def start(self) -> None:
         if not self._eager:
+            self._baton.acquire()
             start_new_thread(self._thread, (False,))
         self._thread(True)
 
@@ -68,7 +70,6 @@ class Readers:
 
     def _lead(self) -> bool:
         """Read until end of input (False) or until the reading was taken over (True)."""
-        epoch = self._epoch
         while True:
             try:
                 job = self._step()
@@ -81,17 +82,13 @@ class Readers:
                 self._promote()
                 self._run(job)
                 return True
-            with self._lock:
-                self._job_seq += 1
-                self._busy = True
-                wake, self._parked = self._parked, None
-            if wake is not None:
-                wake.release()
+            self._job_seq += 1
+            self._baton.release()
+            if self._parked is not None:
+                self._unpark()
             self._run(job)
-            with self._lock:
-                self._busy = False
-                if self._epoch != epoch:
-                    return True
+            if not self._baton.acquire(False):
+                return True
 
     # ------------------------------------------------------------------ eager
 
@@ -113,23 +110,37 @@ class Readers:
     # ------------------------------------------------------------------ lazy
 
     def _watch(self) -> None:
-        """Returns once this thread has taken the reading over from a long job."""
+        """Returns once this thread has taken the reading over from a long job.
+
+        The baton is free only while a job runs, so a free baton and an unchanged job count across
+        a whole interval mean one job has run at least that long. Taking it just as that job ended
+        is harmless: the leader then finds the baton gone and watches instead."""
         last_activity = monotonic()
         while True:
-            with self._lock:
-                seq, busy = self._job_seq, self._busy
+            seq = self._job_seq
             sleep(WATCH_INTERVAL)
-            park = None
-            with self._lock:
-                if busy and self._busy and self._job_seq == seq:
-                    self._epoch += 1
-                    return
-                now = monotonic()
-                if self._busy or self._job_seq != seq:
-                    last_activity = now
-                elif now - last_activity > PARK_AFTER:
-                    park = self._parked = allocate_lock()
-                    park.acquire()
-            if park is not None:
-                park.acquire()  # released by the next job to start
+            if self._job_seq != seq:
                 last_activity = monotonic()
+            elif self._baton.acquire(False):
+                return
+            elif monotonic() - last_activity > PARK_AFTER:
+                self._park(seq)
+                last_activity = monotonic()
+
+    def _park(self, seq: int) -> None:
+        """Sleep until the next job starts. The watcher publishes its lock, then looks at the job
+        count; the leader bumps the count, then looks for the lock: one of them sees the other."""
+        park = allocate_lock()
+        park.acquire()
+        self._parked = park
+        if self._job_seq == seq:
+            park.acquire()  # released by _unpark
+        with self._lock:
+            if self._parked is park:
+                self._parked = None
+
+    def _unpark(self) -> None:
+        with self._lock:
+            park, self._parked = self._parked, None
+        if park is not None:
+            park.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from helpers import write_recipe
@@ -149,3 +150,19 @@ def test_cancel_stops_a_sync_generator_between_chunks(tmp_path: Path, start_pod)
     assert pod.result("g", events)["error"]["code"] == "CANCELLED"
     assert all(event["type"] == "chunk" for event in events if event.get("id") == "g")
     assert pod.call("ping", None, "p")["success"] is True
+
+
+def test_a_long_job_after_an_idle_spell_still_has_its_cancel_read(tmp_path: Path, start_pod) -> None:
+    # At concurrency 1 the watcher parks after 50 ms without jobs; the next job must wake it, each
+    # time, so a long job never keeps `ping` and `cancel` unread.
+    pod = start_pod(write_recipe(tmp_path / "r", TIMED))
+    pod.ready()
+    for round_ in range(3):
+        time.sleep(0.2)
+        pod.send({"id": f"s{round_}", "action": "until_cancelled"})
+        started = time.monotonic()
+        assert pod.call("ping", None, f"p{round_}")["success"] is True
+        assert time.monotonic() - started < 1.0
+        pod.send({"id": f"k{round_}", "action": "cancel", "payload": {"id": f"s{round_}"}})
+        results = pod.results(f"s{round_}", f"k{round_}")
+        assert results[f"s{round_}"]["error"]["code"] == "CANCELLED"
