@@ -3,7 +3,7 @@
  * podkeeper's hot paths beside their floors, measured in the same run on the same interpreter:
  *   1. sequential round trip: PodManager.call('echo') vs a raw Node↔Python JSON-lines echo (p50, p99)
  *   2. pipelined calls/s with a window of outstanding requests, same two sides
- *   3. spawn-to-ready of the echo pod vs a bare interpreter's start-to-first-line
+ *   3. spawn-to-ready of the echo pod vs a bare interpreter's start-to-first-line, one of each in turn
  * The two sides run in alternating rounds, so a noisy neighbour on a shared machine hits both alike.
  * Run: npm run bench  (env BENCH_SCALE=0.2 for a quick pass). Prints a table; no assertions.
  */
@@ -29,21 +29,18 @@ async function sequential(call, times) {
   }
 }
 
-async function bareStart(python, times) {
+/** One bare interpreter start to its first line, then one echo pod start to ready: side by side,
+ * so a neighbour's burst lands on both. */
+async function startPair(python, manager, times) {
   for (let i = 0; i < SPAWNS; i++) {
-    const start = performance.now();
+    let start = performance.now();
     const child = spawn(python, ['-u', '-c', 'print("ready")'], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise((resolve) => child.stdout.once('data', resolve));
-    times.push(performance.now() - start);
+    times.floor.push(performance.now() - start);
     await new Promise((resolve) => child.once('exit', resolve));
-  }
-}
-
-async function podStart(manager, times) {
-  for (let i = 0; i < SPAWNS; i++) {
-    const start = performance.now();
+    start = performance.now();
     await manager.start('echo');
-    times.push(performance.now() - start);
+    times.ours.push(performance.now() - start);
     await manager.stop({ target: 'echo' });
   }
 }
@@ -67,8 +64,7 @@ for (let round = 0; round < ROUNDS; round++) {
   await sequential(oursCall, seq.ours);
   pipe.floor.push(await pipelined(floorCall, PIPELINED, WINDOW, cpu.floor));
   pipe.ours.push(await pipelined(oursCall, PIPELINED, WINDOW, cpu.ours));
-  await bareStart(executable, start.floor);
-  await podStart(spawnManager, start.ours);
+  await startPair(executable, spawnManager, start);
 }
 raw.close();
 await manager.close();
