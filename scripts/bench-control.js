@@ -4,17 +4,22 @@
  *   1. a warm `call echo` through a real daemon's Unix socket (the client library) vs a raw
  *      Node↔Python JSON-lines pipe echo (p50, p99), in alternating rounds; beside them, to show where
  *      the time goes, the same call in-process (PodManager, no socket) and a control round trip that
- *      reaches no pod (a `cancel` of nothing)
+ *      reaches no pod (a `cancel` of nothing); and the least any process in the middle can cost: the
+ *      same hops through a zero-logic Node relay (echo-relay.js), next to the daemon driven by the same
+ *      bare socket client
  *   2. pipelined calls/s through one pod over one connection (window of outstanding calls), same floor
  *   3. the daemon's RSS idle, and with 20 pods running (20 copies of the echo recipe)
  * Run after `npm run build`: node scripts/bench-control.js  (BENCH_SCALE=0.2 for a quick pass).
  * Prints a markdown table; no assertions.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import split2 from 'split2';
 import { connect } from '../dist/client/index.js';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
@@ -38,6 +43,36 @@ async function sequential(call, times) {
     await call({ text: 'hello', i });
     times.push(performance.now() - start);
   }
+}
+
+/** A bare JSON-lines socket client, the same for the relay and the daemon: `call(input)` → result. */
+async function lineClient(path) {
+  const socket = net.createConnection(path);
+  await once(socket, 'connect');
+  const waiting = new Map();
+  socket.pipe(split2(JSON.parse)).on('data', (answer) => {
+    waiting.get(answer.id)?.(answer.result);
+    waiting.delete(answer.id);
+  });
+  let next = 0;
+  return {
+    call(input) {
+      const id = `b${next++}`;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        socket.write(`${JSON.stringify({ id, action: 'call', payload: { target: 'echo', input } })}\n`);
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+async function startRelay(path, python) {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'echo-relay.js'), path, python], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(child.stdout, 'data');
+  return child;
 }
 
 function rssMB(pid) {
@@ -87,6 +122,9 @@ for (let i = 1; i <= PODS; i++) {
 
 const { child, client } = await startDaemon(home, recipes);
 const raw = rawEcho(executable);
+const relayChild = await startRelay(join(home, 'relay.sock'), executable);
+const relay = await lineClient(join(home, 'relay.sock'));
+const bare = await lineClient(join(home, 'podkeeper.sock'));
 const manager = new PodManager({ python: executable, idleTimeout: -1, recipePath: [], home });
 try {
   await sleep(500);
@@ -96,15 +134,17 @@ try {
     ours: (payload) => client.call('echo', payload),
     inProcess: (payload) => manager.call('echo', payload),
     noop: () => client.request('cancel', { id: 'nothing' }),
+    relay: (payload) => relay.call(payload),
+    bare: (payload) => bare.call(payload),
   };
   for (let i = 0; i < WARMUP; i++)
     await Promise.all(Object.values(calls).map((call) => call({ text: 'warm' })));
 
-  const seq = { floor: [], ours: [], inProcess: [], noop: [] };
+  const seq = { floor: [], ours: [], inProcess: [], noop: [], relay: [], bare: [] };
   const pipe = { floor: [], ours: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    const order =
-      round % 2 === 0 ? ['floor', 'ours', 'inProcess', 'noop'] : ['noop', 'inProcess', 'ours', 'floor'];
+    const sides = ['floor', 'ours', 'relay', 'bare', 'inProcess', 'noop'];
+    const order = round % 2 === 0 ? sides : sides.toReversed();
     for (const side of order) await sequential(calls[side], seq[side]);
     for (const side of ['floor', 'ours']) pipe[side].push(await pipelined(calls[side], PIPELINED, WINDOW));
   }
@@ -128,6 +168,20 @@ try {
     ],
     ['  the same call in-process (PodManager, no socket), p50 (ms)', '', median(seq.inProcess), '', ''],
     ['  a control round trip reaching no pod (cancel of nothing), p50 (ms)', '', median(seq.noop), '', ''],
+    [
+      '  the same hops through a zero-logic Node relay vs the raw pipe, p50 (ms)',
+      median(seq.floor),
+      median(seq.relay),
+      `${(median(seq.relay) / median(seq.floor)).toFixed(2)}×`,
+      '',
+    ],
+    [
+      '  daemon vs that relay, both driven by a bare socket client, p50 (ms)',
+      median(seq.relay),
+      median(seq.bare),
+      `${(median(seq.bare) / median(seq.relay)).toFixed(2)}×`,
+      '',
+    ],
     [
       'warm call p99 (ms)',
       percentile(seq.floor, 99),
@@ -155,6 +209,9 @@ try {
     console.log(`| ${name} | ${fmt(floor)} | ${fmt(ours)} | ${ratio} | ${target} |`);
 } finally {
   raw.close();
+  relay.close();
+  bare.close();
+  relayChild.kill('SIGTERM');
   await client.shutdown().catch(() => undefined);
   await client.close();
   await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
