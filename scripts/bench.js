@@ -2,7 +2,8 @@
 /**
  * podkeeper's hot paths beside their floors, measured in the same run on the same interpreter:
  *   1. sequential round trip: PodManager.call('echo') vs a raw Node↔Python JSON-lines echo (p50, p99)
- *   2. pipelined calls/s with a window of outstanding requests, same two sides
+ *   2. pipelined calls/s with a window of outstanding requests, same two sides, with the CPU time
+ *      each side's Node and Python process spend per call
  *   3. spawn-to-ready of the echo pod vs a bare interpreter's start-to-first-line, one of each in turn
  * The two sides run in alternating rounds, so a noisy neighbour on a shared machine hits both alike.
  * Run: npm run bench  (env BENCH_SCALE=0.2 for a quick pass). Prints a table; no assertions.
@@ -11,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
-import { percentile, pipelined, rawEcho } from './echo-floor.js';
+import { percentile, pipelined, processCpuMicros, rawEcho } from './echo-floor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 10;
@@ -59,11 +60,26 @@ const seq = { floor: [], ours: [] };
 const pipe = { floor: [], ours: [] };
 const cpu = { floor: [], ours: [] };
 const start = { floor: [], ours: [] };
+
+const echoPod = (await manager.list()).find((pod) => pod.recipe === 'echo');
+const pythonPid = { floor: raw.pid, ours: echoPod?.pid };
+const pythonCpu = { floor: { micros: 0, calls: 0 }, ours: { micros: 0, calls: 0 } };
+/** One pipelined round, with the Python process's CPU time over it added to `pythonCpu[side]`. */
+async function pipelinedRound(side, call) {
+  const before = processCpuMicros(pythonPid[side]);
+  pipe[side].push(await pipelined(call, PIPELINED, WINDOW, cpu[side]));
+  const after = processCpuMicros(pythonPid[side]);
+  if (before !== undefined && after !== undefined) {
+    pythonCpu[side].micros += after - before;
+    pythonCpu[side].calls += PIPELINED;
+  }
+}
+
 for (let round = 0; round < ROUNDS; round++) {
   await sequential(floorCall, seq.floor);
   await sequential(oursCall, seq.ours);
-  pipe.floor.push(await pipelined(floorCall, PIPELINED, WINDOW, cpu.floor));
-  pipe.ours.push(await pipelined(oursCall, PIPELINED, WINDOW, cpu.ours));
+  await pipelinedRound('floor', floorCall);
+  await pipelinedRound('ours', oursCall);
   await startPair(executable, spawnManager, start);
 }
 raw.close();
@@ -87,6 +103,17 @@ const rows = [
     percentile(cpu.ours, 50) / percentile(cpu.floor, 50),
     '',
   ],
+  ...(pythonCpu.floor.calls > 0 && pythonCpu.ours.calls > 0
+    ? [
+        [
+          'Python CPU per pipelined call (µs)',
+          pythonCpu.floor.micros / pythonCpu.floor.calls,
+          pythonCpu.ours.micros / pythonCpu.ours.calls,
+          pythonCpu.ours.micros / pythonCpu.ours.calls / (pythonCpu.floor.micros / pythonCpu.floor.calls),
+          '',
+        ],
+      ]
+    : []),
   [`pipelined calls/s (window ${WINDOW}), median of rounds`, rawPipe, oursPipe, oursPipe / rawPipe, '≥ 0.8×'],
   ['spawn to ready p50 (ms)', bare, ours, ours / bare, '≤ 1.3×'],
 ];

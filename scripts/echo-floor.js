@@ -4,6 +4,7 @@
  * through, and the percentile the tables report.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import split2 from 'split2';
 
 export const ECHO_LOOP = `
@@ -31,6 +32,7 @@ export function rawEcho(python) {
   });
   let next = 0;
   return {
+    pid: child.pid,
     call(payload) {
       const id = String(next++);
       return new Promise((resolve) => {
@@ -61,4 +63,17 @@ export async function pipelined(call, total, window, cpu) {
   const used = process.cpuUsage(cpuStart);
   cpu?.push((used.user + used.system) / total);
   return total / (elapsed / 1000);
+}
+
+/**
+ * CPU time (user + system, µs) a process has used so far, from /proc (Linux only: undefined
+ * elsewhere). Clock-tick resolution (10 ms): sum it over whole rounds, not single calls.
+ */
+export function processCpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return undefined;
+  }
 }
