@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type CallEvent, connect, isPodkeeperError, spawnDaemon } from '../src/client/index.js';
-import { controlServerLineSchema } from '../src/protocol/control.js';
+import { controlServerLineSchema } from '../src/protocol/control-replies.js';
 import { BIN, childEnv, startDaemon } from './daemon-helpers.js';
 import { eventually, FIXTURE_RECIPES, onCleanup, RUN_MARKER, tempDir } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDaemonConfig } from '../src/daemon/config.js';
-import type { StatusResult } from '../src/protocol/control.js';
+import type { StatusResult } from '../src/protocol/control-results.js';
 import { runCli, startDaemon } from './daemon-helpers.js';
 import { fileTempDir, makeWheels, writeRecipe } from './fixtures/env/helpers.js';
 import { tempDir } from './helpers.js';

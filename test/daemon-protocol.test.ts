@@ -6,10 +6,10 @@ import {
   CONTROL_ACTIONS,
   controlPayloadSchemas,
   controlRequestSchema,
-  controlServerLineSchema,
   isControlAction,
 } from '../src/protocol/control.js';
 import { controlJsonSchemas, serialize } from '../src/protocol/control-json-schema.js';
+import { controlServerLineSchema } from '../src/protocol/control-replies.js';
 
 const DOCS = join(import.meta.dirname, '..', 'docs');
 

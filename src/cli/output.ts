@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import { colorsFor } from '../colors.js';
 import { isPodkeeperError } from '../errors.js';
-import type { LogLine } from '../protocol/control.js';
+import type { LogLine } from '../protocol/control-results.js';
 
 const out = colorsFor(process.stdout);
 const err = colorsFor(process.stderr);

@@ -11,17 +11,16 @@
  * ```
  */
 export { isPodkeeperError, PodkeeperError } from '../errors.js';
+export type { ControlAction, EventName } from '../protocol/control.js';
+export type { ControlEvent } from '../protocol/control-replies.js';
 export type {
-  ControlAction,
-  ControlEvent,
   EnvironmentSummary,
-  EventName,
   GcResultWire as GcResult,
   LogLine,
   PodInfoWire as PodInfo,
   RecipeSummary,
   StatusResult,
-} from '../protocol/control.js';
+} from '../protocol/control-results.js';
 export { type ClientCallOptions, type ClientOptions, PodkeeperClient } from './client.js';
 export {
   type ConnectOptions,

@@ -17,15 +17,14 @@ import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
 import {
   type ControlAction,
-  type ControlEventBody,
   controlPayloadSchemas,
   controlRequestSchema,
-  type ErrorObject,
   isControlAction,
   type RequestId,
   requestIdSchema,
   STREAM_ACTIONS,
 } from '../protocol/control.js';
+import type { ControlEventBody, ErrorObject } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
 import type { DaemonServices, HandlerContext } from './context.js';

@@ -4,14 +4,9 @@
  */
 import type { ManagerEvent } from '../manager/events.js';
 import type { PodManager } from '../manager/pod-manager.js';
-import type {
-  ControlAction,
-  ControlEventBody,
-  ControlPayload,
-  ControlResult,
-  RequestId,
-  StatusResult,
-} from '../protocol/control.js';
+import type { ControlAction, ControlPayload, RequestId } from '../protocol/control.js';
+import type { ControlEventBody } from '../protocol/control-replies.js';
+import type { ControlResult, StatusResult } from '../protocol/control-results.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import type { Installer } from './installer.js';
 import type { LogStore } from './log-store.js';

@@ -4,7 +4,7 @@
  * `INSTALL_FAILED` saying so.
  */
 import { PodkeeperError } from '../errors.js';
-import type { RecipeSummary } from '../protocol/control.js';
+import type { RecipeSummary } from '../protocol/control-results.js';
 
 export interface InstallProgress {
   /** fetch, verify, unpack, validate, wait, env, prefetch, smoke, activate, done */

@@ -3,7 +3,7 @@
  * crashed (the pod's own ring goes with it). Fed by the manager's `pod.log` events; bounded.
  */
 import type { ManagerEvent } from '../manager/events.js';
-import type { LogLine } from '../protocol/control.js';
+import type { LogLine } from '../protocol/control-results.js';
 
 export class LogStore {
   readonly #perRecipe: number;

@@ -5,16 +5,14 @@
  * src/recipes/json-schema.ts.)
  */
 import { z } from 'zod';
+import { CONTROL_ACTIONS, controlPayloadSchemas, controlRequestSchema } from './control.js';
 import {
-  CONTROL_ACTIONS,
   controlChunkSchema,
   controlEventSchema,
-  controlPayloadSchemas,
   controlProgressSchema,
-  controlRequestSchema,
   controlResponseSchema,
-  controlResultSchemas,
-} from './control.js';
+} from './control-replies.js';
+import { controlResultSchemas } from './control-results.js';
 
 function convert(schema: z.ZodType, io: 'input' | 'output', _name: string, title: string): object {
   return {

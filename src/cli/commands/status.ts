@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { EnvironmentSummary } from '../../protocol/control.js';
+import type { EnvironmentSummary } from '../../protocol/control-results.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { duration, printFacts, printJson } from '../output.js';
 

@@ -3,7 +3,7 @@
  * link, reload the recipes (the old version's pod stops) and remove the old version's folder.
  */
 import type { InstallRequest } from '../../control/installer.js';
-import type { RecipeSummary } from '../../protocol/control.js';
+import type { RecipeSummary } from '../../protocol/control-results.js';
 import type { LoadedRecipe } from '../catalog.js';
 import type { InstallHost } from './host.js';
 import { reporter } from './progress.js';

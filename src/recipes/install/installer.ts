@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InstallRequest } from '../../control/installer.js';
 import { PodkeeperError } from '../../errors.js';
-import type { RecipeSummary } from '../../protocol/control.js';
+import type { RecipeSummary } from '../../protocol/control-results.js';
 import type { LoadedRecipe } from '../catalog.js';
 import { activateRecipe } from './activate.js';
 import { redactUrl } from './download.js';

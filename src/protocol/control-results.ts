@@ -1,0 +1,121 @@
+/**
+ * Control protocol v1: the `result` of each action's success answer (see `control.ts` for the
+ * requests). The client library types its methods from these; the JSON Schemas are generated from them.
+ */
+import { z } from 'zod';
+import { CONTROL_PROTOCOL_VERSION, type ControlAction } from './control.js';
+import { logLevelSchema } from './pod.js';
+
+export const podStateSchema = z.enum(['starting', 'ready', 'busy', 'stopping', 'stopped', 'crashed']);
+
+export const podInfoSchema = z.object({
+  id: z.string(),
+  recipe: z.string(),
+  capability: z.string(),
+  state: podStateSchema,
+  pid: z.number().int().nullable(),
+  rssMB: z.number().nullable().describe('Measured RSS of the whole process tree; null before measured.'),
+  startedAt: z.string().describe('ISO-8601'),
+  lastUsedAt: z.string().describe('ISO-8601'),
+  inFlight: z.number().int(),
+  queued: z.number().int(),
+  calls: z.number().int(),
+  spawnToReadyMs: z.number().nullable(),
+});
+export type PodInfoWire = z.infer<typeof podInfoSchema>;
+
+export const recipeSummarySchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  capability: z.string(),
+  description: z.string().optional(),
+  source: z.string().describe('The folder the recipe is served from.'),
+  builtin: z.boolean(),
+});
+export type RecipeSummary = z.infer<typeof recipeSummarySchema>;
+
+export const logLineSchema = z.object({
+  time: z.number().describe('Epoch milliseconds.'),
+  podId: z.string(),
+  recipe: z.string(),
+  source: z.enum(['stderr', 'pod', 'daemon']),
+  level: logLevelSchema,
+  message: z.string(),
+});
+export type LogLine = z.infer<typeof logLineSchema>;
+
+export const envInstallerSchema = z
+  .discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('uv'),
+      path: z.string(),
+      version: z.string(),
+      source: z
+        .enum(['option', 'PATH', 'home', 'installed'])
+        .describe('The `uv` option or PODKEEPER_UV, PATH, one installed earlier into the home, or just now.'),
+    }),
+    z.object({ kind: z.literal('pip'), source: z.literal('fallback'), reason: z.string() }),
+    z.object({ kind: z.literal('unavailable'), reason: z.string() }),
+  ])
+  .describe('What builds envs: uv (and where it came from), or `python -m venv` + pip.');
+
+export const environmentSummarySchema = z.object({
+  mode: z.enum(['venv', 'system']).describe('The env mode in force (`auto` resolved).'),
+  requestedMode: z.enum(['auto', 'venv', 'system']),
+  container: z.boolean().describe('Whether the daemon runs inside a container.'),
+  installer: envInstallerSchema,
+  wheelhouse: z.string().nullable(),
+  envsDir: z.string(),
+  envs: z.number().int().describe('Envs on disk.'),
+});
+export type EnvironmentSummary = z.infer<typeof environmentSummarySchema>;
+
+export const gcResultSchema = z.object({
+  removed: z.array(z.string()).describe('Hashes of the envs removed.'),
+  kept: z.array(
+    z.object({
+      hash: z.string(),
+      reason: z
+        .enum(['referenced', 'in use', 'building'])
+        .describe('A recipe needs it, a live pod runs from it, or it is being built.'),
+    }),
+  ),
+});
+export type GcResultWire = z.infer<typeof gcResultSchema>;
+
+export const statusResultSchema = z.object({
+  version: z.string(),
+  protocol: z.literal(CONTROL_PROTOCOL_VERSION),
+  pid: z.number().int(),
+  startedAt: z.string().describe('ISO-8601'),
+  uptimeSeconds: z.number(),
+  home: z.string(),
+  socket: z.string().nullable().describe('null when the daemon serves only its stdio.'),
+  stdio: z.boolean(),
+  python: z.string(),
+  envMode: z.enum(['venv', 'system']).describe('Same as `environment.mode`.'),
+  environment: environmentSummarySchema,
+  memory: z.object({ usedMB: z.number(), maxMB: z.number() }),
+  pods: z.number().int(),
+  recipes: z.number().int(),
+  connections: z.number().int(),
+});
+export type StatusResult = z.infer<typeof statusResultSchema>;
+
+export const controlResultSchemas = {
+  status: statusResultSchema,
+  'pods.list': z.object({ pods: z.array(podInfoSchema) }),
+  'pods.start': podInfoSchema,
+  'pods.stop': z.object({ pods: z.array(podInfoSchema) }),
+  call: z.unknown().describe("The pod's result."),
+  'recipes.list': z.object({ recipes: z.array(recipeSummarySchema) }),
+  'recipes.install': z.object({ recipe: recipeSummarySchema }),
+  'recipes.remove': z.object({}),
+  'logs.tail': z.object({ lines: z.array(logLineSchema) }),
+  'logs.follow': z.object({}).describe('Sent once the client cancels the stream.'),
+  'events.subscribe': z.object({}).describe('Sent once the client cancels the stream.'),
+  shutdown: z.object({}),
+  cancel: z.object({ cancelled: z.boolean().describe('False when no such request was in flight.') }),
+  gc: gcResultSchema,
+} as const satisfies Record<ControlAction, z.ZodType>;
+export type ControlResult<A extends ControlAction> = z.infer<(typeof controlResultSchemas)[A]>;
