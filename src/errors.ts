@@ -47,6 +47,12 @@ export class PodkeeperError extends Error {
     this.details = options.details ?? {};
   }
 
+  /** Rebuilds an error from its wire form (`toJSON()`'s output): its other fields go back into `details`. */
+  static fromJSON(wire: { code: string; message: string; [field: string]: unknown }): PodkeeperError {
+    const { code, message, ...details } = wire;
+    return new PodkeeperError(code as ErrorCode, message, { details });
+  }
+
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { code: this.code, message: this.message, ...this.details };
     if (this.cause !== undefined) json['cause'] = describeCause(this.cause);

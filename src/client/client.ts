@@ -9,25 +9,24 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { type ErrorCode, PodkeeperError } from '../errors.js';
+import { PodkeeperError } from '../errors.js';
+import type { ControlAction, ControlPayloadInput, EventName } from '../protocol/control.js';
 import {
-  type ControlAction,
   type ControlEvent,
-  type ControlPayloadInput,
-  type ControlResult,
   controlChunkSchema,
   controlProgressSchema,
   controlResponseSchema,
-  type ErrorObject,
-  type EventName,
-  type GcResultWire,
-  type LogLine,
-  type PodInfoWire,
-  type RecipeSummary,
-  type StatusResult,
-} from '../protocol/control.js';
+} from '../protocol/control-replies.js';
+import type {
+  ControlResult,
+  GcResultWire,
+  LogLine,
+  PodInfoWire,
+  RecipeSummary,
+  StatusResult,
+} from '../protocol/control-results.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
-import { type CallEvent, CallHandle, Subscription } from './streams.js';
+import { type CallEvent, CallHandle, Subscription, toCallEvent } from './streams.js';
 
 export interface ClientCallOptions {
   /** Recipe action. @default "process" */
@@ -273,7 +272,7 @@ export class PodkeeperClient {
       if (!pending) return;
       this.#pending.delete(id);
       if (parsed.data.success) pending.resolve(parsed.data.result);
-      else pending.reject(toError(parsed.data.error));
+      else pending.reject(PodkeeperError.fromJSON(parsed.data.error));
       return;
     }
     const schema =
@@ -291,22 +290,6 @@ export class PodkeeperClient {
     this.#channel.destroy();
     this.#markClosed();
   }
-}
-
-/** Rebuilds a PodkeeperError from its wire form; its facts go back into `details`. */
-export function toError(error: ErrorObject): PodkeeperError {
-  const { code, message, ...details } = error;
-  return new PodkeeperError(code as ErrorCode, message, { details });
-}
-
-function toCallEvent(line: Record<string, unknown>): CallEvent | undefined {
-  if (line['type'] === 'chunk') return { type: 'chunk', data: line['data'] };
-  if (line['type'] === 'progress') {
-    const event: CallEvent = { type: 'progress', progress: line['progress'] as number };
-    if (typeof line['message'] === 'string') event.message = line['message'];
-    return event;
-  }
-  return undefined;
 }
 
 function rejected(error: PodkeeperError): Promise<never> {

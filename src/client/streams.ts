@@ -3,12 +3,23 @@
  * for its progress and chunks) and a subscription (iterable until closed).
  */
 import type { PodkeeperError } from '../errors.js';
-import type { ControlEvent } from '../protocol/control.js';
+import type { ControlEvent } from '../protocol/control-replies.js';
 
 /** A call's own event, as the pod sent it (the request id removed). */
 export type CallEvent =
   | { type: 'progress'; progress: number; message?: string }
   | { type: 'chunk'; data: unknown };
+
+/** The CallEvent of a progress or chunk line from the daemon; undefined for any other line. */
+export function toCallEvent(line: Record<string, unknown>): CallEvent | undefined {
+  if (line['type'] === 'chunk') return { type: 'chunk', data: line['data'] };
+  if (line['type'] === 'progress') {
+    const event: CallEvent = { type: 'progress', progress: line['progress'] as number };
+    if (typeof line['message'] === 'string') event.message = line['message'];
+    return event;
+  }
+  return undefined;
+}
 
 /** An unbounded FIFO that one async iterator drains; ends with a value or an error. */
 class EventQueue<T> {
