@@ -1,7 +1,8 @@
 /** What the manager reports: pod snapshots and the events a control client can subscribe to. */
 
 import type { EnvEvent } from '../env/events.js';
-import type { ExitReason, PodState } from '../pod/pod.js';
+import type { PodkeeperError } from '../errors.js';
+import type { ExitReason, PodExit, PodState } from '../pod/pod.js';
 import type { LogLevel } from '../protocol/pod.js';
 
 /** A pod as `pods.list` shows it. Times are ISO-8601; rssMB is the measured RSS of its process tree. */
@@ -48,3 +49,21 @@ export type ManagerEvent =
       level: LogLevel;
       message: string;
     };
+
+/** What the manager reports when a pod ends: stopped, or crashed (and fatal when it gave up). */
+export function podExitEvents(exit: PodExit, fatal: PodkeeperError | undefined): ManagerEvent[] {
+  const { pod, reason, facts } = exit;
+  if (reason === 'stopped') return [{ event: 'pod.stopped', podId: pod.id, recipe: pod.recipe }];
+  const { exitCode, signal, uptimeMs, stderrTail } = facts;
+  const crashed: ManagerEvent = {
+    event: 'pod.crashed',
+    podId: pod.id,
+    recipe: pod.recipe,
+    reason,
+    exitCode,
+    signal,
+    uptimeMs,
+    stderrTail,
+  };
+  return fatal ? [crashed, { event: 'pod.fatal', recipe: pod.recipe, message: fatal.message }] : [crashed];
+}

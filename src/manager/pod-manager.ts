@@ -17,12 +17,11 @@ import { resolvePython } from '../env/python.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { BUILTIN_RECIPES_DIR } from '../paths.js';
-import type { PodExitFacts } from '../pod/failures.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
-import type { Pod, PodExit } from '../pod/pod.js';
+import type { Pod } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
-import type { ManagerEvent, PodInfo } from './events.js';
+import { type ManagerEvent, type PodInfo, podExitEvents } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -30,6 +29,10 @@ import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
 import { Supervisor } from './supervisor.js';
+import { type PodSelector, Supervisors } from './supervisors.js';
+import { type SmokeStartResult, smokeStart } from './trial.js';
+
+export type { PodSelector };
 
 export interface CallOptions {
   /** Recipe action. @default "process" */
@@ -43,13 +46,11 @@ export interface CallOptions {
   onEvent?: (event: RequestEvent) => void;
 }
 
-export type PodSelector = { target: string } | { podId: string } | { all: true };
-
 export class PodManager {
   readonly options: ResolvedOptions;
   readonly events = new Emitter<{ event: ManagerEvent }>();
   readonly #log;
-  readonly #supervisors = new Map<string, Supervisor>();
+  readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
@@ -70,8 +71,8 @@ export class PodManager {
       this.options.memoryWait * 1000,
       createMemorySampler(),
       {
-        livePods: () => this.#livePods(),
-        estimateMB: (recipe) => this.#estimateMB(recipe),
+        livePods: () => this.#supervisors.livePods(),
+        estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
         evict: async (pod) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
           await pod.stop();
@@ -146,11 +147,7 @@ export class PodManager {
   /** Stops the selected pods; resolves with what they were just before they stopped. */
   async stop(selector: PodSelector): Promise<PodInfo[]> {
     await this.#init;
-    const chosen = [...this.#supervisors.values()].filter((supervisor) => {
-      if ('all' in selector) return true;
-      if ('podId' in selector) return supervisor.pod?.id === selector.podId;
-      return supervisor === this.#supervisors.get(this.#resolve(selector.target).recipe.name);
-    });
+    const chosen = this.#supervisors.select(selector, (target) => this.#resolve(target).recipe.name);
     const infos = chosen.flatMap((s) => (s.pod ? [this.#info(s.pod, undefined)] : []));
     await Promise.all(chosen.map((supervisor) => supervisor.stop()));
     return infos;
@@ -160,7 +157,7 @@ export class PodManager {
   async list(): Promise<PodInfo[]> {
     await this.#init;
     const usage = await this.#budget.usage();
-    return this.#livePods().map((pod) => this.#info(pod, usage.get(pod.id)));
+    return this.#supervisors.livePods().map((pod) => this.#info(pod, usage.get(pod.id)));
   }
 
   /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
@@ -168,7 +165,7 @@ export class PodManager {
     await this.#init;
     const pod =
       'podId' in selector
-        ? this.#livePods().find((p) => p.id === selector.podId)
+        ? this.#supervisors.livePods().find((p) => p.id === selector.podId)
         : this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pod;
     return pod ? pod.logs.tail(lines) : [];
   }
@@ -200,9 +197,7 @@ export class PodManager {
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
-    const stale = [...this.#supervisors.values()].filter((s) => catalog.get(s.name)?.dir !== s.loaded.dir);
-    for (const supervisor of stale) this.#supervisors.delete(supervisor.name);
-    await Promise.all(stale.map((supervisor) => supervisor.stop()));
+    await this.#supervisors.dropWhere((s) => catalog.get(s.name)?.dir !== s.loaded.dir);
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -215,30 +210,14 @@ export class PodManager {
    * An install's smoke start: spawns one pod of `loaded` (which need not be in the catalog), waits
    * until it is ready, stops it. Rejects with the pod's error (crash, ready timeout) or `CANCELLED`.
    */
-  async trial(
-    loaded: LoadedRecipe,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<{ spawnToReadyMs: number; memoryMB: number }> {
+  async trial(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const env = await this.#environments().prepare(loaded);
     const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
     this.#trials.add(pod);
     void pod.exited.then(() => this.#trials.delete(pod));
-    const onAbort = () => void pod.stop();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const ready = await pod.whenReady().catch((error: unknown) => {
-        if (!options.signal?.aborted) throw error;
-        throw new PodkeeperError('CANCELLED', `The smoke start of "${loaded.recipe.name}" was cancelled.`);
-      });
-      if (options.signal?.aborted)
-        throw new PodkeeperError('CANCELLED', `The smoke start of "${loaded.recipe.name}" was cancelled.`);
-      return { spawnToReadyMs: Math.round(pod.spawnToReadyMs ?? 0), memoryMB: ready.memoryMB };
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      await pod.stop();
-    }
+    return smokeStart(pod, loaded.recipe.name, options.signal);
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -247,8 +226,8 @@ export class PodManager {
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
     await Promise.all([...this.#trials].map((pod) => pod.stop()));
-    await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
-    await Promise.all(this.#livePods().map((pod) => pod.exited));
+    await this.#supervisors.stopAll();
+    await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
   }
 
   // ---------------------------------------------------------------- internals
@@ -318,14 +297,16 @@ export class PodManager {
             return this.#spawn(recipe, env);
           });
         },
-        onExit: (_, exit, fatal) => this.#onExit(exit, fatal),
+        onExit: (_, exit, fatal) => {
+          for (const event of podExitEvents(exit, fatal)) this.#emit(event);
+        },
         onReclaim: (_, pod, idleSeconds) =>
           this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds }),
         idleTimeout: this.options.idleTimeout,
         isClosing: () => this.#closing,
       });
       supervisor = seat;
-      this.#supervisors.set(loaded.recipe.name, supervisor);
+      this.#supervisors.add(supervisor);
     }
     return supervisor;
   }
@@ -342,46 +323,13 @@ export class PodManager {
     return pod;
   }
 
-  #onExit(exit: PodExit, fatal: PodkeeperError | undefined): void {
-    const { pod, reason, facts } = exit;
-    if (reason === 'stopped') {
-      this.#emit({ event: 'pod.stopped', podId: pod.id, recipe: pod.recipe });
-      return;
-    }
-    this.#emit({ event: 'pod.crashed', podId: pod.id, recipe: pod.recipe, reason, ...pickExit(facts) });
-    if (fatal) this.#emit({ event: 'pod.fatal', recipe: pod.recipe, message: fatal.message });
-  }
-
-  #livePods(): Pod[] {
-    return [...this.#supervisors.values()].flatMap((s) =>
-      s.pod && s.pod.state !== 'stopped' ? [s.pod] : [],
-    );
-  }
-
-  #estimateMB(recipe: string): number {
-    const supervisor = this.#supervisors.get(recipe);
-    return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
-  }
-
   /** Describes a pod; a measured RSS also raises its recipe's estimate for the next spawn. */
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    const supervisor = this.#supervisors.get(pod.recipe);
-    if (rssMB !== undefined && supervisor && pod.state !== 'starting') {
-      supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
-    }
+    if (rssMB !== undefined) this.#supervisors.noteRss(pod, rssMB);
     return describePod(pod, rssMB);
   }
 
   #emit(event: ManagerEvent): void {
     this.events.emit('event', event);
   }
-}
-
-function pickExit(facts: PodExitFacts) {
-  return {
-    exitCode: facts.exitCode,
-    signal: facts.signal,
-    uptimeMs: facts.uptimeMs,
-    stderrTail: facts.stderrTail,
-  };
 }

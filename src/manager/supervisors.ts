@@ -1,0 +1,61 @@
+/**
+ * The manager's supervisors, one per recipe name, and the questions asked of all of them at once:
+ * which pods are live, which a selector picks, what a recipe's next pod is expected to weigh.
+ */
+import type { Pod } from '../pod/pod.js';
+import type { Supervisor } from './supervisor.js';
+
+/** Which pods a stop (or a listing) is about. */
+export type PodSelector = { target: string } | { podId: string } | { all: true };
+
+export class Supervisors {
+  readonly #byName = new Map<string, Supervisor>();
+
+  get(name: string): Supervisor | undefined {
+    return this.#byName.get(name);
+  }
+
+  add(supervisor: Supervisor): void {
+    this.#byName.set(supervisor.name, supervisor);
+  }
+
+  all(): Supervisor[] {
+    return [...this.#byName.values()];
+  }
+
+  /** Every pod that has not stopped yet (starting, ready, busy or stopping). */
+  livePods(): Pod[] {
+    return this.all().flatMap((s) => (s.pod && s.pod.state !== 'stopped' ? [s.pod] : []));
+  }
+
+  /** The supervisors `selector` picks; `recipeOf` turns a target (name or capability) into a recipe name. */
+  select(selector: PodSelector, recipeOf: (target: string) => string): Supervisor[] {
+    if ('all' in selector) return this.all();
+    if ('podId' in selector) return this.all().filter((s) => s.pod?.id === selector.podId);
+    const supervisor = this.#byName.get(recipeOf(selector.target));
+    return supervisor ? [supervisor] : [];
+  }
+
+  /** The memory a recipe's next pod is expected to need, MB: the largest seen, or the recipe's own figure. */
+  estimateMB(recipe: string): number {
+    const supervisor = this.#byName.get(recipe);
+    return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
+  }
+
+  /** A measured RSS of a running pod raises its recipe's estimate. */
+  noteRss(pod: Pod, rssMB: number): void {
+    const supervisor = this.#byName.get(pod.recipe);
+    if (supervisor && pod.state !== 'starting') supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
+  }
+
+  /** Removes and stops the supervisors `isStale` picks (their recipe was removed or replaced). */
+  async dropWhere(isStale: (supervisor: Supervisor) => boolean): Promise<void> {
+    const stale = this.all().filter(isStale);
+    for (const supervisor of stale) this.#byName.delete(supervisor.name);
+    await Promise.all(stale.map((supervisor) => supervisor.stop()));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all().map((supervisor) => supervisor.stop()));
+  }
+}
