@@ -40,6 +40,15 @@ describe('a pod answers requests', () => {
     });
   });
 
+  it('stops by target: an unknown one is UNKNOWN_TARGET, a known one with no pod stops nothing', async () => {
+    const manager = createManager();
+    await expect(manager.stop({ target: 'no-such-thing' })).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+    expect(await manager.stop({ target: 'echo' })).toEqual([]);
+    expect(await manager.call('echo', 'up')).toBe('up');
+    expect((await manager.stop({ target: 'echo' })).map((pod) => pod.recipe)).toEqual(['echo']);
+    expect(await manager.list()).toEqual([]);
+  });
+
   it('keeps print() and fd-1 writes off the channel: no forged line reaches a caller', async () => {
     const manager = createManager();
     const events = recordEvents(manager);
