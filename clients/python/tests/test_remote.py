@@ -204,6 +204,16 @@ def test_daemon_errors_carry_their_code(daemon, client):
     assert caught.value.code == "DAEMON_NOT_RUNNING"
 
 
+def test_status_pods_stop_and_gc_reach_the_daemon(daemon, client):
+    assert client.call("echo", {"text": "hi"}) == {"text": "hi"}
+    assert client.status()["pods"] >= 1
+    assert "echo" in [pod["recipe"] for pod in client.pods()]
+    assert [pod["recipe"] for pod in client.stop(target="echo")] == ["echo"]
+    assert "echo" not in [pod["recipe"] for pod in client.pods()]
+    collected = client.gc()
+    assert set(collected) >= {"removed", "kept"}
+
+
 def test_source_of_drops_decorators_and_indentation():
     def decorate(fn):
         return fn

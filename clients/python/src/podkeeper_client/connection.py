@@ -117,6 +117,10 @@ class Podkeeper:
         payload = {"all": True} if all else {"podId": pod_id} if pod_id else {"target": target}
         return self.request("pods.stop", payload)["pods"]
 
+    def gc(self) -> dict:
+        """Remove the Python envs no known recipe needs: `{"removed": [...], "kept": [...]}` with reasons."""
+        return self.request("gc")
+
     # ------------------------------------------------------------------ requests
 
     def request(self, action: str, payload: object = None, on_event: Callable[[dict], None] | None = None) -> object:
