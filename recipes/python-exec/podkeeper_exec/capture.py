@@ -1,8 +1,11 @@
-"""Per-request capture of stdout, stderr and logging, for the response's `stdout`.
+"""Per-request capture of stdout, stderr and logging, for the response's `stdout`, `stderr`, `logs`.
 
-    print(), sys.stdout.write ─▶ StreamProxy ─┐
-    sys.stderr.write ─────────▶ StreamProxy ──┼─▶ CURRENT (a ContextVar): this request's Capture
-    logging (root) ───────────▶ CaptureHandler┘        └─ none set ─▶ the stream underneath (the pod's log)
+    print(), sys.stdout.write ─▶ StreamProxy("stdout") ─┐
+    sys.stderr.write ─────────▶ StreamProxy("stderr") ──┼─▶ CURRENT (a ContextVar): this request's Capture
+    logging (root) ───────────▶ CaptureHandler ("logs") ┘        └─ none set ─▶ the stream underneath
+
+The response's `stdout` is all three in the order they were written (worker-tetra's field); its
+`stderr` and `logs` are those parts alone (DESIGN §8).
 
 `sys.stdout` and `sys.stderr` are replaced once, at setup, by proxies that look up the request
 running in the current context: a thread's for a sync handler, an asyncio task's for a coroutine. Two
@@ -23,28 +26,32 @@ _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARN
 CURRENT: contextvars.ContextVar[Capture | None] = contextvars.ContextVar("podkeeper_exec_capture", default=None)
 
 
+SOURCES = ("stdout", "stderr", "logs")
+
+
 class Capture:
-    """The output of one request, in the order it was written, bounded to `limit` characters."""
+    """The output of one request, in the order it was written, bounded to `limit` characters in all."""
 
     __slots__ = ("_dropped", "_limit", "_parts", "_size")
 
     def __init__(self, limit: int) -> None:
-        self._parts: list[str] = []
+        self._parts: list[tuple[str, str]] = []  # (source, text)
         self._size = 0
         self._limit = limit
         self._dropped = 0
 
-    def write(self, text: str) -> None:
+    def write(self, text: str, source: str = "stdout") -> None:
         room = self._limit - self._size
         if len(text) > room:
             self._dropped += len(text) - max(room, 0)
             text = text[: max(room, 0)]
         if text:
-            self._parts.append(text)
+            self._parts.append((source, text))
             self._size += len(text)
 
-    def text(self) -> str:
-        out = "".join(self._parts)
+    def text(self, source: str | None = None) -> str:
+        """Everything written, in order; or only what came from `source` (stdout, stderr, logs)."""
+        out = "".join(text for origin, text in self._parts if source is None or origin == source)
         if self._dropped:
             out += f"\n[podkeeper: output truncated, {self._dropped} more characters]\n"
         try:
@@ -57,8 +64,9 @@ class Capture:
 class StreamProxy:
     """Stands in for sys.stdout / sys.stderr: the current request's capture, else the real stream."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, source: str = "stdout") -> None:
         self._stream = stream
+        self._source = source
 
     def write(self, text: str) -> int:
         capture = CURRENT.get()
@@ -66,7 +74,7 @@ class StreamProxy:
             return self._stream.write(text)
         if type(text) is not str:
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        capture.write(text)
+        capture.write(text, self._source)
         return len(text)
 
     def writelines(self, lines) -> None:
@@ -98,7 +106,7 @@ class CaptureHandler(logging.Handler):
         try:
             capture = CURRENT.get()
             if capture is not None:
-                capture.write(self.format(record) + "\n")
+                capture.write(self.format(record) + "\n", "logs")
             elif record.levelno >= logging.WARNING:
                 self._fallback.write(self.format(record) + "\n")
         except Exception:  # noqa: BLE001 - logging must never raise into the caller
@@ -109,8 +117,8 @@ def install(level: str = "INFO") -> None:
     """Put the proxies in place of sys.stdout/sys.stderr and the handler on the root logger (once)."""
     if isinstance(sys.stdout, StreamProxy):
         return
-    sys.stdout = StreamProxy(sys.stdout)
-    sys.stderr = StreamProxy(sys.stderr)
+    sys.stdout = StreamProxy(sys.stdout, "stdout")
+    sys.stderr = StreamProxy(sys.stderr, "stderr")
     numeric = _LEVELS.get(level.upper() if isinstance(level, str) else level)
     if numeric is None:
         raise ValueError(f"config `logLevel` must be one of {', '.join(_LEVELS)}, got {level!r}")

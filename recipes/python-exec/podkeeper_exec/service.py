@@ -13,7 +13,7 @@ Every outcome is a FunctionResponse: `success` true with `result`, or false with
 an `execute` always succeeds and the pod keeps serving; only the runner's own failures (cancel,
 timeout, crash) are protocol errors. Response fields:
 `success`, `result`, `error`, `error_type`, `traceback`, `exception`, `stdout` (this request's stdout,
-stderr and logging, in order), `instance_id`, `instance_info`, `instance_created`, `dependencies`,
+stderr and logging, in order), `stderr` and `logs` (those parts alone), `instance_id`, `instance_info`, `instance_created`, `dependencies`,
 `system_dependencies`, `chunks`.
 """
 
@@ -242,7 +242,7 @@ class _Run:
             return self.failure(error, chunks)
         if self.instance is not None:
             self.service.instances.touch(self.instance)
-        response = {"success": True, "result": result, "stdout": self.capture.text()}
+        response = {"success": True, "result": result}
         return self._extras(response, chunks)
 
     def failure(self, error: BaseException, chunks: int | None = None) -> dict:
@@ -254,10 +254,13 @@ class _Run:
                 pass
         if self.instance is not None and not isinstance(error, (NotFoundError,)):
             self.service.instances.touch(self.instance)
-        response["stdout"] = self.capture.text()
         return self._extras(response, chunks)
 
     def _extras(self, response: dict, chunks: int | None) -> dict:
+        capture = self.capture
+        response["stdout"] = capture.text()
+        response["stderr"] = capture.text("stderr")
+        response["logs"] = capture.text("logs")
         if self.instance is not None:
             response["instance_id"] = self.instance.instance_id
             response["instance_info"] = self.instance.info()

@@ -82,6 +82,18 @@ def test_capture_is_bounded_and_says_how_much_it_dropped():
     assert lone.text() == "\\ud800x"
 
 
+def test_capture_keeps_each_source_apart_and_all_of_them_in_order():
+    cap = capture.Capture(1_000)
+    cap.write("out1 ")
+    cap.write("err ", "stderr")
+    cap.write("log ", "logs")
+    cap.write("out2")
+    assert cap.text() == "out1 err log out2"
+    assert cap.text("stdout") == "out1 out2"
+    assert cap.text("stderr") == "err "
+    assert cap.text("logs") == "log "
+
+
 def test_instances_drop_the_least_recently_used_past_the_bound():
     dropped: list[str] = []
     registry = InstanceRegistry(2, on_drop=lambda instance: dropped.append(instance.instance_id))
