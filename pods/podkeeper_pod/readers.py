@@ -6,10 +6,11 @@ it runs (cancel, ping, more requests), and there are two ways to hand the readin
 
 - eager (concurrency > 1): before running the job, wake a follower to lead (or start one), so the
   next request can start at once on another thread;
-- lazy (concurrency 1): a watcher thread looks every millisecond while jobs run, and takes the
-  reading over only from a job that has run for a whole millisecond. A short job never wakes
-  anyone; a long one has its cancel read within about a millisecond. The watcher parks after
-  50 ms without jobs, so an idle pod does not wake at all.
+- lazy (concurrency 1): whoever holds a baton lock reads. The leader lets go of it while it runs a
+  job; a watcher thread looks every millisecond, and takes the baton only from a job that has run
+  for a whole millisecond. A short job never wakes anyone (a release and a non-blocking acquire,
+  no lock round trip with another thread); a long one has its cancel read within about a
+  millisecond. The watcher parks after 50 ms without jobs, so an idle pod does not wake at all.
 
     leader: read ─▶ step() ─▶ job? ─▶ run it ─▶ still leader? ─yes─▶ read ...
                                                     └─no─▶ watch (lazy) / follow (eager)
