@@ -4,7 +4,7 @@
  *   1. a warm `call echo` through a real daemon's Unix socket (the client library) vs a raw
  *      Node↔Python JSON-lines pipe echo (p50, p99), in alternating rounds; beside them, to show where
  *      the time goes, the same call in-process (PodManager, no socket) and a control round trip that
- *      reaches no pod (a `cancel` of nothing); and the least any process in the middle can cost: the
+ *      reaches no pod (a `cancel` of nothing); and the least a Node process in the middle can cost: the
  *      same hops through a zero-logic Node relay (echo-relay.js), next to the daemon driven by the same
  *      bare socket client
  *   2. pipelined calls/s through one pod over one connection (window of outstanding calls), same floor

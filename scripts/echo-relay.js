@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The least any process in the middle can cost: a Node relay with no logic at all between a socket
+ * The least a Node process in the middle can cost: a relay with no logic at all between a socket
  * client and the raw Python echo of echo-floor.js. The control bench measures it beside the daemon,
  * so what a call through the daemon costs beyond its extra process hops is visible.
  *
