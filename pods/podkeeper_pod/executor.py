@@ -14,7 +14,11 @@ only once an async handler is seen.
 from __future__ import annotations
 
 from _thread import allocate_lock, start_new_thread
-from collections import deque
+
+try:  # the C type itself: `collections` costs ~1.5 ms of start-up (keyword, operator, reprlib...)
+    from _collections import deque
+except ImportError:  # not CPython
+    from collections import deque
 
 from . import codec
 from .channel import note

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import GeneratorType
-
 from .failures import error_line, result_line
 
 TYPE_CHECKING = False
@@ -15,6 +13,13 @@ if TYPE_CHECKING:
     from .protocol import Request
 
 QUEUED, RUNNING, DROPPED = "queued", "running", "dropped"
+
+
+def _generator():  # as `types` defines GeneratorType, without importing `types` at start-up
+    yield
+
+
+GeneratorType = type(_generator())
 _PLAIN = (dict, list, str, int, float, bool, type(None))
 
 

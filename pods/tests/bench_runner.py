@@ -2,9 +2,11 @@
 
     python3 pods/tests/bench_runner.py [--python PATH] [--runs 20] [--requests 3000]
 
-1. Start-up: spawn to `ready` line of `python -u -m podkeeper_pod <echo recipe>`, versus spawn to
-   the output line of a bare `python -c "print(1)"`, and of `python -u -m <module printing 1>` (what
-   `-m` alone costs: runpy, importlib.util, contextlib...). Interleaved runs, median and min.
+1. Start-up: spawn to `ready` line of the runner started as the daemon starts it (`python -u -c
+   "from podkeeper_pod.__main__ import run; run()" <echo recipe>`) and as `python -u -m podkeeper_pod`,
+   versus spawn to the output line of a bare `python -c "print(1)"`, and of `python -u -m <module
+   printing 1>` (what `-m` alone costs: runpy, importlib.util, contextlib...). Interleaved runs,
+   median and min.
    Without .pyc files for the runner (PYTHONDONTWRITEBYTECODE=1 and no __pycache__), every start
    also compiles its sources: precompile with `python -m compileall -q pods/podkeeper_pod`.
 2. Warm round trip: one request in flight at a time, against the runner's echo recipe and against a
@@ -23,6 +25,7 @@ import tempfile
 import time
 
 PODS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOOTSTRAP = ["-c", "from podkeeper_pod.__main__ import run; run()"]  # as src/manager/pod-factory.ts
 RAW_ECHO = """
 import json, sys
 for line in sys.stdin:
@@ -82,11 +85,12 @@ def main() -> None:
         with open(os.path.join(work, "podkeeper_bench_floor.py"), "w") as file:
             file.write("print(1)\n")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([PODS_DIR, work]))
-        runner = [args.python, "-u", "-m", "podkeeper_pod", work]
+        runner = [args.python, "-u", *BOOTSTRAP, work]
         cases = {
             "bare python -c 'print(1)'": [args.python, "-c", "print(1)"],
             "python -u -m <print(1)>": [args.python, "-u", "-m", "podkeeper_bench_floor"],
             "runner to ready": runner,
+            "runner to ready, via -m": [args.python, "-u", "-m", "podkeeper_pod", work],
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(args.runs):

@@ -24,8 +24,8 @@ def start_pod(pod_env: dict[str, str]):
     """`start_pod(recipe_dir, **env)` starts a runner; every one is killed after the test."""
     pods: list[Pod] = []
 
-    def start(recipe_dir: Path, args: list[str] | None = None, **extra_env: str) -> Pod:
-        pod = Pod(recipe_dir, {**pod_env, **extra_env}, args)
+    def start(recipe_dir: Path, args: list[str] | None = None, entry: list[str] | None = None, **extra_env: str) -> Pod:
+        pod = Pod(recipe_dir, {**pod_env, **extra_env}, args, *([entry] if entry else []))
         pods.append(pod)
         return pod
 

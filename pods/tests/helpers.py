@@ -35,11 +35,18 @@ def write_recipe(directory: Path, code: str, **fields: object) -> Path:
     return directory
 
 
-class Pod:
-    """One `python -u -m podkeeper_pod <dir>` process with line-level access to its channel."""
+# How the daemon starts a runner (RUNNER_BOOTSTRAP in src/manager/pod-factory.ts); `-m podkeeper_pod`
+# is the entry for people, and has a test of its own.
+BOOTSTRAP = ["-c", "from podkeeper_pod.__main__ import run; run()"]
 
-    def __init__(self, recipe_dir: Path, env: dict[str, str], args: list[str] | None = None) -> None:
-        argv = [PYTHON, "-u", "-m", "podkeeper_pod", *([str(recipe_dir)] if args is None else args)]
+
+class Pod:
+    """One runner process, started as the daemon starts it, with line-level access to its channel."""
+
+    def __init__(
+        self, recipe_dir: Path, env: dict[str, str], args: list[str] | None = None, entry: list[str] = BOOTSTRAP
+    ) -> None:
+        argv = [PYTHON, "-u", *entry, *([str(recipe_dir)] if args is None else args)]
         self.proc = subprocess.Popen(
             argv,
             cwd=recipe_dir if recipe_dir.is_dir() else None,

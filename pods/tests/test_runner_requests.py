@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from helpers import PYTHON, write_recipe
+from helpers import BOOTSTRAP, PYTHON, write_recipe
 
 ECHO = """
     ACTIONS = ("upper",)
@@ -49,6 +49,15 @@ def test_echo_round_trip_and_actions(tmp_path: Path, start_pod) -> None:
     assert pod.result("r3")["result"] == {"echo": None}
     assert pod.call("upper", {"text": "abc"}, "r4")["result"] == "ABC"
     assert pod.call("ping", None, "r5")["result"] == {"pong": True, "pid": pod.pid}
+
+
+def test_the_module_entry_for_people_serves_as_the_daemon_s_entry_does(tmp_path: Path, start_pod) -> None:
+    pod = start_pod(write_recipe(tmp_path / "r", ECHO), entry=["-m", "podkeeper_pod"])
+    assert pod.ready()["actions"] == ["process", "upper"]
+    assert pod.call("process", {"n": 1})["result"] == {"echo": {"n": 1}}
+    bad = start_pod(tmp_path / "r", args=[], entry=["-m", "podkeeper_pod"])
+    assert bad.wait() == 2
+    assert "usage: python -m podkeeper_pod <recipe_dir>" in bad.stderr
 
 
 def test_print_and_fd1_writes_never_reach_the_channel(tmp_path: Path, start_pod) -> None:
@@ -300,14 +309,15 @@ def test_context_in_a_real_pod(tmp_path: Path, start_pod) -> None:
 
 
 def test_start_up_stays_light(tmp_path: Path, start_pod, pod_env: dict[str, str]) -> None:
+    # Without site (-S), so a site-packages .pth cannot have imported things first.
     code = "import sys\ndef process(payload, ctx):\n    return sorted(sys.modules)\n"
-    pod = start_pod(write_recipe(tmp_path / "r", code))
+    pod = start_pod(write_recipe(tmp_path / "r", code), entry=["-S", *BOOTSTRAP])
     pod.ready()
     loaded = set(pod.call("process")["result"])
-    # What `python -m` loads anyway (runpy; a site-packages .pth may import more), plus what the optional
-    # setproctitle brings (logging, traceback...): it is imported right after ready, on purpose.
-    baseline = "import runpy, sys\ntry:\n    import setproctitle\nexcept ImportError:\n    pass\nprint(*sys.modules)"
-    bare = subprocess.run([PYTHON, "-c", baseline], env=pod_env, capture_output=True, check=True)
+    # threading is imported right after ready, on purpose (the reading threads need it).
+    baseline = "import sys, threading\nprint(*sys.modules)"
+    bare = subprocess.run([PYTHON, "-S", "-c", baseline], env=pod_env, capture_output=True, check=True)
     already = set(bare.stdout.decode().split())
     heavy = {"asyncio", "inspect", "tempfile", "traceback", "concurrent.futures", "json", "re", "signal", "enum"}
+    heavy |= {"runpy", "importlib.util", "contextlib"}  # `-m` and importlib.util: ~4 ms on a 7 ms start
     assert (loaded - already) & heavy == set()

@@ -12,6 +12,13 @@ import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
+/**
+ * How a pod starts the runner. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports cost ~4 ms,
+ * as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with `-m`,
+ * 10.7 ms with this, against 8.1 ms for `python -c 'print(1)'`).
+ */
+export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.__main__ import run; run()';
+
 export function createPod(
   id: string,
   loaded: LoadedRecipe,
@@ -25,7 +32,7 @@ export function createPod(
     recipe: recipe.name,
     capability: recipe.capability,
     executable: env.executable,
-    args: ['-u', '-m', 'podkeeper_pod', dir],
+    args: ['-u', '-c', RUNNER_BOOTSTRAP, dir],
     cwd: dir,
     env: podEnvironment(id, loaded, env, options),
     concurrency: recipe.concurrency,
