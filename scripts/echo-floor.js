@@ -21,9 +21,15 @@ export const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 
-/** A raw echo peer on `python`: `call(payload)` resolves with the payload echoed back. */
-export function rawEcho(python) {
-  const child = spawn(python, ['-u', '-c', ECHO_LOOP], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * A raw echo peer on `python`: `call(payload)` resolves with the payload echoed back. With `cpu`,
+ * the Python process is pinned to that CPU (Linux `taskset`).
+ */
+export function rawEcho(python, cpu) {
+  const argv = ['-u', '-c', ECHO_LOOP];
+  const stdio = { stdio: ['pipe', 'pipe', 'inherit'] };
+  const child =
+    cpu === undefined ? spawn(python, argv, stdio) : spawn('taskset', ['-c', cpu, python, ...argv], stdio);
   const waiting = new Map();
   child.stdout.pipe(split2(JSON.parse)).on('data', (msg) => {
     const resolve = waiting.get(msg.id);

@@ -5,42 +5,16 @@
  * Linux only (uses `taskset`); run as `taskset -c 0 node scripts/floor-placement.js` so this side
  * is pinned too. Prints the p50 round trip of each placement; no assertions.
  */
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import split2 from 'split2';
-import { ECHO_LOOP, percentile } from './echo-floor.js';
+import { percentile, rawEcho } from './echo-floor.js';
 
 const python = process.env.PODKEEPER_PYTHON ?? 'python3';
 const [same, other] = [process.env.SAME_CPU ?? '0', process.env.OTHER_CPU ?? '1'];
 
-function echo(cpu) {
-  const argv = ['-u', '-c', ECHO_LOOP];
-  const child =
-    cpu === undefined
-      ? spawn(python, argv, { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', cpu, python, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = new Map();
-  child.stdout.pipe(split2(JSON.parse)).on('data', (answer) => {
-    waiting.get(answer.id)?.();
-    waiting.delete(answer.id);
-  });
-  let next = 0;
-  return {
-    call(payload) {
-      const id = String(next++);
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        child.stdin.write(`${JSON.stringify({ id, payload })}\n`);
-      });
-    },
-    close: () => child.kill(),
-  };
-}
-
 const sides = {
-  [`python on CPU ${same} (this side's)`]: echo(same),
-  [`python on CPU ${other}`]: echo(other),
-  'python where the scheduler puts it': echo(undefined),
+  [`python on CPU ${same} (this side's)`]: rawEcho(python, same),
+  [`python on CPU ${other}`]: rawEcho(python, other),
+  'python where the scheduler puts it': rawEcho(python),
 };
 const times = Object.fromEntries(Object.keys(sides).map((name) => [name, []]));
 for (const side of Object.values(sides)) for (let i = 0; i < 500; i++) await side.call({ warm: i });

@@ -24,8 +24,9 @@ import sys
 import tempfile
 import time
 
+from helpers import BOOTSTRAP  # how the daemon starts a runner
+
 PODS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOOTSTRAP = ["-c", "from podkeeper_pod.__main__ import run; run()"]  # as src/manager/pod-factory.ts
 RAW_ECHO = """
 import json, sys
 for line in sys.stdin:

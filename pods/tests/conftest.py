@@ -25,7 +25,7 @@ def start_pod(pod_env: dict[str, str]):
     pods: list[Pod] = []
 
     def start(recipe_dir: Path, args: list[str] | None = None, entry: list[str] | None = None, **extra_env: str) -> Pod:
-        pod = Pod(recipe_dir, {**pod_env, **extra_env}, args, *([entry] if entry else []))
+        pod = Pod(recipe_dir, {**pod_env, **extra_env}, args, entry)
         pods.append(pod)
         return pod
 

@@ -44,9 +44,9 @@ class Pod:
     """One runner process, started as the daemon starts it, with line-level access to its channel."""
 
     def __init__(
-        self, recipe_dir: Path, env: dict[str, str], args: list[str] | None = None, entry: list[str] = BOOTSTRAP
+        self, recipe_dir: Path, env: dict[str, str], args: list[str] | None = None, entry: list[str] | None = None
     ) -> None:
-        argv = [PYTHON, "-u", *entry, *([str(recipe_dir)] if args is None else args)]
+        argv = [PYTHON, "-u", *(entry or BOOTSTRAP), *([str(recipe_dir)] if args is None else args)]
         self.proc = subprocess.Popen(
             argv,
             cwd=recipe_dir if recipe_dir.is_dir() else None,
