@@ -65,13 +65,17 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Wait until the socket accepts. @default true */
   waitReady?: boolean;
+  /** The command line that runs `bin/podkeeper.js daemon …` (given as `args`). @default this Node */
+  command?: (args: string[]) => string[];
 }
 
 /** Starts a daemon as a child; cleanup stops it (SIGTERM, then SIGKILL) if it still runs. */
 export async function startDaemon(options: StartOptions = {}): Promise<TestDaemon> {
   const home = options.home ?? tempDir('pk-home-');
   if (options.config) writeFileSync(join(home, 'config.json'), JSON.stringify(options.config));
-  const child = spawn(process.execPath, [BIN, 'daemon', '--home', home, ...(options.args ?? [])], {
+  const args = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
+  const [command = process.execPath, ...rest] = options.command?.(args) ?? [process.execPath, ...args];
+  const child = spawn(command, rest, {
     env: childEnv({ ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
