@@ -105,18 +105,17 @@ def test_sigterm_exits_0(tmp_path: Path, start_pod) -> None:
     assert pod.wait(10) == 0
 
 
-def test_sigterm_during_a_long_setup_exits_0(tmp_path: Path, start_pod) -> None:
-    code = "import time\ndef setup(ctx):\n    ctx.log('loading')\n    time.sleep(60)\ndef process(p, ctx):\n    pass\n"
-    pod = start_pod(write_recipe(tmp_path / "r", code))
-    assert pod.read()["message"] == "loading"
-    os.kill(pod.pid, signal.SIGTERM)
-    assert pod.wait(10) == 0
-
-
-def test_sigterm_during_a_blocking_c_call_in_setup_exits_0(tmp_path: Path, start_pod) -> None:
-    # os.system() waits in waitpid(), which the C library retries on EINTR: a SIGTERM handler that
-    # can run only on the thread running setup() would wait for the whole `sleep 30`.
-    code = "import os\ndef setup(ctx):\n    ctx.log('loading')\n    os.system('sleep 30')\ndef process(p, ctx):\n    pass\n"
+@pytest.mark.parametrize(
+    "blocker",
+    [
+        "time.sleep(60)",
+        # os.system() waits in waitpid(), which the C library retries on EINTR: a SIGTERM handler
+        # that can run only on the thread running setup() would wait for the whole `sleep 30`.
+        "os.system('sleep 30')",
+    ],
+)
+def test_sigterm_during_a_long_setup_exits_0(tmp_path: Path, start_pod, blocker: str) -> None:
+    code = f"import os, time\ndef setup(ctx):\n    ctx.log('loading')\n    {blocker}\ndef process(p, ctx):\n    pass\n"
     pod = start_pod(write_recipe(tmp_path / "r", code))
     assert pod.read()["message"] == "loading"
     os.kill(pod.pid, signal.SIGTERM)
