@@ -152,4 +152,24 @@ describe('kill -9 of the daemon', () => {
     again.send({ id: 1, action: 'call', payload: { target: 'echo', input: 'back' } });
     expect(await again.answer(1)).toMatchObject({ success: true, result: 'back' });
   });
+
+  it('ends within 2 s a pod stuck in a C call holding the GIL, its child, and setsid() escapees', async () => {
+    const daemon = await startDaemon();
+    const client = await rawConnect(daemon.socket);
+    client.send({ id: 'e', action: 'call', payload: { target: 'escaper', input: {} } });
+    const escaped = ((await client.answer('e')) as { result: { pids: number[] } }).result.pids;
+    client.send({ id: 'g', action: 'call', payload: { target: 'gil-hold', input: {} } });
+    const progress = await client.waitFor((l) => l['id'] === 'g' && l['type'] === 'progress');
+    const child = Number(/child (\d+)/.exec(String(progress['message']))?.[1]);
+    client.send({ id: 'l', action: 'pods.list' });
+    const pods = ((await client.answer('l')) as { result: { pods: { pid: number }[] } }).result.pods;
+    const pids = [...pods.map((pod) => pod.pid), child, ...escaped];
+    expect(pids).toHaveLength(6);
+    expect(pids.every(isAlive)).toBe(true);
+
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    // Every process of the test (guardians and the nested subprocess's child too), within 2 s.
+    expect(await eventually(() => !pids.some(isAlive) && ourProcesses().length === 0, 2000)).toBe(true);
+  });
 });

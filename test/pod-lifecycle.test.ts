@@ -142,3 +142,42 @@ describe('pod lifecycle', () => {
     expect(await eventually(() => !isAlive(child), 1000)).toBe(true);
   });
 });
+
+describe('descendants that leave the session (setsid) or outlive their parent', () => {
+  /** The pids the escaper pod leaves: a nested subprocess, a multiprocessing worker, a setsid() escapee. */
+  async function escapers(manager: ReturnType<typeof createManager>, mb = 0): Promise<number[]> {
+    const { pids } = (await manager.call('escaper', { mb })) as { pids: number[] };
+    expect(pids).toHaveLength(3);
+    expect(pids.every(isAlive)).toBe(true);
+    return pids;
+  }
+
+  it('none is alive after a stop', async () => {
+    const manager = createManager({ stopGrace: 1 });
+    const pids = await escapers(manager);
+    await manager.stop({ target: 'escaper' });
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+    expect(ourProcesses()).toEqual([]);
+  });
+
+  it('none is alive after an idle reclaim', async () => {
+    const manager = createManager({ idleTimeout: 0.2 });
+    const events = recordEvents(manager);
+    const pids = await escapers(manager);
+    expect(await eventually(() => events.some((e) => e.event === 'pod.stopped'), 5000)).toBe(true);
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+  });
+
+  it('the memory budget counts an escapee, and an eviction leaves none alive', async () => {
+    const manager = createManager({ maxMemoryMB: 150 });
+    const events = recordEvents(manager);
+    const pids = await escapers(manager, 100);
+    const [pod] = await manager.list();
+    expect(pod?.rssMB).toBeGreaterThan(100);
+    await manager.call('echo', {});
+    expect(
+      events.filter((e) => e.event === 'pod.evicted').map((e) => ('recipe' in e ? e.recipe : '')),
+    ).toEqual(['escaper']);
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+  });
+});

@@ -34,7 +34,15 @@ from .executor import Executor
 from .lifecycle import Lifecycle, set_title
 from .memory import rss_mb
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 USAGE = "usage: python -m podkeeper_pod <recipe_dir>"
+
+# Set by the guardian (guardian.py) in the runner it forks: waits until the guardian is the tree's
+# subreaper, before the first line of recipe code runs.
+before_recipe_code: Callable[[], None] | None = None
 
 
 def main(argv: list[str]) -> int:
@@ -59,6 +67,8 @@ def main(argv: list[str]) -> int:
     pod = Pod.from_environment(channel.send, recipe.recipe_dir, recipe.config, recipe.model)
     executor = Executor(pod, recipe.concurrency, channel.send_line, lambda: life.request_exit(0))
     life.on_exit(executor.abandon)
+    if before_recipe_code is not None:
+        before_recipe_code()
     try:
         module = loader.load_entry(recipe)
         handlers = loader.collect_handlers(module)

@@ -41,9 +41,13 @@ interface ProcessEntry {
  */
 export function createMemorySampler(options: MemorySamplerOptions = {}): ProcessMemorySampler {
   const { platform = process.platform, forcePs = false } = options;
-  const scan = platform === 'linux' && !forcePs ? scanProc : scanPs;
-  const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> =>
-    sumTrees(await scan(), rootPids);
+  const linux = platform === 'linux' && !forcePs;
+  const scan = linux ? scanProc : scanPs;
+  const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
+    const table = await scan();
+    if (linux) await countPrivatePagesOfRoots(table, rootPids);
+    return sumTrees(table, rootPids);
+  };
   return {
     rssOfTrees,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
@@ -142,6 +146,44 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
   const rssPages = Number(fields[21]);
   if (Number.isNaN(ppid + pgid + rssPages)) return undefined;
   return { pid: Number(pid), ppid, pgid, rss: rssPages * page };
+}
+
+/**
+ * A pod's root is its guardian, a fork of the same interpreter as the runner: most of its resident
+ * pages are shared with the runner and counted there already. Count only its private pages
+ * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
+ */
+async function countPrivatePagesOfRoots(table: ProcessEntry[], rootPids: readonly number[]): Promise<void> {
+  const roots = new Set(rootPids);
+  await Promise.all(
+    table
+      .filter((entry) => roots.has(entry.pid))
+      .map(async (entry) => {
+        const privateBytes = await readPrivateBytes(entry.pid);
+        if (privateBytes !== undefined) entry.rss = privateBytes;
+      }),
+  );
+}
+
+async function readPrivateBytes(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    const file = await open(`/proc/${pid}/smaps_rollup`);
+    try {
+      text = await file.readFile('latin1');
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+  let kib = 0;
+  let found = false;
+  for (const match of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) {
+    kib += Number(match[1]);
+    found = true;
+  }
+  return found ? kib * 1024 : undefined;
 }
 
 // ---------------------------------------------------------------- elsewhere: ps

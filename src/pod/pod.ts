@@ -22,7 +22,7 @@ import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
-import { killGroup, terminateGroup, wait } from './terminate.js';
+import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
   type PodEvents,
@@ -173,11 +173,11 @@ export class Pod {
     return this.exited;
   }
 
-  /** Immediate SIGKILL of the whole group. */
+  /** Immediate SIGKILL of the whole tree (see terminate.ts). */
   kill(reason: ExitReason, why: string): Promise<PodExit> {
     this.#exitReason ??= reason;
     this.#killWhy ||= why;
-    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    if (this.pid !== undefined) void killTree(this.pid, this.#process.exited);
     return this.exited;
   }
 
