@@ -181,3 +181,36 @@ describe('descendants that leave the session (setsid) or outlive their parent', 
     expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
   });
 });
+
+describe('a pod that ignores SIGINT and SIGTERM, and so does its child', () => {
+  for (const where of ['in setup()', 'serving'] as const) {
+    it(`${where}: gone within the stop grace + 1 s, its process group empty`, async () => {
+      const manager = createManager({
+        stopGrace: 1,
+        env: where === 'in setup()' ? { DEAF_IN_SETUP: '1' } : {},
+      });
+      const events = recordEvents(manager);
+      const childOf = () => {
+        const log = events.find((e) => e.event === 'pod.log' && e.message.startsWith('child '));
+        return log && 'message' in log ? Number(log.message.slice(6)) : undefined;
+      };
+      const pending =
+        where === 'in setup()'
+          ? manager.start('deaf').catch((e: unknown) => e)
+          : manager.call('deaf', {}).catch((e: unknown) => e);
+      expect(await eventually(() => childOf() !== undefined, 10_000)).toBe(true);
+      if (where === 'serving')
+        expect(
+          await eventually(() => events.some((e) => e.event === 'pod.state' && e.to === 'busy'), 5000),
+        ).toBe(true);
+      const [pod] = await manager.list();
+      const started = Date.now();
+      await manager.stop({ target: 'deaf' });
+      expect(Date.now() - started).toBeLessThan(1000 + 1000);
+      await pending;
+      expect(isAlive(childOf() ?? 0)).toBe(false);
+      expect(isAlive(pod?.pid ?? 0)).toBe(false);
+      expect(ourProcesses()).toEqual([]);
+    });
+  }
+});
