@@ -186,6 +186,8 @@ def _signal_group_but_me(signum: int) -> None:
 
 
 def _kill(pid: int, signum: int) -> None:
+    if pid <= 0:  # never a group: 0 and -1 would signal far more than one process
+        return
     try:
         os.kill(pid, signum)
     except OSError:
@@ -254,7 +256,7 @@ def run() -> None:
     runner = os.fork()
     if runner == 0:
         os.close(armed_write)
-        for signum in (signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM, signals.SIGINT):
+        for signum in (signals.SIGTERM, signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM, signals.SIGINT):
             signals.signal(signum, signals.SIG_DFL)
         from . import __main__ as runner_main
 
