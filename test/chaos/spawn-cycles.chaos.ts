@@ -10,6 +10,8 @@ import { ourProcesses } from '../helpers.js';
 
 const CYCLES = Number(process.env['PODKEEPER_CHAOS_CYCLES'] ?? 1000);
 const WARMUP = 50;
+/** Every how many cycles the escaper runs instead of echo (0: never). */
+const ESCAPER_EVERY = Number(process.env['PODKEEPER_CHAOS_ESCAPER_EVERY'] ?? 20);
 
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
@@ -37,14 +39,14 @@ function zombies(): number[] {
 
 describe('spawn/exit cycles', () => {
   it(`${CYCLES} spawn/exit cycles leave no zombie, and the daemon's fds and RSS stay within ±10%`, async () => {
-    const daemon = await startDaemon();
+    const daemon = await startDaemon({ env: { NODE_OPTIONS: process.env['PODKEEPER_CHAOS_NODE_OPTIONS'] } });
     const pid = daemon.child.pid ?? 0;
     const client = await rawConnect(daemon.socket);
     let id = 0;
     // Every 20th cycle runs the escaper (a subprocess tree, a multiprocessing worker, a setsid()
     // escapee); the others the echo pod.
     const cycle = async (n: number) => {
-      const target = n % 20 === 0 ? 'escaper' : 'echo';
+      const target = ESCAPER_EVERY > 0 && n % ESCAPER_EVERY === 0 ? 'escaper' : 'echo';
       client.send({ id: ++id, action: 'call', payload: { target, input: {} } });
       expect(await client.answer(id, 30_000)).toMatchObject({ success: true });
       client.send({ id: ++id, action: 'pods.stop', payload: { target } });
@@ -53,7 +55,12 @@ describe('spawn/exit cycles', () => {
     };
     for (let i = 0; i < WARMUP; i++) await cycle(i);
     const start = { fds: openFds(pid), rss: rssKiB(pid) };
-    for (let i = WARMUP; i < CYCLES; i++) await cycle(i);
+    const trace: string[] = [];
+    for (let i = WARMUP; i < CYCLES; i++) {
+      await cycle(i);
+      if ((i + 1) % 100 === 0) trace.push(`${i + 1}: ${openFds(pid)} fds ${rssKiB(pid)} KiB`);
+    }
+    console.log(trace.join('\n'));
     const end = { fds: openFds(pid), rss: rssKiB(pid) };
     console.log(
       `after ${WARMUP} cycles: ${start.fds} fds, ${start.rss} KiB RSS; after ${CYCLES}: ${end.fds} fds, ${end.rss} KiB RSS`,
