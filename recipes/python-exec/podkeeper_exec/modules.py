@@ -55,9 +55,9 @@ class ModuleDir:
             raise
         tops = {parts[0].removesuffix(".py") for parts in checked.values()}
         with _LOCK:
-            for name in [name for name in sys.modules if name.split(".", 1)[0] in tops]:
-                if not self._owns(sys.modules[name]):
-                    del sys.modules[name]  # an earlier request's copy: import this request's
+            for name, module in list(sys.modules.items()):  # a copy: other threads may be importing
+                if name.split(".", 1)[0] in tops and not self._owns(module):
+                    sys.modules.pop(name, None)  # an earlier request's copy: import this request's
             sys.path.insert(0, self.path)
         importlib.invalidate_caches()
 
@@ -80,8 +80,9 @@ class ModuleDir:
                 sys.path.remove(self.path)
             for entry in [entry for entry in sys.path_importer_cache if self._under(entry)]:
                 del sys.path_importer_cache[entry]
-            for name in [name for name, module in list(sys.modules.items()) if self._owns(module)]:
-                del sys.modules[name]
+            for name, module in list(sys.modules.items()):
+                if self._owns(module):
+                    sys.modules.pop(name, None)
         shutil.rmtree(self.path, ignore_errors=True)
 
 
