@@ -8,14 +8,10 @@
                  ├─ a generator ──────────▶ each item a chunk, then the response
                  └─ awaitable / async gen ▶ handed back to the runner as a coroutine, awaited on its loop
 
-Every outcome is a FunctionResponse: `success` true with `result` (cloudpickle) or `json_result`
-(json), or false with `error`, `error_type`, `traceback` (and, with cloudpickle, the `exception`
-itself). So at the protocol level an `execute` always succeeds and the pod keeps serving; only the
-runner's own failures (cancel, timeout, crash) are protocol errors. Every response carries
-worker-tetra's keys, null where they do not apply (`success`, `result`, `json_result`, `error`,
-`stdout`, `instance_id`, `instance_info`) and podkeeper's `error_type`, `traceback`, `stderr` (this
-request's stderr alone) and `logs` (its logging records and python-exec's warnings); as they apply:
-`exception`, `instance_created`, `dependencies`, `system_dependencies`, `chunks`.
+Every outcome is a FunctionResponse (its shape: response.py): `success` true with `result`
+(cloudpickle) or `json_result` (json), or false with `error`, `error_type`, `traceback` (and, with
+cloudpickle, the `exception` itself). So at the protocol level an `execute` always succeeds and the
+pod keeps serving; only the runner's own failures (cancel, timeout, crash) are protocol errors.
 """
 
 from __future__ import annotations
@@ -29,6 +25,7 @@ from .errors import ExecError, NotFoundError, RequestError, error_fields
 from .instances import InstanceRegistry
 from .manifest import Manifest
 from .request import FunctionRequest, parse_request
+from .response import build
 from .sourcecode import SourceCache
 from .system import ensure_system_packages
 
@@ -277,30 +274,8 @@ class _Run:
         return self._extras(response, chunks)
 
     def _extras(self, outcome: dict, chunks: int | None) -> dict:
-        """The whole response: every key worker-tetra sends (null where it does not apply), then ours."""
         self._close_modules()
-        capture, instance = self.capture, self.instance
-        response = {
-            "success": outcome["success"],
-            "result": outcome["result"],
-            "json_result": outcome["json_result"],
-            "error": outcome.get("error"),
-            "stdout": capture.text(),
-            "instance_id": instance.instance_id if instance is not None else None,
-            "instance_info": instance.info() if instance is not None else None,
-            "error_type": outcome.get("error_type"),
-            "traceback": outcome.get("traceback"),
-            "stderr": capture.text("stderr"),
-            "logs": capture.text("logs"),
-        }
-        if "exception" in outcome:
-            response["exception"] = outcome["exception"]
-        if instance is not None:
-            response["instance_created"] = self.created
-        if chunks is not None:
-            response["chunks"] = chunks
-        response.update(self.reports)
-        return response
+        return build(outcome, self.capture, self.instance, self.created, chunks, self.reports)
 
     def _close_modules(self) -> None:
         """This request's `modules` go with it (unless the instance it created keeps them)."""
