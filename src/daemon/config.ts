@@ -47,7 +47,7 @@ export const configFileSchema = z.strictObject({
   builtinRecipes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
-  /** Pods' Python environments: `venv`, `system`, or `auto` (system inside a container). @default "auto" */
+  /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */
   envMode: z.enum(['auto', 'venv', 'system']),
   /** The uv executable. @default uv on PATH, else one installed into the home */
   uv: z.string().min(1),

@@ -42,7 +42,13 @@ export class Environments {
 
   constructor(options: EnvironmentsOptions) {
     this.#ctx = new EnvContext(options);
-    this.mode = resolveEnvMode(options.mode, options.container);
+    this.mode = resolveEnvMode(options.mode);
+    if (options.mode === 'auto' && options.container) {
+      this.#ctx.log.info(
+        'inside a container, envMode auto builds venvs; set envMode "system" (PODKEEPER_ENV_MODE=system) ' +
+          "to install into this container's own Python instead",
+      );
+    }
     this.store = this.#ctx.store;
     this.#base = { kind: 'base', executable: options.base.executable };
     this.#failures = new FailureMemory(this.#ctx);
@@ -116,7 +122,7 @@ export class Environments {
     const { recipe } = loaded;
     const hash = this.mode === 'venv' ? this.hashOf(recipe) : null;
     try {
-      await this.#system.ensurePackages(loaded, hash);
+      await this.#system.ensurePackages(loaded, hash, this.mode);
       if (this.mode === 'system') return await this.#system.prepare(loaded, this.#system.keyOf(recipe));
       return hash !== null && needsVenv(recipe, this.#ctx.options.base)
         ? await this.#venvs.prepare(loaded, hash)

@@ -9,7 +9,7 @@ import type { Recipe } from '../recipes/schema.js';
 import type { EnvContext, PreparedEnv } from './context.js';
 import { digest } from './key.js';
 import { acquireLock } from './lock.js';
-import { mayInstallSystemPackages } from './mode.js';
+import { mayInstallSystemPackages, type ResolvedEnvMode } from './mode.js';
 import { satisfiesPythonSpec } from './python-spec.js';
 import { checkedRequirements, normalizeRequirements } from './requirements.js';
 import { ensureSystemRequirements } from './system.js';
@@ -81,7 +81,7 @@ export class SystemEnvs {
   }
 
   /** The recipe's system packages, checked (and installed where allowed) once per recipe. */
-  async ensurePackages(loaded: LoadedRecipe, hash: string | null): Promise<void> {
+  async ensurePackages(loaded: LoadedRecipe, hash: string | null, mode: ResolvedEnvMode): Promise<void> {
     const { recipe } = loaded;
     if (recipe.systemDependencies.length === 0 || this.#systemPackagesOk.has(recipe.name)) return;
     await ensureSystemPackages({
@@ -89,7 +89,7 @@ export class SystemEnvs {
       packages: recipe.systemDependencies,
       run: this.#ctx.runner(recipe.name),
       path: this.#ctx.options.env['PATH'] ?? '',
-      mayInstall: mayInstallSystemPackages(this.#ctx.options.container),
+      mayInstall: mayInstallSystemPackages(mode),
       progress: ({ phase, message }) => this.#ctx.progress(recipe.name, hash)(phase, message),
     });
     this.#systemPackagesOk.add(recipe.name);
