@@ -29,7 +29,7 @@ export function execSetup(): ExecSetup {
     wheelhouse: join(root, 'wheels'),
     uvCache: join(root, 'uv-cache'),
   };
-  mkdirSync(setup.home);
+  mkdirSync(setup.home, { mode: 0o700 }); // a home podkeeper did not create must be private already
   execFileSync(PYTHON, [join(EXEC_RECIPE, 'tests', 'make_wheelhouse.py'), setup.wheelhouse]);
   return setup;
 }
