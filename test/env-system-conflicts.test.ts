@@ -141,4 +141,35 @@ describe('system mode: requirements that conflict with the system Python', () =>
     expect(installs(againEvents)).toEqual([]);
     expect(dists(system.site)).toEqual(before);
   });
+
+  it('does the same with pip when there is no uv', { timeout: 60_000 }, async () => {
+    const system = standalonePython(join(tempDir(), 'image'), ['pk-fixture-six==1.16.0', 'pk-alpha==1.0.0']);
+    execFileSync(system.python, ['-m', 'ensurepip', '--default-pip'], { stdio: 'ignore' });
+    const before = dists(system.site);
+    const root = tempDir();
+    writeRecipe(root, { name: 'missing', dependencies: ['pk-gamma'], modules: ['pk_gamma'] });
+    writeRecipe(root, {
+      name: 'older',
+      dependencies: ['pk-fixture-six==1.15.0', 'pk-alpha'],
+      modules: ['pk_fixture_six', 'pk_alpha'],
+    });
+    const manager = createManager({
+      envMode: 'system',
+      python: system.python,
+      recipePath: [root],
+      wheelhouse,
+      // no uv on PATH, and pip may not reach an index to install one
+      env: { ...offline, PATH: '/usr/bin:/bin', PIP_NO_INDEX: '1' },
+    });
+    expect(((await manager.call('missing', {})) as ProbeResult).versions).toEqual({ pk_gamma: '0.3.0' });
+    const older = (await manager.call('older', {})) as ProbeResult;
+    expect(older.versions).toEqual({ pk_fixture_six: '1.15.0', pk_alpha: '1.0.0' });
+    expect(older.prefix).not.toBe(system.prefix);
+    expect((await manager.environment()).installer).toMatchObject({ kind: 'pip' });
+    // Only the missing pk-gamma went into the system; its six is still 1.16.0.
+    expect(dists(system.site)).toEqual([...before, 'pk_gamma-0.3.0.dist-info'].sort());
+    const layeredSite = join(older.prefix, 'lib', basename(join(system.site, '..')), 'site-packages');
+    const own = dists(layeredSite).filter((name) => !/^(pip|setuptools)-/.test(name)); // python -m venv's own
+    expect(own).toEqual(['pk_fixture_six-1.15.0.dist-info']);
+  });
 });
