@@ -56,6 +56,8 @@ RUN ln -s /opt/podkeeper/bin/podkeeper.js /usr/local/bin/podkeeper \
 # Packages installed into the image's Python do not; the uv cache on the volume makes reinstalling
 # them after a re-create a copy from disk. The cache and site-packages sit on different filesystems,
 # so uv copies instead of hard-linking: say so, rather than have it warn on every install.
+# PODKEEPER_ENV_MODE=system is set here explicitly: `auto` means venv everywhere (being in some
+# container is no permission to install into its Python); this image is the one place it is wanted.
 ENV PODKEEPER_HOME=/var/lib/podkeeper \
     PODKEEPER_ENV_MODE=system \
     PODKEEPER_PYTHON=${PODKEEPER_PYTHON} \

@@ -37,7 +37,7 @@ export function execSetupIn(root: string, python = PYTHON): ExecSetup {
     wheelhouse: join(root, 'wheels'),
     uvCache: join(root, 'uv-cache'),
   };
-  mkdirSync(setup.home, { recursive: true });
+  mkdirSync(setup.home, { recursive: true, mode: 0o700 });
   execFileSync(python, [join(EXEC_RECIPE, 'tests', 'make_wheelhouse.py'), setup.wheelhouse]);
   return setup;
 }
