@@ -75,12 +75,20 @@ describe('home', () => {
     expect(existsSync(join(home, 'logs'))).toBe(false);
   });
 
-  it('never chmods an existing home: an open one is refused with the command that fixes it', async () => {
-    const home = dirWithMode(0o755);
+  it('never chmods an existing home: one others may write is refused with the command that fixes it', async () => {
+    const home = dirWithMode(0o775);
     const result = await refusedStart(home);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`INVALID_OPTION: .*mode 755.*chmod 700 ${home}`, 's'));
+    expect(result.stderr).toMatch(new RegExp(`INVALID_OPTION: .*mode 775.*chmod 700 ${home}`, 's'));
+    expect(statSync(home).mode & 0o777).toBe(0o775);
+  });
+
+  it('takes a home others may only read (a plain mkdir) as it is: the socket is 0600, the logs 0700', async () => {
+    const home = dirWithMode(0o755);
+    const daemon = await startDaemon({ home });
     expect(statSync(home).mode & 0o777).toBe(0o755);
+    expect(statSync(daemon.socket).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'logs')).mode & 0o777).toBe(0o700);
   });
 
   it('creates a missing home 0700', async () => {
