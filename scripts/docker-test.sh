@@ -29,9 +29,10 @@ if [[ ${#need[@]} -gt 0 ]]; then
 fi
 
 # ------------------------------------------------------------------ 2. engine
-run_id=podkeeper-test-$$
+run_id=podkeeper-docker-$$
 engine_dir=
 dockerd_pid=
+dangling_before=
 image=podkeeper:$run_id
 tag_suffix=$run_id
 export BASE_IMAGE=podkeeper-local/debian:$tag_suffix
@@ -52,7 +53,7 @@ stop_engine() {
 remove_made() {
   docker ps -aq --filter "label=podkeeper.test=$run_id" | xargs -r docker rm -f >/dev/null 2>&1 || true
   docker volume ls -q --filter "label=podkeeper.test=$run_id" | xargs -r docker volume rm -f >/dev/null 2>&1 || true
-  docker rmi -f "$image" "$BASE_IMAGE" "$NODE_IMAGE" "$UV_IMAGE" >/dev/null 2>&1 || true
+  docker rmi -f "$image" "$BASE_IMAGE" "$BASE_IMAGE-rootfs" "$NODE_IMAGE" "$UV_IMAGE" >/dev/null 2>&1 || true
   # The classic builder keeps each stage as an untagged image: remove those that appeared meanwhile.
   comm -13 <(sort <<<"$dangling_before") <(docker images -q --no-trunc --filter dangling=true | sort) |
     xargs -r docker rmi -f >/dev/null 2>&1 || true
