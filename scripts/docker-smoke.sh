@@ -21,14 +21,17 @@ name=podkeeper-smoke-$$
 label=podkeeper.test=${RUN_LABEL:-$name}
 recipes=$(mktemp -d)
 cleanup() {
+  local code=$?
+  trap - EXIT
   docker rm -f "$name" >/dev/null 2>&1 || true
   docker volume rm -f "$name-home" >/dev/null 2>&1 || true
   rm -rf "$recipes"
   if [[ -n "${CHECKS_FILE:-}" ]]; then
     echo "$checks_passed $checks_failed" >"$CHECKS_FILE"
   else
-    checks_summary
+    checks_summary || code=1
   fi
+  exit "$code"
 }
 trap cleanup EXIT
 
@@ -99,7 +102,8 @@ healthy() {
   return 1
 }
 echo "waiting for the health check"
-if ! check "the health check (podkeeper status) turns healthy" healthy; then
+check "the health check (podkeeper status) turns healthy" healthy
+if [[ $check_ok == 0 ]]; then
   docker logs "$name" 2>&1 | tail -n 30 >&2
   exit 1
 fi
@@ -146,6 +150,7 @@ echo "stopping"
 docker stop -t 20 "$name" >/dev/null
 code=$(docker inspect -f '{{.State.ExitCode}}' "$name")
 echo "the daemon exited with $code"
-if ! check "docker stop: the daemon exits cleanly (0 or 143)" test "$code" = 0 -o "$code" = 143; then
+check "docker stop: the daemon exits cleanly (0 or 143)" test "$code" = 0 -o "$code" = 143
+if [[ $check_ok == 0 ]]; then
   docker logs "$name" 2>&1 | tail -n 30 >&2
 fi

@@ -88,25 +88,28 @@ fi
 dangling_before=$(docker images -q --no-trunc --filter dangling=true)
 
 # ------------------------------------------------------------------ 3. base images, then the image
-scripts/docker-base.sh
-printf '\n--- building %s\n' "$image"
-build_started=$SECONDS
-docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "NODE_IMAGE=$NODE_IMAGE" \
-  --build-arg "UV_IMAGE=$UV_IMAGE" --label "podkeeper.test=$run_id" -t "$image" . >"${TMPDIR:-/tmp}/$run_id-build.log" 2>&1 || {
-  tail -n 40 "${TMPDIR:-/tmp}/$run_id-build.log" >&2
-  rm -f "${TMPDIR:-/tmp}/$run_id-build.log"
-  exit 1
+build_log=$(mktemp)
+build_image() {
+  printf '\n--- building %s\n' "$image"
+  local build_started=$SECONDS
+  docker build --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "NODE_IMAGE=$NODE_IMAGE" \
+    --build-arg "UV_IMAGE=$UV_IMAGE" --label "podkeeper.test=$run_id" -t "$image" . >"$build_log" 2>&1 ||
+    { tail -n 40 "$build_log" >&2; return 1; }
+  echo "built in $((SECONDS - build_started)) s"
 }
-rm -f "${TMPDIR:-/tmp}/$run_id-build.log"
-echo "built in $((SECONDS - build_started)) s"
+check "the base images are made from the package registries alone" scripts/docker-base.sh
+[[ $check_ok == 0 ]] || check "the image builds on them, with no image registry" build_image
+rm -f "$build_log"
 
 # ------------------------------------------------------------------ 4. the image, run
-results=$(mktemp)
-SKIP_BUILD=1 IMAGE=$image RUN_LABEL=$run_id CHECKS_FILE=$results scripts/docker-smoke.sh || true
-read -r smoke_passed smoke_failed <"$results" || { smoke_passed=0; smoke_failed=1; }
-rm -f "$results"
-checks_passed=$((checks_passed + smoke_passed))
-checks_failed=$((checks_failed + smoke_failed))
+if docker image inspect "$image" >/dev/null 2>&1; then
+  results=$(mktemp)
+  SKIP_BUILD=1 IMAGE=$image RUN_LABEL=$run_id CHECKS_FILE=$results scripts/docker-smoke.sh || true
+  read -r smoke_passed smoke_failed <"$results" || { smoke_passed=0; smoke_failed=1; }
+  rm -f "$results"
+  checks_passed=$((checks_passed + smoke_passed))
+  checks_failed=$((checks_failed + smoke_failed))
+fi
 
 # ------------------------------------------------------------------ 5. nothing left
 printf '\n--- removing what it made\n'
