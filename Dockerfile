@@ -57,9 +57,12 @@ COPY recipes ./recipes
 RUN ln -s /opt/podkeeper/bin/podkeeper.js /usr/local/bin/podkeeper \
  && chmod +x /opt/podkeeper/bin/podkeeper.js /opt/podkeeper/pods/run-pod.sh \
  && "$PODKEEPER_PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
- && podkeeper --help >/dev/null
+ && podkeeper --help >/dev/null \
+ && install -d -m 0700 /var/lib/podkeeper
 
 # The home (socket, logs, installed recipes, uv cache) lives on a volume and survives the container.
+# It is made 0700 above, before it becomes a volume: a new volume takes that mode, and the control
+# socket in it must not be reachable by other users.
 # Packages installed into the image's Python do not; the uv cache on the volume makes reinstalling
 # them after a re-create a copy from disk. The cache and site-packages sit on different filesystems,
 # so uv copies instead of hard-linking: say so, rather than have it warn on every install.

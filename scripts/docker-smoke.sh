@@ -108,6 +108,9 @@ if [[ $check_ok == 0 ]]; then
   exit 1
 fi
 
+check "the home volume is private (0700): whoever reaches its socket can run code" \
+  test "$(in_image stat -c %a /var/lib/podkeeper)" = 700
+
 out=$(call echo '{"text":"hi from docker"}')
 echo "echo: $out"
 check "echo answers" test "$(field text <<<"$out")" = "hi from docker"
