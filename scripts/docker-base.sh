@@ -46,8 +46,10 @@ cleanup() {
       while read -r mount; do umount -l "$mount" || true; done
   fi
   rm -rf --one-file-system "$work"
+  [[ -z ${tarball:-} ]] || rm -f "$tarball.part"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that the EXIT trap cleans up after a signal too
 
 step() { printf '\n--- %s\n' "$*"; }
 

@@ -34,6 +34,7 @@ cleanup() {
   exit "$code"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that the EXIT trap cleans up after a signal too
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   docker build --build-arg "BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}" -t "$image" .

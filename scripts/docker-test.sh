@@ -33,6 +33,7 @@ run_id=podkeeper-docker-$$
 engine_dir=
 dockerd_pid=
 dangling_before=
+scratch=$(mktemp -d) # the build log, the smoke test's counts
 image=podkeeper:$run_id
 tag_suffix=$run_id
 export BASE_IMAGE=podkeeper-local/debian:$tag_suffix
@@ -64,9 +65,11 @@ cleanup() {
   trap - EXIT
   if docker info >/dev/null 2>&1; then remove_made; fi
   stop_engine
+  rm -rf "$scratch"
   exit "$code"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that the EXIT trap cleans up after a signal too
 
 if docker info >/dev/null 2>&1; then
   echo "using the Docker engine that answers ($(docker version -f '{{.Server.Version}}'))"
@@ -88,7 +91,7 @@ fi
 dangling_before=$(docker images -q --no-trunc --filter dangling=true)
 
 # ------------------------------------------------------------------ 3. base images, then the image
-build_log=$(mktemp)
+build_log=$scratch/build.log
 build_image() {
   printf '\n--- building %s\n' "$image"
   local build_started=$SECONDS
@@ -99,14 +102,12 @@ build_image() {
 }
 check "the base images are made from the package registries alone" scripts/docker-base.sh
 [[ $check_ok == 0 ]] || check "the image builds on them, with no image registry" build_image
-rm -f "$build_log"
 
 # ------------------------------------------------------------------ 4. the image, run
 if docker image inspect "$image" >/dev/null 2>&1; then
-  results=$(mktemp)
+  results=$scratch/smoke-counts
   SKIP_BUILD=1 IMAGE=$image RUN_LABEL=$run_id CHECKS_FILE=$results scripts/docker-smoke.sh || true
   read -r smoke_passed smoke_failed <"$results" || { smoke_passed=0; smoke_failed=1; }
-  rm -f "$results"
   checks_passed=$((checks_passed + smoke_passed))
   checks_failed=$((checks_failed + smoke_failed))
 fi
