@@ -70,6 +70,8 @@ RUN ln -s /opt/podkeeper/bin/podkeeper.js /usr/local/bin/podkeeper \
 # installs so as not to fight apt over a machine's Python. Inside this image the Python is
 # podkeeper's to manage (system mode exists for that), and uv installs into /usr/local, never over
 # apt's packages in /usr/lib/python3: hence the BREAK_SYSTEM_PACKAGES here, and nowhere else.
+# PODKEEPER_ENV_MODE=system is set here explicitly: `auto` means venv everywhere (being in some
+# container is no permission to install into its Python); this image is the one place it is wanted.
 ENV PODKEEPER_HOME=/var/lib/podkeeper \
     PODKEEPER_ENV_MODE=system \
     PODKEEPER_PYTHON=${PODKEEPER_PYTHON} \

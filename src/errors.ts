@@ -3,6 +3,8 @@
  * (DESIGN §9), the facts of the failure in `details` (pod id, exit code, signal, stderr tail...) and
  * an optional `cause`. `toJSON()` is what crosses the wire.
  */
+import { redactJson } from './redact.js';
+
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNKNOWN_ACTION',
@@ -53,10 +55,11 @@ export class PodkeeperError extends Error {
     return new PodkeeperError(code as ErrorCode, message, { details });
   }
 
+  /** The wire form, with credentials hidden (see redact.ts). */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { code: this.code, message: this.message, ...this.details };
     if (this.cause !== undefined) json['cause'] = describeCause(this.cause);
-    return json;
+    return redactJson(json);
   }
 }
 

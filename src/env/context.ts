@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PodkeeperError } from '../errors.js';
+import { redact, rememberSecrets } from '../redact.js';
 import { runCommand } from './command.js';
 import type { EnvEvent } from './events.js';
 import { discoverInstaller, type Installer, type Run } from './installer.js';
@@ -59,6 +60,7 @@ export class EnvContext {
 
   constructor(options: EnvironmentsOptions) {
     this.options = options;
+    rememberSecrets(options.env);
     this.log = options.logger.child({ component: 'env' });
     this.store = new EnvStore(join(options.home, 'envs'));
   }
@@ -109,7 +111,8 @@ export class EnvContext {
   }
 
   progress(recipe: string, hash: string | null): (phase: EnvPhase, message: string) => void {
-    return (phase, message) => {
+    return (phase, text) => {
+      const message = redact(text); // a requirement may carry a URL with a token
       this.log.debug({ recipe, hash, phase }, message);
       this.options.emit({ event: 'env.progress', recipe, hash, phase, message });
     };
@@ -131,7 +134,7 @@ export class EnvContext {
         event: 'env.command',
         recipe,
         command: command.slice(command.lastIndexOf('/') + 1),
-        args,
+        args: args.map(redact),
         exitCode: result.exitCode,
         ms: Math.round(result.durationMs),
       });

@@ -59,7 +59,7 @@ export const podManagerOptionsSchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   restart: restartOptionsSchema.default(restartOptionsSchema.parse({})),
   /** Pods' environments: `venv` (a uv venv per dependency set), `system` (the system Python), `auto`
-   * (system inside a container). @default $PODKEEPER_ENV_MODE or "auto" */
+   * (= venv, even inside a container). @default $PODKEEPER_ENV_MODE or "auto" */
   envMode: z.enum(['auto', 'venv', 'system']).optional(),
   /** The uv executable. @default $PODKEEPER_UV, else uv on PATH, else one installed into the home */
   uv: z.string().min(1).optional(),
