@@ -159,3 +159,52 @@ describe('close', () => {
     await expect(manager.call('echo', 1)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
   });
 });
+
+describe('restarts', () => {
+  const fastRestart = {
+    backoffBase: 0.05,
+    backoffFactor: 1.5,
+    backoffCap: 1,
+    unstableWindow: 10,
+    maxUnstable: 3,
+  };
+
+  it('a ready pod killed from outside (SIGKILL, SIGTERM) restarts on the next call and never turns fatal', async () => {
+    const manager = createManager({ restart: fastRestart });
+    const events = recordEvents(manager);
+    for (let i = 0; i < 8; i++) {
+      expect(await manager.call('echo', i)).toBe(i);
+      const [pod] = await manager.list();
+      process.kill(pod?.pid ?? 0, i % 2 === 0 ? 'SIGKILL' : 'SIGTERM');
+      expect(await eventually(() => events.filter((e) => e.event === 'pod.crashed').length === i + 1)).toBe(
+        true,
+      );
+    }
+    expect(await manager.call('echo', 'last')).toBe('last');
+    expect(events.filter((e) => e.event === 'pod.fatal')).toEqual([]);
+  });
+
+  it('a fatal recipe is tried again on its own after its cool-down; start clears it at once', async () => {
+    const manager = createManager({ restart: { ...fastRestart, maxUnstable: 2, fatalCooldown: 0.5 } });
+    const code = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'none',
+      );
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_CRASHED');
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_CRASHED');
+    const fatalAt = Date.now();
+    const fatal = await manager.call('crash-import', {}).catch((e: unknown) => e);
+    expect(fatal).toMatchObject({ code: 'POD_FATAL', details: { retryInMs: expect.any(Number) } });
+    let seen = 'POD_FATAL';
+    while (seen === 'POD_FATAL' && Date.now() - fatalAt < 5000) {
+      await sleep(20); // polls the condition (POD_FATAL no more) every 20 ms
+      seen = await code(manager.call('crash-import', {}));
+    }
+    expect(seen).toBe('POD_CRASHED'); // it was spawned again
+    expect(Date.now() - fatalAt).toBeGreaterThanOrEqual(450);
+    // one more crash after the cool-down is fatal again (for twice as long); start clears it at once
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_FATAL');
+    await expect(manager.start('crash-import')).rejects.toMatchObject({ code: 'POD_CRASHED' });
+  });
+});

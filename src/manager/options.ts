@@ -22,6 +22,10 @@ export const restartOptionsSchema = z.strictObject({
   unstableWindow: seconds.default(10),
   /** Unstable crashes in a row that make a recipe fatal. @default 5 */
   maxUnstable: z.number().int().min(1).default(5),
+  /** Seconds a fatal recipe waits before it is tried again on its own (doubled at each fatal in a row). @default 30 */
+  fatalCooldown: seconds.default(30),
+  /** The longest fatal cool-down, seconds. @default 600 */
+  fatalCooldownCap: seconds.default(600),
 });
 
 export const podManagerOptionsSchema = z.strictObject({

@@ -70,6 +70,8 @@ export class Supervisor {
   }
 
   #acquire(): Promise<Pod> {
+    // A fatal recipe whose cool-down is over gets one more try.
+    if (this.fatal && this.#policy.endCooldown(performance.now())) this.fatal = undefined;
     if (this.fatal) return Promise.reject(this.fatal);
     // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
     const live = this.livePod();
@@ -147,8 +149,13 @@ export class Supervisor {
   #onExit(exit: PodExit): void {
     this.#clearIdle();
     if (this.pod === exit.pod) this.pod = undefined;
-    const verdict = this.#policy.record(exit.reason, exit.facts.uptimeMs, performance.now());
-    if (verdict === 'fatal') this.fatal = podFatal(this.name, this.#policy.unstableCrashes, exit.facts);
+    const now = performance.now();
+    const { reason, facts } = exit;
+    const { uptimeMs, signal, exitCode } = facts;
+    const ended = { reason, uptimeMs, signal, exitCode, wasReady: exit.pod.readyInfo !== undefined };
+    if (this.#policy.record(ended, now) === 'fatal') {
+      this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
+    }
     this.#deps.onExit(this, exit, this.fatal);
     // A pod killed for ignoring a cancel was warm and wanted: bring it back at once.
     if (exit.reason === 'killed' && !this.#deps.isClosing()) this.acquire().catch(() => undefined);

@@ -53,15 +53,21 @@ export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperE
   );
 }
 
-export function podFatal(recipe: string, crashes: number, last: PodExitFacts | undefined): PodkeeperError {
+export function podFatal(
+  recipe: string,
+  crashes: number,
+  last: PodExitFacts | undefined,
+  retryInMs: number,
+): PodkeeperError {
   return new PodkeeperError(
     'POD_FATAL',
     withTail(
       `Recipe "${recipe}" crashed ${crashes} times in a row soon after starting and is not restarted ` +
-        `any more. Fix the cause, then run \`podkeeper start ${recipe}\` to clear this state.`,
+        `for ${Math.ceil(retryInMs / 1000)} s; then the next call tries it again. Fix the cause, and run ` +
+        `\`podkeeper start ${recipe}\` to try again at once.`,
       last?.stderrTail ?? [],
     ),
-    { details: { recipe, crashes, last } },
+    { details: { recipe, crashes, last, retryInMs } },
   );
 }
 
