@@ -145,6 +145,76 @@ describe('memory budget', () => {
   });
 });
 
+describe('memory estimate and fairness', () => {
+  /** Recipes that allocate on demand: `{alloc: MB}` keeps that much resident; `{sleep: s}` stays busy. */
+  function growers(specs: { name: string; memoryMB?: number }[]): string {
+    const dir = tempDir();
+    const code = [
+      'import time',
+      '',
+      'def process(payload, ctx):',
+      '    mb = payload.get("alloc", 0)',
+      '    if mb:',
+      '        block = bytearray(mb * 1024 * 1024)',
+      '        block[::4096] = b"x" * len(range(0, len(block), 4096))',
+      '        ctx.state.setdefault("blocks", []).append(block)',
+      '    time.sleep(payload.get("sleep", 0))',
+      '    return {"ok": True}',
+      '',
+    ].join('\n');
+    for (const { name, memoryMB } of specs) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'pod.py'), code);
+      writeFileSync(
+        join(dir, name, 'recipe.json'),
+        JSON.stringify({ name, capability: name, entry: 'pod.py', ...(memoryMB ? { memoryMB } : {}) }),
+      );
+    }
+    return dir;
+  }
+
+  it('one large call does not lock the recipe out: the estimate is the RSS at ready, not the peak', async () => {
+    const dir = growers([{ name: 'grow' }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 300, memoryWait: 0.5 });
+    expect(await manager.call('grow', { alloc: 400 })).toEqual({ ok: true });
+    const [big] = await manager.list();
+    expect(big?.rssMB).toBeGreaterThan(400);
+    await manager.stop({ target: 'grow' });
+    expect(await manager.call('grow', {})).toEqual({ ok: true });
+  });
+
+  it('a spawn that cannot fit even with every idle pod evicted evicts nothing', async () => {
+    const dir = growers([{ name: 'idle' }, { name: 'busy' }, { name: 'huge', memoryMB: 150 }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 200, memoryWait: 0.5 });
+    const events = recordEvents(manager);
+    await manager.call('idle', { alloc: 40 });
+    await manager.call('busy', { alloc: 60 });
+    const busy = manager.call('busy', { sleep: 2 }).catch((e: unknown) => e);
+    await expect(manager.call('huge', {})).rejects.toMatchObject({ code: 'NO_MEMORY' });
+    expect(events.filter((e) => e.event === 'pod.evicted')).toEqual([]);
+    expect((await manager.list()).map((pod) => pod.recipe).sort()).toEqual(['busy', 'idle']);
+    expect(await busy).toEqual({ ok: true });
+  });
+
+  it('a spawn that fits starts at once while another waits for memory; the waiter gets in later', async () => {
+    const dir = growers([{ name: 'busy' }, { name: 'huge', memoryMB: 150 }, { name: 'small', memoryMB: 20 }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 200, memoryWait: 8 });
+    await manager.call('busy', { alloc: 80 });
+    const busy = manager.call('busy', { sleep: 3 });
+    const huge = manager.call('huge', {});
+    let hugeDone = false;
+    void huge.then(() => {
+      hugeDone = true;
+    });
+    const started = Date.now();
+    expect(await manager.call('small', {})).toEqual({ ok: true });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(hugeDone).toBe(false);
+    await busy;
+    expect(await huge).toEqual({ ok: true });
+  });
+});
+
 describe('close', () => {
   it('stops every pod and refuses later calls with SHUTTING_DOWN', async () => {
     const manager = createManager();

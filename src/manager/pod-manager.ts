@@ -323,9 +323,7 @@ export class PodManager {
     return pod;
   }
 
-  /** Describes a pod; a measured RSS also raises its recipe's estimate for the next spawn. */
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    if (rssMB !== undefined) this.#supervisors.noteRss(pod, rssMB);
     return describePod(pod, rssMB);
   }
 

@@ -30,8 +30,11 @@ export class Supervisor {
   fatal: PodkeeperError | undefined;
   /** The keep-alive asked for by the latest call (seconds), for the current pod. */
   keepAlive: number | undefined;
-  /** Largest RSS seen for this recipe, MB: the estimate for its next spawn. */
-  peakMB = 0;
+  /**
+   * The RSS its recent pods had at `ready`, MB, decaying (each new pod's figure weighs half): what a
+   * recipe without a declared `memoryMB` is expected to need at spawn. 0 until a pod was ready.
+   */
+  readyMB = 0;
   #spawning: Promise<Pod> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleTimerSeconds = 0;
@@ -112,7 +115,7 @@ export class Supervisor {
     this.keepAlive = undefined;
     pod.events.on('idle', () => this.#scheduleIdle(pod));
     pod.events.on('ready', ({ ready }) => {
-      this.peakMB = Math.max(this.peakMB, ready.memoryMB);
+      this.readyMB = this.readyMB === 0 ? ready.memoryMB : (this.readyMB + ready.memoryMB) / 2;
     });
     pod.events.on('exit', (exit) => this.#onExit(exit));
     return pod;

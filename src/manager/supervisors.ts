@@ -36,16 +36,14 @@ export class Supervisors {
     return supervisor ? [supervisor] : [];
   }
 
-  /** The memory a recipe's next pod is expected to need, MB: the largest seen, or the recipe's own figure. */
+  /**
+   * The memory a recipe's next pod is expected to need at spawn, MB: the recipe's declared
+   * `memoryMB` or the recent RSS of its pods at ready, whichever is larger. Never the largest RSS
+   * ever seen during calls: one large request must not lock the recipe out for good.
+   */
   estimateMB(recipe: string): number {
     const supervisor = this.#byName.get(recipe);
-    return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
-  }
-
-  /** A measured RSS of a running pod raises its recipe's estimate. */
-  noteRss(pod: Pod, rssMB: number): void {
-    const supervisor = this.#byName.get(pod.recipe);
-    if (supervisor && pod.state !== 'starting') supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
+    return Math.max(supervisor?.loaded.recipe.memoryMB ?? 0, supervisor?.readyMB ?? 0);
   }
 
   /** Removes and stops the supervisors `isStale` picks (their recipe was removed or replaced). */
