@@ -41,6 +41,17 @@ export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
   );
 }
 
+/** The process could not be started at all (no pid): out of descriptors or processes, no executable… */
+export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
+  const errno = (cause as NodeJS.ErrnoException).code;
+  return new PodkeeperError(
+    'SPAWN_FAILED',
+    `Pod ${facts.podId} (recipe "${facts.recipe}") could not be started: ${cause.message}. ` +
+      `The next request tries again${errno === 'EMFILE' || errno === 'ENFILE' ? '; the daemon is out of file descriptors (raise `ulimit -n`)' : ''}.`,
+    { cause, details: { ...facts, ...(errno ? { errno } : {}) } },
+  );
+}
+
 export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
   return new PodkeeperError(
     'READY_TIMEOUT',
