@@ -47,6 +47,8 @@ export const podManagerOptionsSchema = z.strictObject({
   readyTimeout: z.number().positive().default(120),
   /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */
   stopGrace: z.number().positive().default(5),
+  /** Seconds an upgraded or removed recipe's old pod may take to finish its calls before it is stopped. @default 30 */
+  drainTimeout: seconds.default(30),
   /** Seconds a cancelled request may take before its pod is killed. @default 5 */
   cancelGrace: z.number().positive().default(5),
   /** Requests waiting per pod before `QUEUE_FULL`. @default 1024 */

@@ -190,14 +190,19 @@ export class PodManager {
 
   /**
    * Re-reads the recipe folders (after an install, an upgrade or a remove). A recipe that is gone, or
-   * now served from another folder, has its pod stopped; the next call spawns from the new folder.
+   * now served from another folder, is swapped out at once (the next call spawns from the new folder)
+   * and its old pod drains: it finishes its calls, at most `drainTimeout`, then stops. Resolves once
+   * the old pods have stopped.
    */
   async reloadRecipes(): Promise<void> {
     await this.#init;
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
-    await this.#supervisors.dropWhere((s) => catalog.get(s.name)?.dir !== s.loaded.dir);
+    await this.#supervisors.dropWhere(
+      (s) => catalog.get(s.name)?.dir !== s.loaded.dir,
+      this.options.drainTimeout * 1000,
+    );
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */

@@ -105,6 +105,15 @@ export class Supervisor {
     return pod;
   }
 
+  /** Lets the current pod finish its calls (at most `timeoutMs`), then stops it; it takes no new ones. */
+  async drain(timeoutMs: number): Promise<Pod | undefined> {
+    this.#clearIdle();
+    const pod = this.pod;
+    if (!pod) return undefined;
+    await pod.drain(timeoutMs);
+    return pod;
+  }
+
   async #spawn(): Promise<Pod> {
     if (this.pod?.state === 'stopping') await this.pod.exited;
     const delay = this.#policy.delayMs(performance.now());

@@ -10,6 +10,8 @@ export type PodSelector = { target: string } | { podId: string } | { all: true }
 
 export class Supervisors {
   readonly #byName = new Map<string, Supervisor>();
+  /** Supervisors of a replaced or removed recipe whose pod is finishing its calls. */
+  readonly #draining = new Set<Supervisor>();
 
   get(name: string): Supervisor | undefined {
     return this.#byName.get(name);
@@ -23,9 +25,11 @@ export class Supervisors {
     return [...this.#byName.values()];
   }
 
-  /** Every pod that has not stopped yet (starting, ready, busy or stopping). */
+  /** Every pod that has not stopped yet (starting, ready, busy or stopping), draining ones included. */
   livePods(): Pod[] {
-    return this.all().flatMap((s) => (s.pod && s.pod.state !== 'stopped' ? [s.pod] : []));
+    return [...this.all(), ...this.#draining].flatMap((s) =>
+      s.pod && s.pod.state !== 'stopped' ? [s.pod] : [],
+    );
   }
 
   /** The supervisors `selector` picks; `recipeOf` turns a target (name or capability) into a recipe name. */
@@ -46,14 +50,22 @@ export class Supervisors {
     return Math.max(supervisor?.loaded.recipe.memoryMB ?? 0, supervisor?.readyMB ?? 0);
   }
 
-  /** Removes and stops the supervisors `isStale` picks (their recipe was removed or replaced). */
-  async dropWhere(isStale: (supervisor: Supervisor) => boolean): Promise<void> {
+  /**
+   * Removes the supervisors `isStale` picks (their recipe was removed or replaced) at once, so new
+   * calls go to the new version; their pods finish their calls (at most `drainMs`), then stop.
+   */
+  async dropWhere(isStale: (supervisor: Supervisor) => boolean, drainMs: number): Promise<void> {
     const stale = this.all().filter(isStale);
-    for (const supervisor of stale) this.#byName.delete(supervisor.name);
-    await Promise.all(stale.map((supervisor) => supervisor.stop()));
+    for (const supervisor of stale) {
+      this.#byName.delete(supervisor.name);
+      this.#draining.add(supervisor);
+    }
+    await Promise.all(
+      stale.map((supervisor) => supervisor.drain(drainMs).finally(() => this.#draining.delete(supervisor))),
+    );
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.all().map((supervisor) => supervisor.stop()));
+    await Promise.all([...this.all(), ...this.#draining].map((supervisor) => supervisor.stop()));
   }
 }

@@ -2,6 +2,7 @@
  * One Python pod process and its state machine (DESIGN §3):
  *
  *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
+ *                         └─drain()─ (no new requests; the last answer, or the deadline) ─▶ stop()
  *      │                  │
  *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
  *
@@ -72,6 +73,8 @@ export class Pod {
   #readyTimer: NodeJS.Timeout | undefined;
   #exitReason: ExitReason | undefined;
   #killWhy = '';
+  /** Set by drain(): called once nothing is in flight or queued. */
+  #onDrained: (() => void) | undefined;
 
   constructor(options: PodOptions) {
     this.id = options.id;
@@ -156,6 +159,7 @@ export class Pod {
     if (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'busy') {
       return Promise.reject(failures.podStopping(this.id, this.#state));
     }
+    if (this.#onDrained) return Promise.reject(failures.podStopping(this.id, 'draining'));
     this.calls += 1;
     return this.#requests.add(action, payload, options);
   }
@@ -174,6 +178,22 @@ export class Pod {
       this.#channel.end();
     });
     return this.exited;
+  }
+
+  /**
+   * Stops taking requests, lets the ones it has (in flight and queued) finish within `timeoutMs`,
+   * then stops gracefully: what an upgrade does to the old version's pod.
+   */
+  async drain(timeoutMs: number): Promise<PodExit> {
+    const open = this.#state === 'starting' || this.#state === 'ready' || this.#state === 'busy';
+    if (open && !this.#onDrained && this.#requests.inFlight + this.#requests.queued > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#onDrained = resolve;
+      });
+      await wait(timeoutMs, Promise.race([drained, this.exited]));
+    }
+    this.#onDrained ??= () => undefined;
+    return this.stop();
   }
 
   /** Immediate SIGKILL of the whole group. */
@@ -259,6 +279,7 @@ export class Pod {
     this.lastUsedAt = Date.now();
     this.lastUsedMono = performance.now();
     if (this.#requests.inFlight === 0 && this.#state === 'busy') this.#setState('ready');
+    if (this.#onDrained && this.#requests.inFlight + this.#requests.queued === 0) this.#onDrained();
     this.#checkIdle();
   }
 
