@@ -176,6 +176,14 @@ export class PodManager {
     return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
   }
 
+  /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */
+  fatalRecipes(): { recipe: string; crashes: number; retryInMs: number; stderrTail: string[] }[] {
+    return this.#supervisors.all().flatMap((supervisor) => {
+      const fatal = supervisor.fatalState();
+      return fatal ? [{ recipe: supervisor.name, ...fatal }] : [];
+    });
+  }
+
   /** Env mode, installer (uv and where it came from, or the pip fallback) and the envs on disk. */
   async environment(): Promise<EnvironmentStatus> {
     await this.#init;

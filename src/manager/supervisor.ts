@@ -85,6 +85,14 @@ export class Supervisor {
     return this.#spawning;
   }
 
+  /** The fatal state while it lasts: crashes in a row, ms until the next try, the last stderr lines. */
+  fatalState(): { crashes: number; retryInMs: number; stderrTail: string[] } | undefined {
+    if (!this.fatal) return undefined;
+    const retryInMs = Math.round(this.#policy.fatalLeftMs(performance.now()));
+    const { crashes, last } = this.fatal.details as { crashes: number; last?: { stderrTail?: string[] } };
+    return { crashes, retryInMs, stderrTail: last?.stderrTail ?? [] };
+  }
+
   /** An explicit start: forgets crashes and a fatal state. */
   clearFailures(): void {
     this.fatal = undefined;
