@@ -254,6 +254,21 @@ describe('restarts', () => {
     expect(events.filter((e) => e.event === 'pod.fatal')).toEqual([]);
   });
 
+  it('a SIGKILL during calls answers them POD_CRASHED within 1 s; the next call respawns and succeeds', async () => {
+    const manager = createManager({ restart: fastRestart });
+    await manager.start('concurrent');
+    const [pod] = await manager.list();
+    const calls = [1, 2, 3].map(() => manager.call('concurrent', { sleep: 5 }).catch((e: unknown) => e));
+    while ((await manager.list())[0]?.inFlight !== 3) await sleep(10); // polls until all 3 were sent
+    const killedAt = Date.now();
+    process.kill(pod?.pid ?? 0, 'SIGKILL');
+    const errors = await Promise.all(calls);
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    for (const error of errors)
+      expect(error).toMatchObject({ code: 'POD_CRASHED', details: { signal: 'SIGKILL' } });
+    expect(await manager.call('concurrent', { sleep: 0 })).toMatchObject({ peak: 1 });
+  });
+
   it('a fatal recipe is tried again on its own after its cool-down; start clears it at once', async () => {
     const manager = createManager({ restart: { ...fastRestart, maxUnstable: 2, fatalCooldown: 0.5 } });
     const code = (promise: Promise<unknown>) =>

@@ -56,6 +56,15 @@ describe('RestartPolicy', () => {
     expect(p.unstableCrashes).toBe(0);
   });
 
+  it('a ready pod killed from outside clears earlier failures to start (it proved the recipe starts)', () => {
+    const p = policy();
+    p.record(crashAtStart, now());
+    p.record(crashAtStart, now());
+    expect(p.record(killedWhenReady, now())).toBe('restartable');
+    expect(p.unstableCrashes).toBe(0);
+    expect(p.record(crashAtStart, now())).toBe('restartable');
+  });
+
   it('counts a kill before ready, and a ready pod dying of its own fault (exit code, SIGSEGV)', () => {
     const p = policy();
     expect(p.record({ ...killedWhenReady, wasReady: false }, now())).toBe('restartable');

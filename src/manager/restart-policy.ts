@@ -6,7 +6,8 @@
  *   base × factorⁿ (capped), and `maxUnstable` of them in a row make the recipe fatal.
  * - A ready pod killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP we did not send: the OOM
  *   killer, an operator, a chaos loop; the runner answers SIGTERM with a clean exit 0) is not the
- *   recipe's fault: it restarts at once and never counts toward fatal.
+ *   recipe's fault: it restarts at once, never counts toward fatal, and (having reached ready)
+ *   clears the count of earlier failures to start.
  * - Fatal is not forever: it lasts a cool-down (`fatalCooldown`, doubled at each fatal in a row up
  *   to `fatalCooldownCap`), then the recipe gets one more try; one more unstable crash makes it fatal
  *   again. An explicit start clears it at once. A stable run (a stop, or a crash after the unstable
@@ -106,6 +107,9 @@ export class RestartPolicy {
     }
     const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;
     if (reason === 'crashed' && wasReady && fromOutside) {
+      // It reached ready: the recipe can start. Earlier failures to start are forgiven too, so a
+      // chaos loop that now and then hits a pod still starting never adds up to fatal.
+      this.#forgive();
       this.#notBefore = 0;
       return 'restartable';
     }
