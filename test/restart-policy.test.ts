@@ -65,6 +65,19 @@ describe('RestartPolicy', () => {
     expect(p.record(crashAtStart, now())).toBe('restartable');
   });
 
+  it('a kill from outside while loading counts only until a pod of the recipe has reached ready', () => {
+    const p = policy();
+    const killedLoading = { ...killedWhenReady, wasReady: false };
+    expect(p.record(killedLoading, now())).toBe('restartable');
+    expect(p.unstableCrashes).toBe(1);
+    p.noteReady();
+    for (let i = 0; i < 10; i++) expect(p.record(killedLoading, now())).toBe('restartable');
+    expect(p.unstableCrashes).toBe(1);
+    expect(p.delayMs(now())).toBe(500);
+    expect(p.record(crashAtStart, now())).toBe('restartable'); // its own failure still counts
+    expect(p.record(crashAtStart, now())).toBe('fatal');
+  });
+
   it('counts a kill before ready, and a ready pod dying of its own fault (exit code, SIGSEGV)', () => {
     const p = policy();
     expect(p.record({ ...killedWhenReady, wasReady: false }, now())).toBe('restartable');

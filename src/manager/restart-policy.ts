@@ -7,7 +7,8 @@
  * - A ready pod killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP we did not send: the OOM
  *   killer, an operator, a chaos loop; the runner answers SIGTERM with a clean exit 0) is not the
  *   recipe's fault: it restarts at once, never counts toward fatal, and (having reached ready)
- *   clears the count of earlier failures to start.
+ *   clears the count of earlier failures to start. Killed so while still loading, it counts only
+ *   when no pod of the recipe has ever reached ready (then it may be the recipe, e.g. OOM at load).
  * - Fatal is not forever: it lasts a cool-down (`fatalCooldown`, doubled at each fatal in a row up
  *   to `fatalCooldownCap`), then the recipe gets one more try; one more unstable crash makes it fatal
  *   again. An explicit start clears it at once. A stable run (a stop, or a crash after the unstable
@@ -66,6 +67,8 @@ export class RestartPolicy {
   #fatals = 0;
   /** Monotonic ms when the current fatal state ends; 0 when not fatal. */
   #fatalUntil = 0;
+  /** Whether a pod of this recipe has ever reached ready. */
+  #startedOnce = false;
 
   constructor(options: RestartPolicyOptions = DEFAULT_RESTART_POLICY) {
     this.#options = options;
@@ -106,11 +109,16 @@ export class RestartPolicy {
       return 'restartable';
     }
     const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;
-    if (reason === 'crashed' && wasReady && fromOutside) {
-      // It reached ready: the recipe can start. Earlier failures to start are forgiven too, so a
-      // chaos loop that now and then hits a pod still starting never adds up to fatal.
+    if (reason === 'crashed' && fromOutside && wasReady) {
+      // It reached ready: the recipe can start. Earlier failures to start are forgiven too.
       this.#forgive();
       this.#notBefore = 0;
+      return 'restartable';
+    }
+    if (reason === 'crashed' && fromOutside && this.#startedOnce) {
+      // Killed while loading, by a recipe whose pods have reached ready before: a chaos loop or
+      // memory pressure, not a recipe that cannot start. Wait the first backoff; count nothing.
+      this.#notBefore = now + this.#options.backoffBaseMs;
       return 'restartable';
     }
     if (uptimeMs >= this.#options.unstableWindowMs) {
@@ -126,6 +134,11 @@ export class RestartPolicy {
     const { fatalCooldownMs, fatalCooldownCapMs } = this.#options;
     this.#fatalUntil = now + Math.min(fatalCooldownCapMs, fatalCooldownMs * 2 ** (this.#fatals - 1));
     return 'fatal';
+  }
+
+  /** A pod reached ready: the recipe is known to start. */
+  noteReady(): void {
+    this.#startedOnce = true;
   }
 
   /** Milliseconds to wait before the next start is allowed. */

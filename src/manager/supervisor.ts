@@ -132,6 +132,7 @@ export class Supervisor {
     this.keepAlive = undefined;
     pod.events.on('idle', () => this.#scheduleIdle(pod));
     pod.events.on('ready', ({ ready }) => {
+      this.#policy.noteReady();
       this.readyMB = this.readyMB === 0 ? ready.memoryMB : (this.readyMB + ready.memoryMB) / 2;
     });
     pod.events.on('exit', (exit) => this.#onExit(exit));
