@@ -2,16 +2,16 @@
  * One Python pod process and its state machine (DESIGN §3):
  *
  *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
- *                         └─drain()─ (no new requests; the last answer, or the deadline) ─▶ stop()
  *      │                  │
- *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
+ *      └──exit / ready timeout / kill / spawn failed───────────────▶ crashed
+ *
+ *   drain(): no new requests; stop() once the last one is answered, or at the deadline.
  *
  *   caller ─request()─▶ RequestTable (FIFO, concurrency + pipelining) ─▶ channel ─stdin─▶ runner
  *   caller ◀─result/error── RequestTable (correlate by id) ◀── channel ◀─stdout─ runner
  *
  * The pod never restarts itself: a crash is reported as an `exit` event, and the manager decides.
  */
-import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -23,7 +23,8 @@ import { JsonLinesChannel } from '../transport/json-lines.js';
 import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
-import { type PodProcess, type ProcessExit, spawnPodProcess } from './spawn.js';
+import { type PodProcess, spawnPodProcess } from './spawn.js';
+import { whenSpawnFailed } from './spawn-failure.js';
 import { killGroup, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
@@ -39,8 +40,6 @@ export type { RequestOptions } from './requests.js';
 export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
 const STDERR_TAIL = 20;
-/** How long a spawn that produced no pid may take to report its error before the pod gives up on it. */
-const SPAWN_REPORT_MS = 1000;
 const silent = pino({ level: 'silent' });
 
 export class Pod {
@@ -335,35 +334,4 @@ export class Pod {
     this.events.emit('exit', exit);
     return exit;
   }
-}
-
-/**
- * The exit of a process that got no pid: it never started. Its spawn error is reported on the next
- * tick, or never (execa hands back a stand-in child when the spawn throws, e.g. with EMFILE): past
- * {@link SPAWN_REPORT_MS} the pod stops waiting, so no caller, stop or shutdown waits on it forever.
- */
-function whenSpawnFailed(exited: Promise<ProcessExit>): Promise<ProcessExit> {
-  const unreported = new Promise<ProcessExit>((resolve) => {
-    setTimeout(
-      () => resolve({ exitCode: null, signal: null, spawnError: diagnoseSpawnFailure() }),
-      SPAWN_REPORT_MS,
-    );
-  });
-  return Promise.race([
-    exited.then((exit) => (exit.spawnError ? exit : { ...exit, spawnError: diagnoseSpawnFailure() })),
-    unreported,
-  ]);
-}
-
-/** Why a spawn gave no pid, when the spawn did not say: out of file descriptors is checked by opening one. */
-function diagnoseSpawnFailure(): Error {
-  try {
-    closeSync(openSync('/dev/null', 'r'));
-  } catch (error) {
-    const { code } = error as NodeJS.ErrnoException;
-    if (code === 'EMFILE' || code === 'ENFILE') {
-      return Object.assign(new Error(`spawn ${code}: too many open files`), { code });
-    }
-  }
-  return new Error('the process got no pid and its spawn reported no error');
 }
