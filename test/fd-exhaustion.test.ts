@@ -63,6 +63,7 @@ describe('file descriptors', () => {
     expect(lines.find(({ step }) => step === 'exhausted')?.tookMs).toBeLessThan(2000);
     expect(steps['warm']).toEqual({ result: 1 });
     expect(steps['exhausted']).toMatchObject({ error: { code: 'SPAWN_FAILED', errno: 'EMFILE' } });
+    expect(steps['retries']).toEqual({ result: Array(5).fill('SPAWN_FAILED') });
     expect(steps['stop']).toHaveProperty('result');
     expect(steps['again']).toEqual({ result: 3 });
     expect(steps['close']).toEqual({ result: null });

@@ -78,6 +78,15 @@ describe('RestartPolicy', () => {
     expect(p.record(crashAtStart, now())).toBe('fatal');
   });
 
+  it('a process that could not be spawned waits the first backoff and never counts toward fatal', () => {
+    const p = policy();
+    for (let i = 0; i < 10; i++) {
+      expect(p.record({ ...crashAtStart, exitCode: null, spawnFailed: true }, now())).toBe('restartable');
+    }
+    expect(p.unstableCrashes).toBe(0);
+    expect(p.delayMs(now())).toBe(500);
+  });
+
   it('counts a kill before ready, and a ready pod dying of its own fault (exit code, SIGSEGV)', () => {
     const p = policy();
     expect(p.record({ ...killedWhenReady, wasReady: false }, now())).toBe('restartable');

@@ -9,6 +9,7 @@
  *   recipe's fault: it restarts at once, never counts toward fatal, and (having reached ready)
  *   clears the count of earlier failures to start. Killed so while still loading, it counts only
  *   when no pod of the recipe has ever reached ready (then it may be the recipe, e.g. OOM at load).
+ * - A process that could not be spawned at all (SPAWN_FAILED) waits the first backoff, never fatal.
  * - Fatal is not forever: it lasts a cool-down (`fatalCooldown`, doubled at each fatal in a row up
  *   to `fatalCooldownCap`), then the recipe gets one more try; one more unstable crash makes it fatal
  *   again. An explicit start clears it at once. A stable run (a stop, or a crash after the unstable
@@ -55,6 +56,8 @@ export interface EndedPod {
   exitCode: number | null;
   /** Whether it had sent `ready`. */
   wasReady: boolean;
+  /** Whether its process could not be started at all (SPAWN_FAILED: out of descriptors…). */
+  spawnFailed?: boolean;
 }
 
 export type ExitVerdict = 'restartable' | 'fatal';
@@ -102,10 +105,16 @@ export class RestartPolicy {
 
   /** Records how a pod ended, at `now` (monotonic ms). */
   record(ended: EndedPod, now: number): ExitVerdict {
-    const { reason, uptimeMs, signal, exitCode, wasReady } = ended;
+    const { reason, uptimeMs, signal, exitCode, wasReady, spawnFailed } = ended;
     if (reason === 'stopped' || reason === 'killed') {
       if (reason === 'stopped') this.#forgive();
       this.#notBefore = 0;
+      return 'restartable';
+    }
+    if (spawnFailed) {
+      // The daemon could not start a process (no descriptor left…): not the recipe's fault, and the
+      // next call must be able to retry. Wait the first backoff; count nothing.
+      this.#notBefore = now + this.#options.backoffBaseMs;
       return 'restartable';
     }
     const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;

@@ -173,7 +173,15 @@ export class Supervisor {
     const now = performance.now();
     const { reason, facts } = exit;
     const { uptimeMs, signal, exitCode } = facts;
-    const ended = { reason, uptimeMs, signal, exitCode, wasReady: exit.pod.readyInfo !== undefined };
+    const wasReady = exit.pod.readyInfo !== undefined;
+    const ended = {
+      reason,
+      uptimeMs,
+      signal,
+      exitCode,
+      wasReady,
+      spawnFailed: exit.error.code === 'SPAWN_FAILED',
+    };
     if (this.#policy.record(ended, now) === 'fatal') {
       this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
     }
