@@ -65,13 +65,20 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Wait until the socket accepts. @default true */
   waitReady?: boolean;
+  /** Run the daemon under `ulimit -n` of this many file descriptors. @default the test's own limit */
+  maxOpenFiles?: number;
 }
 
 /** Starts a daemon as a child; cleanup stops it (SIGTERM, then SIGKILL) if it still runs. */
 export async function startDaemon(options: StartOptions = {}): Promise<TestDaemon> {
   const home = options.home ?? tempDir('pk-home-');
   if (options.config) writeFileSync(join(home, 'config.json'), JSON.stringify(options.config));
-  const child = spawn(process.execPath, [BIN, 'daemon', '--home', home, ...(options.args ?? [])], {
+  const argv = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
+  const limited = options.maxOpenFiles !== undefined;
+  const [command, args] = limited
+    ? ['/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]]
+    : [process.execPath, argv];
+  const child = spawn(command, args, {
     env: childEnv({ ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -38,6 +38,8 @@ export const configFileSchema = z.strictObject({
   logKeep: z.number().int().min(1).max(20),
   /** Seconds for a pod's stop sequence. @default 5 */
   stopGrace: z.number().positive(),
+  /** Seconds an upgraded or removed recipe's old pod may take to finish its calls. @default 30 */
+  drainTimeout: seconds,
   /** Seconds a pod may take to become ready without a log line. @default 120 */
   readyTimeout: z.number().positive(),
   /** Requests waiting per pod before QUEUE_FULL. @default 1024 */

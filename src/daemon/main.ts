@@ -34,6 +34,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     maxMemoryMB: config.maxMemoryMB,
     maxLineLength: config.maxLineLength,
     stopGrace: config.stopGrace,
+    drainTimeout: config.drainTimeout,
     readyTimeout: config.readyTimeout,
     maxQueue: config.maxQueue,
     memoryWait: config.memoryWait,

@@ -57,6 +57,8 @@ export class EnvContext {
   readonly store: EnvStore;
   readonly #abort = new AbortController();
   #installer: Promise<Installer> | undefined;
+  /** A look-up for `status` in progress, shared by concurrent callers. */
+  #lookingUp: Promise<Installer> | undefined;
 
   constructor(options: EnvironmentsOptions) {
     this.options = options;
@@ -91,9 +93,15 @@ export class EnvContext {
 
   /** The installer as status reports it, found without installing one. */
   async installerState(): Promise<InstallerState> {
-    const installer: InstallerState = await (this.#installer ?? this.#discover(false)).catch(
-      (error: unknown) => ({ kind: 'unavailable' as const, reason: (error as Error).message }),
-    );
+    // Concurrent `status` requests share one look-up (each runs commands: a flood would exhaust fds).
+    const lookUp = () =>
+      (this.#lookingUp ??= this.#discover(false).finally(() => {
+        this.#lookingUp = undefined;
+      }));
+    const installer: InstallerState = await (this.#installer ?? lookUp()).catch((error: unknown) => ({
+      kind: 'unavailable' as const,
+      reason: (error as Error).message,
+    }));
     // A uv found without installing anything is what builds will use: keep it.
     if (installer.kind === 'uv') this.#installer ??= Promise.resolve(installer);
     return installer;
