@@ -20,6 +20,8 @@ const CLIENTS = 8;
 const IN_FLIGHT = 8; // per client
 const RECIPES = ['chaos-a', 'chaos-b', 'chaos-c', 'chaos-d'];
 const KILL_EVERY_MS = 200;
+/** Mean work per call: 10,000 calls on 4 recipes × 2 slots then take ~12 s, so ~60 pods are killed. */
+const WORK_MS = 10;
 const RESULTS = join(import.meta.dirname, 'results');
 
 /** Four echo recipes, each answering with its own name beside the caller's token. */
@@ -33,7 +35,7 @@ function writeRecipes(): string {
     );
     writeFileSync(
       join(dir, name, 'pod.py'),
-      `NAME = ${JSON.stringify(name)}\n\ndef process(payload, ctx):\n    return {"token": payload["token"], "recipe": NAME}\n`,
+      `import time\n\nNAME = ${JSON.stringify(name)}\n\n\ndef process(payload, ctx):\n    time.sleep(payload["ms"] / 1000)\n    return {"token": payload["token"], "recipe": NAME}\n`,
     );
   }
   return dir;
@@ -81,8 +83,9 @@ async function runClient(socket: Socket, client: number, count: number, tally: T
     const token = `${id}-${Math.random().toString(36).slice(2)}`;
     expected.set(id, { token, recipe });
     tally.sent++;
+    const input = { token, ms: Math.floor(Math.random() * WORK_MS * 2) };
     socket.write(
-      `${JSON.stringify({ id, action: 'call', payload: { target: recipe, input: { token }, timeout: 30 } })}\n`,
+      `${JSON.stringify({ id, action: 'call', payload: { target: recipe, input, timeout: 30 } })}\n`,
     );
   };
   await new Promise<void>((resolve, reject) => {
@@ -134,7 +137,7 @@ describe('chaos: calls under a pod-killing loop', () => {
       control.send({
         id: `warm-${recipe}`,
         action: 'call',
-        payload: { target: recipe, input: { token: 'w' } },
+        payload: { target: recipe, input: { token: 'w', ms: 0 } },
       });
       expect((await control.answer(`warm-${recipe}`, 20_000))['success']).toBe(true);
     }
@@ -205,10 +208,12 @@ describe('chaos: calls under a pod-killing loop', () => {
     expect(tally.duplicates).toBe(0);
     expect(tally.crossTalk).toBe(0);
     expect(tally.uncoded).toBe(0);
-    // A pod killed from outside is restarted, never held against its recipe: no POD_FATAL, and only
-    // the calls a killed pod held fail (each kill fails at most the calls in flight or queued on it).
-    expect(tally.errors['POD_FATAL'] ?? 0).toBe(0);
-    expect(figures.passRate).toBeGreaterThan(0.9);
+    // A pod killed from outside is restarted, never held against its recipe: the only error is
+    // POD_CRASHED, for the calls the killed pod held (about a recipe's share of what is outstanding).
+    expect(Object.keys(tally.errors).filter((code) => code !== 'POD_CRASHED')).toEqual([]);
+    expect(tally.errors['POD_CRASHED'] ?? 0).toBeLessThanOrEqual(
+      kills * ((CLIENTS * IN_FLIGHT) / RECIPES) * 2,
+    );
     expect(kills).toBeGreaterThan(seconds); // the loop really ran: more than one kill a second
     expect(exit.code).toBe(0);
     expect(leaked).toBe(0);
