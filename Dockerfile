@@ -8,14 +8,21 @@
 #   docker exec podkeeper podkeeper call echo '{"text":"hi"}'
 #
 # The base image must be glibc-based with apt (Debian, Ubuntu) and have python3 on PATH.
-# scripts/docker-smoke.sh builds, starts and calls it on a machine with a Docker engine.
+# The three images it starts from are build args. Without an image registry, scripts/docker-base.sh
+# makes them from the package registries alone (Debian by debootstrap, Node from the npm registry's
+# `node` package, uv from PyPI); `npm run test:docker` does that, builds, runs and removes it all:
+#
+#   scripts/docker-base.sh
+#   docker build --network host --build-arg BASE_IMAGE=podkeeper-local/debian:bookworm \
+#     --build-arg NODE_IMAGE=podkeeper-local/node:24 --build-arg UV_IMAGE=podkeeper-local/uv:0.13.9 .
 
+# The runtime's base; NODE_IMAGE has node and npm in /usr/local; UV_IMAGE has /uv and /uvx.
 ARG BASE_IMAGE=python:3.11-slim
-ARG NODE_VERSION=24
-ARG UV_VERSION=0.13.9
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
 
 # ---------------------------------------------------------------- build: compile, keep runtime deps
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # `npm ci` refuses this lockfile when Biome's per-platform optional binaries are absent (see .ci/run);
@@ -25,8 +32,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv
-FROM node:${NODE_VERSION}-bookworm-slim AS node
+FROM ${UV_IMAGE} AS uv
+FROM ${NODE_IMAGE} AS node
 
 # ---------------------------------------------------------------- runtime
 FROM ${BASE_IMAGE}
@@ -36,7 +43,7 @@ ARG PODKEEPER_PYTHON=python3
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-# Node: the official image's binary (same build as node:${NODE_VERSION}; no curl | bash of a repo script).
+# Node: NODE_IMAGE's binary (the official image's by default; no curl | bash of a repo script).
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=uv /uv /uvx /usr/local/bin/
 
@@ -50,17 +57,28 @@ COPY recipes ./recipes
 RUN ln -s /opt/podkeeper/bin/podkeeper.js /usr/local/bin/podkeeper \
  && chmod +x /opt/podkeeper/bin/podkeeper.js /opt/podkeeper/pods/run-pod.sh \
  && "$PODKEEPER_PYTHON" -c 'import sys; assert sys.version_info >= (3, 9), sys.version' \
- && podkeeper --help >/dev/null
+ && podkeeper --help >/dev/null \
+ && install -d -m 0700 /var/lib/podkeeper
 
 # The home (socket, logs, installed recipes, uv cache) lives on a volume and survives the container.
+# It is made 0700 above, before it becomes a volume: a new volume takes that mode, and the control
+# socket in it must not be reachable by other users.
 # Packages installed into the image's Python do not; the uv cache on the volume makes reinstalling
 # them after a re-create a copy from disk. The cache and site-packages sit on different filesystems,
 # so uv copies instead of hard-linking: say so, rather than have it warn on every install.
+# A Debian or Ubuntu python3 is "externally managed" (PEP 668): uv and pip refuse `--system`
+# installs so as not to fight apt over a machine's Python. Inside this image the Python is
+# podkeeper's to manage (system mode exists for that), and uv installs into /usr/local, never over
+# apt's packages in /usr/lib/python3: hence the BREAK_SYSTEM_PACKAGES here, and nowhere else.
+# PODKEEPER_ENV_MODE=system is set here explicitly: `auto` means venv everywhere (being in some
+# container is no permission to install into its Python); this image is the one place it is wanted.
 ENV PODKEEPER_HOME=/var/lib/podkeeper \
     PODKEEPER_ENV_MODE=system \
     PODKEEPER_PYTHON=${PODKEEPER_PYTHON} \
     UV_CACHE_DIR=/var/lib/podkeeper/uv-cache \
     UV_LINK_MODE=copy \
+    UV_BREAK_SYSTEM_PACKAGES=1 \
+    PIP_BREAK_SYSTEM_PACKAGES=1 \
     PYTHONUNBUFFERED=1
 VOLUME ["/var/lib/podkeeper"]
 

@@ -3,6 +3,8 @@
  * (DESIGN §9), the facts of the failure in `details` (pod id, exit code, signal, stderr tail...) and
  * an optional `cause`. `toJSON()` is what crosses the wire.
  */
+import { redactJson } from './redact.js';
+
 export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNKNOWN_ACTION',
@@ -13,6 +15,7 @@ export const ERROR_CODES = [
   'POD_CRASHED',
   'POD_FATAL',
   'READY_TIMEOUT',
+  'SPAWN_FAILED',
   'NO_MEMORY',
   'HANDLER_ERROR',
   'ENV_BUILD_FAILED',
@@ -53,10 +56,11 @@ export class PodkeeperError extends Error {
     return new PodkeeperError(code as ErrorCode, message, { details });
   }
 
+  /** The wire form, with credentials hidden (see redact.ts). */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { code: this.code, message: this.message, ...this.details };
     if (this.cause !== undefined) json['cause'] = describeCause(this.cause);
-    return json;
+    return redactJson(json);
   }
 }
 

@@ -65,17 +65,24 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Wait until the socket accepts. @default true */
   waitReady?: boolean;
-  /** The command line that runs `bin/podkeeper.js daemon …` (given as `args`). @default this Node */
-  command?: (args: string[]) => string[];
+  /** Run the daemon under `ulimit -n` of this many file descriptors. @default the test's own limit */
+  maxOpenFiles?: number;
+  /** The command line that runs `bin/podkeeper.js daemon …` (given as `argv`). @default this Node */
+  command?: (argv: string[]) => string[];
 }
 
 /** Starts a daemon as a child; cleanup stops it (SIGTERM, then SIGKILL) if it still runs. */
 export async function startDaemon(options: StartOptions = {}): Promise<TestDaemon> {
   const home = options.home ?? tempDir('pk-home-');
   if (options.config) writeFileSync(join(home, 'config.json'), JSON.stringify(options.config));
-  const args = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
-  const [command = process.execPath, ...rest] = options.command?.(args) ?? [process.execPath, ...args];
-  const child = spawn(command, rest, {
+  const argv = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
+  const limited = options.maxOpenFiles !== undefined;
+  const [command = process.execPath, ...args] = options.command
+    ? options.command(argv)
+    : limited
+      ? ['/bin/sh', '-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]
+      : [process.execPath, ...argv];
+  const child = spawn(command, args, {
     env: childEnv({ ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,21 +1,45 @@
 /** The control socket of a real daemon: permissions, takeover, refusal, malformed input, pipelining, leaving clients. */
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawConnect, runCli, sleep, startDaemon } from './daemon-helpers.js';
-import { eventually, FIXTURE_RECIPES, tempDir } from './helpers.js';
+import { eventually, FIXTURE_RECIPES, RUN_MARKER, tempDir } from './helpers.js';
+
+/** Prints how connecting to the socket given as argv[1] went: `connected` or the error code. */
+const CONNECT = `const s = require('node:net').createConnection(process.argv[1]);
+s.on('connect', () => { console.log('connected'); s.destroy(); });
+s.on('error', (e) => console.log(e.code));`;
 
 describe('socket', () => {
-  it('is mode 0600 in a 0700 home, even when the home was created open', async () => {
-    const home = tempDir('pk-home-');
-    chmodSync(home, 0o755);
-    const daemon = await startDaemon({ home });
+  it('is mode 0600 in a 0700 home; a client running as another user is refused', async () => {
+    const daemon = await startDaemon({ home: tempDir('pk-home-') });
     expect(statSync(daemon.socket).mode & 0o777).toBe(0o600);
-    expect(statSync(home).mode & 0o777).toBe(0o700);
-    expect(statSync(join(home, 'logs')).mode & 0o777).toBe(0o700);
+    expect(statSync(daemon.home).mode & 0o777).toBe(0o700);
+    expect(statSync(join(daemon.home, 'logs')).mode & 0o777).toBe(0o700);
     const client = await rawConnect(daemon.socket);
     client.send({ id: 1, action: 'status' });
     expect(await client.answer(1)).toMatchObject({ id: 1, success: true, result: { socket: daemon.socket } });
+    if (process.getuid?.() !== 0) return; // only root can become another user
+    // nobody may not even search the home; given the socket's path anyway, connecting is refused.
+    const other = spawnSync(process.execPath, ['-e', CONNECT, daemon.socket], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+      env: { PODKEEPER_TEST_RUN: RUN_MARKER },
+    });
+    expect(other.stdout.trim()).toBe('EACCES');
+  });
+
+  it('refuses a symlink planted at the socket path, and never follows it', async () => {
+    const home = tempDir('pk-home-');
+    const elsewhere = join(tempDir(), 'target.sock');
+    symlinkSync(elsewhere, join(home, 'podkeeper.sock'));
+    const result = await runCli(['daemon', '--home', home]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/INVALID_OPTION: .*podkeeper\.sock exists and is not a socket/);
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(lstatSync(join(home, 'podkeeper.sock')).isSymbolicLink()).toBe(true);
   });
 
   it('refuses a socket directory that is open to others, saying how to fix it', async () => {

@@ -157,11 +157,17 @@ export function installFixture(
     env?: Record<string, string>;
     home?: string;
     envMode?: 'auto' | 'venv' | 'system';
+    drainTimeout?: number;
   } = {},
 ): InstallFixture {
   const home = options.home ?? tempDir('pk-home-');
   // venv mode: a test never installs into the system Python, even inside a container.
-  const manager = createManager({ home, env: options.env, envMode: options.envMode ?? 'venv' });
+  const manager = createManager({
+    home,
+    env: options.env,
+    envMode: options.envMode ?? 'venv',
+    ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+  });
   const installer = new RecipeInstaller({
     host: manager,
     indexUrl: options.indexUrl,

@@ -6,8 +6,9 @@
 import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RequestEvent } from '../src/protocol/pod.js';
 import { RecipeInstaller } from '../src/recipes/install/installer.js';
-import { recordEvents } from './helpers.js';
+import { eventually, recordEvents, sleep } from './helpers.js';
 import { installFixture, leftovers, packRecipe, writeRecipe } from './install-helpers.js';
 
 describe('install, upgrade, rollback, remove', () => {
@@ -130,5 +131,104 @@ describe('install, upgrade, rollback, remove', () => {
     await expect(install).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
     expect(await fx.manager.list()).toEqual([]);
+  });
+
+  describe('drain: the old version finishes its calls in flight', () => {
+    /** A recipe whose `stream` action yields `chunks` chunks 0.4 s apart, each naming its version. */
+    const streaming = (version: string) =>
+      writeRecipe({
+        name: 'svc',
+        version,
+        code: [
+          'import time',
+          '',
+          `VERSION = ${JSON.stringify(version)}`,
+          'ACTIONS = ("stream",)',
+          '',
+          'def process(payload, ctx):',
+          '    return {"version": VERSION}',
+          '',
+          'def stream(payload, ctx):',
+          '    for index in range(payload["chunks"]):',
+          '        time.sleep(0.4)',
+          '        yield {"index": index, "version": VERSION}',
+          '',
+        ].join('\n'),
+      });
+
+    async function streamCall(fx: ReturnType<typeof installFixture>, chunkCount = 5) {
+      const chunks: unknown[] = [];
+      const onEvent = (event: RequestEvent) => {
+        if (event.type === 'chunk') chunks.push(event.data);
+      };
+      const call = fx.manager.call('svc', { chunks: chunkCount }, { action: 'stream', onEvent }).then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      expect(await eventually(() => chunks.length > 0, 5000, 5)).toBe(true);
+      return { call, chunks };
+    }
+
+    /** Resolves once the catalog serves `version` of svc, or none (the swap is done; the drain may go on). */
+    async function servesVersion(
+      fx: ReturnType<typeof installFixture>,
+      version: string | undefined,
+    ): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const svc = (await fx.manager.recipes()).find((loaded) => loaded.recipe.name === 'svc');
+        if (svc?.recipe.version === version || Date.now() > deadline) return;
+        await sleep(10); // polls the condition above
+      }
+    }
+
+    it('an upgrade lets a streaming call finish on the old pod while new calls reach the new version at once', async () => {
+      const fx = installFixture();
+      const events = recordEvents(fx.manager);
+      await fx.install(streaming('1.0.0'));
+      const { call, chunks } = await streamCall(fx);
+      const [oldPod] = await fx.manager.list();
+      let installed = false;
+      const upgrade = fx.install(streaming('2.0.0')).then(() => {
+        installed = true;
+      });
+      await servesVersion(fx, '2.0.0');
+      expect(await fx.manager.call('svc', null)).toEqual({ version: '2.0.0' });
+      expect(chunks.length).toBeLessThan(5); // the new version answered while the old one streamed
+      const outcome = await call;
+      expect(outcome).toEqual({ result: null });
+      expect(chunks).toEqual([0, 1, 2, 3, 4].map((index) => ({ index, version: '1.0.0' })));
+      await upgrade;
+      expect(installed).toBe(true);
+      expect(events).toContainEqual(expect.objectContaining({ event: 'pod.stopped', podId: oldPod?.id }));
+      expect((await fx.manager.list()).map((pod) => pod.id)).not.toContain(oldPod?.id);
+      expect(leftovers(fx.home).versions).toEqual([expect.stringMatching(/^svc@2\.0\.0-/)]);
+    });
+
+    it('a remove lets the call in flight finish; new calls answer UNKNOWN_TARGET at once', async () => {
+      const fx = installFixture();
+      await fx.install(streaming('1.0.0'));
+      const { call, chunks } = await streamCall(fx);
+      const removed = fx.installer.remove('svc');
+      await servesVersion(fx, undefined);
+      await expect(fx.manager.call('svc', null)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+      expect(chunks.length).toBeLessThan(5);
+      expect(await call).toEqual({ result: null });
+      expect(chunks).toHaveLength(5);
+      await removed;
+      expect(await fx.manager.list()).toEqual([]);
+      expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
+    });
+
+    it('a call that outlasts the drain timeout is stopped (SHUTTING_DOWN) and the upgrade completes', async () => {
+      const fx = installFixture({ drainTimeout: 0.3 });
+      await fx.install(streaming('1.0.0'));
+      const { call } = await streamCall(fx, 25);
+      const started = Date.now();
+      await fx.install(streaming('2.0.0'));
+      expect(Date.now() - started).toBeLessThan(6000); // the 10 s stream was not waited for
+      expect(await call).toMatchObject({ error: { code: 'SHUTTING_DOWN' } });
+      expect(await fx.manager.call('svc', null)).toEqual({ version: '2.0.0' });
+    });
   });
 });

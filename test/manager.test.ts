@@ -145,6 +145,76 @@ describe('memory budget', () => {
   });
 });
 
+describe('memory estimate and fairness', () => {
+  /** Recipes that allocate on demand: `{alloc: MB}` keeps that much resident; `{sleep: s}` stays busy. */
+  function growers(specs: { name: string; memoryMB?: number }[]): string {
+    const dir = tempDir();
+    const code = [
+      'import time',
+      '',
+      'def process(payload, ctx):',
+      '    mb = payload.get("alloc", 0)',
+      '    if mb:',
+      '        block = bytearray(mb * 1024 * 1024)',
+      '        block[::4096] = b"x" * len(range(0, len(block), 4096))',
+      '        ctx.state.setdefault("blocks", []).append(block)',
+      '    time.sleep(payload.get("sleep", 0))',
+      '    return {"ok": True}',
+      '',
+    ].join('\n');
+    for (const { name, memoryMB } of specs) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'pod.py'), code);
+      writeFileSync(
+        join(dir, name, 'recipe.json'),
+        JSON.stringify({ name, capability: name, entry: 'pod.py', ...(memoryMB ? { memoryMB } : {}) }),
+      );
+    }
+    return dir;
+  }
+
+  it('one large call does not lock the recipe out: the estimate is the RSS at ready, not the peak', async () => {
+    const dir = growers([{ name: 'grow' }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 300, memoryWait: 0.5 });
+    expect(await manager.call('grow', { alloc: 400 })).toEqual({ ok: true });
+    const [big] = await manager.list();
+    expect(big?.rssMB).toBeGreaterThan(400);
+    await manager.stop({ target: 'grow' });
+    expect(await manager.call('grow', {})).toEqual({ ok: true });
+  });
+
+  it('a spawn that cannot fit even with every idle pod evicted evicts nothing', async () => {
+    const dir = growers([{ name: 'idle' }, { name: 'busy' }, { name: 'huge', memoryMB: 150 }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 200, memoryWait: 0.5 });
+    const events = recordEvents(manager);
+    await manager.call('idle', { alloc: 40 });
+    await manager.call('busy', { alloc: 60 });
+    const busy = manager.call('busy', { sleep: 2 }).catch((e: unknown) => e);
+    await expect(manager.call('huge', {})).rejects.toMatchObject({ code: 'NO_MEMORY' });
+    expect(events.filter((e) => e.event === 'pod.evicted')).toEqual([]);
+    expect((await manager.list()).map((pod) => pod.recipe).sort()).toEqual(['busy', 'idle']);
+    expect(await busy).toEqual({ ok: true });
+  });
+
+  it('a spawn that fits starts at once while another waits for memory; the waiter gets in later', async () => {
+    const dir = growers([{ name: 'busy' }, { name: 'huge', memoryMB: 150 }, { name: 'small', memoryMB: 20 }]);
+    const manager = createManager({ recipePath: [dir], maxMemoryMB: 200, memoryWait: 8 });
+    await manager.call('busy', { alloc: 80 });
+    const busy = manager.call('busy', { sleep: 3 });
+    const huge = manager.call('huge', {});
+    let hugeDone = false;
+    void huge.then(() => {
+      hugeDone = true;
+    });
+    const started = Date.now();
+    expect(await manager.call('small', {})).toEqual({ ok: true });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(hugeDone).toBe(false);
+    await busy;
+    expect(await huge).toEqual({ ok: true });
+  });
+});
+
 describe('close', () => {
   it('stops every pod and refuses later calls with SHUTTING_DOWN', async () => {
     const manager = createManager();
@@ -157,5 +227,69 @@ describe('close', () => {
     await manager.close();
     expect(await manager.list()).toEqual([]);
     await expect(manager.call('echo', 1)).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+});
+
+describe('restarts', () => {
+  const fastRestart = {
+    backoffBase: 0.05,
+    backoffFactor: 1.5,
+    backoffCap: 1,
+    unstableWindow: 10,
+    maxUnstable: 3,
+  };
+
+  it('a ready pod killed from outside (SIGKILL, SIGTERM) restarts on the next call and never turns fatal', async () => {
+    const manager = createManager({ restart: fastRestart });
+    const events = recordEvents(manager);
+    for (let i = 0; i < 8; i++) {
+      expect(await manager.call('echo', i)).toBe(i);
+      const [pod] = await manager.list();
+      process.kill(pod?.pid ?? 0, i % 2 === 0 ? 'SIGKILL' : 'SIGTERM');
+      expect(await eventually(() => events.filter((e) => e.event === 'pod.crashed').length === i + 1)).toBe(
+        true,
+      );
+    }
+    expect(await manager.call('echo', 'last')).toBe('last');
+    expect(events.filter((e) => e.event === 'pod.fatal')).toEqual([]);
+  });
+
+  it('a SIGKILL during calls answers them POD_CRASHED within 1 s; the next call respawns and succeeds', async () => {
+    const manager = createManager({ restart: fastRestart });
+    await manager.start('concurrent');
+    const [pod] = await manager.list();
+    const calls = [1, 2, 3].map(() => manager.call('concurrent', { sleep: 5 }).catch((e: unknown) => e));
+    while ((await manager.list())[0]?.inFlight !== 3) await sleep(10); // polls until all 3 were sent
+    const killedAt = Date.now();
+    process.kill(pod?.pid ?? 0, 'SIGKILL');
+    const errors = await Promise.all(calls);
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    for (const error of errors)
+      expect(error).toMatchObject({ code: 'POD_CRASHED', details: { signal: 'SIGKILL' } });
+    expect(await manager.call('concurrent', { sleep: 0 })).toMatchObject({ peak: 1 });
+  });
+
+  it('a fatal recipe is tried again on its own after its cool-down; start clears it at once', async () => {
+    const manager = createManager({ restart: { ...fastRestart, maxUnstable: 2, fatalCooldown: 0.5 } });
+    const code = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'none',
+      );
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_CRASHED');
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_CRASHED');
+    const fatalAt = Date.now();
+    const fatal = await manager.call('crash-import', {}).catch((e: unknown) => e);
+    expect(fatal).toMatchObject({ code: 'POD_FATAL', details: { retryInMs: expect.any(Number) } });
+    let seen = 'POD_FATAL';
+    while (seen === 'POD_FATAL' && Date.now() - fatalAt < 5000) {
+      await sleep(20); // polls the condition (POD_FATAL no more) every 20 ms
+      seen = await code(manager.call('crash-import', {}));
+    }
+    expect(seen).toBe('POD_CRASHED'); // it was spawned again
+    expect(Date.now() - fatalAt).toBeGreaterThanOrEqual(450);
+    // one more crash after the cool-down is fatal again (for twice as long); start clears it at once
+    expect(await code(manager.call('crash-import', {}))).toBe('POD_FATAL');
+    await expect(manager.start('crash-import')).rejects.toMatchObject({ code: 'POD_CRASHED' });
   });
 });

@@ -24,13 +24,21 @@ export interface ExecSetup {
 export function execSetup(): ExecSetup {
   const root = mkdtempSync(join(tmpdir(), 'pk-exec-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return execSetupIn(root);
+}
+
+/**
+ * A home, wheelhouse and uv cache under `root` (the caller removes it); the pods' cloudpickle is
+ * repacked from `python`'s.
+ */
+export function execSetupIn(root: string, python = PYTHON): ExecSetup {
   const setup = {
     home: join(root, 'home'),
     wheelhouse: join(root, 'wheels'),
     uvCache: join(root, 'uv-cache'),
   };
-  mkdirSync(setup.home);
-  execFileSync(PYTHON, [join(EXEC_RECIPE, 'tests', 'make_wheelhouse.py'), setup.wheelhouse]);
+  mkdirSync(setup.home, { recursive: true, mode: 0o700 });
+  execFileSync(python, [join(EXEC_RECIPE, 'tests', 'make_wheelhouse.py'), setup.wheelhouse]);
   return setup;
 }
 

@@ -30,7 +30,7 @@ async function podPid(conn: RawConnection): Promise<number> {
     function_code: py('import os', 'def pid():', '    return os.getpid()'),
     serialization: 'json',
   });
-  return out.result as number;
+  return out['json_result'] as number;
 }
 
 const COUNTER = py(
@@ -57,7 +57,7 @@ describe('python-exec: functions', () => {
       kwargs: { factor: 3 },
       serialization: 'json',
     });
-    expect(json).toMatchObject({ success: true, result: [3, 6], stdout: '' });
+    expect(json).toMatchObject({ success: true, result: null, json_result: [3, 6], stdout: '' });
 
     const [values, factor] = pickle([1, 2], 10);
     const pickled = await execute(conn, {
@@ -86,7 +86,7 @@ describe('python-exec: classes', () => {
       method_name: 'increment',
       serialization: 'json',
     });
-    expect(created).toMatchObject({ success: true, result: 11, instance_created: true });
+    expect(created).toMatchObject({ success: true, json_result: 11, instance_created: true });
     const id = created['instance_id'] as string;
     expect(id).toMatch(/^Counter_[0-9a-f]{8}$/);
 
@@ -98,7 +98,7 @@ describe('python-exec: classes', () => {
     };
     expect(await execute(first, { ...again, method_name: 'increment', serialization: 'json' })).toMatchObject(
       {
-        result: 12,
+        json_result: 12,
         instance_created: false,
       },
     );
@@ -108,7 +108,7 @@ describe('python-exec: classes', () => {
       args: [5],
       serialization: 'json',
     });
-    expect(third).toMatchObject({ result: 17, instance_id: id, instance_created: false });
+    expect(third).toMatchObject({ json_result: 17, instance_id: id, instance_created: false });
     expect(third['instance_info']).toMatchObject({ class_name: 'Counter', method_calls: 3 });
     const info = third['instance_info'] as Record<string, string>;
     expect(Date.parse(info['last_used'] ?? '')).toBeGreaterThanOrEqual(Date.parse(info['created_at'] ?? ''));
@@ -180,8 +180,16 @@ describe('python-exec: output capture', () => {
     const ask = (tag: string) =>
       callExecute(conn, { function_name: 'chat', function_code: code, args: [tag], serialization: 'json' });
     const [a, b] = await Promise.all([ask('A'), ask('B')]);
-    expect(a['result']).toMatchObject({ success: true, result: 'A', stdout: 'A 0\nA 1\nA 2\nA 3\nA 4\n' });
-    expect(b['result']).toMatchObject({ success: true, result: 'B', stdout: 'B 0\nB 1\nB 2\nB 3\nB 4\n' });
+    expect(a['result']).toMatchObject({
+      success: true,
+      json_result: 'A',
+      stdout: 'A 0\nA 1\nA 2\nA 3\nA 4\n',
+    });
+    expect(b['result']).toMatchObject({
+      success: true,
+      json_result: 'B',
+      stdout: 'B 0\nB 1\nB 2\nB 3\nB 4\n',
+    });
   });
 });
 
@@ -209,9 +217,9 @@ describe('python-exec: per-request dependencies', () => {
       success: true,
       dependencies: { installed: [], already_satisfied: ['pk-exec-dep==1.0.0'] },
     });
-    const [value, pid] = first.result as [number, number];
+    const [value, pid] = first['json_result'] as [number, number];
     expect(value).toBe(42);
-    expect(second.result).toEqual([42, pid]); // the same pod: no restart
+    expect(second['json_result']).toEqual([42, pid]); // the same pod: no restart
 
     // Two requests needing the same missing package at once: one installs, the other waits and reuses.
     const other = {
@@ -259,7 +267,7 @@ describe('python-exec: failures', () => {
       serialization: 'json',
     });
     expect(missing).toMatchObject({ success: false, error_type: 'NotFoundError' });
-    expect(missing['error']).toContain("function 'g' is not defined by `function_code` (it defines: f, h)");
+    expect(missing['error']).toContain("function 'g' not found in `function_code` (it defines: f, h)");
 
     const [zero] = pickle(0);
     const raised = await execute(conn, {
@@ -294,7 +302,16 @@ describe('python-exec: failures', () => {
     const cases: [Record<string, unknown>, string, string][] = [
       [{ function_code: 'x = 1' }, 'RequestError', '`function_name` is required'],
       [{ function_name: 'f', args: {} }, 'RequestError', '`args` must be an array, got an object'],
-      [{ function_name: 'f', kwarg: {} }, 'RequestError', 'unknown field `kwarg`'],
+      [
+        { function_name: 'f', serialization: 'json', serialization_format: 'cloudpickle' },
+        'RequestError',
+        "`serialization_format` ('cloudpickle') and its alias `serialization` ('json') disagree",
+      ],
+      [
+        { function_name: 'f', function_code: 'def f(): return 1', modules: { '../escape.py': '' } },
+        'RequestError',
+        "`modules` key '../escape.py' must be a relative POSIX path",
+      ],
       [
         { function_name: 'f', function_code: 'def f(x): return x', args: [1] },
         'SerializationError',
@@ -328,7 +345,7 @@ describe('python-exec: async and streaming', () => {
       args: [1],
       serialization: 'json',
     });
-    expect(asyncFn).toMatchObject({ success: true, result: 2 });
+    expect(asyncFn).toMatchObject({ success: true, json_result: 2 });
 
     const asyncMethod = await execute(conn, {
       execution_type: 'class',
@@ -344,7 +361,7 @@ describe('python-exec: async and streaming', () => {
       args: ['k'],
       serialization: 'json',
     });
-    expect(asyncMethod).toMatchObject({ success: true, result: { key: 'k' } });
+    expect(asyncMethod).toMatchObject({ success: true, json_result: { key: 'k' } });
 
     for (const code of [
       py('def count(n):', '    for i in range(n):', '        yield i * 10', '    return "done"'),
@@ -385,12 +402,12 @@ describe('python-exec: deployed mode', () => {
       await execute(conn, { function_name: 'hello', args: ['Ada'], serialization: 'json' }),
     ).toMatchObject({
       success: true,
-      result: 'Hello, Ada!',
+      json_result: 'Hello, Ada!',
       stdout: 'greeting Ada\n',
     });
     expect(
       await execute(conn, { function_name: 'hello_later', kwargs: { name: 'Bo' }, serialization: 'json' }),
-    ).toMatchObject({ success: true, result: 'Hello, Bo, a little later!' });
+    ).toMatchObject({ success: true, json_result: 'Hello, Bo, a little later!' });
     const greeter = {
       execution_type: 'class',
       class_name: 'Greeter',
@@ -398,14 +415,14 @@ describe('python-exec: deployed mode', () => {
       serialization: 'json',
     };
     const first = await execute(conn, { ...greeter, instance_id: 'g1', args: ['Ann'] });
-    expect(first).toMatchObject({ success: true, result: 'Hello, Ann! (1 so far)' });
+    expect(first).toMatchObject({ success: true, json_result: 'Hello, Ann! (1 so far)' });
     const second = await execute(conn, {
       ...greeter,
       instance_id: 'g1',
       create_new_instance: false,
       args: ['Bob'],
     });
-    expect(second).toMatchObject({ success: true, result: 'Hello, Bob! (2 so far)' });
+    expect(second).toMatchObject({ success: true, json_result: 'Hello, Bob! (2 so far)' });
 
     const unknown = await execute(conn, { function_name: 'nope', serialization: 'json' });
     expect(unknown).toMatchObject({ success: false, error_type: 'NotFoundError' });

@@ -12,7 +12,10 @@ import type { Installer } from './installer.js';
 import type { LogStore } from './log-store.js';
 
 /** What `status` says of the daemon itself. */
-export type DaemonFacts = Omit<StatusResult, 'memory' | 'pods' | 'recipes' | 'envMode' | 'environment'>;
+export type DaemonFacts = Omit<
+  StatusResult,
+  'memory' | 'pods' | 'recipes' | 'envMode' | 'environment' | 'fatal'
+>;
 
 /** The daemon as its handlers see it (the daemon layer implements it; control never imports it). */
 export interface DaemonServices {

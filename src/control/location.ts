@@ -4,7 +4,7 @@
  * the socket (`--socket`, else `PODKEEPER_SOCKET`, else `socket` in `$home/config.json`, else
  * `$home/podkeeper.sock`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import envPaths from 'env-paths';
 
@@ -49,6 +49,9 @@ export function daemonCommand(location: { home: string; socket: string }): strin
 
 function socketFromConfig(home: string): string | undefined {
   try {
+    // A config.json someone else owns or may write is ignored: it could point clients at their socket.
+    const stat = statSync(configFile(home));
+    if (stat.uid !== process.geteuid?.() || (stat.mode & 0o022) !== 0) return undefined;
     const raw = JSON.parse(readFileSync(configFile(home), 'utf8')) as { socket?: unknown };
     if (typeof raw.socket !== 'string' || raw.socket === '') return undefined;
     return isAbsolute(raw.socket) ? raw.socket : resolve(dirname(configFile(home)), raw.socket);

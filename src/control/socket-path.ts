@@ -1,9 +1,10 @@
 /**
  * Where the control socket lives and the checks made before binding it: the path fits in
- * `sun_path`, and its directory is private (0700, ours), so the socket is never reachable by anyone
- * else, not even for the instant between bind and chmod.
+ * `sun_path`, and its directory is ours and writable by nobody else, so no one can swap the socket
+ * for their own. The socket itself is bound 0600 under a restrictive umask (connecting needs write
+ * permission on it), so it is never reachable by anyone else, not even for an instant.
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodkeeperError } from '../errors.js';
 
@@ -28,30 +29,30 @@ export function checkSocketPath(path: string): void {
 }
 
 /**
- * Makes sure the socket's directory exists, belongs to us and is 0700. A directory podkeeper owns
- * (the home, or one it just created) is tightened; any other directory open to others is refused.
+ * Makes sure the socket's directory exists, is ours and writable by nobody else. A directory
+ * podkeeper creates is born 0700; an existing one is judged by its real path (links resolved) and
+ * never chmod-ed: one that others may write is refused, saying how to fix it. One that others may
+ * only read (a plain `mkdir`, 0755) is taken as it is: the 0600 socket inside is what guards access.
  */
-export function preparePrivateDir(dir: string, ownedDirs: readonly string[]): void {
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = statSync(dir);
-  const uid = process.getuid?.();
+export function preparePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const real = realpathSync(dir);
+  const stat = statSync(real);
+  const uid = process.geteuid?.();
+  const shown = real === dir ? dir : `${dir} (really ${real})`;
   if (uid !== undefined && stat.uid !== uid) {
     throw new PodkeeperError(
       'INVALID_OPTION',
-      `The socket directory ${dir} belongs to uid ${stat.uid}, not to you (uid ${uid}). Choose a socket in a directory of your own with --socket.`,
-      { details: { field: 'socket', dir } },
+      `The socket directory ${shown} belongs to uid ${stat.uid}, not to you (uid ${uid}). Choose a socket in a directory of your own with --socket.`,
+      { details: { field: 'socket', dir, realPath: real } },
     );
   }
-  if ((stat.mode & 0o077) === 0) return;
-  if (created !== undefined || ownedDirs.includes(dir)) {
-    chmodSync(dir, 0o700);
-    return;
-  }
+  if ((stat.mode & 0o022) === 0) return;
   throw new PodkeeperError(
     'INVALID_OPTION',
-    `The socket directory ${dir} is mode ${(stat.mode & 0o777).toString(8)}; the control socket needs a ` +
-      `private directory (0700), since whoever can reach it can run code as you. Run \`chmod 700 ${dir}\` ` +
-      'or choose a socket in a private directory with --socket.',
-    { details: { field: 'socket', dir, mode: (stat.mode & 0o777).toString(8) } },
+    `The socket directory ${shown} is mode ${(stat.mode & 0o7777).toString(8)}: others may write it, so they ` +
+      `could replace the control socket with their own and see what you send. podkeeper does not change ` +
+      `a directory's mode for you: run \`chmod 700 ${real}\` or choose a socket in a private directory with --socket.`,
+    { details: { field: 'socket', dir, realPath: real, mode: (stat.mode & 0o7777).toString(8) } },
   );
 }

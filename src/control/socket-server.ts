@@ -15,27 +15,23 @@ import { checkSocketPath, preparePrivateDir } from './socket-path.js';
 
 export interface SocketServerOptions {
   path: string;
-  /** Directories podkeeper owns and may tighten to 0700 (its home). */
-  ownedDirs: readonly string[];
   onConnection(socket: Socket): void;
 }
 
 export class ControlSocketServer {
   readonly path: string;
-  readonly #options: SocketServerOptions;
   readonly #server: Server;
   #inode: number | undefined;
 
   constructor(options: SocketServerOptions) {
     this.path = options.path;
-    this.#options = options;
     this.#server = createServer({ allowHalfOpen: false }, (socket) => options.onConnection(socket));
   }
 
   /** Binds the socket; `DAEMON_ALREADY_RUNNING` when a live daemon answers on the path. */
   async listen(): Promise<void> {
     checkSocketPath(this.path);
-    preparePrivateDir(dirname(this.path), this.#options.ownedDirs);
+    preparePrivateDir(dirname(this.path));
     const release = await lockSocket(this.path);
     try {
       await this.#takeOverStale();

@@ -3,9 +3,10 @@
  * > defaults. It is validated once, here; a bad value is `INVALID_OPTION` naming the field, where
  * it came from, and the value received.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { checkTrustedDir, checkTrustedFile } from '../control/home-checks.js';
 import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
 
@@ -37,6 +38,8 @@ export const configFileSchema = z.strictObject({
   logKeep: z.number().int().min(1).max(20),
   /** Seconds for a pod's stop sequence. @default 5 */
   stopGrace: z.number().positive(),
+  /** Seconds an upgraded or removed recipe's old pod may take to finish its calls. @default 30 */
+  drainTimeout: seconds,
   /** Seconds a pod may take to become ready without a log line. @default 120 */
   readyTimeout: z.number().positive(),
   /** Requests waiting per pod before QUEUE_FULL. @default 1024 */
@@ -47,7 +50,7 @@ export const configFileSchema = z.strictObject({
   builtinRecipes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
-  /** Pods' Python environments: `venv`, `system`, or `auto` (system inside a container). @default "auto" */
+  /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */
   envMode: z.enum(['auto', 'venv', 'system']),
   /** The uv executable. @default uv on PATH, else one installed into the home */
   uv: z.string().min(1),
@@ -129,6 +132,8 @@ export function loadDaemonConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): DaemonConfig {
   const home = resolveHome(flags.home, env);
+  // Whoever may write the home could have written its config.json: judge the home before reading it.
+  if (existsSync(home)) checkTrustedDir(home, 'home');
   const file = configFile(home);
   const layers: Layer[] = [readConfigFile(file), envLayer(env), flagLayer(flags)];
   const merged: Layer = {
@@ -162,15 +167,23 @@ export function loadDaemonConfig(
 }
 
 function readConfigFile(file: string): Layer {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new PodkeeperError('INVALID_OPTION', `Cannot read ${file}: ${(error as Error).message}`, {
       cause: error,
       details: { source: file },
     });
+  }
+  let text: string;
+  try {
+    // The file opened is the file checked: no swap between the check and the read.
+    checkTrustedFile(file, fstatSync(fd));
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
   let raw: unknown;
   try {

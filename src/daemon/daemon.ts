@@ -76,7 +76,6 @@ export class Daemon implements DaemonServices {
     if (listen) {
       this.#server = new ControlSocketServer({
         path: this.#config.socket,
-        ownedDirs: [this.#config.home],
         onConnection: (socket) => {
           this.#clients += 1;
           this.#serve(socket, socket, `client ${this.#clients}`);

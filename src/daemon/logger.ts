@@ -1,7 +1,7 @@
 /**
  * The daemon's logs: pino JSON lines to `$PODKEEPER_HOME/logs/daemon.log` (rotated by size at start
  * and checked every minute) and readable lines on stderr. Never stdout: in `--stdio` mode stdout
- * carries protocol lines only.
+ * carries protocol lines only. Credentials are hidden from both (redact.ts).
  *
  *   logger ──multistream──▶ sonic-boom (async) ──▶ logs/daemon.log
  *                      └──▶ readable formatter ──▶ stderr   (colours on a terminal, NO_COLOR honoured)
@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Level, type Logger, pino } from 'pino';
 import { colorsFor } from '../colors.js';
+import { redactingStream } from '../redact.js';
 import { rotateIfLarge } from './rotate.js';
 
 const pc = colorsFor(process.stderr);
@@ -42,8 +43,8 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
   const terminal = readableStream(options.terminal ?? process.stderr);
   const level = options.level;
   const streams = pino.multistream([
-    { level: level === 'silent' ? 'fatal' : level, stream: destination },
-    { level: level === 'silent' ? 'fatal' : level, stream: terminal },
+    { level: level === 'silent' ? 'fatal' : level, stream: redactingStream(destination) },
+    { level: level === 'silent' ? 'fatal' : level, stream: redactingStream(terminal) },
   ]);
   const logger = pino({ level, base: { pid: process.pid } }, streams);
   const timer = setInterval(() => {

@@ -2,8 +2,8 @@
  * `podkeeper daemon`: only wires. Configuration → logger → PodManager → Daemon → signals; resolves
  * with the exit code once the daemon has stopped and its log is flushed.
  */
-import { mkdirSync } from 'node:fs';
-import { preparePrivateDir } from '../control/socket-path.js';
+import { prepareHome } from '../control/home-checks.js';
+import { resolveHome } from '../control/location.js';
 import { PodManager } from '../manager/pod-manager.js';
 import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
@@ -17,9 +17,9 @@ export interface RunDaemonOptions extends DaemonFlags {
 }
 
 export async function runDaemon(options: RunDaemonOptions): Promise<number> {
+  // The home is created 0700, or checked (ours, writable by no one else) before its config.json is read.
+  prepareHome(resolveHome(options.home));
   const config = loadDaemonConfig(options);
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
-  preparePrivateDir(config.home, [config.home]);
   const { logger, close: closeLog } = createDaemonLogger({
     home: config.home,
     level: config.logLevel,
@@ -35,6 +35,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     maxMemoryMB: config.maxMemoryMB,
     maxLineLength: config.maxLineLength,
     stopGrace: config.stopGrace,
+    drainTimeout: config.drainTimeout,
     readyTimeout: config.readyTimeout,
     maxQueue: config.maxQueue,
     memoryWait: config.memoryWait,

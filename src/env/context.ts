@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PodkeeperError } from '../errors.js';
+import { redact, rememberSecrets } from '../redact.js';
 import { runCommand } from './command.js';
 import type { EnvEvent } from './events.js';
 import { discoverInstaller, type Installer, type Run } from './installer.js';
@@ -56,9 +57,12 @@ export class EnvContext {
   readonly store: EnvStore;
   readonly #abort = new AbortController();
   #installer: Promise<Installer> | undefined;
+  /** A look-up for `status` in progress, shared by concurrent callers. */
+  #lookingUp: Promise<Installer> | undefined;
 
   constructor(options: EnvironmentsOptions) {
     this.options = options;
+    rememberSecrets(options.env);
     this.log = options.logger.child({ component: 'env' });
     this.store = new EnvStore(join(options.home, 'envs'));
   }
@@ -89,9 +93,15 @@ export class EnvContext {
 
   /** The installer as status reports it, found without installing one. */
   async installerState(): Promise<InstallerState> {
-    const installer: InstallerState = await (this.#installer ?? this.#discover(false)).catch(
-      (error: unknown) => ({ kind: 'unavailable' as const, reason: (error as Error).message }),
-    );
+    // Concurrent `status` requests share one look-up (each runs commands: a flood would exhaust fds).
+    const lookUp = () =>
+      (this.#lookingUp ??= this.#discover(false).finally(() => {
+        this.#lookingUp = undefined;
+      }));
+    const installer: InstallerState = await (this.#installer ?? lookUp()).catch((error: unknown) => ({
+      kind: 'unavailable' as const,
+      reason: (error as Error).message,
+    }));
     // A uv found without installing anything is what builds will use: keep it.
     if (installer.kind === 'uv') this.#installer ??= Promise.resolve(installer);
     return installer;
@@ -109,7 +119,8 @@ export class EnvContext {
   }
 
   progress(recipe: string, hash: string | null): (phase: EnvPhase, message: string) => void {
-    return (phase, message) => {
+    return (phase, text) => {
+      const message = redact(text); // a requirement may carry a URL with a token
       this.log.debug({ recipe, hash, phase }, message);
       this.options.emit({ event: 'env.progress', recipe, hash, phase, message });
     };
@@ -131,7 +142,7 @@ export class EnvContext {
         event: 'env.command',
         recipe,
         command: command.slice(command.lastIndexOf('/') + 1),
-        args,
+        args: args.map(redact),
         exitCode: result.exitCode,
         ms: Math.round(result.durationMs),
       });

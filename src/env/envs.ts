@@ -6,6 +6,7 @@
  *          ├▶ venv mode ─ hash ─ check fingerprint ─ ok ─▶ envs/<hash>/bin/python
  *          │                                      └ bad ─▶ lock ─ recheck ─ build in .tmp ─ fingerprint ─ rename
  *          └▶ system mode ─ known satisfied? ─ no ─ probe ─ install missing ─▶ system interpreter
+ *                                                    └ conflict ─▶ layered venv (envs/<hash>, only what differs)
  *
  * Concurrent prepares of one env share one promise (in this process) and one lock (across processes).
  * A failed build is remembered for `retryAfterMs`, so a crash loop does not rebuild in a tight loop;
@@ -42,15 +43,21 @@ export class Environments {
 
   constructor(options: EnvironmentsOptions) {
     this.#ctx = new EnvContext(options);
-    this.mode = resolveEnvMode(options.mode, options.container);
+    this.mode = resolveEnvMode(options.mode);
+    if (options.mode === 'auto' && options.container) {
+      this.#ctx.log.info(
+        'inside a container, envMode auto builds venvs; set envMode "system" (PODKEEPER_ENV_MODE=system) ' +
+          "to install into this container's own Python instead",
+      );
+    }
     this.store = this.#ctx.store;
     this.#base = { kind: 'base', executable: options.base.executable };
     this.#failures = new FailureMemory(this.#ctx);
-    this.#venvs = new VenvEnvs(
-      this.#ctx,
-      (recipe) => this.#keys.get(recipe)?.key ?? envKey(recipe, this.#ctx.options.base),
+    this.#venvs = new VenvEnvs(this.#ctx, (recipe) => this.#keyOf(recipe).key);
+    // In system mode the only venvs are layered ones, for recipes that conflict with the system Python.
+    this.#system = new SystemEnvs(this.#ctx, (loaded, only) =>
+      this.#venvs.prepare(loaded, this.hashOf(loaded.recipe), only),
     );
-    this.#system = new SystemEnvs(this.#ctx);
   }
 
   /** The interpreter for a recipe's next pod, with its env built or checked first. */
@@ -78,15 +85,19 @@ export class Environments {
     if (needsEnv(loaded.recipe, this.#ctx.options.base)) this.#failures.forget(this.#idOf(loaded.recipe));
   }
 
-  /** The venv hash of a recipe's dependency set (whatever the mode). */
+  /** The venv hash of a recipe's dependency set (in system mode: of its layered venv, if it needs one). */
   hashOf(recipe: Recipe): string {
+    return this.#keyOf(recipe).hash;
+  }
+
+  #keyOf(recipe: Recipe): { key: EnvKey; hash: string } {
     let cached = this.#keys.get(recipe);
     if (!cached) {
-      const key = envKey(recipe, this.#ctx.options.base);
+      const key = envKey(recipe, this.#ctx.options.base, this.mode === 'system');
       cached = { key, hash: hashKey(key) };
       this.#keys.set(recipe, cached);
     }
-    return cached.hash;
+    return cached;
   }
 
   /**
@@ -116,7 +127,7 @@ export class Environments {
     const { recipe } = loaded;
     const hash = this.mode === 'venv' ? this.hashOf(recipe) : null;
     try {
-      await this.#system.ensurePackages(loaded, hash);
+      await this.#system.ensurePackages(loaded, hash, this.mode);
       if (this.mode === 'system') return await this.#system.prepare(loaded, this.#system.keyOf(recipe));
       return hash !== null && needsVenv(recipe, this.#ctx.options.base)
         ? await this.#venvs.prepare(loaded, hash)

@@ -1,5 +1,6 @@
 /** The one place an env failure becomes an `ENV_BUILD_FAILED` error with its facts. */
 import { PodkeeperError } from '../errors.js';
+import { redact } from '../redact.js';
 import { type CommandResult, describeFailure } from './command.js';
 import { failingRequirement } from './requirements.js';
 
@@ -19,11 +20,14 @@ const DEFAULT_HINT =
   'a failed build is retried after a short pause or as soon as the recipe changes.';
 
 export function envBuildFailed(context: FailureContext, result: CommandResult): PodkeeperError {
-  const output = result.outputTail.filter(
-    (line) => line.trim() && !/^Using .* (environment|interpreter) at/.test(line),
-  );
-  const requirement = failingRequirement(context.requirements, output.join('\n'));
-  const detail = describeFailure({ ...result, outputTail: output });
+  // Credentials in a requirement URL (or echoed by the installer) are hidden before anything is shown.
+  const output = result.outputTail
+    .filter((line) => line.trim() && !/^Using .* (environment|interpreter) at/.test(line))
+    .map(redact);
+  const requirements = context.requirements.map(redact);
+  const shown = { ...result, args: result.args.map(redact), outputTail: output };
+  const requirement = failingRequirement(requirements, output.join('\n'));
+  const detail = describeFailure(shown);
   return new PodkeeperError(
     'ENV_BUILD_FAILED',
     `The environment of recipe "${context.recipe}" could not be built (${context.step}): ${detail}` +
@@ -35,7 +39,7 @@ export function envBuildFailed(context: FailureContext, result: CommandResult): 
         ...(context.hash ? { hash: context.hash } : {}),
         ...(requirement ? { requirement } : {}),
         step: context.step,
-        command: [result.command, ...result.args].join(' '),
+        command: [shown.command, ...shown.args].join(' '),
         exitCode: result.exitCode,
         signal: result.signal,
         timedOut: result.timedOut,
@@ -47,7 +51,15 @@ export function envBuildFailed(context: FailureContext, result: CommandResult): 
 
 /** A failure podkeeper finds by itself (no command to quote). */
 export function envProblem(context: Omit<FailureContext, 'requirements'>, message: string): PodkeeperError {
-  return new PodkeeperError('ENV_BUILD_FAILED', `The environment of recipe "${context.recipe}": ${message}`, {
-    details: { recipe: context.recipe, ...(context.hash ? { hash: context.hash } : {}), step: context.step },
-  });
+  return new PodkeeperError(
+    'ENV_BUILD_FAILED',
+    `The environment of recipe "${context.recipe}": ${redact(message)}`,
+    {
+      details: {
+        recipe: context.recipe,
+        ...(context.hash ? { hash: context.hash } : {}),
+        step: context.step,
+      },
+    },
+  );
 }

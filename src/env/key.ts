@@ -22,6 +22,8 @@ export interface EnvKey {
   /** The recipe's `python` requirement when the base does not satisfy it: uv picks the interpreter. */
   pythonRequest: string | null;
   dependencies: string[];
+  /** System mode: a layered venv over the system interpreter's packages (absent otherwise). */
+  systemSitePackages?: true;
 }
 
 export interface RecipeEnvRequest {
@@ -29,8 +31,8 @@ export interface RecipeEnvRequest {
   python?: string | undefined;
 }
 
-export function envKey(request: RecipeEnvRequest, base: PythonInterpreter): EnvKey {
-  return {
+export function envKey(request: RecipeEnvRequest, base: PythonInterpreter, layered = false): EnvKey {
+  const key: EnvKey = {
     format: ENV_FORMAT,
     protocol: POD_PROTOCOL_VERSION,
     platform: `${process.platform}-${process.arch}`,
@@ -39,6 +41,9 @@ export function envKey(request: RecipeEnvRequest, base: PythonInterpreter): EnvK
     pythonRequest: needsOtherPython(request.python, base) ? (request.python ?? null) : null,
     dependencies: normalizeRequirements(request.dependencies),
   };
+  // Only when set, so the hashes of plain venvs stay what they were.
+  if (layered) key.systemSitePackages = true;
+  return key;
 }
 
 export function hashKey(key: EnvKey): string {

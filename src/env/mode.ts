@@ -1,14 +1,15 @@
 /**
  * Which kind of environment pods get (DESIGN §4): `venv` (one uv venv per dependency set) or
- * `system` (the system interpreter, as in a Docker image that already carries PyTorch). `auto` picks
- * `system` inside a container and `venv` elsewhere.
+ * `system` (the system interpreter, as in podkeeper's own Docker image). `auto` means `venv`: being
+ * inside some container (a dev container, a CI runner, Codespaces) is no permission to install into
+ * its Python. `system` is only ever chosen explicitly (the Dockerfile sets PODKEEPER_ENV_MODE=system).
  */
 import { existsSync, readFileSync } from 'node:fs';
 
 export type EnvMode = 'auto' | 'venv' | 'system';
 export type ResolvedEnvMode = Exclude<EnvMode, 'auto'>;
 
-/** True inside a Docker, containerd or Kubernetes container (Linux). */
+/** True inside a Docker, containerd or Kubernetes container (Linux). Only used to word a hint. */
 export function insideContainer(): boolean {
   if (existsSync('/.dockerenv')) return true;
   try {
@@ -18,12 +19,15 @@ export function insideContainer(): boolean {
   }
 }
 
-export function resolveEnvMode(mode: EnvMode, container: boolean): ResolvedEnvMode {
-  if (mode !== 'auto') return mode;
-  return container ? 'system' : 'venv';
+/** `auto` is `venv`, wherever the daemon runs. */
+export function resolveEnvMode(mode: EnvMode): ResolvedEnvMode {
+  return mode === 'auto' ? 'venv' : mode;
 }
 
-/** True when this process may install system packages: root, inside a container. */
-export function mayInstallSystemPackages(container: boolean): boolean {
-  return container && process.getuid?.() === 0;
+/**
+ * True when this process may install system packages with apt: root, in the explicitly chosen
+ * system mode (podkeeper's own image). Never in venv mode, container or not.
+ */
+export function mayInstallSystemPackages(mode: ResolvedEnvMode): boolean {
+  return mode === 'system' && process.getuid?.() === 0;
 }

@@ -42,10 +42,14 @@ export class VenvEnvs {
     this.#verified.delete(hash);
   }
 
-  async prepare(loaded: LoadedRecipe, hash: string): Promise<PreparedEnv> {
+  /**
+   * The recipe's venv, checked or built. `only`: install exactly these (already resolved against the
+   * base: a layered venv's differing packages) instead of the recipe's dependencies.
+   */
+  async prepare(loaded: LoadedRecipe, hash: string, only?: string[]): Promise<PreparedEnv> {
     this.#busy.set(hash, (this.#busy.get(hash) ?? 0) + 1);
     try {
-      return await this.#checkOrBuild(loaded, hash);
+      return await this.#checkOrBuild(loaded, hash, only);
     } finally {
       const left = (this.#busy.get(hash) ?? 1) - 1;
       if (left > 0) this.#busy.set(hash, left);
@@ -53,7 +57,7 @@ export class VenvEnvs {
     }
   }
 
-  async #checkOrBuild(loaded: LoadedRecipe, hash: string): Promise<PreparedEnv> {
+  async #checkOrBuild(loaded: LoadedRecipe, hash: string, only: string[] | undefined): Promise<PreparedEnv> {
     const { store, options } = this.#ctx;
     const dir = store.dir(hash);
     const verdict = await checkEnv(dir, hash);
@@ -71,7 +75,7 @@ export class VenvEnvs {
       return venvOf(dir, hash);
     }
     try {
-      return await this.#build(loaded, hash, dir, lock);
+      return await this.#build(loaded, hash, dir, lock, only);
     } finally {
       await lock.release();
     }
@@ -83,6 +87,7 @@ export class VenvEnvs {
     hash: string,
     dir: string,
     lock: { compromised: Error | undefined },
+    only: string[] | undefined,
   ): Promise<PreparedEnv> {
     const { store, options, log } = this.#ctx;
     const { recipe } = loaded;
@@ -115,7 +120,9 @@ export class VenvEnvs {
         run: this.#ctx.runner(recipe.name),
         base: options.base,
         pythonRequest: key.pythonRequest,
-        requirements: checkedRequirements(recipe.name, recipe.dependencies),
+        requirements: only ?? checkedRequirements(recipe.name, recipe.dependencies),
+        systemSitePackages: key.systemSitePackages === true,
+        noDeps: only !== undefined,
         wheelhouse: options.wheelhouse,
         pythonDownloads: options.pythonDownloads,
         progress: ({ phase, message }) => progress(phase, message),

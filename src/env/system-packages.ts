@@ -1,7 +1,7 @@
 /**
  * A recipe's `systemDependencies` (apt package names such as `ffmpeg`). One is present when a
  * command of that name is on PATH or dpkg says the package is installed. Missing ones are installed
- * with apt only when podkeeper runs as root inside a container (the Docker image); anywhere else the
+ * with apt only when podkeeper runs as root in the explicitly chosen system mode (its Docker image); anywhere else the
  * error lists them with the command to install them: podkeeper never touches a user's system.
  */
 import { succeeded } from './command.js';
@@ -15,7 +15,7 @@ export interface SystemPackages {
   run: Run;
   /** PATH of the daemon. */
   path: string;
-  /** True when apt may be used: root inside a container. */
+  /** True when apt may be used: root, in system mode. */
   mayInstall: boolean;
   progress: (progress: EnvProgress) => void;
 }
@@ -52,7 +52,7 @@ export async function ensureSystemPackages(spec: SystemPackages): Promise<void> 
       { recipe: spec.recipe, step },
       `it needs system packages that are not installed: ${missing.join(', ')}. Install them, e.g. ` +
         `\`sudo apt-get install -y ${missing.join(' ')}\` (or your system's package manager), and call again. ` +
-        `podkeeper installs system packages itself only when it runs as root inside a container${aptGet ? '' : ' with apt-get'}.`,
+        `podkeeper installs system packages itself only when it runs as root in system mode (its Docker image)${aptGet ? '' : ' with apt-get'}.`,
     );
   }
   const env = { DEBIAN_FRONTEND: 'noninteractive' };

@@ -23,6 +23,10 @@ export interface VenvBuild {
   /** The recipe's `python` requirement when the base does not satisfy it. */
   pythonRequest: string | null;
   requirements: string[];
+  /** A layered venv: it sees the base interpreter's own packages (system mode, on a conflict). */
+  systemSitePackages: boolean;
+  /** Install exactly `requirements`, no dependencies (they were resolved against the base already). */
+  noDeps: boolean;
   wheelhouse: string | undefined;
   pythonDownloads: boolean | undefined;
   progress: (progress: EnvProgress) => void;
@@ -38,6 +42,7 @@ async function buildWithUv(dir: string, build: VenvBuild, uv: string): Promise<v
   const python = build.pythonRequest ?? build.base.executable;
   build.progress({ phase: 'creating', message: `creating the venv with Python ${python}` });
   const venvArgs = ['venv', dir, '--no-project', '--relocatable', '--python', python];
+  if (build.systemSitePackages) venvArgs.push('--system-site-packages');
   const env: Record<string, string | undefined> = {};
   if (build.pythonRequest !== null) {
     venvArgs.push('--python-preference', 'managed');
@@ -59,6 +64,7 @@ async function buildWithUv(dir: string, build: VenvBuild, uv: string): Promise<v
   build.progress({ phase: 'resolving', message: `resolving ${build.requirements.join(', ')}` });
   const installArgs = ['pip', 'install', '--python', join(dir, 'bin', 'python')];
   if (build.wheelhouse) installArgs.push('--find-links', build.wheelhouse);
+  if (build.noDeps) installArgs.push('--no-deps');
   const installed = await build.run(uv, [...installArgs, '--', ...build.requirements], {
     onLine: forward(build),
   });
@@ -77,12 +83,14 @@ async function buildWithPip(dir: string, build: VenvBuild): Promise<void> {
     phase: 'creating',
     message: `creating the venv with ${build.base.executable} -m venv (no uv)`,
   });
-  const created = await build.run(build.base.executable, ['-m', 'venv', dir], { onLine: forward(build) });
+  const venvArgs = ['-m', 'venv', ...(build.systemSitePackages ? ['--system-site-packages'] : []), dir];
+  const created = await build.run(build.base.executable, venvArgs, { onLine: forward(build) });
   if (!succeeded(created)) throw envBuildFailed(failure(build, 'creating the venv'), created);
   if (build.requirements.length === 0) return;
   build.progress({ phase: 'resolving', message: `resolving ${build.requirements.join(', ')}` });
   const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input'];
   if (build.wheelhouse) args.push('--find-links', build.wheelhouse);
+  if (build.noDeps) args.push('--no-deps');
   const installed = await build.run(join(dir, 'bin', 'python'), [...args, '--', ...build.requirements], {
     onLine: forward(build),
   });

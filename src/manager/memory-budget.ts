@@ -1,13 +1,20 @@
 /**
  * Keeps the summed, measured RSS of all pods under `maxMemoryMB` (DESIGN §3). Before a spawn it makes
- * room by stopping idle pods, least recently used first; a busy pod is never stopped for room. When
- * nothing can be stopped the spawn waits for pods to go idle, then fails with `NO_MEMORY`.
+ * room by stopping idle pods, least recently used first; a busy pod is never stopped for room, and
+ * nothing is stopped when even stopping every idle pod would not make room. A spawn that does not
+ * fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails with
+ * `NO_MEMORY`.
+ *
+ *   reserve ─▶ [one attempt at a time: measure → fits? spawn : can evicting idle pods make it fit?
+ *               evict LRU, spawn : give up the turn] ─▶ wait a little, try again until memoryWait
  */
 import { PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
 import { wait } from '../pod/terminate.js';
 
 const MB = 1024 * 1024;
+/** How often a waiting spawn looks again. */
+const RETRY_MS = 100;
 
 export interface MemorySource {
   rssOfTrees(pids: number[]): Promise<Map<number, number>>;
@@ -22,11 +29,18 @@ export interface BudgetDeps {
   evict(pod: Pod): Promise<void>;
 }
 
+/** Why an attempt did not fit: what pods use, and whether waiting could ever help. */
+interface Shortfall {
+  usedMB: number;
+  hopeless: boolean;
+}
+
 export class MemoryBudget {
   readonly maxMB: number;
   readonly #source: MemorySource;
   readonly #waitMs: number;
   readonly #deps: BudgetDeps;
+  /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
@@ -52,45 +66,71 @@ export class MemoryBudget {
     return usage;
   }
 
-  /**
-   * Runs `spawn` once `neededMB` fits under the budget. Spawns are serialized, so two of them can
-   * never both count the same free room.
-   */
-  reserve<T>(recipe: string, spawn: () => T): Promise<T> {
-    const run = this.#turn.then(async () => {
-      await this.#makeRoom(recipe, this.#deps.estimateMB(recipe));
-      return spawn();
-    });
+  /** Runs `spawn` once the recipe's estimate fits under the budget, or fails with `NO_MEMORY`. */
+  async reserve<T>(recipe: string, spawn: () => T): Promise<T> {
+    const deadline = performance.now() + this.#waitMs;
+    for (;;) {
+      const neededMB = this.#deps.estimateMB(recipe);
+      const outcome = await this.#exclusive(async () => {
+        const shortfall = await this.#attempt(neededMB);
+        return shortfall ?? { spawned: spawn() };
+      });
+      if ('spawned' in outcome) return outcome.spawned;
+      if (outcome.hopeless || performance.now() >= deadline) {
+        throw this.#noMemory(recipe, neededMB, outcome.usedMB, outcome.hopeless);
+      }
+      await wait(Math.min(RETRY_MS, Math.max(10, deadline - performance.now())));
+    }
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn);
     this.#turn = run.catch(() => undefined);
     return run;
   }
 
-  async #makeRoom(recipe: string, neededMB: number): Promise<void> {
-    const deadline = performance.now() + this.#waitMs;
+  /** One look: fits as is, fits once idle pods are stopped (they are), or the shortfall. */
+  async #attempt(neededMB: number): Promise<Shortfall | undefined> {
+    const pods = this.#deps.livePods();
     // Nothing running: nothing to measure (a /proc scan costs milliseconds of a cold start).
-    if (this.#deps.livePods().length === 0 && neededMB <= this.maxMB) return;
-    for (;;) {
-      const usage = await this.usage();
-      const usedMB = [...usage.values()].reduce((sum, mb) => sum + mb, 0);
-      if (usedMB + neededMB <= this.maxMB) return;
-      const pods = this.#deps.livePods();
-      const victim = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedMono - b.lastUsedMono)[0];
-      if (victim) {
-        await this.#deps.evict(victim);
-        continue;
-      }
-      const hopeless = pods.length === 0 || neededMB > this.maxMB;
-      if (hopeless || performance.now() >= deadline) {
-        throw new PodkeeperError(
-          'NO_MEMORY',
-          `Not enough memory to start a pod of "${recipe}": pods use ${Math.round(usedMB)} MB, ` +
-            `it needs about ${Math.round(neededMB)} MB, and the budget is ${this.maxMB} MB ` +
-            `(${hopeless ? 'nothing left to stop' : `every pod stayed busy for ${this.#waitMs / 1000} s`}). ` +
-            'Raise maxMemoryMB (--max-memory) or stop pods you do not need.',
-          { details: { recipe, usedMB: Math.round(usedMB), neededMB, maxMemoryMB: this.maxMB } },
-        );
-      }
-      await wait(Math.min(250, Math.max(10, deadline - performance.now())));
+    if (pods.length === 0) {
+      return neededMB <= this.maxMB ? undefined : { usedMB: 0, hopeless: true };
     }
+    const usage = await this.usage();
+    let usedMB = sum(pods.map((pod) => usage.get(pod.id) ?? 0));
+    if (usedMB + neededMB <= this.maxMB) return undefined;
+    if (neededMB > this.maxMB) return { usedMB, hopeless: true };
+    const idle = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedMono - b.lastUsedMono);
+    const busyMB = usedMB - sum(idle.map((pod) => usage.get(pod.id) ?? 0));
+    // Stopping every idle pod would not make room: stop none, wait for busy ones to finish.
+    if (busyMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
+    for (const victim of idle) {
+      if (usedMB + neededMB <= this.maxMB) break;
+      await this.#deps.evict(victim);
+      usedMB -= usage.get(victim.id) ?? 0;
+    }
+    return undefined;
   }
+
+  #noMemory(recipe: string, neededMB: number, usedMB: number, hopeless: boolean): PodkeeperError {
+    return new PodkeeperError(
+      'NO_MEMORY',
+      `Not enough memory to start a pod of "${recipe}": pods use ${Math.round(usedMB)} MB, ` +
+        `it needs about ${Math.round(neededMB)} MB, and the budget is ${this.maxMB} MB ` +
+        `(${hopeless ? 'nothing left to stop' : `the pods in use stayed busy for ${this.#waitMs / 1000} s`}). ` +
+        'Raise maxMemoryMB (--max-memory) or stop pods you do not need.',
+      {
+        details: {
+          recipe,
+          usedMB: Math.round(usedMB),
+          neededMB: Math.round(neededMB),
+          maxMemoryMB: this.maxMB,
+        },
+      },
+    );
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }

@@ -5,9 +5,15 @@
  * root's process group: pods are group leaders, and a grandchild whose parent died is reparented to
  * init but keeps its group. One scan of the process table serves every root asked for at once:
  * `/proc/<pid>/stat` on Linux, one `ps` elsewhere (or when forced).
+ *
+ * A scan is shared: one at a time, concurrent readers wait for the same one, and its table serves
+ * later readers for `maxAgeMs` (unless a root they ask for is missing from it: a pod spawned since).
+ * On Linux the stat files are read a few at a time, so a flood of `status` requests costs one walk
+ * and a bounded number of file descriptors.
  */
 import { open, readdir } from 'node:fs/promises';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 
 /** Samples the RSS of process trees. */
@@ -24,6 +30,10 @@ export interface MemorySamplerOptions {
   platform?: NodeJS.Platform;
   /** Use `ps` even on Linux. @default false */
   forcePs?: boolean;
+  /** How long a scan's table serves later readers, ms. @default 250 */
+  maxAgeMs?: number;
+  /** `/proc/<pid>/stat` files open at once. @default 8 */
+  concurrency?: number;
 }
 
 interface ProcessEntry {
@@ -34,24 +44,62 @@ interface ProcessEntry {
   rss: number;
 }
 
+/** One scan of the process table: when it was asked for, and its table once read. */
+interface Sample {
+  startedAt: number;
+  table: Promise<ProcessEntry[]>;
+  pids?: Set<number>;
+}
+
 /**
- * Creates a sampler. Each call scans the process table once, whatever the number of roots (never a
- * scan shared with an earlier call: a pod spawned since would be missing). A call rejects only when the
- * table cannot be read at all (no `/proc`, no `ps`); processes that vanish mid-scan are skipped.
+ * Creates a sampler (see the module doc for how scans are shared). A call rejects only when the table
+ * cannot be read at all (no `/proc`, no `ps`, no file descriptor left); processes that vanish
+ * mid-scan are skipped.
  */
 export function createMemorySampler(options: MemorySamplerOptions = {}): ProcessMemorySampler {
-  const { platform = process.platform, forcePs = false } = options;
+  const { platform = process.platform, forcePs = false, maxAgeMs = 250, concurrency = 8 } = options;
   const linux = platform === 'linux' && !forcePs;
-  const scan = linux ? scanProc : scanPs;
+  const scan = linux ? () => scanProc(concurrency) : scanPs;
+  let latest: Sample | undefined;
+  /** A new scan, after the one in flight (never two walks at once). */
+  const rescan = (): Sample => {
+    const previous = latest?.table.catch(() => undefined);
+    const sample: Sample = { startedAt: performance.now(), table: Promise.resolve(previous).then(scan) };
+    sample.table.then(
+      (table) => {
+        sample.pids = new Set(table.map((entry) => entry.pid));
+      },
+      () => {
+        if (latest === sample) latest = undefined; // a failed scan serves nobody
+      },
+    );
+    latest = sample;
+    return sample;
+  };
+  const tableFor = async (rootPids: readonly number[]): Promise<ProcessEntry[]> => {
+    const askedAt = performance.now();
+    let sample = latest && latest.startedAt >= askedAt - maxAgeMs ? latest : rescan();
+    for (;;) {
+      const table = await sample.table;
+      const complete = rootPids.every((pid) => !isRoot(pid) || sample.pids?.has(pid));
+      if (complete || sample.startedAt >= askedAt) return table;
+      sample = latest !== sample && latest !== undefined ? latest : rescan();
+    }
+  };
   const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
-    const table = await scan();
-    if (linux) await countPrivatePagesOfRoots(table, rootPids);
-    return sumTrees(table, rootPids);
+    if (!rootPids.some(isRoot)) return new Map();
+    const table = await tableFor(rootPids);
+    return sumTrees(table, rootPids, linux ? await privateBytesOfRoots(rootPids) : new Map());
   };
   return {
     rssOfTrees,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
   };
+}
+
+/** pid 0 and 1 would be the whole machine: never a pod's tree. */
+function isRoot(pid: number): boolean {
+  return Number.isSafeInteger(pid) && pid > 1;
 }
 
 /** The machine's memory in MB, or the container's (cgroup) limit when that is lower. */
@@ -62,7 +110,12 @@ export function totalMemoryMB(): number {
   return Math.floor(bytes / (1024 * 1024));
 }
 
-function sumTrees(table: ProcessEntry[], rootPids: readonly number[]): Map<number, number> {
+/** `rootRss`: what to count for a root instead of its RSS (its private bytes: see privateBytesOfRoots). */
+function sumTrees(
+  table: ProcessEntry[],
+  rootPids: readonly number[],
+  rootRss: ReadonlyMap<number, number>,
+): Map<number, number> {
   const byPid = new Map<number, ProcessEntry>();
   const children = new Map<number, number[]>();
   const groups = new Map<number, number[]>();
@@ -73,15 +126,14 @@ function sumTrees(table: ProcessEntry[], rootPids: readonly number[]): Map<numbe
   }
   const sums = new Map<number, number>();
   for (const root of rootPids) {
-    // pid 0 and 1 would be the whole machine: never a pod's tree
-    if (!Number.isSafeInteger(root) || root <= 1 || !byPid.has(root) || sums.has(root)) continue;
+    if (!isRoot(root) || !byPid.has(root) || sums.has(root)) continue;
     const seen = new Set<number>();
     const stack = [root, ...(groups.get(root) ?? [])];
     let rss = 0;
     for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
       if (seen.has(pid)) continue;
       seen.add(pid);
-      rss += byPid.get(pid)?.rss ?? 0;
+      rss += (pid === root ? rootRss.get(pid) : undefined) ?? byPid.get(pid)?.rss ?? 0;
       stack.push(...(children.get(pid) ?? []));
     }
     sums.set(root, rss);
@@ -113,12 +165,20 @@ function getPageSize(): Promise<number> {
   return pageSize;
 }
 
-async function scanProc(): Promise<ProcessEntry[]> {
+/** Reads every `/proc/<pid>/stat`, `concurrency` files at a time. */
+async function scanProc(concurrency: number): Promise<ProcessEntry[]> {
   const [names, page] = await Promise.all([readdir('/proc'), getPageSize()]);
-  const entries = await Promise.all(
-    names.filter((name) => /^\d+$/.test(name)).map((pid) => readStat(pid, page)),
-  );
-  return entries.filter((entry) => entry !== undefined);
+  const pids = names.filter((name) => /^\d+$/.test(name));
+  const entries: ProcessEntry[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < pids.length; i = next++) {
+      const entry = await readStat(pids[i] as string, page);
+      if (entry) entries.push(entry);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  return entries;
 }
 
 /**
@@ -137,8 +197,10 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
     } finally {
       await file.close();
     }
-  } catch {
-    return undefined; // exited mid-scan
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return undefined; // exited mid-scan
+    throw error; // EMFILE and the like: a table with holes would read as 0 MB
   }
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ', 22);
   const ppid = Number(fields[1]);
@@ -153,16 +215,15 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
  * pages are shared with the runner and counted there already. Count only its private pages
  * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
  */
-async function countPrivatePagesOfRoots(table: ProcessEntry[], rootPids: readonly number[]): Promise<void> {
-  const roots = new Set(rootPids);
+async function privateBytesOfRoots(rootPids: readonly number[]): Promise<Map<number, number>> {
+  const found = new Map<number, number>();
   await Promise.all(
-    table
-      .filter((entry) => roots.has(entry.pid))
-      .map(async (entry) => {
-        const privateBytes = await readPrivateBytes(entry.pid);
-        if (privateBytes !== undefined) entry.rss = privateBytes;
-      }),
+    rootPids.filter(isRoot).map(async (pid) => {
+      const privateBytes = await readPrivateBytes(pid);
+      if (privateBytes !== undefined) found.set(pid, privateBytes);
+    }),
   );
+  return found;
 }
 
 async function readPrivateBytes(pid: number): Promise<number | undefined> {

@@ -22,6 +22,10 @@ export const restartOptionsSchema = z.strictObject({
   unstableWindow: seconds.default(10),
   /** Unstable crashes in a row that make a recipe fatal. @default 5 */
   maxUnstable: z.number().int().min(1).default(5),
+  /** Seconds a fatal recipe waits before it is tried again on its own (doubled at each fatal in a row). @default 30 */
+  fatalCooldown: seconds.default(30),
+  /** The longest fatal cool-down, seconds. @default 600 */
+  fatalCooldownCap: seconds.default(600),
 });
 
 export const podManagerOptionsSchema = z.strictObject({
@@ -43,6 +47,8 @@ export const podManagerOptionsSchema = z.strictObject({
   readyTimeout: z.number().positive().default(120),
   /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */
   stopGrace: z.number().positive().default(5),
+  /** Seconds an upgraded or removed recipe's old pod may take to finish its calls before it is stopped. @default 30 */
+  drainTimeout: seconds.default(30),
   /** Seconds a cancelled request may take before its pod is killed. @default 5 */
   cancelGrace: z.number().positive().default(5),
   /** Requests waiting per pod before `QUEUE_FULL`. @default 1024 */
@@ -59,7 +65,7 @@ export const podManagerOptionsSchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   restart: restartOptionsSchema.default(restartOptionsSchema.parse({})),
   /** Pods' environments: `venv` (a uv venv per dependency set), `system` (the system Python), `auto`
-   * (system inside a container). @default $PODKEEPER_ENV_MODE or "auto" */
+   * (= venv, even inside a container). @default $PODKEEPER_ENV_MODE or "auto" */
   envMode: z.enum(['auto', 'venv', 'system']).optional(),
   /** The uv executable. @default $PODKEEPER_UV, else uv on PATH, else one installed into the home */
   uv: z.string().min(1).optional(),

@@ -1,14 +1,17 @@
 /**
  * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
- * (daemon env, the manager's `env`, the recipe's `env`, then what the runner needs), its options
- * in milliseconds, and the wiring of its events to the manager's.
+ * (the daemon env's base set and the recipe's `passEnv`, the manager's `env`, the recipe's `env`,
+ * then what the runner needs), its options in milliseconds, and the wiring of its events to the
+ * manager's (log lines redacted).
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PreparedEnv } from '../env/envs.js';
+import { inheritedEnvironment } from '../env/pod-environment.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { redact } from '../redact.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -58,7 +61,9 @@ export function createPod(
       memoryMB: ready.memoryMB,
     }),
   );
-  pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
+  pod.events.on('log', (line) =>
+    emit({ event: 'pod.log', ...line, message: redact(line.message), recipe: name }),
+  );
   return pod;
 }
 
@@ -69,7 +74,8 @@ function podEnvironment(
   options: ResolvedOptions,
 ): Record<string, string | undefined> {
   return {
-    ...process.env,
+    // Not the daemon's whole environment: the base set and what the recipe asks for (secrets stay out).
+    ...inheritedEnvironment(process.env, recipe.passEnv),
     ...options.env,
     ...recipe.env,
     PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),

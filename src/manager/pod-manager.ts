@@ -176,6 +176,14 @@ export class PodManager {
     return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
   }
 
+  /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */
+  fatalRecipes(): { recipe: string; crashes: number; retryInMs: number; stderrTail: string[] }[] {
+    return this.#supervisors.all().flatMap((supervisor) => {
+      const fatal = supervisor.fatalState();
+      return fatal ? [{ recipe: supervisor.name, ...fatal }] : [];
+    });
+  }
+
   /** Env mode, installer (uv and where it came from, or the pip fallback) and the envs on disk. */
   async environment(): Promise<EnvironmentStatus> {
     await this.#init;
@@ -190,14 +198,19 @@ export class PodManager {
 
   /**
    * Re-reads the recipe folders (after an install, an upgrade or a remove). A recipe that is gone, or
-   * now served from another folder, has its pod stopped; the next call spawns from the new folder.
+   * now served from another folder, is swapped out at once (the next call spawns from the new folder)
+   * and its old pod drains: it finishes its calls, at most `drainTimeout`, then stops. Resolves once
+   * the old pods have stopped.
    */
   async reloadRecipes(): Promise<void> {
     await this.#init;
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
-    await this.#supervisors.dropWhere((s) => catalog.get(s.name)?.dir !== s.loaded.dir);
+    await this.#supervisors.dropWhere(
+      (s) => catalog.get(s.name)?.dir !== s.loaded.dir,
+      this.options.drainTimeout * 1000,
+    );
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -323,9 +336,7 @@ export class PodManager {
     return pod;
   }
 
-  /** Describes a pod; a measured RSS also raises its recipe's estimate for the next spawn. */
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    if (rssMB !== undefined) this.#supervisors.noteRss(pod, rssMB);
     return describePod(pod, rssMB);
   }
 

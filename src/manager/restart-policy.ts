@@ -1,7 +1,19 @@
 /**
- * When a crashed pod may start again (DESIGN §3): after a backoff of base × factorⁿ (capped), and not
- * at all after `maxUnstable` crashes in a row each within `unstableWindowMs` of its start — that
- * recipe is fatal until an explicit start clears it. A crash after a stable run starts the count anew.
+ * When a pod that ended may start again (DESIGN §3).
+ *
+ * - A pod that could not start (it died before `ready`, timed out, or failed by itself soon after
+ *   start: an exit code, SIGSEGV, SIGABRT…) is an unstable crash: the next start waits a backoff of
+ *   base × factorⁿ (capped), and `maxUnstable` of them in a row make the recipe fatal.
+ * - A ready pod killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP we did not send: the OOM
+ *   killer, an operator, a chaos loop; the runner answers SIGTERM with a clean exit 0) is not the
+ *   recipe's fault: it restarts at once, never counts toward fatal, and (having reached ready)
+ *   clears the count of earlier failures to start. Killed so while still loading, it counts only
+ *   when no pod of the recipe has ever reached ready (then it may be the recipe, e.g. OOM at load).
+ * - A process that could not be spawned at all (SPAWN_FAILED) waits the first backoff, never fatal.
+ * - Fatal is not forever: it lasts a cool-down (`fatalCooldown`, doubled at each fatal in a row up
+ *   to `fatalCooldownCap`), then the recipe gets one more try; one more unstable crash makes it fatal
+ *   again. An explicit start clears it at once. A stable run (a stop, or a crash after the unstable
+ *   window) forgives everything.
  */
 import type { ExitReason } from '../pod/pod.js';
 
@@ -16,6 +28,10 @@ export interface RestartPolicyOptions {
   unstableWindowMs: number;
   /** Unstable crashes in a row that make the recipe fatal. @default 5 */
   maxUnstable: number;
+  /** How long the first fatal state lasts before the recipe is tried again. @default 30_000 */
+  fatalCooldownMs: number;
+  /** The longest a fatal state lasts (the cool-down doubles at each fatal in a row). @default 600_000 */
+  fatalCooldownCapMs: number;
 }
 
 export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
@@ -24,7 +40,25 @@ export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
   backoffCapMs: 15_000,
   unstableWindowMs: 10_000,
   maxUnstable: 5,
+  fatalCooldownMs: 30_000,
+  fatalCooldownCapMs: 600_000,
 };
+
+/** Signals that come from outside the pod: a ready pod dying of one of these was killed, not broken. */
+const EXTERNAL_SIGNALS: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP']);
+
+/** How a pod ended, as far as the policy cares. */
+export interface EndedPod {
+  reason: ExitReason;
+  uptimeMs: number;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+  exitCode: number | null;
+  /** Whether it had sent `ready`. */
+  wasReady: boolean;
+  /** Whether its process could not be started at all (SPAWN_FAILED: out of descriptors…). */
+  spawnFailed?: boolean;
+}
 
 export type ExitVerdict = 'restartable' | 'fatal';
 
@@ -32,6 +66,12 @@ export class RestartPolicy {
   readonly #options: RestartPolicyOptions;
   #unstable = 0;
   #notBefore = 0;
+  /** Fatal states in a row (reset by a stable run); each doubles the next cool-down. */
+  #fatals = 0;
+  /** Monotonic ms when the current fatal state ends; 0 when not fatal. */
+  #fatalUntil = 0;
+  /** Whether a pod of this recipe has ever reached ready. */
+  #startedOnce = false;
 
   constructor(options: RestartPolicyOptions = DEFAULT_RESTART_POLICY) {
     this.#options = options;
@@ -44,6 +84,8 @@ export class RestartPolicy {
     backoffCap: number;
     unstableWindow: number;
     maxUnstable: number;
+    fatalCooldown: number;
+    fatalCooldownCap: number;
   }): RestartPolicy {
     return new RestartPolicy({
       backoffBaseMs: restart.backoffBase * 1000,
@@ -51,6 +93,8 @@ export class RestartPolicy {
       backoffCapMs: restart.backoffCap * 1000,
       unstableWindowMs: restart.unstableWindow * 1000,
       maxUnstable: restart.maxUnstable,
+      fatalCooldownMs: restart.fatalCooldown * 1000,
+      fatalCooldownCapMs: Math.max(restart.fatalCooldownCap, restart.fatalCooldown) * 1000,
     });
   }
 
@@ -60,17 +104,50 @@ export class RestartPolicy {
   }
 
   /** Records how a pod ended, at `now` (monotonic ms). */
-  record(reason: ExitReason, uptimeMs: number, now: number): ExitVerdict {
+  record(ended: EndedPod, now: number): ExitVerdict {
+    const { reason, uptimeMs, signal, exitCode, wasReady, spawnFailed } = ended;
     if (reason === 'stopped' || reason === 'killed') {
-      if (reason === 'stopped') this.#unstable = 0;
+      if (reason === 'stopped') this.#forgive();
       this.#notBefore = 0;
       return 'restartable';
     }
-    this.#unstable = uptimeMs < this.#options.unstableWindowMs ? this.#unstable + 1 : 0;
+    if (spawnFailed) {
+      // The daemon could not start a process (no descriptor left…): not the recipe's fault, and the
+      // next call must be able to retry. Wait the first backoff; count nothing.
+      this.#notBefore = now + this.#options.backoffBaseMs;
+      return 'restartable';
+    }
+    const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;
+    if (reason === 'crashed' && fromOutside && wasReady) {
+      // It reached ready: the recipe can start. Earlier failures to start are forgiven too.
+      this.#forgive();
+      this.#notBefore = 0;
+      return 'restartable';
+    }
+    if (reason === 'crashed' && fromOutside && this.#startedOnce) {
+      // Killed while loading, by a recipe whose pods have reached ready before: a chaos loop or
+      // memory pressure, not a recipe that cannot start. Wait the first backoff; count nothing.
+      this.#notBefore = now + this.#options.backoffBaseMs;
+      return 'restartable';
+    }
+    if (uptimeMs >= this.#options.unstableWindowMs) {
+      this.#forgive();
+    } else {
+      this.#unstable += 1;
+    }
     const { backoffBaseMs, backoffFactor, backoffCapMs } = this.#options;
     const exponent = Math.max(0, this.#unstable - 1);
     this.#notBefore = now + Math.min(backoffCapMs, backoffBaseMs * backoffFactor ** exponent);
-    return this.#unstable >= this.#options.maxUnstable ? 'fatal' : 'restartable';
+    if (this.#unstable < this.#options.maxUnstable) return 'restartable';
+    this.#fatals += 1;
+    const { fatalCooldownMs, fatalCooldownCapMs } = this.#options;
+    this.#fatalUntil = now + Math.min(fatalCooldownCapMs, fatalCooldownMs * 2 ** (this.#fatals - 1));
+    return 'fatal';
+  }
+
+  /** A pod reached ready: the recipe is known to start. */
+  noteReady(): void {
+    this.#startedOnce = true;
   }
 
   /** Milliseconds to wait before the next start is allowed. */
@@ -78,9 +155,32 @@ export class RestartPolicy {
     return Math.max(0, this.#notBefore - now);
   }
 
+  /** Milliseconds left in the current fatal state (0 when it is over, or there is none). */
+  fatalLeftMs(now: number): number {
+    return this.#fatalUntil === 0 ? 0 : Math.max(0, this.#fatalUntil - now);
+  }
+
+  /**
+   * Ends a fatal state whose cool-down is over: the recipe gets one more try, and one more unstable
+   * crash makes it fatal again (with a longer cool-down). True when there was one to end.
+   */
+  endCooldown(now: number): boolean {
+    if (this.#fatalUntil === 0 || this.#fatalUntil > now) return false;
+    this.#fatalUntil = 0;
+    this.#unstable = this.#options.maxUnstable - 1;
+    this.#notBefore = 0;
+    return true;
+  }
+
   /** An explicit start forgives everything. */
   reset(): void {
-    this.#unstable = 0;
+    this.#forgive();
     this.#notBefore = 0;
+  }
+
+  #forgive(): void {
+    this.#unstable = 0;
+    this.#fatals = 0;
+    this.#fatalUntil = 0;
   }
 }

@@ -30,8 +30,11 @@ export class Supervisor {
   fatal: PodkeeperError | undefined;
   /** The keep-alive asked for by the latest call (seconds), for the current pod. */
   keepAlive: number | undefined;
-  /** Largest RSS seen for this recipe, MB: the estimate for its next spawn. */
-  peakMB = 0;
+  /**
+   * The RSS its recent pods had at `ready`, MB, decaying (each new pod's figure weighs half): what a
+   * recipe without a declared `memoryMB` is expected to need at spawn. 0 until a pod was ready.
+   */
+  readyMB = 0;
   #spawning: Promise<Pod> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleTimerSeconds = 0;
@@ -70,6 +73,8 @@ export class Supervisor {
   }
 
   #acquire(): Promise<Pod> {
+    // A fatal recipe whose cool-down is over gets one more try.
+    if (this.fatal && this.#policy.endCooldown(performance.now())) this.fatal = undefined;
     if (this.fatal) return Promise.reject(this.fatal);
     // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
     const live = this.livePod();
@@ -78,6 +83,14 @@ export class Supervisor {
       this.#spawning = undefined;
     });
     return this.#spawning;
+  }
+
+  /** The fatal state while it lasts: crashes in a row, ms until the next try, the last stderr lines. */
+  fatalState(): { crashes: number; retryInMs: number; stderrTail: string[] } | undefined {
+    if (!this.fatal) return undefined;
+    const retryInMs = Math.round(this.#policy.fatalLeftMs(performance.now()));
+    const { crashes, last } = this.fatal.details as { crashes: number; last?: { stderrTail?: string[] } };
+    return { crashes, retryInMs, stderrTail: last?.stderrTail ?? [] };
   }
 
   /** An explicit start: forgets crashes and a fatal state. */
@@ -100,6 +113,15 @@ export class Supervisor {
     return pod;
   }
 
+  /** Lets the current pod finish its calls (at most `timeoutMs`), then stops it; it takes no new ones. */
+  async drain(timeoutMs: number): Promise<Pod | undefined> {
+    this.#clearIdle();
+    const pod = this.pod;
+    if (!pod) return undefined;
+    await pod.drain(timeoutMs);
+    return pod;
+  }
+
   async #spawn(): Promise<Pod> {
     if (this.pod?.state === 'stopping') await this.pod.exited;
     const delay = this.#policy.delayMs(performance.now());
@@ -110,7 +132,8 @@ export class Supervisor {
     this.keepAlive = undefined;
     pod.events.on('idle', () => this.#scheduleIdle(pod));
     pod.events.on('ready', ({ ready }) => {
-      this.peakMB = Math.max(this.peakMB, ready.memoryMB);
+      this.#policy.noteReady();
+      this.readyMB = this.readyMB === 0 ? ready.memoryMB : (this.readyMB + ready.memoryMB) / 2;
     });
     pod.events.on('exit', (exit) => this.#onExit(exit));
     return pod;
@@ -147,8 +170,21 @@ export class Supervisor {
   #onExit(exit: PodExit): void {
     this.#clearIdle();
     if (this.pod === exit.pod) this.pod = undefined;
-    const verdict = this.#policy.record(exit.reason, exit.facts.uptimeMs, performance.now());
-    if (verdict === 'fatal') this.fatal = podFatal(this.name, this.#policy.unstableCrashes, exit.facts);
+    const now = performance.now();
+    const { reason, facts } = exit;
+    const { uptimeMs, signal, exitCode } = facts;
+    const wasReady = exit.pod.readyInfo !== undefined;
+    const ended = {
+      reason,
+      uptimeMs,
+      signal,
+      exitCode,
+      wasReady,
+      spawnFailed: exit.error.code === 'SPAWN_FAILED',
+    };
+    if (this.#policy.record(ended, now) === 'fatal') {
+      this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
+    }
     this.#deps.onExit(this, exit, this.fatal);
     // A pod killed for ignoring a cancel was warm and wanted: bring it back at once.
     if (exit.reason === 'killed' && !this.#deps.isClosing()) this.acquire().catch(() => undefined);

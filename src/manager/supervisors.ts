@@ -10,6 +10,8 @@ export type PodSelector = { target: string } | { podId: string } | { all: true }
 
 export class Supervisors {
   readonly #byName = new Map<string, Supervisor>();
+  /** Supervisors of a replaced or removed recipe whose pod is finishing its calls. */
+  readonly #draining = new Set<Supervisor>();
 
   get(name: string): Supervisor | undefined {
     return this.#byName.get(name);
@@ -23,9 +25,11 @@ export class Supervisors {
     return [...this.#byName.values()];
   }
 
-  /** Every pod that has not stopped yet (starting, ready, busy or stopping). */
+  /** Every pod that has not stopped yet (starting, ready, busy or stopping), draining ones included. */
   livePods(): Pod[] {
-    return this.all().flatMap((s) => (s.pod && s.pod.state !== 'stopped' ? [s.pod] : []));
+    return [...this.all(), ...this.#draining].flatMap((s) =>
+      s.pod && s.pod.state !== 'stopped' ? [s.pod] : [],
+    );
   }
 
   /** The supervisors `selector` picks; `recipeOf` turns a target (name or capability) into a recipe name. */
@@ -36,26 +40,32 @@ export class Supervisors {
     return supervisor ? [supervisor] : [];
   }
 
-  /** The memory a recipe's next pod is expected to need, MB: the largest seen, or the recipe's own figure. */
+  /**
+   * The memory a recipe's next pod is expected to need at spawn, MB: the recipe's declared
+   * `memoryMB` or the recent RSS of its pods at ready, whichever is larger. Never the largest RSS
+   * ever seen during calls: one large request must not lock the recipe out for good.
+   */
   estimateMB(recipe: string): number {
     const supervisor = this.#byName.get(recipe);
-    return Math.max(supervisor?.peakMB ?? 0, supervisor?.loaded.recipe.memoryMB ?? 0);
+    return Math.max(supervisor?.loaded.recipe.memoryMB ?? 0, supervisor?.readyMB ?? 0);
   }
 
-  /** A measured RSS of a running pod raises its recipe's estimate. */
-  noteRss(pod: Pod, rssMB: number): void {
-    const supervisor = this.#byName.get(pod.recipe);
-    if (supervisor && pod.state !== 'starting') supervisor.peakMB = Math.max(supervisor.peakMB, rssMB);
-  }
-
-  /** Removes and stops the supervisors `isStale` picks (their recipe was removed or replaced). */
-  async dropWhere(isStale: (supervisor: Supervisor) => boolean): Promise<void> {
+  /**
+   * Removes the supervisors `isStale` picks (their recipe was removed or replaced) at once, so new
+   * calls go to the new version; their pods finish their calls (at most `drainMs`), then stop.
+   */
+  async dropWhere(isStale: (supervisor: Supervisor) => boolean, drainMs: number): Promise<void> {
     const stale = this.all().filter(isStale);
-    for (const supervisor of stale) this.#byName.delete(supervisor.name);
-    await Promise.all(stale.map((supervisor) => supervisor.stop()));
+    for (const supervisor of stale) {
+      this.#byName.delete(supervisor.name);
+      this.#draining.add(supervisor);
+    }
+    await Promise.all(
+      stale.map((supervisor) => supervisor.drain(drainMs).finally(() => this.#draining.delete(supervisor))),
+    );
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.all().map((supervisor) => supervisor.stop()));
+    await Promise.all([...this.all(), ...this.#draining].map((supervisor) => supervisor.stop()));
   }
 }

@@ -41,6 +41,17 @@ export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
   );
 }
 
+/** The process could not be started at all (no pid): out of descriptors or processes, no executable… */
+export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
+  const errno = (cause as NodeJS.ErrnoException).code;
+  return new PodkeeperError(
+    'SPAWN_FAILED',
+    `Pod ${facts.podId} (recipe "${facts.recipe}") could not be started: ${cause.message}. ` +
+      `The next request tries again${errno === 'EMFILE' || errno === 'ENFILE' ? '; the daemon is out of file descriptors (raise `ulimit -n`)' : ''}.`,
+    { cause, details: { ...facts, ...(errno ? { errno } : {}) } },
+  );
+}
+
 export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
   return new PodkeeperError(
     'READY_TIMEOUT',
@@ -53,15 +64,21 @@ export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperE
   );
 }
 
-export function podFatal(recipe: string, crashes: number, last: PodExitFacts | undefined): PodkeeperError {
+export function podFatal(
+  recipe: string,
+  crashes: number,
+  last: PodExitFacts | undefined,
+  retryInMs: number,
+): PodkeeperError {
   return new PodkeeperError(
     'POD_FATAL',
     withTail(
       `Recipe "${recipe}" crashed ${crashes} times in a row soon after starting and is not restarted ` +
-        `any more. Fix the cause, then run \`podkeeper start ${recipe}\` to clear this state.`,
+        `for ${Math.ceil(retryInMs / 1000)} s; then the next call tries it again. Fix the cause, and run ` +
+        `\`podkeeper start ${recipe}\` to try again at once.`,
       last?.stderrTail ?? [],
     ),
-    { details: { recipe, crashes, last } },
+    { details: { recipe, crashes, last, retryInMs } },
   );
 }
 

@@ -3,7 +3,9 @@
  *
  *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
  *      │                  │
- *      └──exit / ready timeout / kill──────────────────────────────▶ crashed
+ *      └──exit / ready timeout / kill / spawn failed───────────────▶ crashed
+ *
+ *   drain(): no new requests; stop() once the last one is answered, or at the deadline.
  *
  *   caller ─request()─▶ RequestTable (FIFO, concurrency + pipelining) ─▶ channel ─stdin─▶ runner
  *   caller ◀─result/error── RequestTable (correlate by id) ◀── channel ◀─stdout─ runner
@@ -22,6 +24,7 @@ import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
+import { whenSpawnFailed } from './spawn-failure.js';
 import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
@@ -69,6 +72,8 @@ export class Pod {
   #readyTimer: NodeJS.Timeout | undefined;
   #exitReason: ExitReason | undefined;
   #killWhy = '';
+  /** Set by drain(): called once nothing is in flight or queued. */
+  #onDrained: (() => void) | undefined;
 
   constructor(options: PodOptions) {
     this.id = options.id;
@@ -111,9 +116,9 @@ export class Pod {
     );
     this.#process.stderr.pipe(split2()).on('data', (line: string) => this.#onStderr(line));
     this.#armReadyTimer();
-    this.exited = this.#process.exited.then((exit) =>
-      this.#onExit(exit.exitCode, exit.signal, exit.spawnError),
-    );
+    const processExited =
+      this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
+    this.exited = processExited.then((exit) => this.#onExit(exit.exitCode, exit.signal, exit.spawnError));
     this.#log.info({ pid: this.pid }, 'pod spawned');
   }
 
@@ -153,6 +158,7 @@ export class Pod {
     if (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'busy') {
       return Promise.reject(failures.podStopping(this.id, this.#state));
     }
+    if (this.#onDrained) return Promise.reject(failures.podStopping(this.id, 'draining'));
     this.calls += 1;
     return this.#requests.add(action, payload, options);
   }
@@ -171,6 +177,22 @@ export class Pod {
       this.#channel.end();
     });
     return this.exited;
+  }
+
+  /**
+   * Stops taking requests, lets the ones it has (in flight and queued) finish within `timeoutMs`,
+   * then stops gracefully: what an upgrade does to the old version's pod.
+   */
+  async drain(timeoutMs: number): Promise<PodExit> {
+    const open = this.#state === 'starting' || this.#state === 'ready' || this.#state === 'busy';
+    if (open && !this.#onDrained && this.#requests.inFlight + this.#requests.queued > 0) {
+      const drained = new Promise<void>((resolve) => {
+        this.#onDrained = resolve;
+      });
+      await wait(timeoutMs, Promise.race([drained, this.exited]));
+    }
+    this.#onDrained ??= () => undefined;
+    return this.stop();
   }
 
   /** Immediate SIGKILL of the whole tree (see terminate.ts). */
@@ -256,6 +278,7 @@ export class Pod {
     this.lastUsedAt = Date.now();
     this.lastUsedMono = performance.now();
     if (this.#requests.inFlight === 0 && this.#state === 'busy') this.#setState('ready');
+    if (this.#onDrained && this.#requests.inFlight + this.#requests.queued === 0) this.#onDrained();
     this.#checkIdle();
   }
 
@@ -293,9 +316,11 @@ export class Pod {
       stderrTail,
       uptimeMs: Math.round(performance.now() - this.#spawnedAt),
     };
-    const reason: ExitReason = this.#exitReason ?? 'crashed';
-    const error =
-      reason === 'ready-timeout'
+    // A process that never started is a failure even when a stop came first: nothing was stopped.
+    const reason: ExitReason = spawnError ? 'crashed' : (this.#exitReason ?? 'crashed');
+    const error = spawnError
+      ? failures.spawnFailed(facts, spawnError)
+      : reason === 'ready-timeout'
         ? failures.readyTimeout(facts, this.#options.readyTimeoutMs)
         : reason === 'stopped'
           ? failures.podStopping(this.id, 'stopped')

@@ -99,6 +99,16 @@ export const statusResultSchema = z.object({
   pods: z.number().int(),
   recipes: z.number().int(),
   connections: z.number().int(),
+  fatal: z
+    .array(
+      z.object({
+        recipe: z.string(),
+        crashes: z.number().int(),
+        retryInMs: z.number().describe('When the next call tries the recipe again on its own.'),
+        stderrTail: z.array(z.string()).describe("The last stderr lines of the recipe's last pod."),
+      }),
+    )
+    .describe('Recipes in the POD_FATAL state (crash-looping); `pods.start` clears one at once.'),
 });
 export type StatusResult = z.infer<typeof statusResultSchema>;
 

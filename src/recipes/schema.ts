@@ -82,6 +82,12 @@ export const recipeSchema = z
       .record(z.string(), z.string())
       .default({})
       .describe('Environment variables for the pod (and for the model download).'),
+    passEnv: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))
+      .default([])
+      .describe(
+        'Variables of the daemon\'s environment the pod needs beyond the base set (e.g. "HF_TOKEN"); no other is passed.',
+      ),
     config: z
       .record(z.string(), z.unknown())
       .default({})

@@ -62,7 +62,7 @@ def daemon():
         pytest.fail("dist/ is missing: run `npm run build` before the client tests")
     base = Path(tempfile.mkdtemp(prefix="pk-client-"))
     home, wheels, cache = base / "home", base / "wheels", base / "uv-cache"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # a home podkeeper did not create must be private already
     subprocess.run([sys.executable, str(MAKE_WHEELHOUSE), str(wheels)], check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PODKEEPER_HOME", "PODKEEPER_SOCKET")}
     env.update(

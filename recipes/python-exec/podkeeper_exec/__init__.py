@@ -9,6 +9,8 @@ The recipe's entry (`exec_pod.py`) only wires these modules:
     dependencies  per-request `dependencies` installed into the pod's env with uv (differential)
     system        per-request `system_dependencies` (the environments' system-package rules)
     manifest      deployed mode: `podkeeper.manifest.json` routes requests without code
+    modules       per-request `modules` (local module sources) on sys.path while needed
+    response      the FunctionResponse's keys, worker-tetra's first
     service       one request from payload to FunctionResponse
     errors        the failure kinds and how one becomes the response's error fields
 """

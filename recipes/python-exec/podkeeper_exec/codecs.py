@@ -3,7 +3,10 @@
 - `cloudpickle` (default; Python clients): each value is a base64 string of a pickle. Results are
   written with cloudpickle, so functions, classes and instances defined in the request's own code
   travel by value. Reading needs only `pickle`. Without cloudpickle in the env (a recipe built on
-  this one without the dependency), results are written with plain `pickle`.
+  this one without the dependency), results are written with plain `pickle`. A function pickled by
+  one cloudpickle version often does not unpickle under another (3.x's lambdas under 2.x:
+  `Can't get attribute '_function_setstate'`): such a failure names the pod's version, the client's
+  when the request says it (`cloudpickle_version`), and the fix.
 - `json` (hosts in other languages): values are plain JSON. A result JSON cannot carry is a
   SerializationError that says so, rather than a broken protocol line.
 """
@@ -34,7 +37,7 @@ class CloudpickleCodec:
             self._dumps = cloudpickle.dumps
         return self._dumps
 
-    def decode(self, value: object, where: str) -> object:
+    def decode(self, value: object, where: str, client_version: str | None = None) -> object:
         if type(value) is not str:
             raise SerializationError(
                 f'{where} must be a base64 cloudpickle string with serialization "cloudpickle", got '
@@ -47,7 +50,8 @@ class CloudpickleCodec:
         try:
             return pickle.loads(data)
         except Exception as error:  # noqa: BLE001 - any unpickling failure, named with its place
-            raise SerializationError(f"{where} could not be unpickled: {type(error).__name__}: {error}") from None
+            message = f"{where} could not be unpickled: {type(error).__name__}: {error}"
+            raise SerializationError(message + _version_hint(str(error), client_version)) from None
 
     def encode(self, value: object, what: str = "the result") -> str:
         try:
@@ -62,7 +66,7 @@ class JsonCodec:
     def __init__(self, dumps) -> None:
         self._dumps = dumps
 
-    def decode(self, value: object, where: str) -> object:
+    def decode(self, value: object, where: str, client_version: str | None = None) -> object:
         return value
 
     def encode(self, value: object, what: str = "the result") -> object:
@@ -88,9 +92,40 @@ def make_codecs() -> dict[str, CloudpickleCodec | JsonCodec]:
     return {"cloudpickle": CloudpickleCodec(), "json": JsonCodec(dumps)}
 
 
-def decode_args(codec, args: list, kwargs: dict, prefix: str = "") -> tuple[list, dict]:
+def decode_args(
+    codec, args: list, kwargs: dict, client_version: str | None = None, prefix: str = ""
+) -> tuple[list, dict]:
     decode = codec.decode
     return (
-        [decode(value, f"`{prefix}args[{index}]`") for index, value in enumerate(args)],
-        {key: decode(value, f"`{prefix}kwargs.{key}`") for key, value in kwargs.items()},
+        [decode(value, f"`{prefix}args[{index}]`", client_version) for index, value in enumerate(args)],
+        {key: decode(value, f"`{prefix}kwargs.{key}`", client_version) for key, value in kwargs.items()},
+    )
+
+
+def pod_cloudpickle_version() -> str | None:
+    try:
+        import cloudpickle
+    except ImportError:
+        return None
+    return getattr(cloudpickle, "__version__", None)
+
+
+def _version_hint(error: str, client: str | None) -> str:
+    """Why a pickle may not load here: the two cloudpickle versions, and what makes them one."""
+    pod = pod_cloudpickle_version()
+    if client is not None and client == pod:
+        return ""
+    if client is None and "cloudpickle" not in error:
+        return ""  # nothing points at a version mismatch
+    here = f"this pod has cloudpickle {pod}" if pod else "this pod has no cloudpickle"
+    if client is None:
+        return (
+            f"; {here} and the value was likely pickled by another version (the request does not say "
+            "which: podkeeper's client sends `cloudpickle_version`; runpod-flash 1.21 uses cloudpickle >= "
+            f"3.1.1). Use one version on both sides: cloudpickle=={pod} where the client runs, or the "
+            "client's version in the pod's env"
+        )
+    return (
+        f"; it was pickled with cloudpickle {client} (the client's) and {here}. Use one version on both "
+        f"sides: cloudpickle=={pod} where the client runs, or cloudpickle=={client} in the pod's env"
     )

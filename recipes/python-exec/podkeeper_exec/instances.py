@@ -1,15 +1,15 @@
 """Class instances kept in the pod across requests, under their `instance_id`.
 
 worker-tetra builds a new executor per request and so loses its instances; here one registry lives as
-long as the pod. It is bounded: past `limit` instances, the least recently used is dropped (its
-`close()` is not called: it may be in use by a request still running). Methods of one instance may
+long as the pod. It is bounded: past `limit` instances, the least recently used is dropped (the
+object's own `close()` is not called: it may be in use by a request still running; the `modules`
+its creating request sent are removed with it). Methods of one instance may
 run at the same time when the recipe's concurrency is above 1, as with any object shared by threads.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import OrderedDict
 
@@ -17,22 +17,31 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .modules import ModuleDir
+
 
 def _now() -> str:
-    """ISO-8601 UTC with milliseconds, as the pod protocol's timestamps."""
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    """The pod's local time, naive, as worker-tetra sends it (`datetime.now().isoformat()`): Python
+    3.10's `fromisoformat` reads it, and it subtracts from `datetime.now()`."""
+    from datetime import datetime  # not needed to reach `ready`
+
+    return datetime.now().isoformat()
 
 
 class Instance:
-    __slots__ = ("class_name", "created_at", "instance_id", "last_used", "method_calls", "obj")
+    __slots__ = ("class_name", "created_at", "instance_id", "last_used", "method_calls", "modules", "obj")
 
-    def __init__(self, instance_id: str, class_name: str, obj: object) -> None:
+    def __init__(self, instance_id: str, class_name: str, obj: object, modules: ModuleDir | None = None) -> None:
         self.instance_id = instance_id
         self.class_name = class_name
         self.obj = obj
+        self.modules = modules  # the `modules` of the request that created it: kept as long as it is
         self.created_at = self.last_used = _now()
         self.method_calls = 0
+
+    def close(self) -> None:
+        if self.modules is not None:
+            self.modules.close()
 
     def info(self) -> dict:
         """`instance_info` of the response (worker-tetra's fields)."""
@@ -64,14 +73,17 @@ class InstanceRegistry:
                 self._items.move_to_end(instance_id)
             return instance
 
-    def add(self, instance_id: str, class_name: str, obj: object) -> Instance:
+    def add(self, instance_id: str, class_name: str, obj: object, modules: ModuleDir | None = None) -> Instance:
         """Keep a new instance (replacing one of the same id); drops the least recently used past the bound."""
-        instance = Instance(instance_id, class_name, obj)
+        instance = Instance(instance_id, class_name, obj, modules)
         with self._lock:
-            self._items.pop(instance_id, None)
+            replaced = self._items.pop(instance_id, None)
             self._items[instance_id] = instance
             dropped = [self._items.popitem(last=False)[1] for _ in range(len(self._items) - self.limit)]
+        if replaced is not None:
+            replaced.close()
         for old in dropped:
+            old.close()
             self._on_drop(old)
         return instance
 
@@ -83,7 +95,11 @@ class InstanceRegistry:
 
     def remove(self, instance_id: str) -> bool:
         with self._lock:
-            return self._items.pop(instance_id, None) is not None
+            instance = self._items.pop(instance_id, None)
+        if instance is None:
+            return False
+        instance.close()
+        return True
 
     def list(self) -> list[dict]:
         with self._lock:

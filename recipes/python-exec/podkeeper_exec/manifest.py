@@ -126,7 +126,7 @@ class Manifest:
         where = f"{os.path.basename(self.path)} deploys: {', '.join(sorted(entries)) or 'no ' + kind + 's'}"
         if self.path is None:
             where = f"this recipe has no {DEFAULT_FILE}"
-        return f"the request has no `{field}` and {kind} {name!r} is not deployed ({where})"
+        return f"{kind} {name!r} not found: the request has no `{field}` and it is not deployed ({where})"
 
 
 def _is_coroutine_function(fn: object) -> bool:

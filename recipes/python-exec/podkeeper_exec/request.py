@@ -4,12 +4,13 @@
      "dependencies": ["requests"], "system_dependencies": [], "execution_type": "function",
      "class_name": null, "class_code": null, "constructor_args": [], "constructor_kwargs": {},
      "method_name": "__call__", "instance_id": null, "create_new_instance": true,
-     "serialization": "cloudpickle"}
+     "modules": {"utils.py": "..."}, "serialization_format": "cloudpickle"}
 
-podkeeper additions: `serialization` (`cloudpickle`, the default, or `json`) and `function_pickle`
-(the function itself, base64 cloudpickle, for functions whose source is not available). worker-tetra
-fields podkeeper has no use for (`accelerate_downloads`, `hf_models_to_cache`) are accepted and
-ignored; any other unknown field is an error naming it, so a typo never falls back to a default.
+As worker-tetra's model does, unknown fields are ignored: each one is named in a warning (the
+response's `logs`), so a typo is visible but never refused. podkeeper additions: `serialization`
+(the older spelling of `serialization_format`, accepted as an alias), `function_pickle` (the function
+itself, base64 cloudpickle, for functions whose source is not available) and `cloudpickle_version`
+(the client's, named when a value does not unpickle).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from .errors import RequestError
 
 SERIALIZATIONS = ("cloudpickle", "json")
 EXECUTION_TYPES = ("function", "class")
-_IGNORED = ("accelerate_downloads", "hf_models_to_cache")
+_IGNORED = ("accelerate_downloads", "hf_models_to_cache")  # worker-tetra's, of no use here
+_FORMAT_FIELDS = ("serialization_format", "serialization")
 _MAX_NAME = 256
 
 
@@ -27,6 +29,7 @@ class FunctionRequest:
         "args",
         "class_code",
         "class_name",
+        "cloudpickle_version",
         "constructor_args",
         "constructor_kwargs",
         "create_new_instance",
@@ -38,8 +41,10 @@ class FunctionRequest:
         "instance_id",
         "kwargs",
         "method_name",
+        "modules",
         "serialization",
         "system_dependencies",
+        "warnings",
     )
 
     def __init__(self, **fields: object) -> None:
@@ -60,18 +65,21 @@ class FunctionRequest:
         return str(self.function_name)
 
 
-_KNOWN = frozenset(FunctionRequest.__slots__) | frozenset(_IGNORED)
+_FIELDS = tuple(sorted({*FunctionRequest.__slots__, *_FORMAT_FIELDS} - {"warnings"}))
+_KNOWN = frozenset(_FIELDS) | frozenset(_IGNORED)
 
 
 def parse_request(payload: object) -> FunctionRequest:
     """Check the payload's fields and fill in the defaults; raises RequestError naming the field."""
     if type(payload) is not dict:
         raise RequestError(f"the execute payload must be a JSON object (a FunctionRequest), got {_kind(payload)}")
-    for key in payload:
-        if key not in _KNOWN:
-            raise RequestError(f"unknown field `{key}` (a FunctionRequest has: {', '.join(FunctionRequest.__slots__)})")
+    warnings = [
+        f"ignored unknown field `{key}` (a FunctionRequest has: {', '.join(_FIELDS)})"
+        for key in payload
+        if key not in _KNOWN
+    ]
     p = payload
-    serialization = _choice(p, "serialization", SERIALIZATIONS, "cloudpickle")
+    serialization = _serialization(p)
     class_name = _name(p, "class_name")
     execution_type = _choice(p, "execution_type", EXECUTION_TYPES, "function")
     request = FunctionRequest(
@@ -91,6 +99,9 @@ def parse_request(payload: object) -> FunctionRequest:
         instance_id=_name(p, "instance_id"),
         create_new_instance=_bool(p, "create_new_instance", True),
         serialization=serialization,
+        modules=_modules(p),
+        cloudpickle_version=_name(p, "cloudpickle_version"),
+        warnings=warnings,
     )
     if execution_type == "class":
         if class_name is None:
@@ -121,6 +132,27 @@ def _choice(p: dict, field: str, allowed: tuple[str, ...], default: str) -> str:
         return default
     if value not in allowed:
         raise RequestError(f"`{field}` must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _serialization(p: dict) -> str:
+    """`serialization_format` (worker-tetra's), or `serialization` (podkeeper's alias); never both, differing."""
+    given = {field: p[field] for field in _FORMAT_FIELDS if p.get(field) is not None}
+    if len(set(map(repr, given.values()))) > 1:
+        raise RequestError(
+            f"`serialization_format` ({given['serialization_format']!r}) and its alias `serialization` "
+            f"({given['serialization']!r}) disagree; send one of them"
+        )
+    field = next(iter(given), "serialization_format")
+    return _choice(p, field, SERIALIZATIONS, "cloudpickle")
+
+
+def _modules(p: dict) -> dict[str, str]:
+    """`modules`: POSIX relative path -> source text (the paths themselves are checked by modules.py)."""
+    value = _dict(p, "modules")
+    for path, source in value.items():
+        if type(source) is not str:
+            raise RequestError(f"`modules.{path}` must be the module's source text, got {_kind(source)}")
     return value
 
 

@@ -8,13 +8,10 @@
                  ├─ a generator ──────────▶ each item a chunk, then the response
                  └─ awaitable / async gen ▶ handed back to the runner as a coroutine, awaited on its loop
 
-Every outcome is a FunctionResponse: `success` true with `result`, or false with `error`,
-`error_type`, `traceback` (and, with cloudpickle, the `exception` itself). So at the protocol level
-an `execute` always succeeds and the pod keeps serving; only the runner's own failures (cancel,
-timeout, crash) are protocol errors. Response fields:
-`success`, `result`, `error`, `error_type`, `traceback`, `exception`, `stdout` (this request's stdout,
-stderr and logging, in order), `stderr` and `logs` (those parts alone), `instance_id`, `instance_info`, `instance_created`, `dependencies`,
-`system_dependencies`, `chunks`.
+Every outcome is a FunctionResponse (its shape: response.py): `success` true with `result`
+(cloudpickle) or `json_result` (json), or false with `error`, `error_type`, `traceback` (and, with
+cloudpickle, the `exception` itself). So at the protocol level an `execute` always succeeds and the
+pod keeps serving; only the runner's own failures (cancel, timeout, crash) are protocol errors.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from .errors import ExecError, NotFoundError, RequestError, error_fields
 from .instances import InstanceRegistry
 from .manifest import Manifest
 from .request import FunctionRequest, parse_request
+from .response import build
 from .sourcecode import SourceCache
 from .system import ensure_system_packages
 
@@ -87,7 +85,7 @@ class ExecService:
 class _Run:
     """The state of one request while it runs."""
 
-    __slots__ = ("capture", "codec", "created", "ctx", "instance", "reports", "request", "service")
+    __slots__ = ("capture", "codec", "created", "ctx", "instance", "modules", "reports", "request", "service")
 
     def __init__(self, service: ExecService, ctx, capture: Capture) -> None:
         self.service = service
@@ -97,13 +95,20 @@ class _Run:
         self.codec = service.codecs["cloudpickle"]
         self.instance = None
         self.created = False
+        self.modules = None  # this request's `modules` (a ModuleDir) until closed or handed to an instance
         self.reports: dict = {}
 
     def start(self, payload: object) -> object:
         try:
             request = self.request = parse_request(payload)
+            for warning in request.warnings:
+                self.capture.write(f"WARNING:podkeeper_exec:{warning}\n", "logs")
             self.codec = self.service.codecs[request.serialization]
             self._dependencies(request)
+            if request.modules:
+                from .modules import ModuleDir
+
+                self.modules = ModuleDir(request.modules)
             target, args, kwargs = self._target(request)
             out = target(*args, **kwargs)
         except BaseException as error:  # noqa: BLE001 - SystemExit too: the pod keeps serving
@@ -138,18 +143,18 @@ class _Run:
                     if not name.startswith("_") and callable(getattr(self.instance.obj, name, None))
                 )
                 raise NotFoundError(
-                    f"{request.class_name} has no method {request.method_name!r} "
+                    f"method {request.method_name!r} not found in class {request.class_name!r} "
                     f"(its public methods: {', '.join(public) or 'none'})"
                 )
         elif request.function_code is not None:
             method = self.service.sources.load(request.function_code, request.function_name, "function")
         elif request.function_pickle is not None:
-            method = self.codec.decode(request.function_pickle, "`function_pickle`")
+            method = self.codec.decode(request.function_pickle, "`function_pickle`", request.cloudpickle_version)
             if not callable(method):
                 raise RequestError(f"`function_pickle` holds a {type(method).__name__}, not a function")
         else:
             method, _ = self.service.manifest.function(request.function_name)
-        args, kwargs = decode_args(self.codec, request.args, request.kwargs)
+        args, kwargs = decode_args(self.codec, request.args, request.kwargs, request.cloudpickle_version)
         return method, args, kwargs
 
     def _instance(self, request: FunctionRequest):
@@ -164,7 +169,7 @@ class _Run:
                 return found
             if request.class_code is None and request.class_name not in self.service.manifest.classes:
                 raise NotFoundError(
-                    f"instance {request.instance_id!r} is not in this pod (it holds at most "
+                    f"instance {request.instance_id!r} not found in this pod (it holds at most "
                     f"{registry.limit} instances, least recently used dropped first, and none survive a pod "
                     "restart), and the request carries no `class_code` to create it again"
                 )
@@ -172,10 +177,18 @@ class _Run:
             cls = self.service.sources.load(request.class_code, request.class_name, "class")
         else:
             cls = self.service.manifest.cls(request.class_name)
-        args, kwargs = decode_args(self.codec, request.constructor_args, request.constructor_kwargs, "constructor_")
+        args, kwargs = decode_args(
+            self.codec,
+            request.constructor_args,
+            request.constructor_kwargs,
+            request.cloudpickle_version,
+            "constructor_",
+        )
         obj = cls(*args, **kwargs)
         self.created = True
-        return registry.add(request.instance_id or registry.new_id(request.class_name), request.class_name, obj)
+        modules, self.modules = self.modules, None  # the instance keeps them: its methods may import them later
+        instance_id = request.instance_id or registry.new_id(request.class_name)
+        return registry.add(instance_id, request.class_name, obj, modules)
 
     # ------------------------------------------------------------------ after the call
 
@@ -196,6 +209,7 @@ class _Run:
             return self.failure(error, chunks=index)
         finally:
             generator.close()
+            self._close_modules()
 
     async def _stream(self, iterator) -> dict:
         import asyncio
@@ -219,6 +233,7 @@ class _Run:
             if aclose is not None:
                 await aclose()
             CURRENT.reset(token)
+            self._close_modules()
 
     async def _await(self, awaitable) -> dict:
         import asyncio
@@ -234,6 +249,7 @@ class _Run:
             return self.success(value)
         finally:
             CURRENT.reset(token)
+            self._close_modules()
 
     def success(self, value: object, chunks: int | None = None) -> dict:
         try:
@@ -242,11 +258,12 @@ class _Run:
             return self.failure(error, chunks)
         if self.instance is not None:
             self.service.instances.touch(self.instance)
-        response = {"success": True, "result": result}
-        return self._extras(response, chunks)
+        if self.codec.name == "json":  # worker-tetra's place for a JSON value; `result` is its pickles'
+            return self._extras({"success": True, "result": None, "json_result": result}, chunks)
+        return self._extras({"success": True, "result": result, "json_result": None}, chunks)
 
     def failure(self, error: BaseException, chunks: int | None = None) -> dict:
-        response = {"success": False, "result": None, **error_fields(error)}
+        response = {"success": False, "result": None, "json_result": None, **error_fields(error)}
         if self.codec.name == "cloudpickle" and not isinstance(error, ExecError):
             try:  # the exception itself, so a Python client can raise the very same type
                 response["exception"] = self.codec.encode(error.with_traceback(None), "the exception")
@@ -256,16 +273,12 @@ class _Run:
             self.service.instances.touch(self.instance)
         return self._extras(response, chunks)
 
-    def _extras(self, response: dict, chunks: int | None) -> dict:
-        capture = self.capture
-        response["stdout"] = capture.text()
-        response["stderr"] = capture.text("stderr")
-        response["logs"] = capture.text("logs")
-        if self.instance is not None:
-            response["instance_id"] = self.instance.instance_id
-            response["instance_info"] = self.instance.info()
-            response["instance_created"] = self.created
-        if chunks is not None:
-            response["chunks"] = chunks
-        response.update(self.reports)
-        return response
+    def _extras(self, outcome: dict, chunks: int | None) -> dict:
+        self._close_modules()
+        return build(outcome, self.capture, self.instance, self.created, chunks, self.reports)
+
+    def _close_modules(self) -> None:
+        """This request's `modules` go with it (unless the instance it created keeps them)."""
+        modules, self.modules = self.modules, None
+        if modules is not None:
+            modules.close()

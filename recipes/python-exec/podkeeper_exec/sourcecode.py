@@ -37,7 +37,7 @@ class SourceCache:
         if found is None:
             defined = sorted(key for key, value in namespace.items() if not key.startswith("__") and callable(value))
             listing = ", ".join(defined) if defined else "nothing callable"
-            raise NotFoundError(f"{kind} {name!r} is not defined by `{kind}_code` (it defines: {listing})")
+            raise NotFoundError(f"{kind} {name!r} not found in `{kind}_code` (it defines: {listing})")
         if not callable(found):
             raise NotFoundError(f"`{kind}_code` defines {name!r}, but it is a {type(found).__name__}, not a {kind}")
         return found

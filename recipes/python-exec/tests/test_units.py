@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import json
+import sys
 import threading
 
 import pytest
@@ -177,3 +179,62 @@ def test_system_packages_are_found_or_named_with_the_command_that_installs_them(
     monkeypatch.setattr(system, "_in_container", lambda: False)  # never apt-get from a test
     with pytest.raises(system.DependencyError, match=r"sudo apt-get install -y pk-surely-not-a-package"):
         system.ensure_system_packages(["pk-surely-not-a-package"])
+
+
+def test_unknown_fields_are_ignored_with_a_warning_and_serialization_has_two_spellings():
+    request = parse_request({"function_name": "f", "serialization_format": "json", "from_the_future": 1})
+    assert request.serialization == "json"
+    assert len(request.warnings) == 1 and "ignored unknown field `from_the_future`" in request.warnings[0]
+    assert parse_request({"function_name": "f", "serialization": "json"}).serialization == "json"
+    assert parse_request({"function_name": "f", "serialization": "json", "serialization_format": "json"}).warnings == []
+    with pytest.raises(RequestError, match="disagree"):
+        parse_request({"function_name": "f", "serialization": "json", "serialization_format": "cloudpickle"})
+    with pytest.raises(RequestError, match=r"`modules.a.py` must be the module's source text"):
+        parse_request({"function_name": "f", "modules": {"a.py": 1}})
+
+
+def test_modules_are_importable_until_closed_then_gone_from_sys_path_modules_and_disk():
+    import importlib
+    import os
+
+    from podkeeper_exec.modules import ModuleDir
+
+    first = ModuleDir(
+        {"pk_mod_a.py": "VALUE = 1\n", "pk_pkg/sub.py": "from pk_mod_a import VALUE\nTWICE = VALUE * 2\n"}
+    )
+    try:
+        assert importlib.import_module("pk_pkg.sub").TWICE == 2
+    finally:
+        first.close()
+    assert first.path not in sys.path
+    assert not os.path.exists(first.path)
+    assert not [name for name in sys.modules if name.split(".")[0] in ("pk_mod_a", "pk_pkg")]
+    second = ModuleDir({"pk_mod_a.py": "VALUE = 5\n"})  # another request's version of the same name
+    try:
+        assert importlib.import_module("pk_mod_a").VALUE == 5
+    finally:
+        second.close()
+    for bad in ("/abs.py", "../up.py", "a//b.py", "a\\b.py", "./a.py"):
+        with pytest.raises(RequestError, match="relative POSIX path"):
+            ModuleDir({bad: ""})
+
+
+def test_an_unpickling_failure_in_cloudpickle_names_both_versions_and_the_fix():
+    from podkeeper_exec.codecs import CloudpickleCodec, pod_cloudpickle_version
+    from podkeeper_exec.errors import SerializationError
+
+    missing = base64.b64encode(b"ccloudpickle.cloudpickle\n_no_such_helper\n.").decode()
+    pod = pod_cloudpickle_version()
+    with pytest.raises(SerializationError) as plain:
+        CloudpickleCodec().decode(missing, "`args[0]`")
+    assert f"this pod has cloudpickle {pod}" in str(plain.value)
+    assert "podkeeper's client sends `cloudpickle_version`" in str(plain.value)
+    with pytest.raises(SerializationError) as versioned:
+        CloudpickleCodec().decode(missing, "`args[0]`", "9.9.9")
+    text = str(versioned.value)
+    assert f"cloudpickle 9.9.9 (the client's) and this pod has cloudpickle {pod}" in text
+    assert f"cloudpickle=={pod} where the client runs, or cloudpickle==9.9.9 in the pod's env" in text
+    unrelated = base64.b64encode(b"cos\n_no_such_thing\n.").decode()
+    with pytest.raises(SerializationError) as other:
+        CloudpickleCodec().decode(unrelated, "`args[0]`")
+    assert "cloudpickle" not in str(other.value).split("could not be unpickled")[1]

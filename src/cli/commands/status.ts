@@ -29,6 +29,11 @@ export function registerStatus(program: Command): void {
         ['pods', status.pods],
         ['recipes', status.recipes],
         ['clients', status.connections],
+        ...status.fatal.map((f): [string, string] => [
+          'fatal',
+          `${f.recipe}: ${f.crashes} crashes in a row, tried again in ${Math.ceil(f.retryInMs / 1000)} s` +
+            (f.stderrTail.length > 0 ? `\n  ${f.stderrTail.slice(-5).join('\n  ')}` : ''),
+        ]),
       ]);
     });
 }

@@ -1,6 +1,9 @@
 import type { Handler } from '../context.js';
 
-/** `status`: the daemon, its memory budget, its Python environments, how many pods and recipes. */
+/**
+ * `status`: the daemon, its memory budget, its Python environments, how many pods and recipes, and
+ * the recipes that are fatal (with their last stderr lines). Memory comes from one shared sample.
+ */
 export const handleStatus: Handler<'status'> = async (_payload, { services, manager }) => {
   const [memory, pods, recipes, env] = await Promise.all([
     manager.memory(),
@@ -24,5 +27,6 @@ export const handleStatus: Handler<'status'> = async (_payload, { services, mana
     memory,
     pods: pods.length,
     recipes: recipes.length,
+    fatal: manager.fatalRecipes(),
   };
 };

@@ -1,6 +1,7 @@
 /**
  * The last install step: move the staged recipe into recipes/.versions/, swap the recipes/<name>
- * link, reload the recipes (the old version's pod stops) and remove the old version's folder.
+ * link, reload the recipes (new calls reach the new version at once; the old version's pod finishes
+ * its calls in flight, then stops) and remove the old version's folder once it has.
  */
 import type { InstallRequest } from '../../control/installer.js';
 import type { RecipeSummary } from '../../protocol/control-results.js';

@@ -13,7 +13,7 @@ export interface InstallHost {
     loaded: LoadedRecipe,
     options?: { signal?: AbortSignal },
   ): Promise<{ spawnToReadyMs: number; memoryMB: number }>;
-  /** Re-reads the recipe folders; pods of a recipe that changed or went are stopped. */
+  /** Re-reads the recipe folders; pods of a recipe that changed or went drain, then stop (resolves then). */
   reloadRecipes(): Promise<void>;
   recipes(): Promise<LoadedRecipe[]>;
 }

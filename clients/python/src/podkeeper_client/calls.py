@@ -103,7 +103,9 @@ class Options:
         return pickle.loads(base64.b64decode(value))
 
     def base_request(self) -> dict:
-        request: dict = {"serialization": self.serialization}
+        request: dict = {"serialization_format": self.serialization}
+        if self.serialization == "cloudpickle":  # named by the pod if one of our pickles does not load there
+            request["cloudpickle_version"] = _cloudpickle_version()
         if self.dependencies:
             request["dependencies"] = self.dependencies
         if self.system_dependencies:
@@ -115,6 +117,12 @@ class Options:
             f"{prefix}args": [self.encode(value) for value in args],
             f"{prefix}kwargs": {key: self.encode(value) for key, value in kwargs.items()},
         }
+
+
+def _cloudpickle_version() -> str:
+    import cloudpickle
+
+    return cloudpickle.__version__
 
 
 def execute(options: Options, request: dict, on_response: Callable[[object], None] | None = None) -> object:
@@ -155,6 +163,8 @@ def finish(options: Options, response: object) -> object:
     if options.echo and response.get("stdout"):
         sys.stdout.write(response["stdout"])
     if response["success"]:
+        if options.serialization == "json":
+            return response.get("json_result")
         return options.decode(response.get("result"))
     raise_remote(options, response)
     return None  # not reached

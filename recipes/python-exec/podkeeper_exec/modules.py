@@ -1,0 +1,91 @@
+"""A request's `modules` (runpod-flash's local, non-pip modules), importable while they are needed.
+
+    {"utils.py": "...", "helpers/__init__.py": "...", "helpers/text.py": "..."}
+        ─▶ written under a new temporary directory, put first on sys.path; copies of the same
+           top-level names already in sys.modules (an earlier request's) are dropped first
+        ─▶ closed with the request (a function), or with the kept instance the request created (a
+           class: its methods may import them on later calls): off sys.path, its modules dropped
+           from sys.modules, the directory removed
+
+sys.path and sys.modules are the process's: two requests running at once that send different
+modules under the same name see one of them (worker-tetra runs one request at a time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+
+from .errors import RequestError
+
+_LOCK = threading.Lock()
+
+
+def _check_path(path: str) -> list[str]:
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
+        raise RequestError(
+            f"`modules` key {path!r} must be a relative POSIX path inside the module directory "
+            '(like "utils.py" or "helpers/__init__.py")'
+        )
+    return parts
+
+
+class ModuleDir:
+    """The files of one request's `modules`, on sys.path until `close()`."""
+
+    __slots__ = ("_closed", "path")
+
+    def __init__(self, files: dict[str, str]) -> None:
+        checked = {path: _check_path(path) for path in files}
+        self.path = tempfile.mkdtemp(prefix="pk-exec-modules-")
+        self._closed = False
+        try:
+            for name, parts in checked.items():
+                target = os.path.join(self.path, *parts)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "w", encoding="utf-8") as handle:
+                    handle.write(files[name])
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+        tops = {parts[0].removesuffix(".py") for parts in checked.values()}
+        with _LOCK:
+            for name, module in list(sys.modules.items()):  # a copy: other threads may be importing
+                if name.split(".", 1)[0] in tops and not self._owns(module):
+                    sys.modules.pop(name, None)  # an earlier request's copy: import this request's
+            sys.path.insert(0, self.path)
+        importlib.invalidate_caches()
+
+    def _under(self, path: object) -> bool:
+        return type(path) is str and (path == self.path or path.startswith(self.path + os.sep))
+
+    def _owns(self, module: object) -> bool:
+        file = getattr(module, "__file__", None)
+        if file:
+            return self._under(file)
+        paths = list(getattr(module, "__path__", None) or ())  # a namespace package: its directories
+        return bool(paths) and all(self._under(path) for path in paths)
+
+    def close(self) -> None:
+        with _LOCK:
+            if self._closed:
+                return
+            self._closed = True
+            while self.path in sys.path:
+                sys.path.remove(self.path)
+            for entry in [entry for entry in sys.path_importer_cache if self._under(entry)]:
+                del sys.path_importer_cache[entry]
+            for name, module in list(sys.modules.items()):
+                if self._owns(module):
+                    sys.modules.pop(name, None)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def open_modules(files: dict[str, str]) -> ModuleDir | None:
+    """The request's modules on sys.path, or None when it sends none."""
+    return ModuleDir(files) if files else None
