@@ -2,12 +2,14 @@
  * Hostile archives and folders: every one is refused with UNSAFE_ARCHIVE naming the member, nothing
  * is written outside the staging folder, and nothing is left behind.
  */
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RecipeInstaller } from '../src/recipes/install/installer.js';
 import { tempDir } from './helpers.js';
 import {
+  gzipBomb,
   installFixture,
   leftovers,
   packRecipe,
@@ -82,6 +84,39 @@ describe('unpacking safely', () => {
     const error = await installer.install({ source: file }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: 'huge/blob.bin' } });
     expect((error as Error).message).toMatch(/unpacks to more than 51\.2 KiB/);
+  });
+
+  it('refuses a gzip bomb: every inflated byte counts, the zeros after the end of the archive too', async () => {
+    const fx = installFixture();
+    const installer = new RecipeInstaller({ host: fx.manager, maxUnpackedMB: 1 });
+    await installer.install({ source: writeRecipe({ name: 'bomb', version: '1.0.0' }) });
+    const file = await gzipBomb('bomb', 32 * 1024 * 1024);
+    const error = await installer.install({ source: file }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNSAFE_ARCHIVE',
+      details: { archive: file, bound: 1024 * 1024 },
+    });
+    expect((error as Error).message).toMatch(/inflates to more than 1\.0 MiB \(the recipe size bound\)/);
+    expect(leftovers(fx.home)).toEqual({ staging: [], versions: [expect.stringMatching(/^bomb@1\.0\.0-/)] });
+    expect(await fx.manager.call('bomb', 'still')).toMatchObject({ version: '1.0.0', input: 'still' });
+
+    // Zeros after the end that stay under the bound are a valid archive (tar pads its records so).
+    const padded = await gzipBomb('padded', 256 * 1024);
+    await installer.install({ source: padded });
+    expect(await fx.manager.call('padded', 7)).toBe(7);
+  });
+
+  it('refuses an archive that is not a tar inside its gzip (a gzip in a gzip)', async () => {
+    const fx = installFixture();
+    const inner = readFileSync(rawTarball(recipeMembers('nested')));
+    const file = join(tempDir(), 'nested.tar.gz');
+    writeFileSync(file, gzipSync(inner));
+    const error = await fx.install(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNSAFE_ARCHIVE',
+      message: expect.stringMatching(/not a tar archive/),
+    });
+    expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
   });
 
   it('applies the same rules to a directory source', async () => {
