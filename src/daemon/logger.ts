@@ -1,6 +1,6 @@
 /**
  * The daemon's logs: pino JSON lines to `$PODKEEPER_HOME/logs/daemon.log` (rotated by size at start
- * and checked every minute) and readable lines on stderr. Never stdout: in `--stdio` mode stdout
+ * and as it is written, see rotate.ts) and readable lines on stderr. Never stdout: in `--stdio` mode stdout
  * carries protocol lines only.
  *
  *   logger ──multistream──▶ sonic-boom (async) ──▶ logs/daemon.log
@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Level, type Logger, pino } from 'pino';
 import { colorsFor } from '../colors.js';
-import { rotateIfLarge } from './rotate.js';
+import { rotateAsWritten, rotateIfLarge } from './rotate.js';
 
 const pc = colorsFor(process.stderr);
 
@@ -27,11 +27,9 @@ export interface DaemonLoggerOptions {
 export interface DaemonLogger {
   logger: Logger;
   file: string;
-  /** Writes what is buffered and stops the rotation timer. */
+  /** Writes what is buffered and stops the rotation. */
   close(): void;
 }
-
-const ROTATION_CHECK_MS = 60_000;
 
 export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
   const dir = join(options.home, 'logs');
@@ -46,15 +44,12 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
     { level: level === 'silent' ? 'fatal' : level, stream: terminal },
   ]);
   const logger = pino({ level, base: { pid: process.pid } }, streams);
-  const timer = setInterval(() => {
-    if (rotateIfLarge(file, options.maxBytes, options.keep)) destination.reopen();
-  }, ROTATION_CHECK_MS);
-  timer.unref();
+  const stopRotating = rotateAsWritten(destination, file, options.maxBytes, options.keep);
   return {
     logger,
     file,
     close() {
-      clearInterval(timer);
+      stopRotating();
       try {
         destination.flushSync();
       } catch {
