@@ -99,6 +99,12 @@ export const statusResultSchema = z.object({
   pods: z.number().int(),
   recipes: z.number().int(),
   connections: z.number().int(),
+  clientBufferedBytes: z
+    .number()
+    .int()
+    .describe(
+      'Output queued for slow clients and not yet taken by their sockets, bytes, all clients together.',
+    ),
 });
 export type StatusResult = z.infer<typeof statusResultSchema>;
 
