@@ -7,35 +7,25 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawConnect, startDaemon } from './daemon-helpers.js';
 import { eventually } from './helpers.js';
-import { writeRecipe } from './install-helpers.js';
+import { writeChatter } from './install-helpers.js';
 
 describe('daemon log rotation', () => {
   it('rotates daemon.log as a noisy pod writes, keeping logKeep files near logMaxMB', {
     timeout: 60_000,
   }, async () => {
-    // 20 000 stderr lines of 100 bytes: each becomes a ~250-byte JSON line in daemon.log (~5 MB).
-    const recipe = writeRecipe({
-      name: 'chatter',
-      code: [
-        'import sys',
-        '',
-        'def process(payload, ctx):',
-        '    for n in range(20000):',
-        '        sys.stderr.write(f"chatter line {n:06d} " + "x" * 80 + "\\n")',
-        '    sys.stderr.write("chatter done\\n")',
-        '    sys.stderr.flush()',
-        '    return "said it all"',
-        '',
-      ].join('\n'),
-    });
     const maxBytes = 0.1 * 1024 * 1024;
     const daemon = await startDaemon({
       config: { logMaxMB: 0.1, logKeep: 2 },
-      args: ['--recipe-path', join(recipe, '..')],
+      args: ['--recipe-path', writeChatter()],
     });
     const client = await rawConnect(daemon.socket);
-    client.send({ id: 1, action: 'call', payload: { target: 'chatter', input: {} } });
-    expect(await client.answer(1, 30_000)).toMatchObject({ success: true, result: 'said it all' });
+    // 20 000 stderr lines of 100 bytes: each becomes a ~250-byte JSON line in daemon.log (~5 MB).
+    client.send({
+      id: 1,
+      action: 'call',
+      payload: { target: 'chatter', input: { lines: 20_000, width: 80 } },
+    });
+    expect(await client.answer(1, 30_000)).toMatchObject({ success: true, result: 'done' });
 
     const log = join(daemon.home, 'logs', 'daemon.log');
     const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
@@ -49,6 +39,6 @@ describe('daemon log rotation', () => {
     }
     expect(existsSync(`${log}.3`)).toBe(false);
     // The newest generations hold the end of the noise, in order.
-    expect(read(`${log}.1`)).toMatch(/chatter line 0\d{5}/);
+    expect(read(`${log}.1`)).toMatch(/chatter line \d{7}/);
   });
 });

@@ -3,11 +3,10 @@
  * (`maxClientBufferMB`) and all of them together (`maxClientBufferTotalMB`); the daemon drops them
  * promptly, says how much it holds (`status.clientBufferedBytes`), and keeps serving the others.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RawConnection, rawConnect, startDaemon } from './daemon-helpers.js';
 import { eventually } from './helpers.js';
-import { writeRecipe } from './install-helpers.js';
+import { writeChatter } from './install-helpers.js';
 
 const MB = 1024 * 1024;
 
@@ -15,22 +14,9 @@ describe('slow readers', () => {
   it('bounds what all non-readers hold together, drops them, and holds nothing once they are gone', {
     timeout: 60_000,
   }, async () => {
-    const recipe = writeRecipe({
-      name: 'chatter',
-      code: [
-        'import sys',
-        '',
-        'def process(payload, ctx):',
-        '    for n in range(payload["lines"]):',
-        '        sys.stderr.write(f"chatter line {n:07d} " + "x" * 200 + "\\n")',
-        '    sys.stderr.flush()',
-        '    return "done"',
-        '',
-      ].join('\n'),
-    });
     const daemon = await startDaemon({
       config: { maxClientBufferMB: 1, maxClientBufferTotalMB: 2 },
-      args: ['--recipe-path', join(recipe, '..')],
+      args: ['--recipe-path', writeChatter()],
     });
     const control = await rawConnect(daemon.socket);
     let asked = 0;
@@ -56,7 +42,11 @@ describe('slow readers', () => {
     expect((await status()).connections).toBe(5);
 
     // ~50 MB of pod.log events for each subscriber, while the control client watches what is held.
-    control.send({ id: 'noise', action: 'call', payload: { target: 'chatter', input: { lines: 200_000 } } });
+    control.send({
+      id: 'noise',
+      action: 'call',
+      payload: { target: 'chatter', input: { lines: 200_000, width: 200 } },
+    });
     let noisy = true;
     const noise = control.answer('noise', 50_000).finally(() => {
       noisy = false;

@@ -57,6 +57,29 @@ export function writeRecipe(spec: RecipeSpec, root = tempDir('pk-src-')): string
   return dir;
 }
 
+/**
+ * A noisy recipe, `chatter`: its `process` writes `payload.lines` stderr lines of `payload.width`
+ * bytes (each one a `pod.log` event and a daemon.log line), then "chatter done", and answers "done".
+ * Answers the folder to put on the daemon's recipe path.
+ */
+export function writeChatter(): string {
+  const dir = writeRecipe({
+    name: 'chatter',
+    code: [
+      'import sys',
+      '',
+      'def process(payload, ctx):',
+      '    for n in range(payload["lines"]):',
+      '        sys.stderr.write(f"chatter line {n:07d} " + "x" * payload["width"] + "\\n")',
+      '    sys.stderr.write("chatter done\\n")',
+      '    sys.stderr.flush()',
+      '    return "done"',
+      '',
+    ].join('\n'),
+  });
+  return join(dir, '..');
+}
+
 /** Packs `dir` as `<name>/…` into a .tar.gz; answers its path and sha256. */
 export async function packRecipe(
   dir: string,
