@@ -2,12 +2,14 @@
  * Hostile archives and folders: every one is refused with UNSAFE_ARCHIVE naming the member, nothing
  * is written outside the staging folder, and nothing is left behind.
  */
+
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RecipeInstaller } from '../src/recipes/install/installer.js';
-import { tempDir } from './helpers.js';
+import { onCleanup, tempDir } from './helpers.js';
 import {
   gzipBomb,
   installFixture,
@@ -117,6 +119,34 @@ describe('unpacking safely', () => {
       message: expect.stringMatching(/not a tar archive/),
     });
     expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
+  });
+
+  it('fails a disk-full unpack as INSTALL_FAILED, leaving the previous version serving and nothing partial', async (context) => {
+    const home = tempDir('pk-full-');
+    if (process.getuid?.() !== 0) return context.skip('needs root to mount a 2 MB tmpfs as a full disk');
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', home], { encoding: 'utf8' });
+    if (mounted.status !== 0) return context.skip(`mount refused: ${mounted.stderr.trim()}`);
+    onCleanup(() => spawnSync('umount', ['-l', home]));
+    const fx = installFixture({ home });
+    await fx.install(writeRecipe({ name: 'full', version: '1.0.0' }));
+
+    // 4 MB of zeros: a few KB as .tar.gz, twice what the disk holds once unpacked.
+    const big = rawTarball([
+      ...recipeMembers('full').map((m) =>
+        m.path === 'full/recipe.json'
+          ? {
+              ...m,
+              body: JSON.stringify({ name: 'full', version: '2.0.0', capability: 'demo', entry: 'pod.py' }),
+            }
+          : m,
+      ),
+      { path: 'full/weights.bin', body: '\0'.repeat(4 * 1024 * 1024) },
+    ]);
+    const error = await fx.install(big).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INSTALL_FAILED', details: { errno: 'ENOSPC' } });
+    expect((error as Error).message).toMatch(/No space left to unpack/);
+    expect(leftovers(home)).toEqual({ staging: [], versions: [expect.stringMatching(/^full@1\.0\.0-/)] });
+    expect(await fx.manager.call('full', 'still')).toMatchObject({ version: '1.0.0', input: 'still' });
   });
 
   it('applies the same rules to a directory source', async () => {
