@@ -149,6 +149,28 @@ describe('unpacking safely', () => {
     expect(await fx.manager.call('full', 'still')).toMatchObject({ version: '1.0.0', input: 'still' });
   });
 
+  it.each(['../outside.py', '/etc/passwd', 'lib/../../outside.py'])(
+    'refuses an entry that points outside the recipe (%s), previous version serving',
+    async (entry) => {
+      const fx = installFixture();
+      await fx.install(writeRecipe({ name: 'entry', version: '1.0.0' }));
+      const file = rawTarball(
+        recipeMembers('entry').map((m) =>
+          m.path === 'entry/recipe.json'
+            ? { ...m, body: JSON.stringify({ name: 'entry', version: '2.0.0', capability: 'demo', entry }) }
+            : m,
+        ),
+      );
+      const error = await fx.install(file).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_RECIPE', message: expect.stringMatching(/entry/) });
+      expect(leftovers(fx.home)).toEqual({
+        staging: [],
+        versions: [expect.stringMatching(/^entry@1\.0\.0-/)],
+      });
+      expect(await fx.manager.call('entry', 1)).toMatchObject({ version: '1.0.0' });
+    },
+  );
+
   it('applies the same rules to a directory source', async () => {
     const fx = installFixture();
     const dir = writeRecipe({ name: 'dirlink' });
