@@ -43,7 +43,15 @@ writeFileSync(join(home, 'config.json'), JSON.stringify({ logLevel: 'warn', ...c
 const socketPath = join(home, 'podkeeper.sock');
 const daemon = spawn(
   process.execPath,
-  [...(process.env.DAEMON_NODE_ARGS?.split(' ') ?? []), join(ROOT, 'bin', 'podkeeper.js'), 'daemon', '--home', home, '--recipe-path', recipes],
+  [
+    ...(process.env.DAEMON_NODE_ARGS?.split(' ') ?? []),
+    join(ROOT, 'bin', 'podkeeper.js'),
+    'daemon',
+    '--home',
+    home,
+    '--recipe-path',
+    recipes,
+  ],
   { stdio: ['ignore', process.env.TRACE_RSS ? 'inherit' : 'ignore', 'inherit'] },
 );
 
