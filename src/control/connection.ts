@@ -9,7 +9,8 @@
  *
  * Every request is answered exactly once, with its own id, in the order its handler finishes.
  * A client that leaves cancels its requests in flight; a client that does not read (its unwritten
- * output above `maxBufferBytes`) is dropped, so it can never grow the daemon's memory.
+ * output above `maxBufferBytes`, or the most unwritten output when all clients together pass the
+ * shared `budget`) is dropped, so slow clients can never grow the daemon's memory.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -30,6 +31,7 @@ import { JsonLinesChannel } from '../transport/json-lines.js';
 import type { DaemonServices, HandlerContext } from './context.js';
 import { describeIssue } from './describe-issue.js';
 import { handlers } from './handlers/index.js';
+import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
@@ -38,6 +40,8 @@ export interface ConnectionOptions {
   maxLineLength: number;
   /** Unwritten output (bytes) beyond which the client is dropped as too slow. */
   maxBufferBytes: number;
+  /** The bound on the unwritten output of all clients together. */
+  budget?: OutboundBudget;
   logger: Logger;
 }
 
@@ -49,7 +53,7 @@ interface InFlight {
 const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
 const noop = () => undefined;
 
-export class ControlConnection {
+export class ControlConnection implements BufferedClient {
   readonly name: string;
   /** Settles once the client is gone (left, dropped, or ended by the daemon). */
   readonly closed: Promise<void>;
@@ -88,6 +92,23 @@ export class ControlConnection {
       this.#send(failure(rescueId(bad.preview), badRequest(what, { field: '(line)', reason: bad.reason })));
     });
     this.#channel.onClose(() => this.#onInputClosed());
+    const leave = options.budget?.join(this);
+    if (leave) void this.closed.then(leave);
+  }
+
+  /** Output queued for the client and not yet taken by its socket, bytes. */
+  get bufferedBytes(): number {
+    return this.#isClosed ? 0 : this.#queuedBytes + this.#output.writableLength;
+  }
+
+  /** Drops the client because its unwritten output passed `bound`. */
+  dropAsSlow(bound: { bytes: number; scope: 'client' | 'all clients' }): void {
+    if (this.#isClosed) return;
+    this.#log.warn(
+      { queuedBytes: this.bufferedBytes, bound: bound.bytes, scope: bound.scope },
+      'dropping a client that does not read its output',
+    );
+    this.destroy();
   }
 
   /** Requests in flight that are not streams (calls, starts, stops...). */
@@ -254,17 +275,14 @@ export class ControlConnection {
     }
     const size = JSON.stringify(message).length + 1;
     this.#queuedBytes += size;
-    if (this.#queuedBytes + this.#output.writableLength > this.#options.maxBufferBytes) {
-      this.#log.warn(
-        { queuedBytes: this.#queuedBytes + this.#output.writableLength, bound: this.#options.maxBufferBytes },
-        'dropping a client that does not read its output',
-      );
-      this.destroy();
+    if (this.bufferedBytes > this.#options.maxBufferBytes) {
+      this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
       return;
     }
     this.#channel.send(message).then(() => {
       this.#queuedBytes -= size;
     }, noop);
+    this.#options.budget?.check();
   }
 }
 
