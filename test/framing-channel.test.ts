@@ -94,7 +94,7 @@ describe('JsonLinesChannel numbers', () => {
   it('delivers exactly what is representable', async () => {
     const { input, messages, invalid } = open();
     const lines = [
-      '{"id":7,"n":9007199254740991,"m":-9007199254740991}',
+      '{"id":7,"n":9007199254740991,"m":-9007199254740991,"p":18446744073709551616,"q":100000000000000000000}',
       '{"f":1.5e300,"g":0.1,"h":1e-400,"s":"18446744073709551617 1e400"}',
       '{"a":1,"a":2}',
       '{"__proto__":{"polluted":true}}',
@@ -102,7 +102,7 @@ describe('JsonLinesChannel numbers', () => {
     await feed(input, `${lines.join('\n')}\n`);
     expect(invalid).toEqual([]);
     expect(messages.slice(0, 3)).toEqual([
-      { id: 7, n: 9007199254740991, m: -9007199254740991 },
+      { id: 7, n: 9007199254740991, m: -9007199254740991, p: 2 ** 64, q: 1e20 },
       { f: 1.5e300, g: 0.1, h: 0, s: '18446744073709551617 1e400' },
       { a: 2 },
     ]);

@@ -12,7 +12,10 @@ describe('the control socket refuses what it cannot carry exactly, naming the re
       `{"id":"${id}","action":"call","payload":{"target":"echo","input":${input}}}\n`;
 
     client.socket.write(Buffer.from('{"id":"u8","action":"status","payload":{"x":"caf\xc3"}}\n', 'latin1'));
-    expect(await client.answer('u8')).toMatchObject({ success: false, error: { code: 'BAD_REQUEST', reason: 'utf8' } });
+    expect(await client.answer('u8')).toMatchObject({
+      success: false,
+      error: { code: 'BAD_REQUEST', reason: 'utf8' },
+    });
 
     for (const [id, input] of [
       ['inf', '1e400'],
@@ -26,7 +29,9 @@ describe('the control socket refuses what it cannot carry exactly, naming the re
     }
     client.write('{"id":1.0,"action":"status"}\n');
     const fractional = await client.waitFor((line) => line['success'] === false && line['id'] === null);
-    expect(fractional).toMatchObject({ error: { code: 'UNREPRESENTABLE', message: expect.stringContaining('1.0') } });
+    expect(fractional).toMatchObject({
+      error: { code: 'UNREPRESENTABLE', message: expect.stringContaining('1.0') },
+    });
 
     client.write(`{"id":"long","action":"status","payload":{"pad":"${'p'.repeat(5000)}"}}\n`);
     expect(await client.answer('long')).toMatchObject({ error: { code: 'BAD_REQUEST', reason: 'too-long' } });

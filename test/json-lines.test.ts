@@ -63,7 +63,9 @@ describe('JsonLinesChannel reading', () => {
     const { input, messages, invalid } = open({ name: 'pod-1' });
     const garbage = `not json ${'y'.repeat(300)}`;
     await writeAll(input, [`${garbage}\n{"ok":true}\n`]);
-    expect(invalid).toMatchObject([{ reason: 'json', preview: garbage.slice(0, 200), length: 309, name: 'pod-1' }]);
+    expect(invalid).toMatchObject([
+      { reason: 'json', preview: garbage.slice(0, 200), length: 309, name: 'pod-1' },
+    ]);
     expect(messages).toEqual([{ ok: true }]);
   });
 

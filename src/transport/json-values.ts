@@ -3,9 +3,10 @@
  *
  * - text must be valid UTF-8 (the decoder is fatal: no silent U+FFFD);
  * - a number must survive as a double exactly where exactness is promised: a literal whose value
- *   is not finite (`1e400`) is refused, and so is an integer literal beyond ±(2^53−1)
- *   (`18446744073709551617` would come out as `18446744073709552000`); fractions and exponents
- *   round to the nearest double as JSON allows (`1e-400` is 0);
+ *   is not finite (`1e400`) is refused, and so is an integer literal that no double equals
+ *   (`18446744073709551617` would come out as `18446744073709552000`; `2^64` or `1e20` written out
+ *   in digits is exact and accepted); fractions and exponents round to the nearest double as JSON
+ *   allows (`1e-400` is 0);
  * - a numeric top-level `id` must be written as an integer (`1.0` or `1e0` would be answered as `1`,
  *   an id its sender never used).
  *
@@ -39,7 +40,9 @@ export function decodeLine(bytes: Uint8Array): Decoded {
   const numericId = typeof (value as { id?: unknown } | null)?.id === 'number';
   if (!numericId && !SUSPECT.test(text)) return { ok: true, value };
   const problem = findUnrepresentable(text);
-  return problem === undefined ? { ok: true, value } : { ok: false, reason: 'unrepresentable', detail: problem, text };
+  return problem === undefined
+    ? { ok: true, value }
+    : { ok: false, reason: 'unrepresentable', detail: problem, text };
 }
 
 interface SourceContext {
@@ -49,15 +52,18 @@ interface SourceContext {
 function findUnrepresentable(text: string): string | undefined {
   let problem: string | undefined;
   const idSources = new Map<object, string>();
-  const root = JSON.parse(text, function (this: object, key: string, value: unknown, context?: SourceContext) {
-    if (typeof value !== 'number' || problem !== undefined) return value;
-    const source = context?.source ?? String(value);
-    if (!Number.isFinite(value)) problem = `The number ${shorten(source)} is beyond the largest double.`;
-    else if (!Number.isSafeInteger(value) && INTEGER.test(source)) {
-      problem = `The integer ${shorten(source)} is beyond ±(2^53−1) and would lose precision.`;
-    } else if (key === 'id') idSources.set(this, source);
-    return value;
-  }) as unknown;
+  const root = JSON.parse(
+    text,
+    function (this: object, key: string, value: unknown, context?: SourceContext) {
+      if (typeof value !== 'number' || problem !== undefined) return value;
+      const source = context?.source ?? String(value);
+      if (!Number.isFinite(value)) problem = `The number ${shorten(source)} is beyond the largest double.`;
+      else if (!Number.isSafeInteger(value) && INTEGER.test(source) && BigInt(source) !== BigInt(value)) {
+        problem = `The integer ${shorten(source)} has no exact double (beyond ±2^53) and would be rounded.`;
+      } else if (key === 'id') idSources.set(this, source);
+      return value;
+    },
+  ) as unknown;
   if (problem !== undefined) return problem;
   const idSource = typeof root === 'object' && root !== null ? idSources.get(root) : undefined;
   if (idSource !== undefined && !INTEGER.test(idSource)) {
