@@ -91,6 +91,14 @@ describe('JsonLinesChannel numbers', () => {
     expect(messages).toEqual([]);
   });
 
+  it('checks numbers in a line nested 100,000 deep without overflowing the stack', async () => {
+    const { input, messages, invalid } = open();
+    const deep = (inner: string) => `${'['.repeat(100_000)}${inner}${']'.repeat(100_000)}`;
+    await feed(input, `{"id":9,"p":${deep('1')}}\n`, `{"id":10,"p":${deep('18446744073709551617')}}\n`);
+    expect(messages).toHaveLength(1);
+    expect(invalid).toMatchObject([{ reason: 'unrepresentable', id: 10 }]);
+  });
+
   it('delivers exactly what is representable', async () => {
     const { input, messages, invalid } = open();
     const lines = [

@@ -11,7 +11,7 @@
  *   an id its sender never used).
  *
  * The check costs one regular-expression scan per line; only a line that has a long digit run, a
- * 3-digit exponent or a numeric id is parsed a second time, with the literal's source text.
+ * 3-digit exponent or a numeric id is scanned a second time, literal by literal.
  */
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -39,37 +39,73 @@ export function decodeLine(bytes: Uint8Array): Decoded {
   }
   const numericId = typeof (value as { id?: unknown } | null)?.id === 'number';
   if (!numericId && !SUSPECT.test(text)) return { ok: true, value };
-  const problem = findUnrepresentable(text);
+  const problem = findUnrepresentable(text, numericId);
   return problem === undefined
     ? { ok: true, value }
     : { ok: false, reason: 'unrepresentable', detail: problem, text };
 }
 
-interface SourceContext {
-  source?: string;
-}
-
-function findUnrepresentable(text: string): string | undefined {
-  let problem: string | undefined;
-  const idSources = new Map<object, string>();
-  const root = JSON.parse(
-    text,
-    function (this: object, key: string, value: unknown, context?: SourceContext) {
-      if (typeof value !== 'number' || problem !== undefined) return value;
-      const source = context?.source ?? String(value);
-      if (!Number.isFinite(value)) problem = `The number ${shorten(source)} is beyond the largest double.`;
-      else if (!Number.isSafeInteger(value) && INTEGER.test(source) && BigInt(source) !== BigInt(value)) {
-        problem = `The integer ${shorten(source)} has no exact double (beyond ±2^53) and would be rounded.`;
-      } else if (key === 'id') idSources.set(this, source);
-      return value;
-    },
-  ) as unknown;
-  if (problem !== undefined) return problem;
-  const idSource = typeof root === 'object' && root !== null ? idSources.get(root) : undefined;
+/**
+ * The first number literal (outside strings) that a double cannot carry, or a numeric top-level id
+ * not written as an integer. `text` is valid JSON. One pass, no recursion: a line nested 100,000
+ * deep is checked like any other (JSON.parse with a reviver would overflow the stack).
+ */
+function findUnrepresentable(text: string, numericId: boolean): string | undefined {
+  const length = text.length;
+  let at = 0;
+  while (at < length) {
+    const code = text.charCodeAt(at);
+    if (code === 0x22) {
+      at = endOfString(text, at);
+      continue;
+    }
+    if (code !== 0x2d && (code < 0x30 || code > 0x39)) {
+      at += 1;
+      continue;
+    }
+    let end = at + 1;
+    while (end < length && isNumberChar(text.charCodeAt(end))) end += 1;
+    const problem = numberProblem(text.slice(at, end));
+    if (problem !== undefined) return problem;
+    at = end;
+  }
+  if (!numericId) return undefined;
+  const idSource = scanHead(text).idSource;
   if (idSource !== undefined && !INTEGER.test(idSource)) {
     return `The id ${shorten(idSource)} is not written as an integer (an id is a string or an integer).`;
   }
   return undefined;
+}
+
+function numberProblem(source: string): string | undefined {
+  const value = Number(source);
+  if (!Number.isFinite(value)) return `The number ${shorten(source)} is beyond the largest double.`;
+  if (!Number.isSafeInteger(value) && INTEGER.test(source) && BigInt(source) !== BigInt(value)) {
+    return `The integer ${shorten(source)} has no exact double (beyond ±2^53) and would be rounded.`;
+  }
+  return undefined;
+}
+
+/** Digits, sign, point and exponent: what a JSON number is made of. */
+function isNumberChar(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) ||
+    code === 0x2e ||
+    code === 0x65 ||
+    code === 0x45 ||
+    code === 0x2b ||
+    code === 0x2d
+  );
+}
+
+/** The index just past the string that starts at `at` (a `"`). */
+function endOfString(text: string, at: number): number {
+  for (let i = at + 1; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x5c) i += 1;
+    else if (code === 0x22) return i + 1;
+  }
+  return text.length;
 }
 
 function shorten(source: string): string {
@@ -83,6 +119,8 @@ export interface HeadFields {
   id?: string | number;
   /** The top-level `type`, when the head shows it. */
   type?: string;
+  /** The top-level `id` as written, when it is a number (`7`, `1.0`, `1e0`). */
+  idSource?: string;
 }
 
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -107,8 +145,11 @@ export function scanHead(head: string): HeadFields {
     if (key.value === 'id' || key.value === 'type') {
       const token = readToken(head, at);
       if (token === undefined) return found;
-      if (key.value === 'type' && typeof token === 'string') found.type = token;
-      if (key.value === 'id') found.id = token;
+      if (key.value === 'type' && typeof token.value === 'string') found.type = token.value;
+      if (key.value === 'id') {
+        found.id = token.value;
+        found.idSource = token.source;
+      }
     }
     at = skipValue(head, at);
     if (at < 0) return found;
@@ -140,15 +181,19 @@ function readString(text: string, at: number): { value: string; end: number } | 
   return undefined;
 }
 
-function readToken(text: string, at: number): string | number | undefined {
-  if (text[at] === '"') return readString(text, at)?.value;
+/** A string, or a number (its value only when it is a safe integer written as one, and its source). */
+function readToken(text: string, at: number): { value?: string | number; source?: string } | undefined {
+  if (text[at] === '"') {
+    const string = readString(text, at);
+    return string && { value: string.value };
+  }
   NUMBER.lastIndex = at;
   const match = NUMBER.exec(text);
-  if (!match || !INTEGER.test(match[0])) return undefined;
-  const end = at + match[0].length;
-  if (end >= text.length) return undefined; // the number may go on past the head
-  const value = Number(match[0]);
-  return Number.isSafeInteger(value) ? value : undefined;
+  if (!match) return undefined;
+  const source = match[0];
+  if (at + source.length >= text.length) return undefined; // the number may go on past the head
+  const value = Number(source);
+  return INTEGER.test(source) && Number.isSafeInteger(value) ? { value, source } : { source };
 }
 
 /** The index just past the value at `at`, or -1 if it does not end within `text`. */
