@@ -44,7 +44,7 @@ export interface ClientCallOptions {
 export interface ClientOptions {
   /** Shown in errors. */
   name?: string;
-  /** Longest accepted line from the daemon, characters. @default 64 MiB */
+  /** Longest accepted line from the daemon, bytes (UTF-8). @default 64 MiB */
   maxLineLength?: number;
   /** Runs when the client closes (the spawned daemon waits for its child here). */
   onClose?: () => Promise<void>;

@@ -35,7 +35,7 @@ import { handlers } from './handlers/index.js';
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
   name: string;
-  /** Longest accepted request line, characters. */
+  /** Longest accepted request line, bytes (UTF-8). */
   maxLineLength: number;
   /** Unwritten output (bytes) beyond which the client is dropped as too slow. */
   maxBufferBytes: number;
