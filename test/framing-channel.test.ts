@@ -58,6 +58,15 @@ describe('JsonLinesChannel framing', () => {
     expect(invalid).toEqual([]);
   });
 
+  it('accepts a line of exactly the limit (CR not counted) and refuses one byte more', async () => {
+    const { input, messages, invalid } = open(1024);
+    const line = (size: number, id: string) => `{"id":"${id}","p":"${'x'.repeat(size - 16 - id.length)}"}`;
+    expect(line(1024, 'at')).toHaveLength(1024);
+    await feed(input, `${line(1024, 'at')}\n${line(1024, 'cr')}\r\n${line(1025, 'over')}\n`);
+    expect(messages.map((message) => (message as { id: string }).id)).toEqual(['at', 'cr']);
+    expect(invalid).toMatchObject([{ reason: 'too-long', id: 'over', length: 1025 }]);
+  });
+
   it('reports a too-long line once, with its size and the id read from its head', async () => {
     const { input, messages, invalid } = open(1024);
     const long = `{"type":"chunk","id":"r7","data":"${'x'.repeat(3000)}"}\n`;
