@@ -11,7 +11,7 @@ describe('the control socket refuses what it cannot carry exactly, naming the re
     const call = (id: string, input: string) =>
       `{"id":"${id}","action":"call","payload":{"target":"echo","input":${input}}}\n`;
 
-    client.socket.write(Buffer.from('{"id":"u8","action":"status","payload":{"x":"caf\xc3"}}\n', 'latin1'));
+    client.socket.write(Buffer.from(call('u8', '"caf\xc3"'), 'latin1'));
     expect(await client.answer('u8')).toMatchObject({
       success: false,
       error: { code: 'BAD_REQUEST', reason: 'utf8' },
