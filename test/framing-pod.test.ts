@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createManager, FIXTURE_RECIPES, tempDir } from './helpers.js';
+import { createManager, eventually, FIXTURE_RECIPES, recordEvents, tempDir } from './helpers.js';
 
 function deep(levels: number): unknown {
   let value: unknown = [];
@@ -21,7 +21,8 @@ function oddAnswers(): string {
   writeFileSync(
     join(dir, 'pod.py'),
     [
-      'ACTIONS = ("big_int", "long_chunk")',
+      'import sys',
+      'ACTIONS = ("big_int", "long_chunk", "long_stderr")',
       'def process(payload, ctx):',
       '    return payload',
       'def big_int(payload, ctx):',
@@ -29,6 +30,12 @@ function oddAnswers(): string {
       'def long_chunk(payload, ctx):',
       '    yield "x" * payload',
       '    yield "short"',
+      'def long_stderr(payload, ctx):',
+      '    for _ in range(payload):',
+      '        sys.stderr.write("e" * 1000)',
+      '    sys.stderr.write("\\nafter\\n")',
+      '    sys.stderr.flush()',
+      '    return "written"',
       '',
     ].join('\n'),
   );
@@ -76,5 +83,21 @@ describe('values a pod cannot be given or cannot answer exactly', () => {
       message: expect.stringContaining('18446744073709551617'),
     });
     expect(await manager.call('odd', { __proto__: null, a: 1 })).toEqual({ a: 1 });
+  });
+});
+
+describe('stderr lines', () => {
+  it('keeps a 4 MB stderr line (a progress bar without newlines) cut to its start, and the next line whole', async () => {
+    const manager = createManager({ recipePath: [FIXTURE_RECIPES, oddAnswers()] });
+    const events = recordEvents(manager);
+    expect(await manager.call('odd', 4000, { action: 'long_stderr' })).toBe('written');
+    const stderr = () =>
+      events.flatMap((event) =>
+        event.event === 'pod.log' && event.source === 'stderr' ? [event.message] : [],
+      );
+    expect(await eventually(() => stderr().includes('after'))).toBe(true);
+    const long = stderr().find((message) => message.startsWith('eee'));
+    expect(long?.length).toBeLessThan(70_000);
+    expect(long).toContain('4000000 bytes');
   });
 });

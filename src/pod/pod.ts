@@ -13,11 +13,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import split2 from 'split2';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { type PodMessage, parsePodMessage, type ReadyMessage } from '../protocol/pod.js';
 import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
+import { LineFramer } from '../transport/line-framer.js';
 import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
@@ -37,6 +37,8 @@ export type { RequestOptions } from './requests.js';
 export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
 const STDERR_TAIL = 20;
+/** Longest stderr line kept whole; a longer one is logged as its first 4 KiB and its size. */
+const STDERR_LINE_BYTES = 64 * 1024;
 const silent = pino({ level: 'silent' });
 
 export class Pod {
@@ -105,7 +107,16 @@ export class Pod {
     });
     this.#channel.onMessage((value) => this.#onLine(value));
     this.#channel.onInvalid((bad) => this.#onInvalid(bad));
-    this.#process.stderr.pipe(split2()).on('data', (line: string) => this.#onStderr(line));
+    // Linear framing with a bound: a progress bar that never writes '\n' cannot grow the daemon.
+    const stderr = new LineFramer(STDERR_LINE_BYTES, {
+      onLine: (line) => this.#onStderr(line.toString('utf8')),
+      onTooLong: (head, size) => this.#onStderr(`${head.toString('utf8')}… (${size} bytes, cut)`),
+    });
+    this.#process.stderr
+      .on('data', (chunk: Buffer | string) =>
+        stderr.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+      )
+      .on('end', () => stderr.end());
     this.#armReadyTimer();
     this.exited = this.#process.exited.then((exit) =>
       this.#onExit(exit.exitCode, exit.signal, exit.spawnError),
