@@ -5,6 +5,8 @@
  *   2. pipelined calls/s with a window of outstanding requests, same two sides, with the CPU time
  *      each side's Node and Python process spend per call
  *   3. spawn-to-ready of the echo pod vs a bare interpreter's start-to-first-line, one of each in turn
+ *   4. a 16 MiB line read in 64 KiB chunks, in-process: JsonLinesChannel vs collect-concat-parse
+ *      (scripts/big-line.js)
  * The two sides run in alternating rounds, so a noisy neighbour on a shared machine hits both alike.
  * Run: npm run bench  (env BENCH_SCALE=0.2 for a quick pass). Prints a table; no assertions.
  */
@@ -12,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
+import { measureBigLine } from './big-line.js';
 import { percentile, pipelined, processCpuMicros, rawEcho } from './echo-floor.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -117,6 +120,14 @@ const rows = [
   [`pipelined calls/s (window ${WINDOW}), median of rounds`, rawPipe, oursPipe, oursPipe / rawPipe, '≥ 0.8×'],
   ['spawn to ready p50 (ms)', bare, ours, ours / bare, '≤ 1.3×'],
 ];
+const big = measureBigLine(16 * 1024 * 1024, Math.max(3, Math.round(9 * scale)));
+rows.push([
+  '16 MiB line read in 64 KiB chunks, in-process (ms)',
+  big.floor,
+  big.ours,
+  big.ours / big.floor,
+  '',
+]);
 const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(3));
 console.log('| measure | floor | podkeeper | ratio | target |');
 console.log('| --- | ---: | ---: | ---: | --- |');

@@ -30,6 +30,9 @@ export const ERROR_CODES = [
   'INVALID_OPTION',
   'INVALID_STATE',
   'INTERNAL_ERROR',
+  'RESPONSE_TOO_LONG',
+  'BAD_RESPONSE',
+  'UNREPRESENTABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -4,11 +4,12 @@
  * server and temporary folder is on the cleanup list.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGzip, gzipSync } from 'node:zlib';
 import { create, Header } from 'tar';
 import type { PodManager } from '../src/index.js';
 import { type InstallProgress, RecipeInstaller } from '../src/recipes/install/installer.js';
@@ -54,6 +55,29 @@ export function writeRecipe(spec: RecipeSpec, root = tempDir('pk-src-')): string
     writeFileSync(join(dir, path), text);
   }
   return dir;
+}
+
+/**
+ * A noisy recipe, `chatter`: its `process` writes `payload.lines` stderr lines of `payload.width`
+ * bytes (each one a `pod.log` event and a daemon.log line), then "chatter done", and answers "done".
+ * Answers the folder to put on the daemon's recipe path.
+ */
+export function writeChatter(): string {
+  const dir = writeRecipe({
+    name: 'chatter',
+    code: [
+      'import sys',
+      '',
+      'def process(payload, ctx):',
+      '    for n in range(payload["lines"]):',
+      '        sys.stderr.write(f"chatter line {n:07d} " + "x" * payload["width"] + "\\n")',
+      '    sys.stderr.write("chatter done\\n")',
+      '    sys.stderr.flush()',
+      '    return "done"',
+      '',
+    ].join('\n'),
+  });
+  return join(dir, '..');
 }
 
 /** Packs `dir` as `<name>/…` into a .tar.gz; answers its path and sha256. */
@@ -207,6 +231,13 @@ export interface RawMember {
 
 /** A .tar.gz written header by header, exactly as given (no path cleaning): for hostile archives. */
 export function rawTarball(members: RawMember[], out = tempDir('pk-raw-')): string {
+  const file = join(out, 'raw.tar.gz');
+  writeFileSync(file, gzipSync(readFileSync(rawTar(members, out))));
+  return file;
+}
+
+/** The uncompressed tar of `members`, header by header, exactly as given. */
+export function rawTar(members: RawMember[], out = tempDir('pk-raw-')): string {
   const blocks: Buffer[] = [];
   for (const member of members) {
     const body = Buffer.from(member.body ?? '');
@@ -229,8 +260,26 @@ export function rawTarball(members: RawMember[], out = tempDir('pk-raw-')): stri
     }
   }
   blocks.push(Buffer.alloc(1024));
-  const file = join(out, 'raw.tar.gz');
-  writeFileSync(file, gzipSync(Buffer.concat(blocks)));
+  const file = join(out, 'raw.tar');
+  writeFileSync(file, Buffer.concat(blocks));
+  return file;
+}
+
+/**
+ * A gzip bomb: an honest recipe tar, its end-of-archive blocks, then `padding` zero bytes, all in one
+ * gzip member at level 1 (about 230:1, under node-tar's own 1000:1 ratio guard). Written as a stream,
+ * so a test never holds the inflated bytes.
+ */
+export async function gzipBomb(name: string, padding: number, out = tempDir('pk-bomb-')): Promise<string> {
+  const file = join(out, `${name}.tar.gz`);
+  const tar = readFileSync(rawTar(recipeMembers(name), out));
+  const zeros = Buffer.alloc(4 * 1024 * 1024);
+  async function* bytes() {
+    yield tar;
+    for (let left = padding; left > 0; left -= zeros.length)
+      yield zeros.subarray(0, Math.min(left, zeros.length));
+  }
+  await pipeline(bytes(), createGzip({ level: constants.Z_BEST_SPEED }), createWriteStream(file));
   return file;
 }
 

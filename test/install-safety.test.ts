@@ -2,12 +2,16 @@
  * Hostile archives and folders: every one is refused with UNSAFE_ARCHIVE naming the member, nothing
  * is written outside the staging folder, and nothing is left behind.
  */
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RecipeInstaller } from '../src/recipes/install/installer.js';
-import { tempDir } from './helpers.js';
+import { onCleanup, tempDir } from './helpers.js';
 import {
+  gzipBomb,
   installFixture,
   leftovers,
   packRecipe,
@@ -83,6 +87,89 @@ describe('unpacking safely', () => {
     expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: 'huge/blob.bin' } });
     expect((error as Error).message).toMatch(/unpacks to more than 51\.2 KiB/);
   });
+
+  it('refuses a gzip bomb: every inflated byte counts, the zeros after the end of the archive too', async () => {
+    const fx = installFixture();
+    const installer = new RecipeInstaller({ host: fx.manager, maxUnpackedMB: 1 });
+    await installer.install({ source: writeRecipe({ name: 'bomb', version: '1.0.0' }) });
+    const file = await gzipBomb('bomb', 32 * 1024 * 1024);
+    const error = await installer.install({ source: file }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNSAFE_ARCHIVE',
+      details: { archive: file, bound: 1024 * 1024 },
+    });
+    expect((error as Error).message).toMatch(/inflates to more than 1\.0 MiB \(the recipe size bound\)/);
+    expect(leftovers(fx.home)).toEqual({ staging: [], versions: [expect.stringMatching(/^bomb@1\.0\.0-/)] });
+    expect(await fx.manager.call('bomb', 'still')).toMatchObject({ version: '1.0.0', input: 'still' });
+
+    // Zeros after the end that stay under the bound are a valid archive (tar pads its records so).
+    const padded = await gzipBomb('padded', 256 * 1024);
+    await installer.install({ source: padded });
+    expect(await fx.manager.call('padded', 7)).toBe(7);
+  });
+
+  it('refuses an archive that is not a tar inside its gzip (a gzip in a gzip)', async () => {
+    const fx = installFixture();
+    const inner = readFileSync(rawTarball(recipeMembers('nested')));
+    const file = join(tempDir(), 'nested.tar.gz');
+    writeFileSync(file, gzipSync(inner));
+    const error = await fx.install(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'UNSAFE_ARCHIVE',
+      message: expect.stringMatching(/not a tar archive/),
+    });
+    expect(leftovers(fx.home)).toEqual({ staging: [], versions: [] });
+  });
+
+  it('fails a disk-full unpack as INSTALL_FAILED, leaving the previous version serving and nothing partial', async (context) => {
+    const home = tempDir('pk-full-');
+    if (process.getuid?.() !== 0) return context.skip('needs root to mount a 2 MB tmpfs as a full disk');
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', home], { encoding: 'utf8' });
+    if (mounted.status !== 0) return context.skip(`mount refused: ${mounted.stderr.trim()}`);
+    onCleanup(() => spawnSync('umount', ['-l', home]));
+    const fx = installFixture({ home });
+    await fx.install(writeRecipe({ name: 'full', version: '1.0.0' }));
+
+    // 4 MB of zeros: a few KB as .tar.gz, twice what the disk holds once unpacked.
+    const big = rawTarball([
+      ...recipeMembers('full').map((m) =>
+        m.path === 'full/recipe.json'
+          ? {
+              ...m,
+              body: JSON.stringify({ name: 'full', version: '2.0.0', capability: 'demo', entry: 'pod.py' }),
+            }
+          : m,
+      ),
+      { path: 'full/weights.bin', body: '\0'.repeat(4 * 1024 * 1024) },
+    ]);
+    const error = await fx.install(big).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INSTALL_FAILED', details: { errno: 'ENOSPC' } });
+    expect((error as Error).message).toMatch(/No space left to unpack/);
+    expect(leftovers(home)).toEqual({ staging: [], versions: [expect.stringMatching(/^full@1\.0\.0-/)] });
+    expect(await fx.manager.call('full', 'still')).toMatchObject({ version: '1.0.0', input: 'still' });
+  });
+
+  it.each(['../outside.py', '/etc/passwd', 'lib/../../outside.py'])(
+    'refuses an entry that points outside the recipe (%s), previous version serving',
+    async (entry) => {
+      const fx = installFixture();
+      await fx.install(writeRecipe({ name: 'entry', version: '1.0.0' }));
+      const file = rawTarball(
+        recipeMembers('entry').map((m) =>
+          m.path === 'entry/recipe.json'
+            ? { ...m, body: JSON.stringify({ name: 'entry', version: '2.0.0', capability: 'demo', entry }) }
+            : m,
+        ),
+      );
+      const error = await fx.install(file).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_RECIPE', message: expect.stringMatching(/entry/) });
+      expect(leftovers(fx.home)).toEqual({
+        staging: [],
+        versions: [expect.stringMatching(/^entry@1\.0\.0-/)],
+      });
+      expect(await fx.manager.call('entry', 1)).toMatchObject({ version: '1.0.0' });
+    },
+  );
 
   it('applies the same rules to a directory source', async () => {
     const fx = installFixture();

@@ -6,7 +6,10 @@ interpreter start-up (measured: +10 ms on a 12 ms `python -c "print(1)"`). The r
 exactly as `json.JSONEncoder.encode` / `json.JSONDecoder.raw_decode` do, and falls back to the
 `json` package when the accelerator is missing or its interface differs (checked once, at import).
 
-Both directions are strict JSON: no NaN/Infinity, no control characters inside strings.
+Both directions are strict JSON: no NaN/Infinity, no control characters inside strings. Decoding
+refuses what Python cannot represent as sent (a number such as `1e400` that would become infinity)
+and nesting deeper than the interpreter's recursion limit, always with a ValueError, never another
+exception: the reader answers every line it cannot decode.
 """
 
 from __future__ import annotations
@@ -26,13 +29,20 @@ def _no_default(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0:  # inf: the literal is beyond the largest double
+        raise ValueError(f"the number {text[:40]} is too large to represent")
+    return value
+
+
 class _ScannerContext:
     """The attributes `_json.make_scanner` reads from a `json.JSONDecoder`."""
 
     strict = True
     object_hook = None
     object_pairs_hook = None
-    parse_float = float
+    parse_float = staticmethod(_finite_float)
     parse_int = int
     parse_constant = staticmethod(_reject_constant)
 
@@ -66,7 +76,7 @@ def _portable() -> tuple[Callable[[object], str], Callable[[str, int], tuple[obj
     import json
 
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
     def scan(text: str, index: int) -> tuple[object, int]:
         return decoder.raw_decode(text, index)
@@ -95,7 +105,14 @@ def encode_line(value: object) -> bytes:
 
 
 def loads(data: bytes | str) -> object:
-    """Parse one JSON document (surrounding whitespace allowed); raises ValueError."""
+    """Parse one JSON document (surrounding whitespace allowed); raises ValueError (only)."""
+    try:
+        return _loads(data)
+    except RecursionError:
+        raise ValueError("the value nests deeper than the pod can decode") from None
+
+
+def _loads(data: bytes | str) -> object:
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     try:  # the usual line: a value from the first character, then at most its newline
         value, end = _scan(text, 0)

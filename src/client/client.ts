@@ -9,7 +9,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { PodkeeperError } from '../errors.js';
+import { type ErrorCode, PodkeeperError } from '../errors.js';
 import type { ControlAction, ControlPayloadInput, EventName } from '../protocol/control.js';
 import {
   type ControlEvent,
@@ -25,7 +25,7 @@ import type {
   RecipeSummary,
   StatusResult,
 } from '../protocol/control-results.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
 import { type CallEvent, CallHandle, Subscription, toCallEvent } from './streams.js';
 
 export interface ClientCallOptions {
@@ -44,7 +44,7 @@ export interface ClientCallOptions {
 export interface ClientOptions {
   /** Shown in errors. */
   name?: string;
-  /** Longest accepted line from the daemon, characters. @default 64 MiB */
+  /** Longest accepted line from the daemon, bytes (UTF-8). @default 64 MiB */
   maxLineLength?: number;
   /** Runs when the client closes (the spawned daemon waits for its child here). */
   onClose?: () => Promise<void>;
@@ -81,6 +81,7 @@ export class PodkeeperClient {
       name: this.#name,
     });
     this.#channel.onMessage((line) => this.#onLine(line));
+    this.#channel.onInvalid((bad) => this.#onInvalid(bad));
     this.#channel.onClose(() =>
       this.#end(new PodkeeperError('CHANNEL_CLOSED', `The connection to ${this.#name} was closed.`)),
     );
@@ -266,7 +267,19 @@ export class PodkeeperClient {
     const type = record['type'];
     if (type === undefined) {
       const parsed = controlResponseSchema.safeParse(line);
-      if (!parsed.success || parsed.data.id === null) return;
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue?.path.join('.') || '(root)';
+        this.#unreadable(
+          record['id'],
+          `${where}: ${issue?.message ?? 'invalid'}`,
+          'BAD_RESPONSE',
+          'schema',
+          true,
+        );
+        return;
+      }
+      if (parsed.data.id === null) return;
       const id = String(parsed.data.id);
       const pending = this.#pending.get(id);
       if (!pending) return;
@@ -279,6 +292,45 @@ export class PodkeeperClient {
       type === 'progress' ? controlProgressSchema : type === 'chunk' ? controlChunkSchema : eventLineSchema;
     if (!schema.safeParse(line).success) return;
     this.#pending.get(String(record['id']))?.event?.(record);
+  }
+
+  /** A line the channel could not read (too long, not UTF-8, not JSON, an inexact number). */
+  #onInvalid(bad: InvalidLine): void {
+    const code =
+      bad.reason === 'too-long'
+        ? 'RESPONSE_TOO_LONG'
+        : bad.reason === 'unrepresentable'
+          ? 'UNREPRESENTABLE'
+          : 'BAD_RESPONSE';
+    this.#unreadable(bad.id, bad.detail, code, bad.reason, bad.type === undefined, bad.length);
+  }
+
+  /**
+   * Fails the request a reply it cannot read names; when that was one of its events (not `final`),
+   * asks the daemon to cancel it, since it still runs. A reply that names none of ours could belong to any of them: the connection ends, so
+   * no call is left waiting for it.
+   */
+  #unreadable(
+    id: unknown,
+    detail: string,
+    code: ErrorCode,
+    reason: string,
+    final: boolean,
+    size?: number,
+  ): void {
+    const requestId = typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+    const pending = requestId === undefined ? undefined : this.#pending.get(requestId);
+    const details = { requestId, reason, size };
+    if (requestId === undefined || !pending) {
+      if (requestId !== undefined) return; // an answer to a cancel, or to a call already given up
+      const message = `${this.#name} sent a line that cannot be read and names no request (${detail}).`;
+      this.#end(new PodkeeperError(code, `${message} The connection is closed.`, { details }));
+      return;
+    }
+    if (!final) this.#cancel(requestId);
+    this.#pending.delete(requestId);
+    const message = `The reply from ${this.#name} to request ${requestId} cannot be read: ${detail}`;
+    pending.reject(new PodkeeperError(code, message, { details }));
   }
 
   #end(error: PodkeeperError): void {

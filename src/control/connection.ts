@@ -3,13 +3,15 @@
  * JsonLinesChannel as the pods and turns lines into handler calls:
  *
  *   line ─channel─▶ envelope (zod) ─▶ action known? ─▶ payload (zod) ─▶ handler(payload, context)
- *     │ bad JSON / too long           │ no: UNKNOWN_ACTION   │ no: BAD_REQUEST    │ progress, chunk, events
- *     └──▶ {id:null, BAD_REQUEST}     ▼                      ▼                    ▼
- *                                   one final {id, success, result|error} per request ──▶ channel
+ *     │ bad JSON/UTF-8, too long:     │ no: UNKNOWN_ACTION   │ no: BAD_REQUEST    │ progress, chunk, events
+ *     │ BAD_REQUEST; inexact number:  ▼                      ▼                    ▼
+ *     └─ UNREPRESENTABLE (id from   one final {id, success, result|error} per request ──▶ channel
+ *        the line's head, else null)
  *
  * Every request is answered exactly once, with its own id, in the order its handler finishes.
  * A client that leaves cancels its requests in flight; a client that does not read (its unwritten
- * output above `maxBufferBytes`) is dropped, so it can never grow the daemon's memory.
+ * output above `maxBufferBytes`, or the most unwritten output when all clients together pass the
+ * shared `budget`) is dropped, so slow clients can never grow the daemon's memory.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -26,18 +28,21 @@ import {
 } from '../protocol/control.js';
 import type { ControlEventBody, ErrorObject } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
 import type { DaemonServices, HandlerContext } from './context.js';
 import { describeIssue } from './describe-issue.js';
 import { handlers } from './handlers/index.js';
+import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
   name: string;
-  /** Longest accepted request line, characters. */
+  /** Longest accepted request line, bytes (UTF-8). */
   maxLineLength: number;
   /** Unwritten output (bytes) beyond which the client is dropped as too slow. */
   maxBufferBytes: number;
+  /** The bound on the unwritten output of all clients together. */
+  budget?: OutboundBudget;
   logger: Logger;
 }
 
@@ -49,7 +54,7 @@ interface InFlight {
 const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
 const noop = () => undefined;
 
-export class ControlConnection {
+export class ControlConnection implements BufferedClient {
   readonly name: string;
   /** Settles once the client is gone (left, dropped, or ended by the daemon). */
   readonly closed: Promise<void>;
@@ -80,14 +85,25 @@ export class ControlConnection {
       name: options.name,
     });
     this.#channel.onMessage((message) => this.#onRequest(message));
-    this.#channel.onInvalid((bad) => {
-      const what =
-        bad.reason === 'json'
-          ? `The line is not valid JSON: ${bad.preview.slice(0, 80)}`
-          : `The line is ${bad.length} characters long; the limit is ${options.maxLineLength}.`;
-      this.#send(failure(rescueId(bad.preview), badRequest(what, { field: '(line)', reason: bad.reason })));
-    });
+    this.#channel.onInvalid((bad) => this.#send(refusal(bad)));
     this.#channel.onClose(() => this.#onInputClosed());
+    const leave = options.budget?.join(this);
+    if (leave) void this.closed.then(leave);
+  }
+
+  /** Output queued for the client and not yet taken by its socket, bytes. */
+  get bufferedBytes(): number {
+    return this.#isClosed ? 0 : this.#queuedBytes + this.#output.writableLength;
+  }
+
+  /** Drops the client because its unwritten output passed `bound`. */
+  dropAsSlow(bound: { bytes: number; scope: 'client' | 'all clients' }): void {
+    if (this.#isClosed) return;
+    this.#log.warn(
+      { queuedBytes: this.bufferedBytes, bound: bound.bytes, scope: bound.scope },
+      'dropping a client that does not read its output',
+    );
+    this.destroy();
   }
 
   /** Requests in flight that are not streams (calls, starts, stops...). */
@@ -254,17 +270,14 @@ export class ControlConnection {
     }
     const size = JSON.stringify(message).length + 1;
     this.#queuedBytes += size;
-    if (this.#queuedBytes + this.#output.writableLength > this.#options.maxBufferBytes) {
-      this.#log.warn(
-        { queuedBytes: this.#queuedBytes + this.#output.writableLength, bound: this.#options.maxBufferBytes },
-        'dropping a client that does not read its output',
-      );
-      this.destroy();
+    if (this.bufferedBytes > this.#options.maxBufferBytes) {
+      this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
       return;
     }
     this.#channel.send(message).then(() => {
       this.#queuedBytes -= size;
     }, noop);
+    this.#options.budget?.check();
   }
 }
 
@@ -276,14 +289,17 @@ function badRequest(message: string, details: Record<string, unknown>): ErrorObj
   return new PodkeeperError('BAD_REQUEST', message, { details }).toJSON() as ErrorObject;
 }
 
-/** The id of a line that could not be parsed, when its start shows one, so its sender can be answered. */
-function rescueId(preview: string): RequestId | null {
-  const match = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){1,256}"|\d{1,15})/.exec(preview);
-  if (!match?.[1]) return null;
-  try {
-    const id = requestIdSchema.safeParse(JSON.parse(match[1]));
-    return id.success ? id.data : null;
-  } catch {
-    return null;
+/**
+ * The answer to a line that could not be read: its id when its head shows one (else null), and
+ * `UNREPRESENTABLE` for a number that cannot be carried exactly, else `BAD_REQUEST` with a `reason`.
+ */
+function refusal(bad: InvalidLine) {
+  const id = requestIdSchema.safeParse(bad.id);
+  const details = { field: '(line)', reason: bad.reason };
+  if (bad.reason === 'unrepresentable') {
+    const error = new PodkeeperError('UNREPRESENTABLE', bad.detail, { details });
+    return failure(id.success ? id.data : null, error.toJSON() as ErrorObject);
   }
+  const what = bad.reason === 'json' ? `The line is not valid JSON: ${bad.preview.slice(0, 80)}` : bad.detail;
+  return failure(id.success ? id.data : null, badRequest(what, details));
 }

@@ -28,8 +28,10 @@ export const configFileSchema = z.strictObject({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   /** Seconds in-flight calls get to finish when the daemon stops. @default 10 */
   shutdownGrace: seconds,
-  /** Unwritten output a client may hold before it is dropped as too slow, MB. @default 16 */
+  /** Unwritten output a client may hold before it is dropped as too slow, MB. @default 4 */
   maxClientBufferMB: z.number().positive(),
+  /** Unwritten output all clients together may hold; past it the one holding most is dropped, MB. @default 32 */
+  maxClientBufferTotalMB: z.number().positive(),
   /** Longest protocol line, pods and control clients alike, characters. @default 64 MiB */
   maxLineLength: z.number().int().min(1024),
   /** daemon.log size that triggers a rotation, MB. @default 10 */
@@ -68,7 +70,8 @@ const configSchema = configFileSchema.partial().extend({
   recipePath: z.array(z.string().min(1)),
   logLevel: configFileSchema.shape.logLevel.default('info'),
   shutdownGrace: seconds.default(10),
-  maxClientBufferMB: z.number().positive().default(16),
+  maxClientBufferMB: z.number().positive().default(4),
+  maxClientBufferTotalMB: z.number().positive().default(32),
   logMaxMB: z.number().positive().default(10),
   logKeep: z.number().int().min(1).max(20).default(3),
   builtinRecipes: z.boolean().default(true),

@@ -18,6 +18,7 @@ import { ControlConnection } from '../control/connection.js';
 import type { DaemonFacts, DaemonServices } from '../control/context.js';
 import type { Installer } from '../control/installer.js';
 import { LogStore } from '../control/log-store.js';
+import { OutboundBudget } from '../control/outbound-budget.js';
 import { ControlSocketServer } from '../control/socket-server.js';
 import { PodkeeperError } from '../errors.js';
 import type { PodManager } from '../manager/pod-manager.js';
@@ -50,6 +51,7 @@ export class Daemon implements DaemonServices {
   readonly #log: Logger;
   readonly #options: DaemonOptions;
   readonly #connections = new Set<ControlConnection>();
+  readonly #outbound: OutboundBudget;
   readonly #startedAt = Date.now();
   #server: ControlSocketServer | undefined;
   #clients = 0;
@@ -64,6 +66,7 @@ export class Daemon implements DaemonServices {
     this.manager = options.manager;
     this.installer = options.installer;
     this.#log = options.logger.child({ component: 'daemon' });
+    this.#outbound = new OutboundBudget(this.#config.maxClientBufferTotalMB * 1024 * 1024);
     this.stopped = new Promise((resolve) => {
       this.#markStopped = resolve;
     });
@@ -118,6 +121,7 @@ export class Daemon implements DaemonServices {
       stdio: this.#options.stdio !== undefined,
       python: this.manager.options.python,
       connections: this.#connections.size,
+      clientBufferedBytes: this.#outbound.bufferedBytes,
     };
   }
 
@@ -133,6 +137,7 @@ export class Daemon implements DaemonServices {
       name,
       maxLineLength: this.manager.options.maxLineLength,
       maxBufferBytes: this.#config.maxClientBufferMB * 1024 * 1024,
+      budget: this.#outbound,
       logger: this.#log,
     });
     this.#connections.add(connection);

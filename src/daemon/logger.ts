@@ -1,7 +1,7 @@
 /**
  * The daemon's logs: pino JSON lines to `$PODKEEPER_HOME/logs/daemon.log` (rotated by size at start
- * and checked every minute) and readable lines on stderr. Never stdout: in `--stdio` mode stdout
- * carries protocol lines only. Credentials are hidden from both (redact.ts).
+ * and as it is written, see rotate.ts) and readable lines on stderr. Never stdout: in `--stdio` mode
+ * stdout carries protocol lines only. Credentials are hidden from both (redact.ts).
  *
  *   logger ──multistream──▶ sonic-boom (async) ──▶ logs/daemon.log
  *                      └──▶ readable formatter ──▶ stderr   (colours on a terminal, NO_COLOR honoured)
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { type Level, type Logger, pino } from 'pino';
 import { colorsFor } from '../colors.js';
 import { redactingStream } from '../redact.js';
-import { rotateIfLarge } from './rotate.js';
+import { rotateAsWritten, rotateIfLarge } from './rotate.js';
 
 const pc = colorsFor(process.stderr);
 
@@ -28,11 +28,9 @@ export interface DaemonLoggerOptions {
 export interface DaemonLogger {
   logger: Logger;
   file: string;
-  /** Writes what is buffered and stops the rotation timer. */
+  /** Writes what is buffered and stops the rotation. */
   close(): void;
 }
-
-const ROTATION_CHECK_MS = 60_000;
 
 export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
   const dir = join(options.home, 'logs');
@@ -47,15 +45,12 @@ export function createDaemonLogger(options: DaemonLoggerOptions): DaemonLogger {
     { level: level === 'silent' ? 'fatal' : level, stream: redactingStream(terminal) },
   ]);
   const logger = pino({ level, base: { pid: process.pid } }, streams);
-  const timer = setInterval(() => {
-    if (rotateIfLarge(file, options.maxBytes, options.keep)) destination.reopen();
-  }, ROTATION_CHECK_MS);
-  timer.unref();
+  const stopRotating = rotateAsWritten(destination, file, options.maxBytes, options.keep);
   return {
     logger,
     file,
     close() {
-      clearInterval(timer);
+      stopRotating();
       try {
         destination.flushSync();
       } catch {

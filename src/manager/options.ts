@@ -55,7 +55,7 @@ export const podManagerOptionsSchema = z.strictObject({
   maxQueue: z.number().int().min(1).default(1024),
   /** Requests sent to a pod ahead of its free handler slots (keeps the pipe busy). @default 32 */
   pipelining: z.number().int().min(0).default(32),
-  /** Longest accepted protocol line, characters. @default 64 MiB */
+  /** Longest accepted protocol line, bytes (UTF-8). @default 64 MiB */
   maxLineLength: z
     .number()
     .int()

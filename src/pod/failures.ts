@@ -125,3 +125,39 @@ export function podAnsweredError(podId: string, body: ErrorBody): PodkeeperError
     details: { podId, ...(known ? {} : { podCode: body.code }), traceback: body.traceback },
   });
 }
+
+/** The pod's line for a request could not be read: too long, not UTF-8, not JSON, or not exact. */
+export function unreadableAnswer(
+  podId: string,
+  requestId: string,
+  bad: { reason: string; length: number; detail: string },
+  limit: number,
+): PodkeeperError {
+  const details = { podId, requestId, reason: bad.reason, size: bad.length, limit };
+  if (bad.reason === 'too-long') {
+    return new PodkeeperError(
+      'RESPONSE_TOO_LONG',
+      `Pod ${podId} answered request ${requestId} with a line of ${bad.length} bytes; the limit is ${limit} ` +
+        '(maxLineLength). Return less, or stream it in chunks.',
+      { details },
+    );
+  }
+  const code = bad.reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_RESPONSE';
+  return new PodkeeperError(
+    code,
+    `Pod ${podId} answered request ${requestId} with a line that cannot be read: ${bad.detail}`,
+    {
+      details,
+    },
+  );
+}
+
+/** The request itself cannot be written to the pod (JSON.stringify failed, e.g. nesting too deep). */
+export function unsendable(podId: string, requestId: string, cause: unknown): PodkeeperError {
+  const why = cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : String(cause);
+  return new PodkeeperError(
+    'BAD_REQUEST',
+    `Request ${requestId} cannot be sent to pod ${podId}: its input cannot be written as JSON (${why}).`,
+    { cause, details: { podId, requestId } },
+  );
+}

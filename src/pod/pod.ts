@@ -15,11 +15,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import split2 from 'split2';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { type PodMessage, parsePodMessage, type ReadyMessage } from '../protocol/pod.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
+import { LineFramer } from '../transport/line-framer.js';
 import * as failures from './failures.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
@@ -40,6 +40,8 @@ export type { RequestOptions } from './requests.js';
 export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
 const STDERR_TAIL = 20;
+/** Longest stderr line kept whole; a longer one is logged as its first 4 KiB and its size. */
+const STDERR_LINE_BYTES = 64 * 1024;
 const silent = pino({ level: 'silent' });
 
 export class Pod {
@@ -87,9 +89,7 @@ export class Pod {
       slots: this.#options.concurrency + this.#options.pipelining,
       maxQueue: this.#options.maxQueue,
       cancelGraceMs: this.#options.cancelGraceMs,
-      send: (message) => {
-        this.#channel.send(message).catch(() => undefined);
-      },
+      send: (message) => this.#channel.send(message),
       onSent: () => {
         if (this.#state === 'ready') this.#setState('busy');
       },
@@ -111,10 +111,17 @@ export class Pod {
       name: this.id,
     });
     this.#channel.onMessage((value) => this.#onLine(value));
-    this.#channel.onInvalid((bad) =>
-      this.#note('warning', `dropped a ${bad.reason} line from stdout: ${bad.preview}`),
-    );
-    this.#process.stderr.pipe(split2()).on('data', (line: string) => this.#onStderr(line));
+    this.#channel.onInvalid((bad) => this.#onInvalid(bad));
+    // Linear framing with a bound: a progress bar that never writes '\n' cannot grow the daemon.
+    const stderr = new LineFramer(STDERR_LINE_BYTES, {
+      onLine: (line) => this.#onStderr(line.toString('utf8')),
+      onTooLong: (head, size) => this.#onStderr(`${head.toString('utf8')}… (${size} bytes, cut)`),
+    });
+    this.#process.stderr
+      .on('data', (chunk: Buffer | string) =>
+        stderr.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+      )
+      .on('end', () => stderr.end());
     this.#armReadyTimer();
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
@@ -207,11 +214,30 @@ export class Pod {
 
   #onLine(value: unknown): void {
     const parsed = parsePodMessage(value);
-    if (!parsed.ok) {
-      this.#note('warning', `dropped an invalid message (${parsed.error})`);
+    if (parsed.ok) {
+      this.#onMessage(parsed.value);
       return;
     }
-    this.#onMessage(parsed.value);
+    this.#note('warning', `dropped an invalid message (${parsed.error})`);
+    const { id, type } = (typeof value === 'object' && value !== null ? value : {}) as Record<
+      string,
+      unknown
+    >;
+    if (typeof id !== 'string') return;
+    const detail = `the message does not follow the pod protocol (${parsed.error}).`;
+    const bad = { reason: 'schema', length: JSON.stringify(value).length, detail };
+    this.#failUnreadable(id, type === undefined, bad);
+  }
+
+  /** A line from stdout that could not be read: its request (when the line names one) fails now. */
+  #onInvalid(bad: InvalidLine): void {
+    this.#note('warning', `dropped a ${bad.reason} line (${bad.length} bytes) from stdout: ${bad.preview}`);
+    if (typeof bad.id === 'string') this.#failUnreadable(bad.id, bad.type === undefined, bad);
+  }
+
+  #failUnreadable(id: string, final: boolean, bad: { reason: string; length: number; detail: string }): void {
+    const error = failures.unreadableAnswer(this.id, id, bad, this.#options.maxLineLength);
+    this.#requests.unreadable(id, final, error);
   }
 
   #onMessage(message: PodMessage): void {

@@ -9,7 +9,7 @@
  * binding cost ~3.5 µs of the daemon's ~16 µs of CPU per call, and without them podkeeper keeps up
  * with the raw pipe floor (0.8× instead of 0.65×).
  */
-import type { PodkeeperError } from '../errors.js';
+import { isPodkeeperError, type PodkeeperError } from '../errors.js';
 import type { RequestEvent, ResultMessage } from '../protocol/pod.js';
 import * as failures from './failures.js';
 import { PendingCall } from './pending-call.js';
@@ -27,8 +27,8 @@ export interface RequestTableOptions {
   slots: number;
   maxQueue: number;
   cancelGraceMs: number;
-  /** Writes one request line to the pod. */
-  send(message: { id: string; action: string; payload: unknown }): void;
+  /** Writes one request line to the pod; rejects when it cannot (the input is not JSON, the pipe is gone). */
+  send(message: { id: string; action: string; payload: unknown }): Promise<void>;
   /** A request was sent. */
   onSent(): void;
   /** A request was answered or given up on. */
@@ -94,7 +94,7 @@ export class RequestTable {
   sendControl(action: 'cancel' | 'shutdown', payload: unknown): void {
     const id = `c${this.#newId()}`;
     this.#controlIds.add(id);
-    this.#options.send({ id, action, payload });
+    this.#options.send({ id, action, payload }).catch(() => this.#controlIds.delete(id));
   }
 
   /** Settles the request a result line answers; false when the id is nobody's. */
@@ -102,11 +102,35 @@ export class RequestTable {
     const call = this.#inFlight.get(message.id);
     if (!call) return this.#controlIds.delete(message.id);
     this.#inFlight.delete(message.id);
-    if (message.success) call.succeed(message.result);
-    else call.fail(failures.podAnsweredError(this.#options.podId, message.error));
+    this.#settle(call, () => {
+      if (message.success) call.succeed(message.result);
+      else call.fail(failures.podAnsweredError(this.#options.podId, message.error));
+    });
+    return true;
+  }
+
+  #settle(call: PendingCall, answer: () => void): void {
+    answer();
     call.release();
     this.#pump();
     this.#options.onSettled();
+  }
+
+  /**
+   * A line for request `id` could not be read (see JsonLinesChannel's InvalidLine). Its caller is
+   * answered with `error` now. A final answer (`final`) frees the slot; a lost progress or chunk
+   * means the request is still running, so it is cancelled like one whose caller gave up.
+   * False when the id is nobody's.
+   */
+  unreadable(id: string, final: boolean, error: PodkeeperError): boolean {
+    const call = this.#inFlight.get(id);
+    if (!call) return this.#controlIds.delete(id);
+    if (!final) {
+      this.#abandon(call, error);
+      return true;
+    }
+    this.#inFlight.delete(id);
+    this.#settle(call, () => call.fail(error));
     return true;
   }
 
@@ -156,7 +180,14 @@ export class RequestTable {
     call.sent = true;
     this.#inFlight.set(call.id, call);
     this.#options.onSent();
-    this.#options.send({ id: call.id, action: call.action, payload: call.payload });
+    this.#options
+      .send({ id: call.id, action: call.action, payload: call.payload })
+      .catch((error: unknown) => {
+        // Only a request that could not be written at all: a gone pipe fails every call on exit.
+        if (!isPodkeeperError(error, 'BAD_REQUEST') || this.#inFlight.get(call.id) !== call) return;
+        this.#inFlight.delete(call.id);
+        this.#settle(call, () => call.fail(failures.unsendable(this.#options.podId, call.id, error)));
+      });
   }
 
   /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */

@@ -109,6 +109,12 @@ export const statusResultSchema = z.object({
       }),
     )
     .describe('Recipes in the POD_FATAL state (crash-looping); `pods.start` clears one at once.'),
+  clientBufferedBytes: z
+    .number()
+    .int()
+    .describe(
+      'Output queued for slow clients and not yet taken by their sockets, bytes, all clients together.',
+    ),
 });
 export type StatusResult = z.infer<typeof statusResultSchema>;
 

@@ -2,41 +2,44 @@
  * One JSON-lines channel over a pair of streams: framing, line limit, guarded parse, one writer.
  * It knows no schema; it serves the pods' stdio and the control socket alike.
  *
- *   input ──data──▶ split2 (framing, '\n', CR tolerated) ──mapper──▶ JSON.parse ──▶ onMessage
- *                      │ overflow / long line                  └── bad JSON ──▶ onInvalid
- *                      └──────────────────────────────────────────────────────▶ onInvalid
+ *   input ──data──▶ LineFramer (linear, '\n', CR tolerated) ──▶ decodeLine ──▶ onMessage
+ *                      │ longer than the limit                     └── bad UTF-8 / JSON / number ──▶ onInvalid
+ *                      └───────────────────────────────────────────────────────────────────────────▶ onInvalid
  *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
  *
- * The mapper dispatches lines itself and returns nothing, so split2's readable side never fills and
- * each chunk is framed synchronously inside `write()`: split2's `overflow` flag is exact after it.
+ * An invalid line carries the `id` (and `type`) its head shows, so whoever reads the channel can
+ * answer or fail that request instead of leaving it waiting.
  */
 import type { Readable, Writable } from 'node:stream';
-import split2 from 'split2';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
+import { decodeLine, scanHead } from './json-values.js';
+import { HEAD_BYTES, LineFramer } from './line-framer.js';
 
 /** Options of {@link JsonLinesChannel}. */
 export interface JsonLinesChannelOptions {
-  /** Longest accepted line, in characters. @default 64 * 1024 * 1024 */
+  /** Longest accepted line, in bytes (UTF-8). @default 64 * 1024 * 1024 */
   maxLineLength?: number;
   /** Name used in diagnostics, e.g. the pod id. @default undefined */
   name?: string;
 }
 
-/** A line that was dropped: not JSON, or longer than `maxLineLength`. */
+/** A line that was dropped: too long, not UTF-8, not JSON, or carrying a number it cannot represent. */
 export interface InvalidLine {
-  reason: 'json' | 'too-long';
+  reason: 'json' | 'too-long' | 'utf8' | 'unrepresentable';
   /** The first 200 characters of the line. */
   preview: string;
-  /** The line's length in characters; for a line cut off while arriving, the amount received (bytes). */
+  /** The line's size in bytes (without its newline). */
   length: number;
   name: string | undefined;
+  /** The line's top-level `id` and `type`, when its head shows them. */
+  id?: string | number;
+  type?: string;
+  /** What is wrong, in words (the JSON error, the number refused...). */
+  detail: string;
 }
 
 type Chunk = Buffer | string;
-interface LineSplitter extends ReturnType<typeof split2> {
-  overflow: boolean;
-}
 interface QueuedSend {
   line: string;
   resolve: () => void;
@@ -51,17 +54,13 @@ export class JsonLinesChannel {
   readonly #output: Writable;
   readonly #name: string | undefined;
   readonly #maxLineLength: number;
-  readonly #splitter: LineSplitter;
+  readonly #framer: LineFramer;
   readonly #messages = new Listeners<unknown>();
   readonly #invalids = new Listeners<InvalidLine>();
   readonly #closes = new Listeners<Error | undefined>();
   #inputEnded = false;
   #inputClosed = false;
   #destroyed = false;
-  /** Framing state of the current partial line: inside a dropped overlong line; its start, its size. */
-  #inOverflow = false;
-  #head: Chunk[] = [];
-  #partialLength = 0;
   /** Writer state: output ended or failed; end() asked; write() returned false; same-tick batch. */
   #outputClosed = false;
   #ending = false;
@@ -85,8 +84,10 @@ export class JsonLinesChannel {
     this.#name = name;
     this.#maxLineLength = maxLineLength;
     this.#batchLimit = output.writableHighWaterMark;
-    const splitOptions = { maxLength: maxLineLength, skipOverflow: true } as split2.Options;
-    this.#splitter = split2('\n', this.#mapLine, splitOptions) as LineSplitter;
+    this.#framer = new LineFramer(maxLineLength, {
+      onLine: (line) => this.#onLine(line),
+      onTooLong: (head, size) => this.#onTooLong(head, size),
+    });
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
     output.on('drain', this.#onDrain).on('error', this.#onOutputError).on('close', this.#onOutputClose);
@@ -155,51 +156,42 @@ export class JsonLinesChannel {
     this.#output.off('drain', this.#onDrain).off('close', this.#onOutputClose);
     // The error listeners stay: a late EPIPE must never become an uncaught 'error'.
     this.#failOutput(undefined);
-    this.#splitter.destroy();
     this.#input.destroy();
     this.#output.destroy();
   }
 
   #onData = (chunk: Chunk): void => {
-    const newline = typeof chunk === 'string' ? chunk.lastIndexOf('\n') : chunk.lastIndexOf(10);
-    if (newline === -1) {
-      this.#partialLength += chunk.length;
-      if (this.#partialLength - chunk.length < PREVIEW_LENGTH) this.#head.push(cut(chunk, 0));
-    } else {
-      this.#inOverflow = false; // split2 leaves overflow mode at the first newline of this chunk
-      this.#partialLength = chunk.length - newline - 1;
-      if (this.#head.length > 0) this.#head = [];
-      if (this.#partialLength > 0) this.#head.push(cut(chunk, newline + 1));
-    }
-    this.#splitter.write(chunk);
-    if (this.#splitter.overflow && !this.#inOverflow) {
-      this.#inOverflow = true;
-      this.#invalid('too-long', this.#head.join('').slice(0, PREVIEW_LENGTH), this.#partialLength);
-    }
+    if (this.#destroyed) return;
+    this.#framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
 
-  #mapLine = (line: string): undefined => {
-    let length = line.length;
-    if (length > 0 && line.charCodeAt(length - 1) === 13) length--;
-    // At end of input split2 flushes the partial line even when it was dropped as overlong.
-    if (length === 0 || this.#destroyed || this.#inOverflow) return;
-    if (length > this.#maxLineLength) return this.#invalid('too-long', line.slice(0, PREVIEW_LENGTH), length);
-    let message: unknown;
-    try {
-      message = JSON.parse(line);
-    } catch {
-      return this.#invalid('json', line.slice(0, PREVIEW_LENGTH), length);
+  #onLine(line: Buffer): void {
+    if (this.#destroyed) return;
+    const decoded = decodeLine(line);
+    if (decoded.ok) {
+      this.#messages.emit(decoded.value);
+      return;
     }
-    this.#messages.emit(message);
-  };
+    const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
+    this.#invalid(decoded.reason, text, line.length, decoded.detail);
+  }
 
-  #invalid(reason: InvalidLine['reason'], preview: string, length: number): undefined {
-    this.#invalids.emit({ reason, preview, length, name: this.#name });
+  #onTooLong(head: Buffer, size: number): void {
+    if (this.#destroyed) return;
+    const detail = `The line is ${size} bytes long; the limit is ${this.#maxLineLength}.`;
+    this.#invalid('too-long', head.toString('utf8'), size, detail);
+  }
+
+  #invalid(reason: InvalidLine['reason'], text: string, length: number, detail: string): void {
+    const head = text.length > HEAD_BYTES ? text.slice(0, HEAD_BYTES) : text;
+    const preview = head.slice(0, PREVIEW_LENGTH);
+    this.#invalids.emit({ reason, preview, length, name: this.#name, detail, ...scanHead(head) });
   }
 
   #onEnd = (): void => {
     this.#inputEnded = true;
-    this.#splitter.end(() => this.#closeInput(undefined)); // after the last, unterminated line
+    if (!this.#destroyed) this.#framer.end(); // the last, unterminated line
+    this.#closeInput(undefined);
   };
 
   #onInputClose = (): void => {
@@ -252,10 +244,4 @@ export class JsonLinesChannel {
     const message = this.#name === undefined ? 'Channel is closed' : `Channel ${this.#name} is closed`;
     return new PodkeeperError('CHANNEL_CLOSED', message, { cause, details: { channel: this.#name } });
   }
-}
-
-/** The first {@link PREVIEW_LENGTH} units of `chunk` from `start`, without copying a Buffer. */
-function cut(chunk: Chunk, start: number): Chunk {
-  const end = start + PREVIEW_LENGTH;
-  return typeof chunk === 'string' ? chunk.slice(start, end) : chunk.subarray(start, end);
 }

@@ -212,7 +212,7 @@ describe('chaos: calls under a pod-killing loop', () => {
     // POD_CRASHED, for the calls the killed pod held (about a recipe's share of what is outstanding).
     expect(Object.keys(tally.errors).filter((code) => code !== 'POD_CRASHED')).toEqual([]);
     expect(tally.errors['POD_CRASHED'] ?? 0).toBeLessThanOrEqual(
-      kills * ((CLIENTS * IN_FLIGHT) / RECIPES) * 2,
+      kills * ((CLIENTS * IN_FLIGHT) / RECIPES.length) * 2,
     );
     expect(kills).toBeGreaterThan(seconds); // the loop really ran: more than one kill a second
     expect(exit.code).toBe(0);

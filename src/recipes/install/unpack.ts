@@ -4,17 +4,19 @@
  *   inspect (read every header, nothing written) ─ refuse: absolute path, "..", a link leaving the
  *   │                                              folder, a device or FIFO, an odd entry type, more
  *   │                                              than maxBytes or maxEntries in all
+ *   │  (both passes inflate through tar-feed.ts: every inflated byte counted against maxBytes,
+ *   │   padding after the end of the archive too, and the event loop never blocked)
  *   └▶ extract (node-tar: strict, owners not kept, never through a symlink)
  *      └▶ every symlink resolved on disk must still be inside the folder
  *
  * Every refusal is `UNSAFE_ARCHIVE` naming the member.
  */
-import { createReadStream } from 'node:fs';
 import { cp, lstat, mkdir, readdir, readlink, realpath } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
-import { extract, Parser, type ReadEntry } from 'tar';
+import { Parser, type ReadEntry, Unpack } from 'tar';
 import { PodkeeperError } from '../../errors.js';
 import { formatBytes } from './download.js';
+import { feedTar } from './tar-feed.js';
 
 export interface UnpackLimits {
   /** Bytes of all members together, unpacked. */
@@ -29,52 +31,50 @@ const SKIPPED = new Set(['.git', '__pycache__', '.venv', 'node_modules', '.mypy_
 export async function unpackArchive(file: string, dest: string, limits: UnpackLimits): Promise<void> {
   await inspectArchive(file, limits);
   await mkdir(dest, { recursive: true });
-  try {
-    await extract({ file, cwd: dest, strict: true, preserveOwner: false, noChmod: true });
-  } catch (error) {
-    if (error instanceof PodkeeperError) throw error;
-    throw unsafe(file, `it cannot be unpacked (${(error as Error).message})`, { archive: file });
-  }
+  const unpack = new Unpack({ cwd: dest, strict: true, preserveOwner: false });
+  await feedTar(file, unpack, limits.maxBytes).catch((error: unknown) => {
+    throw refusal(file, error, 'it cannot be unpacked');
+  });
   await checkLinksOnDisk(dest);
 }
 
-/** Reads every header of `file` (nothing is written); throws `UNSAFE_ARCHIVE` at the first bad member. */
-export function inspectArchive(
+/**
+ * Reads every header of `file` (nothing is written), inflating it as a stream with every byte
+ * counted; throws `UNSAFE_ARCHIVE` at the first bad member or past the size bound.
+ */
+export async function inspectArchive(
   file: string,
   limits: UnpackLimits,
 ): Promise<{ entries: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const source = createReadStream(file);
-    const parser = new Parser({ strict: true });
-    const totals = { entries: 0, bytes: 0 };
-    let settled = false;
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      source.destroy();
-      reject(
-        error instanceof PodkeeperError
-          ? error
-          : unsafe(file, `it is not a valid .tar.gz (${(error as Error).message})`, { archive: file }),
-      );
-    };
-    parser.on('entry', (entry: ReadEntry) => {
-      try {
-        checkMember(entry, totals, limits);
-      } catch (error) {
-        fail(error);
-      }
-      entry.resume();
-    });
-    parser.on('error', fail);
-    parser.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(totals);
-    });
-    source.on('error', fail);
-    source.pipe(parser);
+  const parser = new Parser({ strict: true });
+  const totals = { entries: 0, bytes: 0 };
+  let refused: PodkeeperError | undefined;
+  parser.on('entry', (entry: ReadEntry) => {
+    try {
+      checkMember(entry, totals, limits);
+    } catch (error) {
+      refused ??= error as PodkeeperError;
+      parser.abort(refused);
+    }
+    entry.resume();
   });
+  await feedTar(file, parser, limits.maxBytes).catch((error: unknown) => {
+    throw refused ?? refusal(file, error, 'it is not a valid .tar.gz');
+  });
+  return totals;
+}
+
+/** A failure of node-tar or zlib as `UNSAFE_ARCHIVE`; a full disk as `INSTALL_FAILED`; ours as is. */
+function refusal(file: string, error: unknown, why: string): PodkeeperError {
+  if (error instanceof PodkeeperError) return error;
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new PodkeeperError('INSTALL_FAILED', `No space left to unpack ${file}: ${message}.`, {
+      cause: error,
+      details: { archive: file, errno: code },
+    });
+  }
+  return unsafe(file, `${why} (${message})`, { archive: file });
 }
 
 function checkMember(
