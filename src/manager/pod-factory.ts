@@ -16,11 +16,12 @@ import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
- * How a pod starts the runner. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports cost ~4 ms,
- * as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with `-m`,
- * 10.7 ms with this, against 8.1 ms for `python -c 'print(1)'`).
+ * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
+ * outlives it to leave no descendant behind. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports
+ * cost ~4 ms, as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with
+ * `-m`, 10.7 ms with `-c`, against 8.1 ms for `python -c 'print(1)'`).
  */
-export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.__main__ import run; run()';
+export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.guardian import run; run()';
 
 export function createPod(
   id: string,

@@ -25,7 +25,7 @@ import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
-import { killGroup, terminateGroup, wait } from './terminate.js';
+import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
   type PodEvents,
@@ -202,11 +202,11 @@ export class Pod {
     return this.stop();
   }
 
-  /** Immediate SIGKILL of the whole group. */
+  /** Immediate SIGKILL of the whole tree (see terminate.ts). */
   kill(reason: ExitReason, why: string): Promise<PodExit> {
     this.#exitReason ??= reason;
     this.#killWhy ||= why;
-    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    if (this.pid !== undefined) void killTree(this.pid, this.#process.exited);
     return this.exited;
   }
 
