@@ -11,7 +11,6 @@ import { inheritedEnvironment } from '../env/pod-environment.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
-import { redact } from '../redact.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -61,9 +60,7 @@ export function createPod(
       memoryMB: ready.memoryMB,
     }),
   );
-  pod.events.on('log', (line) =>
-    emit({ event: 'pod.log', ...line, message: redact(line.message), recipe: name }),
-  );
+  pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
   return pod;
 }
 

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { type PodMessage, parsePodMessage, type ReadyMessage } from '../protocol/pod.js';
+import { redact } from '../redact.js';
 import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
 import { LineFramer } from '../transport/line-framer.js';
 import * as failures from './failures.js';
@@ -280,7 +281,9 @@ export class Pod {
     this.#record('stderr', 'info', line);
   }
 
-  #record(source: PodLogLine['source'], level: PodLogLine['level'], message: string): void {
+  /** Every line a pod says is redacted here, once: its log buffer, stderr tail and events see no secret. */
+  #record(source: PodLogLine['source'], level: PodLogLine['level'], text: string): void {
+    const message = redact(text);
     const line: PodLogLine = { time: Date.now(), podId: this.id, source, level, message };
     this.logs.push(line);
     this.#log[level === 'warning' ? 'warn' : level]({ source }, message);
