@@ -2,7 +2,7 @@
  * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
  * (the daemon env's base set and the recipe's `passEnv`, the manager's `env`, the recipe's `env`,
  * then what the runner needs), its options in milliseconds, and the wiring of its events to the
- * manager's (log lines redacted).
+ * manager's (the pod redacts its log lines as it records them).
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
