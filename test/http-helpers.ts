@@ -2,6 +2,7 @@
  * For the HTTP listener's tests: a real daemon started with `--http 127.0.0.1:0`, the URL it
  * reports in `status`, calls over its control socket, and a parser of the Prometheus text format.
  */
+import { get } from 'node:http';
 import {
   type RawConnection,
   rawConnect,
@@ -54,6 +55,23 @@ export async function getJson<T = Record<string, unknown>>(url: string, init: Re
   const response = await fetch(url, init);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/** A GET through node:http, which (unlike fetch) sends the Host header it is given. */
+export function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+  });
 }
 
 /** One sample of the exposition format: name, labels, value. */

@@ -48,6 +48,9 @@ class Ring<T> {
     this.#items.push(item);
     if (this.#items.length > this.size) this.#items.splice(0, this.#items.length - this.size);
   }
+  last(): T | undefined {
+    return this.#items.at(-1);
+  }
   list(): T[] {
     return [...this.#items];
   }
@@ -93,6 +96,13 @@ export class History {
         break;
       default:
     }
+  }
+
+  /** Keeps a memory sample, at most one per `minGapMs` (the timer and page reads both offer them). */
+  sample(memory: { usedMB: number; maxMB: number }, now = Date.now(), minGapMs = 500): void {
+    const last = this.memory.last();
+    if (last && now - last.time < minGapMs) return;
+    this.memory.push({ time: now, usedMB: memory.usedMB, maxMB: memory.maxMB });
   }
 
   tally(recipe: string): RecipeTally {

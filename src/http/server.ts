@@ -75,10 +75,10 @@ export class HttpListener {
     const { manager } = this.#options.services;
     this.#dispose = manager.events.on('event', (event) => this.history.record(event));
     const sample = () =>
-      void manager
-        .memory()
-        .then(({ usedMB, maxMB }) => this.history.memory.push({ time: Date.now(), usedMB, maxMB }))
-        .catch(() => undefined);
+      void manager.memory().then(
+        (memory) => this.history.sample(memory),
+        () => undefined,
+      );
     sample();
     this.#sampler = setInterval(sample, this.#options.sampleMs ?? 2000).unref();
     const { host, port } = this.#options.address;

@@ -50,6 +50,7 @@ export async function podsView(
 export async function overview(services: DaemonServices, history: History) {
   const { manager } = services;
   const [memory, pods] = await Promise.all([manager.memory(), podsView(services, history)]);
+  history.sample(memory);
   return {
     daemon: services.describe(),
     memory,

@@ -46,8 +46,9 @@ function trackGone(pods, events) {
   const live = new Map(pods.map((pod) => [pod.id, pod]));
   for (const [id, pod] of known) {
     if (live.has(id) || gone.has(id)) continue;
-    const last = events.filter((event) => event.podId === id && WHY[event.event]).at(-1);
-    gone.set(id, { pod, why: last ? WHY[last.event] : 'stopped', at: Date.now() });
+    // A reclaim, eviction or crash is followed by the pod's stop: the first names the reason.
+    const why = events.find((event) => event.podId === id && WHY[event.event])?.event;
+    gone.set(id, { pod, why: why ? WHY[why] : 'stopped', at: Date.now() });
   }
   for (const [id, entry] of gone) if (Date.now() - entry.at > GONE_MS || live.has(id)) gone.delete(id);
   known = live;
@@ -112,34 +113,40 @@ function drawMemory(samples, now) {
   const width = 600;
   const height = 160;
   svg.replaceChildren();
-  $('#memory-now').textContent = `${mb(now.usedMB)} used of ${mb(now.maxMB)} budget`;
   if (samples.length === 0) return;
-  const max = Math.max(...samples.map((s) => s.maxMB), ...samples.map((s) => s.usedMB), 1);
+  const peak = Math.max(...samples.map((s) => s.usedMB), 1);
+  const budget = Math.max(...samples.map((s) => s.maxMB));
+  // The budget line only when it is on the same scale as the use; else the use would be a flat line.
+  const showBudget = budget <= peak * 4;
+  const top = showBudget ? budget * 1.1 : peak * 1.3;
   const t0 = samples[0].time;
   const span = Math.max(samples.at(-1).time - t0, 1);
   const x = (time) => ((time - t0) / span) * width;
-  const y = (value) => height - 4 - (value / max) * (height - 12);
+  const y = (value) => height - 2 - (Math.min(value, top) / top) * (height - 4);
   const path = (key) =>
     samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(s.time).toFixed(1)},${y(s[key]).toFixed(1)}`).join(' ');
-  const line = (d, color, dash) => {
+  const line = (d, attrs) => {
     const node = document.createElementNS(ns, 'path');
-    node.setAttribute('d', d);
-    node.setAttribute('fill', 'none');
-    node.setAttribute('stroke', color);
-    node.setAttribute('stroke-width', '2');
-    node.setAttribute('vector-effect', 'non-scaling-stroke');
-    if (dash) node.setAttribute('stroke-dasharray', '6 4');
+    for (const [key, value] of Object.entries({
+      d,
+      fill: 'none',
+      'stroke-width': '2',
+      'vector-effect': 'non-scaling-stroke',
+      ...attrs,
+    }))
+      node.setAttribute(key, value);
     svg.append(node);
   };
-  line(path('maxMB'), '#c2410c', true);
-  line(path('usedMB'), '#2f6fdf', false);
-  const label = document.createElementNS(ns, 'text');
-  label.setAttribute('x', '6');
-  label.setAttribute('y', '14');
-  label.setAttribute('font-size', '11');
-  label.setAttribute('fill', '#6b7480');
-  label.textContent = `used (blue) vs budget (dashed), last ${seconds(span / 1000)}`;
-  svg.append(label);
+  line(`${path('usedMB')} L${width},${height} L0,${height} Z`, {
+    fill: 'rgba(47,111,223,0.12)',
+    stroke: 'none',
+    class: 'area',
+  });
+  line(path('usedMB'), { stroke: '#2f6fdf', class: 'used' });
+  if (showBudget) line(path('maxMB'), { stroke: '#c2410c', 'stroke-dasharray': '6 4', class: 'budget' });
+  $('#memory-now').textContent =
+    `${mb(now.usedMB)} used of ${mb(now.maxMB)} budget · peak ${mb(peak)} over the last ${seconds(span / 1000)}` +
+    (showBudget ? ' · dashed: budget' : ' · budget off the scale');
 }
 
 function drawEvents(events) {
