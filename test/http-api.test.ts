@@ -131,4 +131,18 @@ describe('HTTP listener', () => {
     expect(cookie).toContain('podkeeper_token=');
     expect((await fetch(`${url}api/pods`, { headers: { Cookie: cookie } })).status).toBe(200);
   });
+
+  it('a port already taken is INVALID_OPTION; a shutdown closes the listener', {
+    timeout: 30_000,
+  }, async () => {
+    const { url, request, daemon } = await startHttpDaemon();
+    const port = new URL(url).port;
+    const second = await startDaemon({ args: ['--http', `127.0.0.1:${port}`], waitReady: false });
+    expect((await second.exited).code).not.toBe(0);
+    expect(second.stderr()).toMatch(/INVALID_OPTION.*Cannot serve the status page on 127\.0\.0\.1:\d+/);
+    expect((await fetch(`${url}api/status`)).status).toBe(200);
+    expect(await request('shutdown')).toMatchObject({ success: true });
+    expect((await daemon.exited).code).toBe(0);
+    await expect(fetch(`${url}api/status`)).rejects.toThrow();
+  });
 });
