@@ -27,7 +27,9 @@ function assertBuilt(): void {
         entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
       ),
     );
-  const sources = ['control', 'daemon', 'client', 'cli', 'protocol'].map((d) => newest(join(ROOT, 'src', d)));
+  const sources = ['control', 'daemon', 'client', 'cli', 'protocol', 'http'].map((d) =>
+    newest(join(ROOT, 'src', d)),
+  );
   if (Math.max(...sources) > builtAt + 1000)
     throw new Error('dist/ is older than src/: run `npm run build` before these tests.');
 }
