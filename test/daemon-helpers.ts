@@ -67,6 +67,8 @@ export interface StartOptions {
   waitReady?: boolean;
   /** Run the daemon under `ulimit -n` of this many file descriptors. @default the test's own limit */
   maxOpenFiles?: number;
+  /** The command line that runs `bin/podkeeper.js daemon …` (given as `argv`). @default this Node */
+  command?: (argv: string[]) => string[];
 }
 
 /** Starts a daemon as a child; cleanup stops it (SIGTERM, then SIGKILL) if it still runs. */
@@ -75,9 +77,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<TestDaemo
   if (options.config) writeFileSync(join(home, 'config.json'), JSON.stringify(options.config));
   const argv = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
   const limited = options.maxOpenFiles !== undefined;
-  const [command, args] = limited
-    ? ['/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]]
-    : [process.execPath, argv];
+  const [command = process.execPath, ...args] = options.command
+    ? options.command(argv)
+    : limited
+      ? ['/bin/sh', '-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]
+      : [process.execPath, ...argv];
   const child = spawn(command, args, {
     env: childEnv({ ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';
+import { watchNpmShell } from './npm-parent.js';
 
 export interface RunDaemonOptions extends DaemonFlags {
   /** Serve the control protocol on stdin/stdout (a host app's child). */
@@ -59,6 +60,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   // A second signal skips what is left of the grace. SIGHUP keeps its default (or nohup's ignore).
   const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(`received ${signal}`);
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  watchNpmShell((reason) => void daemon.shutdown(reason));
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: stopping');
     void daemon.shutdown('uncaught exception');

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { ReadyMessage } from '../protocol/pod.js';
+import { redact } from '../redact.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
 import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
@@ -26,7 +27,7 @@ import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
 import { readStderrLines } from './stderr-lines.js';
-import { killGroup, terminateGroup, wait } from './terminate.js';
+import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
   type PodEvents,
@@ -203,11 +204,11 @@ export class Pod {
     return this.stop();
   }
 
-  /** Immediate SIGKILL of the whole group. */
+  /** Immediate SIGKILL of the whole tree (see terminate.ts). */
   kill(reason: ExitReason, why: string): Promise<PodExit> {
     this.#exitReason ??= reason;
     this.#killWhy ||= why;
-    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    if (this.pid !== undefined) void killTree(this.pid, this.#process.exited);
     return this.exited;
   }
 
@@ -231,7 +232,9 @@ export class Pod {
     this.#checkIdle();
   }
 
-  #record(source: PodLogLine['source'], level: PodLogLine['level'], message: string): void {
+  /** Every line a pod says is redacted here, once: its log buffer, stderr tail and events see no secret. */
+  #record(source: PodLogLine['source'], level: PodLogLine['level'], text: string): void {
+    const message = redact(text);
     const line: PodLogLine = { time: Date.now(), podId: this.id, source, level, message };
     this.logs.push(line);
     this.#log[level === 'warning' ? 'warn' : level]({ source }, message);

@@ -126,7 +126,7 @@ export class RequestTable {
     const call = this.#inFlight.get(id);
     if (!call) return this.#controlIds.delete(id);
     if (!final) {
-      this.#abandon(call, error);
+      if (!call.settled) this.#abandon(call, error); // once: later lines of a cancelled request change nothing
       return true;
     }
     this.#inFlight.delete(id);
@@ -215,7 +215,7 @@ export class RequestTable {
       this.#options.onSettled();
       return;
     }
-    if (!this.#inFlight.has(call.id)) return;
+    if (!this.#inFlight.has(call.id) || call.graceTimer !== undefined) return;
     this.sendControl('cancel', { id: call.id });
     call.graceTimer = setTimeout(() => {
       if (this.#inFlight.has(call.id)) this.#options.onCancelIgnored(call.id);
