@@ -15,6 +15,7 @@ import { open, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
+import { forEachBounded } from '../bounded.js';
 
 /** Samples the RSS of process trees. */
 export interface ProcessMemorySampler {
@@ -170,14 +171,10 @@ async function scanProc(concurrency: number): Promise<ProcessEntry[]> {
   const [names, page] = await Promise.all([readdir('/proc'), getPageSize()]);
   const pids = names.filter((name) => /^\d+$/.test(name));
   const entries: ProcessEntry[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < pids.length; i = next++) {
-      const entry = await readStat(pids[i] as string, page);
-      if (entry) entries.push(entry);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  await forEachBounded(pids, concurrency, async (pid) => {
+    const entry = await readStat(pid, page);
+    if (entry) entries.push(entry);
+  });
   return entries;
 }
 

@@ -134,6 +134,22 @@ export class RequestTable {
     return true;
   }
 
+  /**
+   * The runner could not read a request line and found no id in it: the oldest request sent and not
+   * yet answered (the runner reads lines in the order they were sent) fails with `error(id)` now and
+   * frees its slot. A request whose caller already left is skipped: its cancel may still be answered.
+   * Returns the failed request's id, or undefined when none was waiting.
+   */
+  unreadableRequest(error: (requestId: string) => PodkeeperError): string | undefined {
+    for (const call of this.#inFlight.values()) {
+      if (call.settled) continue;
+      this.#inFlight.delete(call.id);
+      this.#settle(call, () => call.fail(error(call.id)));
+      return call.id;
+    }
+    return undefined;
+  }
+
   /** Forwards a progress or chunk line to its caller; it also restarts the request's timeout. */
   event(message: RequestEvent): void {
     const call = this.#inFlight.get(message.id);
