@@ -6,7 +6,8 @@
  * `NO_MEMORY`.
  *
  *   reserve ─▶ [one attempt at a time: measure → fits? spawn : can evicting idle pods make it fit?
- *               evict LRU, spawn : give up the turn] ─▶ wait a little, try again until memoryWait
+ *               evict LRU (skipping any that turned busy), spawn : give up the turn] ─▶ wait a little,
+ *               try again until memoryWait
  */
 import { PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
@@ -106,10 +107,12 @@ export class MemoryBudget {
     if (busyMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
     for (const victim of idle) {
       if (usedMB + neededMB <= this.maxMB) break;
+      // Each stop may take up to stopGrace: a call can land on a later victim meanwhile. Skip it.
+      if (!victim.idle) continue;
       await this.#deps.evict(victim);
       usedMB -= usage.get(victim.id) ?? 0;
     }
-    return undefined;
+    return usedMB + neededMB <= this.maxMB ? undefined : { usedMB, hopeless: false };
   }
 
   #noMemory(recipe: string, neededMB: number, usedMB: number, hopeless: boolean): PodkeeperError {
