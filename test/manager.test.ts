@@ -3,7 +3,15 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PodManager } from '../src/index.js';
-import { createManager, eventually, FIXTURE_RECIPES, onCleanup, recordEvents, sleep, tempDir } from './helpers.js';
+import {
+  createManager,
+  eventually,
+  FIXTURE_RECIPES,
+  onCleanup,
+  recordEvents,
+  sleep,
+  tempDir,
+} from './helpers.js';
 
 describe('spawn on demand', () => {
   it('concurrent first callers share one spawn and one ready', async () => {
@@ -148,7 +156,13 @@ describe('memory budget', () => {
     const dir = hogs(['slow-exit', 'hog-b', 'hog-c'], 30);
     writeFileSync(
       join(dir, 'hog-c', 'recipe.json'),
-      JSON.stringify({ name: 'hog-c', capability: 'hog-c', entry: 'pod.py', config: { mb: 30 }, memoryMB: 130 }),
+      JSON.stringify({
+        name: 'hog-c',
+        capability: 'hog-c',
+        entry: 'pod.py',
+        config: { mb: 30 },
+        memoryMB: 130,
+      }),
     );
     // slow-exit takes its whole stop grace to die: its exit path sleeps (shutdown and SIGTERM both end there)
     const hog = readFileSync(join(dir, 'slow-exit', 'pod.py'), 'utf8');
@@ -160,7 +174,11 @@ describe('memory budget', () => {
     const manager = createManager({ recipePath: [dir], maxMemoryMB: 160, memoryWait: 10, stopGrace: 1 });
     const events = recordEvents(manager);
     const order: string[] = [];
-    onCleanup(manager.events.on('event', (event) => order.push(`${event.event}:${'recipe' in event ? event.recipe : ''}`)));
+    onCleanup(
+      manager.events.on('event', (event) =>
+        order.push(`${event.event}:${'recipe' in event ? event.recipe : ''}`),
+      ),
+    );
     await manager.call('slow-exit', {});
     await manager.call('hog-b', {});
     const c = manager.call('hog-c', {});
