@@ -32,7 +32,7 @@ export const configFileSchema = z.strictObject({
   maxClientBufferMB: z.number().positive(),
   /** Unwritten output all clients together may hold; past it the one holding most is dropped, MB. @default 32 */
   maxClientBufferTotalMB: z.number().positive(),
-  /** Longest protocol line, pods and control clients alike, characters. @default 64 MiB */
+  /** Longest protocol line, pods and control clients alike, bytes (UTF-8). @default 64 MiB */
   maxLineLength: z.number().int().min(1024),
   /** daemon.log size that triggers a rotation, MB. @default 10 */
   logMaxMB: z.number().positive(),
