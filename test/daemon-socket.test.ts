@@ -68,9 +68,9 @@ describe('socket', () => {
     await first.exited;
     // What a daemon killed between taking the lock and binding leaves: the lock, naming its dead pid.
     writeFileSync(`${first.socket}.lock`, `${first.child.pid}\n`);
-    const startedAt = Date.now();
+    // The lock is fresh (stale by age only after 10 s) and a live holder is waited for 3 s, then
+    // DAEMON_ALREADY_RUNNING: starting at all shows the dead holder's lock was taken over.
     const second = await startDaemon({ home: first.home });
-    expect(Date.now() - startedAt).toBeLessThan(3000);
     const client = await rawConnect(second.socket);
     client.send({ id: 'x', action: 'status' });
     expect(await client.answer('x')).toMatchObject({ success: true, result: { pid: second.child.pid } });

@@ -11,7 +11,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { type ErrorCode, PodkeeperError } from '../errors.js';
+import { type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { ControlAction, ControlPayloadInput, EventName } from '../protocol/control.js';
 import {
@@ -323,12 +323,7 @@ export class PodkeeperClient {
 
   /** A line the channel could not read (too long, not UTF-8, not JSON, an inexact number). */
   #onInvalid(bad: InvalidLine): void {
-    const code =
-      bad.reason === 'too-long'
-        ? 'RESPONSE_TOO_LONG'
-        : bad.reason === 'unrepresentable'
-          ? 'UNREPRESENTABLE'
-          : 'BAD_RESPONSE';
+    const code = unreadableLineCode(bad.reason);
     this.#unreadable(bad.id, bad.detail, code, bad.reason, bad.type === undefined, bad.length);
   }
 

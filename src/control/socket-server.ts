@@ -11,7 +11,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { PodkeeperError } from '../errors.js';
 import { lockSocket } from './socket-lock.js';
-import { checkSocketPath, preparePrivateDir } from './socket-path.js';
+import { checkSocketPath, prepareSocketDir } from './socket-path.js';
 
 export interface SocketServerOptions {
   path: string;
@@ -31,7 +31,7 @@ export class ControlSocketServer {
   /** Binds the socket; `DAEMON_ALREADY_RUNNING` when a live daemon answers on the path. */
   async listen(): Promise<void> {
     checkSocketPath(this.path);
-    preparePrivateDir(dirname(this.path));
+    prepareSocketDir(dirname(this.path));
     const release = await lockSocket(this.path);
     try {
       await this.#takeOverStale();

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { checkTrustedDir, checkTrustedFile } from '../control/home-checks.js';
+import { checkTrustedDir, checkTrustedFile, modeOf } from '../control/home-checks.js';
 import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
@@ -33,7 +33,7 @@ export const configFileSchema = z.strictObject({
   maxClientBufferMB: z.number().positive(),
   /** Unwritten output all clients together may hold; past it the one holding most is dropped, MB. @default 32 */
   maxClientBufferTotalMB: z.number().positive(),
-  /** Longest protocol line, pods and control clients alike, characters. @default 64 MiB */
+  /** Longest protocol line, pods and control clients alike, bytes (UTF-8). @default 64 MiB */
   maxLineLength: z.number().int().min(1024),
   /** daemon.log size that triggers a rotation, MB. @default 10 */
   logMaxMB: z.number().positive(),
@@ -207,9 +207,12 @@ function readConfigFile(file: string): Layer {
     });
   }
   let text: string;
+  let mode: number;
   try {
     // The file opened is the file checked: no swap between the check and the read.
-    checkTrustedFile(file, fstatSync(fd));
+    const stat = fstatSync(fd);
+    checkTrustedFile(file, stat);
+    mode = stat.mode;
     text = readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
@@ -228,6 +231,7 @@ function readConfigFile(file: string): Layer {
       details: { source: file },
     });
   }
+  if ('env' in raw) checkPrivateSecrets(file, mode);
   const base = dirname(file);
   const layer: Layer = {};
   for (const [field, value] of Object.entries(raw)) {
@@ -248,6 +252,21 @@ function readConfigFile(file: string): Layer {
     layer[field] = { value: resolved, source: file };
   }
   return layer;
+}
+
+/**
+ * `env` is where pods' tokens go (HF_TOKEN...): a config.json that sets it must be readable by its
+ * owner alone. podkeeper never writes config.json, so the mode is the user's choice: refuse and say
+ * the fix. One without `env` holds no secrets and may stay readable (an editor's 0644).
+ */
+function checkPrivateSecrets(file: string, mode: number): void {
+  if ((mode & 0o044) === 0) return;
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `${file} sets \`env\` (often tokens) but is readable by others (mode ${modeOf(mode)}): ` +
+      `run \`chmod 600 ${file}\`.`,
+    { details: { field: 'env', source: file, mode: modeOf(mode) } },
+  );
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Layer {

@@ -2,7 +2,7 @@
  * `podkeeper daemon`: only wires. Configuration → logger → PodManager → Daemon → signals; resolves
  * with the exit code once the daemon has stopped and its log is flushed.
  */
-import { prepareHome } from '../control/home-checks.js';
+import { createHome } from '../control/home-checks.js';
 import { resolveHome } from '../control/location.js';
 import { PodManager } from '../manager/pod-manager.js';
 import { RecipeInstaller } from '../recipes/install/installer.js';
@@ -17,8 +17,8 @@ export interface RunDaemonOptions extends DaemonFlags {
 }
 
 export async function runDaemon(options: RunDaemonOptions): Promise<number> {
-  // The home is created 0700, or checked (ours, writable by no one else) before its config.json is read.
-  prepareHome(resolveHome(options.home));
+  // Created 0700 when missing; loadDaemonConfig judges it (ours, writable by no one else) before reading config.json.
+  createHome(resolveHome(options.home));
   const config = loadDaemonConfig(options);
   const { logger, close: closeLog } = createDaemonLogger({
     home: config.home,

@@ -99,7 +99,8 @@ export class History {
   }
 
   /** Keeps a memory sample, at most one per `minGapMs` (the timer and page reads both offer them). */
-  sample(memory: { usedMB: number; maxMB: number }, now = Date.now(), minGapMs = 500): void {
+  sample(memory: { usedMB: number | null; maxMB: number }, now = Date.now(), minGapMs = 500): void {
+    if (memory.usedMB === null) return; // not measurable now (out of fds): leave a gap, not a 0
     const last = this.memory.last();
     if (last && now - last.time < minGapMs) return;
     this.memory.push({ time: now, usedMB: memory.usedMB, maxMB: memory.maxMB });

@@ -157,7 +157,7 @@ export class Metrics {
       queued.inc({ recipe: pod.recipe }, pod.queued);
       inFlight.inc({ recipe: pod.recipe }, pod.inFlight);
     }
-    used.set(memory.usedMB * 1024 * 1024);
+    if (memory.usedMB !== null) used.set(memory.usedMB * 1024 * 1024); // null: not measurable now (out of fds)
     budget.set(memory.maxMB * 1024 * 1024);
   }
 

@@ -16,6 +16,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { forEachBounded } from '../bounded.js';
+import { PodkeeperError } from '../errors.js';
 
 /** Samples the RSS of process trees. */
 export interface ProcessMemorySampler {
@@ -60,7 +61,8 @@ interface Sample {
 export function createMemorySampler(options: MemorySamplerOptions = {}): ProcessMemorySampler {
   const { platform = process.platform, forcePs = false, maxAgeMs = 250, concurrency = 8 } = options;
   const linux = platform === 'linux' && !forcePs;
-  const scan = linux ? () => scanProc(concurrency) : scanPs;
+  const read = linux ? () => scanProc(concurrency) : scanPs;
+  const scan = () => read().catch(codeOutOfDescriptors);
   let latest: Sample | undefined;
   /** A new scan, after the one in flight (never two walks at once). */
   const rescan = (): Sample => {
@@ -96,6 +98,18 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
     rssOfTrees,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
   };
+}
+
+/** A scan that ran out of file descriptors fails with `RESOURCE_EXHAUSTED` (and the fix); others as they are. */
+function codeOutOfDescriptors(error: unknown): never {
+  const errno = (error as NodeJS.ErrnoException).code;
+  if (errno !== 'EMFILE' && errno !== 'ENFILE') throw error;
+  throw new PodkeeperError(
+    'RESOURCE_EXHAUSTED',
+    `Could not measure the memory of pods: the daemon is out of file descriptors (${errno}). ` +
+      'Raise `ulimit -n` for the daemon, or run fewer pods or connections at once.',
+    { cause: error, details: { errno } },
+  );
 }
 
 /** pid 0 and 1 would be the whole machine: never a pod's tree. */

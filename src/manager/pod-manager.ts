@@ -23,7 +23,7 @@ import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
 import { type CallFinished, type ManagerEvent, type PodInfo, podExitEvents } from './events.js';
 import { createMemorySampler } from './memory.js';
-import { MemoryBudget } from './memory-budget.js';
+import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
@@ -177,9 +177,19 @@ export class PodManager {
 
   /** Every live pod, with its measured RSS (whole process tree). */
   async list(): Promise<PodInfo[]> {
+    return (await this.snapshot()).pods;
+  }
+
+  /**
+   * Every live pod and the memory budget, from one measurement. When the pods cannot be measured
+   * (the daemon is out of file descriptors) `rssMB` and `usedMB` are null and `warning` says why.
+   */
+  async snapshot(): Promise<{ pods: PodInfo[]; memory: MemoryReport }> {
     await this.#init;
-    const usage = await this.#budget.usage();
-    return this.#supervisors.livePods().map((pod) => this.#info(pod, usage.get(pod.id)));
+    const { usage, warning } = await this.#budget.sample();
+    const pods = this.#supervisors.livePods().map((pod) => this.#info(pod, usage?.get(pod.id)));
+    const usedMB = usage ? Math.round([...usage.values()].reduce((a, b) => a + b, 0)) : null;
+    return { pods, memory: { usedMB, maxMB: this.#budget.maxMB, ...(warning ? { warning } : {}) } };
   }
 
   /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
@@ -192,10 +202,9 @@ export class PodManager {
     return pod ? pod.logs.tail(lines) : [];
   }
 
-  /** The summed, measured RSS of all pods and the budget, MB. */
-  async memory(): Promise<{ usedMB: number; maxMB: number }> {
-    const usage = await this.#budget.usage();
-    return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
+  /** The summed, measured RSS of all pods and the budget, MB (see {@link snapshot}). */
+  async memory(): Promise<MemoryReport> {
+    return (await this.snapshot()).memory;
   }
 
   /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */

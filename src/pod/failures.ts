@@ -2,7 +2,7 @@
  * Every error a pod reports is built here, from facts, so each message names the pod, says what
  * happened and what to do next, the same way every time.
  */
-import { ERROR_CODES, type ErrorCode, PodkeeperError } from '../errors.js';
+import { ERROR_CODES, type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
 import type { ErrorBody } from '../protocol/pod.js';
 
 /** What is known about a pod process when it ends. */
@@ -146,15 +146,15 @@ export function unreadableAnswer(
   limit: number,
 ): PodkeeperError {
   const details = { podId, requestId, reason: bad.reason, size: bad.length, limit };
-  if (bad.reason === 'too-long') {
+  const code = unreadableLineCode(bad.reason);
+  if (code === 'RESPONSE_TOO_LONG') {
     return new PodkeeperError(
-      'RESPONSE_TOO_LONG',
+      code,
       `Pod ${podId} answered request ${requestId} with a line of ${bad.length} bytes; the limit is ${limit} ` +
         '(maxLineLength). Return less, or stream it in chunks.',
       { details },
     );
   }
-  const code = bad.reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_RESPONSE';
   return new PodkeeperError(
     code,
     `Pod ${podId} answered request ${requestId} with a line that cannot be read: ${bad.detail}`,
