@@ -6,6 +6,7 @@
  * (`maxClientBufferTotalMB`): past it the client is dropped. `status.clientBufferedBytes` says what
  * the daemon holds for clients.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type RawConnection, rawConnect, startDaemon } from './daemon-helpers.js';
 import { eventually } from './helpers.js';
@@ -145,5 +146,15 @@ describe('slow readers', () => {
     // The pod is free again: the dropped caller's call was cancelled, not left running.
     control.send({ id: 'next', action: 'call', payload: { target: 'gusher', input: { chunks: 3 } } });
     expect(await control.answer('next', 10_000)).toMatchObject({ success: true });
+  });
+
+  it('runs the daemon with a small young generation, in the same process it was started as', async () => {
+    const daemon = await startDaemon();
+    const argv = readFileSync(`/proc/${daemon.child.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain('--max-semi-space-size=4');
+    expect(argv.slice(argv.indexOf('daemon'))).toEqual(['daemon', '--home', daemon.home, '']);
+    const control = await rawConnect(daemon.socket);
+    control.send({ id: 's', action: 'status' });
+    expect((await control.answer('s'))['result']).toMatchObject({ pid: daemon.child.pid });
   });
 });
