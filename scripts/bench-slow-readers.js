@@ -11,8 +11,9 @@
  * clients were still connected at the end of the noise.
  *
  *   npm run build && node scripts/bench-slow-readers.js [--slow 5] [--config '{"maxClientBufferMB":16}']
- *     [--scenarios none,subscribers,callers] [--repeat 3]   (the first is the floor the peaks are compared with)
+ *     [--scenarios none,subscribers,callers] [--repeat 3] [--settle 10]   (the first is the floor the peaks are compared with)
  *   DAEMON_NODE_ARGS='--max-semi-space-size=2' node scripts/bench-slow-readers.js   (V8 flags to try)
+ *   SMAPS=1 …   (also prints where the daemon's RSS lies at the end: malloc heap, anonymous, files)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const option = (name, fallback) => {
 };
 const SLOW = Number(option('--slow', '5'));
 const config = JSON.parse(option('--config', '{}'));
+const SETTLE = Number(option('--settle', '10')); // seconds to wait, after the slow clients left, for the last reading
 const ROUNDS = 8;
 const LINES = 50_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,6 +59,22 @@ function writeRecipes(dir) {
     '        yield chunk',
     '',
   ]);
+}
+
+/** Where a process's RSS lies: the malloc heap, V8's and other anonymous mappings, files (MB). */
+function whereRss(pid) {
+  const sums = {};
+  let region = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) region = head[1].startsWith('/') ? 'files' : head[1] || 'anonymous';
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) sums[region] = (sums[region] ?? 0) + Number(rss[1]) / 1024;
+  }
+  return Object.entries(sums)
+    .filter(([, mb]) => mb >= 1)
+    .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+    .join(', ');
 }
 
 function connect(socketPath) {
@@ -154,9 +172,10 @@ async function scenario(kind) {
   await sleep(1000);
   const after1s = rssMB();
   const held = (await control.ask('status', {})).result?.clientBufferedBytes;
-  await sleep(10_000);
+  await sleep(SETTLE * 1000);
   const after11s = rssMB();
   clearInterval(sampler);
+  if (process.env.SMAPS) process.stderr.write(`${kind}: ${whereRss(daemon.pid)}\n`);
 
   control.socket.destroy();
   daemon.kill('SIGTERM');
@@ -191,7 +210,7 @@ const rows = [
   ['RSS peak', (run) => `${mb(run.peak)} (${(run.peak / floor.peak).toFixed(2)}×)`],
   ['RSS peak, each round', (run) => run.peaks],
   ['RSS 1 s after', (run) => mb(run.after1s)],
-  ['RSS 11 s after', (run) => mb(run.after11s)],
+  [`RSS ${SETTLE + 1} s after`, (run) => mb(run.after11s)],
   ['clientBufferedBytes peak', (run) => String(run.peakBuffered)],
   ['clientBufferedBytes after', (run) => String(run.held)],
   ['slow clients connected at end', (run) => String(run.left)],
