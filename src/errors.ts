@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'RESPONSE_TOO_LONG',
   'BAD_RESPONSE',
   'UNREPRESENTABLE',
+  'UNAUTHORIZED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

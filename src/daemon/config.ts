@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { checkTrustedDir, checkTrustedFile } from '../control/home-checks.js';
 import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
+import { checkHttpSettings, type HttpAddress } from '../http/address.js';
 
 const seconds = z.number().min(0);
 
@@ -62,6 +63,10 @@ export const configFileSchema = z.strictObject({
   pythonDownloads: z.boolean(),
   /** Seconds one env command (uv, pip, apt) may run before its process tree is killed. @default 300 */
   envBuildTimeout: z.number().positive(),
+  /** Serve the status page, JSON API and /metrics on HOST:PORT (loopback unless httpAllowRemote). @default off */
+  http: z.string().min(1),
+  /** Allow a non-loopback `http` address (needs PODKEEPER_HTTP_TOKEN too). @default false */
+  httpAllowRemote: z.boolean(),
 });
 
 const configSchema = configFileSchema.partial().extend({
@@ -79,7 +84,10 @@ const configSchema = configFileSchema.partial().extend({
   envMode: configFileSchema.shape.envMode.default('auto'),
 });
 
-export type DaemonConfig = z.infer<typeof configSchema>;
+export type DaemonConfig = z.infer<typeof configSchema> & {
+  /** The checked HTTP listener settings, when `http` is set. */
+  httpListener?: { address: HttpAddress; token: string | undefined };
+};
 
 /** What the `daemon` command's flags can set (strings as typed; validated with the rest). */
 export interface DaemonFlags {
@@ -94,6 +102,8 @@ export interface DaemonFlags {
   uv?: string;
   wheelhouse?: string;
   envBuildTimeout?: string;
+  http?: string;
+  httpAllowRemote?: boolean;
 }
 
 type Layer = Record<string, { value: unknown; source: string }>;
@@ -110,6 +120,7 @@ const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>
   PODKEEPER_UV: { field: 'uv', kind: 'command' },
   PODKEEPER_WHEELHOUSE: { field: 'wheelhouse', kind: 'path' },
   PODKEEPER_ENV_BUILD_TIMEOUT: { field: 'envBuildTimeout', kind: 'number' },
+  PODKEEPER_HTTP: { field: 'http', kind: 'string' },
 };
 
 const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
@@ -124,10 +135,12 @@ const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind
   uv: { field: 'uv', flag: '--uv', kind: 'command' },
   wheelhouse: { field: 'wheelhouse', flag: '--wheelhouse', kind: 'path' },
   envBuildTimeout: { field: 'envBuildTimeout', flag: '--env-build-timeout', kind: 'number' },
+  http: { field: 'http', flag: '--http', kind: 'string' },
+  httpAllowRemote: { field: 'httpAllowRemote', flag: '--http-allow-remote', kind: 'flag' },
 };
 
 /** `command`: a bare name (looked up on PATH) stays as is; anything with a slash is a path. */
-type Kind = 'string' | 'number' | 'path' | 'paths' | 'command';
+type Kind = 'string' | 'number' | 'path' | 'paths' | 'command' | 'flag';
 
 /** Builds and validates the daemon's configuration. */
 export function loadDaemonConfig(
@@ -150,7 +163,7 @@ export function loadDaemonConfig(
   for (const layer of layers) Object.assign(merged, layer);
   const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return withHttp(parsed.data, merged, env);
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
   if (issue?.code === 'unrecognized_keys') {
@@ -167,6 +180,19 @@ export function loadDaemonConfig(
       `got ${JSON.stringify(entry?.value)}.`,
     { details: { field: path, source: entry?.source, received: entry?.value } },
   );
+}
+
+/** Checks the HTTP listener's settings as a whole (address, loopback, remote flag, token). */
+function withHttp(config: DaemonConfig, merged: Layer, env: NodeJS.ProcessEnv): DaemonConfig {
+  if (config.http === undefined) return config;
+  const token = env['PODKEEPER_HTTP_TOKEN'] || undefined;
+  const address = checkHttpSettings({
+    http: config.http,
+    allowRemote: config.httpAllowRemote === true,
+    token,
+    source: merged['http']?.source ?? 'default',
+  });
+  return { ...config, httpListener: { address, token } };
 }
 
 function readConfigFile(file: string): Layer {
@@ -239,7 +265,7 @@ function flagLayer(flags: DaemonFlags): Layer {
   for (const [key, { field, flag, kind }] of Object.entries(FLAG_FIELDS)) {
     const raw = flags[key as keyof DaemonFlags];
     if (raw === undefined || field === 'home') continue;
-    layer[field] = { value: convert(raw, kind), source: flag };
+    layer[field] = { value: convert(String(raw), kind), source: flag };
   }
   return layer;
 }
@@ -252,6 +278,8 @@ function convert(raw: string, kind: Kind): unknown {
     }
     case 'path':
       return resolve(raw);
+    case 'flag':
+      return Boolean(raw);
     case 'command':
       return raw.includes(sep) ? resolve(raw) : raw;
     case 'paths':

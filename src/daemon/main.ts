@@ -10,6 +10,7 @@ import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';
 import { startMemoryReclaim } from './memory-reclaim.js';
+import { watchNpmShell } from './npm-parent.js';
 
 const MB = 1024 * 1024;
 
@@ -62,6 +63,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   // A second signal skips what is left of the grace. SIGHUP keeps its default (or nohup's ignore).
   const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(`received ${signal}`);
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  watchNpmShell((reason) => void daemon.shutdown(reason));
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: stopping');
     void daemon.shutdown('uncaught exception');

@@ -21,7 +21,7 @@ import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
-import { type ManagerEvent, type PodInfo, podExitEvents } from './events.js';
+import { type CallFinished, type ManagerEvent, type PodInfo, podExitEvents } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -49,6 +49,8 @@ export interface CallOptions {
 export class PodManager {
   readonly options: ResolvedOptions;
   readonly events = new Emitter<{ event: ManagerEvent }>();
+  /** Every call's duration and outcome, once it is answered (for metrics). */
+  readonly calls = new Emitter<{ finished: CallFinished }>();
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
@@ -97,11 +99,31 @@ export class PodManager {
 
   /** Calls a recipe (by name or capability), spawning its pod when none is running. */
   call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const started = performance.now();
     // Hot path: a recipe named directly whose pod is up is called without a single await.
     const supervisor = this.#initialized && !this.#closing ? this.#supervisors.get(target) : undefined;
     const pod = supervisor?.livePod();
-    if (supervisor && pod) return this.#request(supervisor, pod, input, options);
-    return this.#callAfterSpawn(target, input, options);
+    const answer =
+      supervisor && pod
+        ? this.#request(supervisor, pod, input, options)
+        : this.#callAfterSpawn(target, input, options);
+    const finished = (outcome: string) =>
+      this.calls.emit('finished', { recipe: this.#nameOf(target), ms: performance.now() - started, outcome });
+    answer.then(
+      () => finished('ok'),
+      (error: unknown) => finished(error instanceof PodkeeperError ? error.code : 'INTERNAL_ERROR'),
+    );
+    return answer;
+  }
+
+  /** The recipe name a target resolves to, or the target as given when it resolves to none. */
+  #nameOf(target: string): string {
+    if (this.#supervisors.get(target)) return target;
+    try {
+      return this.#resolve(target).recipe.name;
+    } catch {
+      return target;
+    }
   }
 
   async #callAfterSpawn(target: string, input: unknown, options: CallOptions): Promise<unknown> {

@@ -29,6 +29,18 @@ function withTail(message: string, tail: string[]): string {
   return tail.length === 0 ? message : `${message}\nLast stderr lines:\n${tail.join('\n')}`;
 }
 
+/** The error every request of a pod that ended with `reason` fails with. */
+export function exitError(
+  facts: PodExitFacts,
+  reason: 'stopped' | 'crashed' | 'ready-timeout' | 'killed',
+  more: { spawnError: Error | undefined; readyTimeoutMs: number; killWhy: string },
+): PodkeeperError {
+  if (more.spawnError) return spawnFailed(facts, more.spawnError);
+  if (reason === 'ready-timeout') return readyTimeout(facts, more.readyTimeoutMs);
+  if (reason === 'stopped') return podStopping(facts.podId, 'stopped');
+  return podCrashed(facts, more.killWhy);
+}
+
 export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
   return new PodkeeperError(
     'POD_CRASHED',
@@ -159,5 +171,19 @@ export function unsendable(podId: string, requestId: string, cause: unknown): Po
     'BAD_REQUEST',
     `Request ${requestId} cannot be sent to pod ${podId}: its input cannot be written as JSON (${why}).`,
     { cause, details: { podId, requestId } },
+  );
+}
+
+/**
+ * The runner could not read a request line and found no id in it (its `invalid` answer); the daemon
+ * takes it for the oldest request it sent and has not had answered.
+ */
+export function unreadableRequest(podId: string, requestId: string, body: ErrorBody): PodkeeperError {
+  const known = (ERROR_CODES as readonly string[]).includes(body.code);
+  return new PodkeeperError(
+    known ? (body.code as ErrorCode) : 'BAD_REQUEST',
+    `Pod ${podId} could not read a request line with no id in it (${body.message}); request ${requestId}, ` +
+      'the oldest one it had not answered, is failed for it.',
+    { details: { podId, requestId, podCode: body.code } },
   );
 }

@@ -99,6 +99,10 @@ export const statusResultSchema = z.object({
   pods: z.number().int(),
   recipes: z.number().int(),
   connections: z.number().int(),
+  http: z
+    .string()
+    .nullable()
+    .describe('The URL of the status page, JSON API and /metrics (`--http`), or null when off.'),
   fatal: z
     .array(
       z.object({
