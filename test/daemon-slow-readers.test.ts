@@ -148,6 +148,64 @@ describe('slow readers', () => {
     expect(await control.answer('next', 10_000)).toMatchObject({ success: true });
   });
 
+  it('never drops a client that reads, however large its answers: three of 5, 5 and 1 MB at once', {
+    timeout: 60_000,
+  }, async () => {
+    const recipes = writeRecipe({
+      name: 'big',
+      manifest: { concurrency: 3 },
+      code: ['def process(payload, ctx):', '    return "x" * (payload["mb"] * 1024 * 1024)', ''].join('\n'),
+    });
+    const daemon = await startDaemon({ args: ['--recipe-path', `${recipes}/..`] });
+    const client = await rawConnect(daemon.socket);
+    client.send({ id: 'warm', action: 'call', payload: { target: 'big', input: { mb: 0 } } });
+    expect(await client.answer('warm', 20_000)).toMatchObject({ success: true });
+    for (const [id, mb] of [
+      ['a', 5],
+      ['b', 5],
+      ['c', 1],
+    ] as const)
+      client.send({ id, action: 'call', payload: { target: 'big', input: { mb } } });
+    for (const [id, mb] of [
+      ['a', 5],
+      ['b', 5],
+      ['c', 1],
+    ] as const) {
+      const answer = await client.answer(id, 30_000);
+      expect(answer['success'], JSON.stringify(answer).slice(0, 300)).toBe(true);
+      expect((answer['result'] as string).length).toBe(mb * MB);
+    }
+    expect(daemon.stderr()).not.toContain('dropping a client');
+  });
+
+  it('reads no more requests from a client that does not read its answers (backpressure)', {
+    timeout: 60_000,
+  }, async () => {
+    const daemon = await startDaemon();
+    const control = await rawConnect(daemon.socket);
+    const status = statusOf(control);
+    const flooder = await rawConnect(daemon.socket);
+    flooder.socket.pause();
+    // 20,000 requests whose answers (~1 KB each) would be ~20 MB if the daemon kept reading them.
+    const requests = Array.from({ length: 20_000 }, (_, i) => `{"id":${i},"action":"status"}\n`).join('');
+    flooder.write(requests);
+    const held: number[] = [];
+    const settled = () => held.length >= 5 && held.at(-1) === held.at(-5);
+    await eventually(
+      () => {
+        void status().then((reading) => held.push(reading.clientBufferedBytes));
+        return settled();
+      },
+      30_000,
+      200,
+    );
+    expect(settled()).toBe(true);
+    expect(Math.max(...held)).toBeLessThan(4 * MB);
+    flooder.socket.resume(); // reading again, the client gets every answer, in order
+    await flooder.answer(19_999, 30_000);
+    expect(flooder.received.filter((line) => 'success' in line)).toHaveLength(20_000);
+  });
+
   it('runs the daemon with a small young generation, in the same process it was started as', async () => {
     const daemon = await startDaemon();
     const argv = readFileSync(`/proc/${daemon.child.pid}/cmdline`, 'utf8').split('\0');

@@ -58,12 +58,19 @@ interface InFlight {
 }
 
 const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
+/**
+ * Requests of one connection running at once before the daemon stops reading more from it (they are
+ * not refused: reading resumes as they finish). With the pause while its output is blocked, this
+ * bounds what a client that sends without reading can make the daemon hold.
+ */
+const MAX_RUNNING_PER_CONNECTION = 1024;
 
 export class ControlConnection implements BufferedClient {
   readonly name: string;
   /** Settles once the client is gone (left, dropped, or ended by the daemon). */
   readonly closed: Promise<void>;
   readonly #channel: JsonLinesChannel;
+  readonly #input: Readable;
   readonly #output: Writable;
   readonly #services: DaemonServices;
   readonly #options: ConnectionOptions;
@@ -79,6 +86,7 @@ export class ControlConnection implements BufferedClient {
 
   constructor(input: Readable, output: Writable, services: DaemonServices, options: ConnectionOptions) {
     this.name = options.name;
+    this.#input = input;
     this.#output = output;
     this.#services = services;
     this.#options = options;
@@ -93,7 +101,11 @@ export class ControlConnection implements BufferedClient {
     this.#channel.onMessage((message) => this.#onRequest(message));
     this.#channel.onInvalid((bad) => this.#send(refusal(bad)));
     this.#channel.onClose(() => this.#onInputClosed());
-    output.on('drain', () => this.#reportLag()); // after the channel's own 'drain' has written its queue
+    output.on('drain', () => {
+      // after the channel's own 'drain' has written its queue
+      this.#reportLag();
+      this.#resumeInput();
+    });
     const leave = options.budget?.join(this);
     if (leave) void this.closed.then(leave);
   }
@@ -210,6 +222,7 @@ export class ControlConnection implements BufferedClient {
     const controller = new AbortController();
     const stream = STREAM_ACTIONS.has(action);
     this.#inFlight.set(id, { controller, stream });
+    if (this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) this.#input.pause();
     if (!stream) this.#calls += 1;
     const context: HandlerContext = {
       services: this.#services,
@@ -242,6 +255,7 @@ export class ControlConnection implements BufferedClient {
       this.#send({ type: 'event', id, event: 'lagged', dropped });
     }
     if (!answered) this.#send(answer);
+    this.#resumeInput();
     if (stream) return;
     this.#calls -= 1;
     if (this.#calls === 0 && this.#callsDone.length > 0) {
@@ -286,6 +300,12 @@ export class ControlConnection implements BufferedClient {
     this.#send({ type: 'event', id, ...event });
   }
 
+  /** Reads requests again once the client takes its output and fewer than the bound are running. */
+  #resumeInput(): void {
+    if (this.#isClosed || this.#channel.blocked || this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) return;
+    if (this.#input.isPaused()) this.#input.resume();
+  }
+
   /** Once the output takes data again: one `lagged` event per stream that skipped events. */
   #reportLag(): void {
     if (this.#isClosed) return;
@@ -310,6 +330,12 @@ export class ControlConnection implements BufferedClient {
       return;
     }
     if (this.#channel.sendLine(line)) return;
+    // Blocked: read no more requests from this client until it takes its output (backpressure), so
+    // the answers it can pile up are those of the requests already read. An answer is always kept,
+    // whatever its size (a client that reads is never dropped for a large one); what the bounds
+    // stop is the events of a call (chunks, progress) piling up behind a client that does not read.
+    this.#input.pause();
+    if ('success' in message) return;
     if (this.bufferedBytes > this.#options.maxBufferBytes) {
       this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
       return;
