@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../output.js';
-import { jsonInput, keepAlive, seconds } from '../parse.js';
+import { jsonInput, keepAlive, timeoutSeconds } from '../parse.js';
 import { ProgressView } from '../progress.js';
 
 interface CallFlags extends ConnectionFlags {
@@ -18,7 +18,11 @@ export function registerCall(program: Command): void {
     .argument('<target>', 'recipe name or capability')
     .argument('[input]', 'JSON input, or - to read it from stdin', '{}')
     .option('-a, --action <action>', 'recipe action (default "process")')
-    .option('-t, --timeout <sec>', 'seconds without an answer or progress before TIMEOUT', seconds)
+    .option(
+      '-t, --timeout <sec>',
+      'seconds (> 0) without an answer or progress before TIMEOUT',
+      timeoutSeconds,
+    )
     .option(
       '-k, --keep-alive <sec>',
       'seconds the pod stays after this call; 0 = stop after it, -1 = never',

@@ -1,0 +1,172 @@
+/**
+ * The CLI's rough edges, each on its own so one failure hides none of the others: tracebacks of
+ * handler errors, lifecycle lines in `logs`, a closed stdout, unknown targets, and the commands
+ * whose answer did not match what they were asked.
+ */
+import { spawn } from 'node:child_process';
+
+import { describe, expect, it } from 'vitest';
+import { BIN, childEnv, runCli, startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { FIXTURE_RECIPES, tempDir } from './helpers.js';
+import { writeRecipe } from './install-helpers.js';
+
+const BOOM = [
+  'ACTIONS = ("boom",)',
+  '',
+  'def process(payload, ctx):',
+  '    return payload',
+  '',
+  'def boom(payload, ctx):',
+  '    return divide(1, 0)',
+  '',
+  'def divide(a, b):',
+  '    return a / b',
+  '',
+].join('\n');
+
+/** A daemon that also serves `boomer`, whose `boom` action raises ZeroDivisionError. */
+async function daemonWithBoomer(): Promise<TestDaemon> {
+  const extra = tempDir('pk-extra-');
+  writeRecipe({ name: 'boomer', code: BOOM }, extra);
+  return startDaemon({ env: { PODKEEPER_RECIPE_PATH: `${FIXTURE_RECIPES}:${extra}` } });
+}
+
+describe('cli: handler tracebacks', () => {
+  it('prints the traceback on stderr after the CODE: message line', async () => {
+    const daemon = await daemonWithBoomer();
+    const result = await runCli(['call', 'boomer', '-a', 'boom', '--home', daemon.home]);
+    expect(result.code).toBe(1);
+    const [first, ...rest] = result.stderr.split('\n');
+    expect(first).toBe('HANDLER_ERROR: ZeroDivisionError: division by zero');
+    expect(rest.join('\n')).toMatch(
+      /Traceback \(most recent call last\):[\s\S]*in divide[\s\S]*ZeroDivisionError/,
+    );
+  });
+
+  it('includes the traceback with --json: the error as one JSON object on stderr', async () => {
+    const daemon = await daemonWithBoomer();
+    const result = await runCli(['call', 'boomer', '-a', 'boom', '--json', '--home', daemon.home]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    const error = JSON.parse(result.stderr) as Record<string, unknown>;
+    expect(error).toMatchObject({
+      code: 'HANDLER_ERROR',
+      message: 'ZeroDivisionError: division by zero',
+      traceback: expect.stringMatching(/in divide/),
+    });
+  });
+
+  it("keeps the traceback in the recipe's logs", async () => {
+    const daemon = await daemonWithBoomer();
+    await runCli(['call', 'boomer', '-a', 'boom', '--home', daemon.home]);
+    const logs = await runCli(['logs', 'boomer', '--home', daemon.home]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/boomer-\d+ +daemon +call boom failed: HANDLER_ERROR: ZeroDivisionError/);
+    expect(logs.stdout).toMatch(/Traceback \(most recent call last\):[\s\S]*in divide/);
+  });
+});
+
+describe('cli: lifecycle in logs', () => {
+  it('shows spawned, ready and the reclaim with its reason for a quiet recipe', async () => {
+    const daemon = await startDaemon();
+    expect((await runCli(['call', 'echo', '{}', '-k', '0', '--home', daemon.home])).code).toBe(0);
+    const logs = await runCli(['logs', 'echo', '--home', daemon.home]);
+    expect(logs.code).toBe(0);
+    const lines = logs.stdout.trim().split('\n');
+    expect(lines.find((l) => / daemon +spawned \(pid \d+\)/.test(l))).toBeDefined();
+    expect(lines.find((l) => / daemon +ready in \d+ ms/.test(l))).toBeDefined();
+    expect(lines.find((l) => / daemon +stopped: keep-alive 0/.test(l))).toBeDefined();
+  });
+
+  it('says why a pod stopped: by `stop`', async () => {
+    const daemon = await startDaemon();
+    await runCli(['start', 'echo', '--home', daemon.home]);
+    await runCli(['stop', 'echo', '--home', daemon.home]);
+    const logs = await runCli(['logs', 'echo', '--home', daemon.home]);
+    expect(logs.stdout).toMatch(/ daemon +stopped: by a stop request/);
+  });
+
+  it('shows a crash with its exit code', async () => {
+    const daemon = await startDaemon();
+    await runCli(['call', 'crash-mid', '{"crash":true}', '--home', daemon.home]);
+    const logs = await runCli(['logs', 'crash-mid', '--home', daemon.home]);
+    expect(logs.stdout).toMatch(/ daemon +crashed: exit code \d+/);
+  });
+});
+
+describe('cli: rough edges', () => {
+  it('exits quietly when stdout is closed early (status | head -1)', async () => {
+    const daemon = await startDaemon();
+    const child = spawn(process.execPath, [BIN, 'status', '--home', daemon.home], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // the reader is gone before the CLI writes a byte
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('logs of an unknown target is an error', async () => {
+    const daemon = await startDaemon();
+    const result = await runCli(['logs', 'nosuch', '--home', daemon.home]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^UNKNOWN_TARGET: .*"nosuch"/);
+  });
+
+  it('stop with no target says what is missing', async () => {
+    const result = await runCli(['stop', '--home', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^BAD_REQUEST: Give a TARGET \(recipe, capability or pod id\) or --all\.$/m,
+    );
+    const both = await runCli(['stop', 'echo', '--all', '--home', tempDir()]);
+    expect(both.stderr).toMatch(/not both/);
+  });
+
+  it('shutdown with no daemon running is no error', async () => {
+    const home = tempDir();
+    const result = await runCli(['shutdown', '--home', home]);
+    expect(result).toMatchObject({ code: 0, stdout: 'no daemon was running\n' });
+  });
+
+  it('refuses -t 0 as a usage error, as the daemon would', async () => {
+    const result = await runCli(['call', 'echo', '{}', '-t', '0', '--home', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/seconds > 0/);
+  });
+
+  it('run prints like call: pretty by default, one line with --json, and takes a folder', async () => {
+    const pretty = await runCli(['run', 'echo', '{"text":"hi"}']);
+    expect(pretty).toMatchObject({ code: 0, stdout: '{\n  "text": "hi"\n}\n' });
+    const compact = await runCli(['run', 'echo', '{"text":"hi"}', '--json']);
+    expect(compact).toMatchObject({ code: 0, stdout: '{"text":"hi"}\n' });
+    const folder = writeRecipe({ name: 'local-one' });
+    const byPath = await runCli(['run', folder, '"x"', '--json']);
+    expect(byPath.stderr).toBe('');
+    expect(JSON.parse(byPath.stdout)).toMatchObject({ name: 'local-one', input: 'x' });
+  });
+
+  it('install of a folder without recipe.json names that folder, not the staging copy', async () => {
+    const daemon = await startDaemon();
+    const folder = tempDir('pk-norecipe-');
+    const result = await runCli(['install', folder, '--home', daemon.home]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`INVALID_RECIPE: ${folder} has no recipe.json`);
+    expect(result.stderr).not.toContain('staging');
+    expect(result.stderr).not.toContain('ENOENT');
+  });
+
+  it('call of an installable recipe that is not installed gives the install command', async () => {
+    const daemon = await startDaemon({ env: { PODKEEPER_INDEX_URL: undefined } });
+    const result = await runCli(['call', 'embeddings', '{}', '--home', daemon.home]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^UNKNOWN_TARGET: .*It is in the recipe index: podkeeper install embeddings/,
+    );
+  });
+});
