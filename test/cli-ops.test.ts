@@ -4,10 +4,13 @@
  * whose answer did not match what they were asked.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-import { BIN, childEnv, runCli, startDaemon, type TestDaemon } from './daemon-helpers.js';
-import { FIXTURE_RECIPES, tempDir } from './helpers.js';
+import { packCatalog, serializeIndex } from '../src/recipes/pack.js';
+import { BIN, childEnv, followLogs, runCli, startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { eventually, FIXTURE_RECIPES, tempDir } from './helpers.js';
 import { writeRecipe } from './install-helpers.js';
 
 const BOOM = [
@@ -84,6 +87,18 @@ describe('cli: lifecycle in logs', () => {
     await runCli(['stop', 'echo', '--home', daemon.home]);
     const logs = await runCli(['logs', 'echo', '--home', daemon.home]);
     expect(logs.stdout).toMatch(/ daemon +stopped: by a stop request/);
+  });
+
+  it('logs -f shows a pod reclaimed for idling, as it happens', async () => {
+    const daemon = await startDaemon({ args: ['--idle-timeout', '0.5'] });
+    const follower = await followLogs(daemon, 'echo');
+    expect((await runCli(['call', 'echo', '{}', '--home', daemon.home])).code).toBe(0);
+    expect(await eventually(() => / daemon +stopped: idle for 0\.5 s/.test(follower.output()), 10_000)).toBe(
+      true,
+    );
+    expect(follower.output()).toMatch(/echo-\d+ daemon +spawned \(pid \d+\)/);
+    expect(follower.output()).toMatch(/echo-\d+ daemon +ready in \d+ ms/);
+    expect(await follower.interrupt()).toBe(0);
   });
 
   it('shows a crash with its exit code', async () => {
@@ -168,5 +183,30 @@ describe('cli: rough edges', () => {
     expect(result.stderr).toMatch(
       /^UNKNOWN_TARGET: .*It is in the recipe index: podkeeper install embeddings/,
     );
+  });
+
+  it('call --pull installs an index recipe first, its sha256 checked', async () => {
+    const root = tempDir('pk-index-');
+    writeRecipe({ name: 'tiny' }, join(root, 'catalog'));
+    const { index } = await packCatalog(join(root, 'catalog'));
+    writeFileSync(join(root, 'index.json'), serializeIndex(index));
+    const daemon = await startDaemon({ env: { PODKEEPER_INDEX_URL: join(root, 'index.json') } });
+    const at = ['--home', daemon.home];
+    const hinted = await runCli(['call', 'tiny', '"x"', ...at]);
+    expect(hinted.stderr).toMatch(/podkeeper install tiny \(or call it with --pull/);
+
+    writeFileSync(
+      join(root, 'catalog', 'tiny', 'pod.py'),
+      'def process(payload, ctx):\n    return "tampered"\n',
+    );
+    const refused = await runCli(['call', 'tiny', '"x"', '--pull', ...at]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^INTEGRITY_ERROR: /m);
+
+    writeRecipe({ name: 'tiny' }, join(root, 'catalog'));
+    const pulled = await runCli(['call', 'tiny', '"x"', '--pull', '--json', ...at]);
+    expect(pulled.stderr).toMatch(/^installed tiny 1\.0\.0/m);
+    expect(pulled.code).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toMatchObject({ name: 'tiny', input: 'x' });
   });
 });

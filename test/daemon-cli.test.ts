@@ -1,10 +1,9 @@
 /** The podkeeper CLI against a real daemon: every command, its output and its exit code. */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, childEnv, runCli, startDaemon } from './daemon-helpers.js';
-import { eventually, onCleanup, tempDir } from './helpers.js';
+import { followLogs, runCli, startDaemon } from './daemon-helpers.js';
+import { eventually, tempDir } from './helpers.js';
 
 describe('cli', () => {
   it('runs every command with its documented exit code', async () => {
@@ -102,22 +101,11 @@ describe('cli', () => {
 
   it('logs -f prints new lines as they come, until interrupted', async () => {
     const daemon = await startDaemon();
-    const child = spawn(process.execPath, [BIN, 'logs', 'noisy', '-f', '--home', daemon.home], {
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    onCleanup(() => child.kill('SIGKILL'));
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      out += text;
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise((resolve) => setTimeout(resolve, 400)); // subscribed
+    const follower = await followLogs(daemon, 'noisy');
     expect((await runCli(['call', 'noisy', '{}', '--home', daemon.home])).code).toBe(0);
-    expect(await eventually(() => out.includes('a stray print'), 5000)).toBe(true);
-    expect(out).toMatch(/noisy-\d+ stderr +a stray print/);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await eventually(() => follower.output().includes('a stray print'), 5000)).toBe(true);
+    expect(follower.output()).toMatch(/noisy-\d+ stderr +a stray print/);
+    expect(await follower.interrupt()).toBe(0);
   });
 
   it('honours NO_COLOR, and colours only when asked', async () => {

@@ -32,6 +32,8 @@ export interface Installer {
   install(request: DaemonInstallRequest): Promise<RecipeSummary>;
   /** Removes an installed recipe; built-in recipes cannot be removed. */
   remove(name: string): Promise<void>;
+  /** The index entry a missing target (name or capability) could be installed from, if the index is local. */
+  installable?(target: string): Promise<{ name: string; version: string } | undefined>;
 }
 
 /** The installer of a build that has none. */

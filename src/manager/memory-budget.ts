@@ -25,8 +25,8 @@ export interface BudgetDeps {
   livePods(): Pod[];
   /** What a pod of this recipe is expected to use before it can be measured. */
   estimateMB(recipe: string): number;
-  /** Stops a pod to make room (the caller reports it). */
-  evict(pod: Pod): Promise<void>;
+  /** Stops a pod to make room for a pod of `forRecipe` (the caller reports it). */
+  evict(pod: Pod, forRecipe: string): Promise<void>;
 }
 
 /** Why an attempt did not fit: what pods use, and whether waiting could ever help. */
@@ -72,7 +72,7 @@ export class MemoryBudget {
     for (;;) {
       const neededMB = this.#deps.estimateMB(recipe);
       const outcome = await this.#exclusive(async () => {
-        const shortfall = await this.#attempt(neededMB);
+        const shortfall = await this.#attempt(neededMB, recipe);
         return shortfall ?? { spawned: spawn() };
       });
       if ('spawned' in outcome) return outcome.spawned;
@@ -90,7 +90,7 @@ export class MemoryBudget {
   }
 
   /** One look: fits as is, fits once idle pods are stopped (they are), or the shortfall. */
-  async #attempt(neededMB: number): Promise<Shortfall | undefined> {
+  async #attempt(neededMB: number, recipe: string): Promise<Shortfall | undefined> {
     const pods = this.#deps.livePods();
     // Nothing running: nothing to measure (a /proc scan costs milliseconds of a cold start).
     if (pods.length === 0) {
@@ -106,7 +106,7 @@ export class MemoryBudget {
     if (busyMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
     for (const victim of idle) {
       if (usedMB + neededMB <= this.maxMB) break;
-      await this.#deps.evict(victim);
+      await this.#deps.evict(victim, recipe);
       usedMB -= usage.get(victim.id) ?? 0;
     }
     return undefined;

@@ -1,5 +1,7 @@
 import type { EnvPhase } from '../../env/progress.js';
+import { isPodkeeperError, PodkeeperError } from '../../errors.js';
 import type { Handler } from '../context.js';
+import type { Installer } from '../installer.js';
 
 /** Where each env build phase sits on the call's progress bar while its pod cannot start yet. */
 const ENV_PHASE_PROGRESS: Record<EnvPhase, number> = {
@@ -29,7 +31,11 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
   };
   const input = payload.input ?? {};
   if (manager.isWarm(payload.target)) return manager.call(payload.target, input, options);
-  const recipe = (await manager.recipeFor(payload.target)).recipe.name;
+  const recipe = (
+    await manager
+      .recipeFor(payload.target)
+      .catch((error: unknown) => withInstallHint(error, payload.target, context.services.installer))
+  ).recipe.name;
   const stop = manager.events.on('event', (event) => {
     if (event.event !== 'env.progress' || event.recipe !== recipe) return;
     const message = `env ${event.phase}: ${event.message}`;
@@ -41,3 +47,16 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
     stop();
   }
 };
+
+/** An unknown target that the recipe index lists: say the command that installs it. */
+async function withInstallHint(error: unknown, target: string, installer: Installer): Promise<never> {
+  if (!isPodkeeperError(error, 'UNKNOWN_TARGET') || !installer.installable) throw error;
+  const entry = await installer.installable(target);
+  if (!entry) throw error;
+  throw new PodkeeperError(
+    'UNKNOWN_TARGET',
+    `${error.message} It is in the recipe index: podkeeper install ${entry.name} ` +
+      '(or call it with --pull to install it first).',
+    { details: { ...error.details, installable: entry } },
+  );
+}

@@ -16,6 +16,7 @@
  * activate.ts (swap in, reload); the options are in options.ts.
  */
 
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InstallRequest } from '../../control/installer.js';
@@ -29,6 +30,7 @@ import { NameLocks } from './name-lock.js';
 import { type InstallSettings, parseInstallSettings, type RecipeInstallerOptions } from './options.js';
 import { prepareCandidate } from './prepare.js';
 import { reporter } from './progress.js';
+import { loadIndex } from './recipe-index.js';
 import type { FetchedRecipe } from './source.js';
 import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
@@ -96,6 +98,19 @@ export class RecipeInstaller {
     } finally {
       await this.store.discard(work);
     }
+  }
+
+  /**
+   * The index entry that serves `target` (by name, else capability), for the hint of a call to a
+   * recipe that is not installed. Only a local index is read: an unknown target never goes online.
+   */
+  async installable(target: string): Promise<{ name: string; version: string } | undefined> {
+    const location = this.#options.indexUrl;
+    if (/^https?:\/\//.test(location)) return undefined;
+    const index = await loadIndex(location, { workDir: tmpdir() }).catch(() => undefined);
+    const entries = index?.recipes ?? [];
+    const entry = entries.find((e) => e.name === target) ?? entries.find((e) => e.capability === target);
+    return entry && { name: entry.name, version: entry.version };
   }
 
   /** Removes an installed recipe: its pods stop, its env is left to `gc`. Built-in recipes stay. */
