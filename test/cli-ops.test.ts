@@ -109,6 +109,28 @@ describe('cli: lifecycle in logs', () => {
   });
 });
 
+describe('cli: ps', () => {
+  it('shows the time until an idle pod is reclaimed, and restarts after a crash', async () => {
+    const daemon = await startDaemon({ args: ['--idle-timeout', '300'] });
+    const at = ['--home', daemon.home];
+    expect((await runCli(['call', 'crash-mid', '{"crash":true}', ...at])).code).toBe(1);
+    expect((await runCli(['call', 'crash-mid', '{}', ...at])).code).toBe(0);
+    expect((await runCli(['call', 'echo', '{}', '-k', '-1', ...at])).code).toBe(0);
+    const ps = await runCli(['ps', ...at]);
+    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m);
+    expect(ps.stdout).toMatch(/^crash-mid-\d+ +crash-mid +ready +\d+ +\S+ +\S+ +\S+ +4m5\ds +1 +1$/m);
+    expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready .* forever +1 +0$/m);
+    const json = JSON.parse((await runCli(['ps', '--json', ...at])).stdout) as {
+      pods: { recipe: string; restarts: number; reclaimInSeconds: number | null }[];
+    };
+    expect(json.pods.find((p) => p.recipe === 'crash-mid')).toMatchObject({
+      restarts: 1,
+      reclaimInSeconds: expect.any(Number),
+    });
+    expect(json.pods.find((p) => p.recipe === 'echo')?.reclaimInSeconds).toBeNull();
+  });
+});
+
 describe('cli: rough edges', () => {
   it('exits quietly when stdout is closed early (status | head -1)', async () => {
     const daemon = await startDaemon();

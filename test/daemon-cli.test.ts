@@ -52,7 +52,7 @@ describe('cli', () => {
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/^concurrent-\d+ ready \(pid \d+, ready in \d+ ms\)/);
     const ps = await cli('ps');
-    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +CALLS$/m);
+    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m);
     expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready +\d+ /m);
     const psJson = JSON.parse((await cli('ps', '--json')).stdout) as {
       pods: { id: string; recipe: string }[];
@@ -63,7 +63,7 @@ describe('cli', () => {
     expect(
       (JSON.parse(recipes.stdout) as { recipes: { name: string }[] }).recipes.map((r) => r.name),
     ).toEqual(expect.arrayContaining(['echo', 'stream', 'stubborn']));
-    expect((await cli('recipes')).stdout).toMatch(/^NAME +VERSION +CAPABILITY +BUILTIN +SOURCE$/m);
+    expect((await cli('recipes')).stdout).toMatch(/^NAME +VERSION +CAPABILITY +STATE +BUILTIN +SOURCE$/m);
 
     const logs = await cli('logs', 'crash-mid', '-n', '5');
     expect(logs.code).toBe(0);

@@ -31,6 +31,10 @@ export interface PodInfo {
   queued: number;
   calls: number;
   spawnToReadyMs: number | null;
+  /** Pods of this recipe started again after a crash, since the daemon started. */
+  restarts: number;
+  /** Seconds until this idle pod is reclaimed; null while busy or when it never is. */
+  reclaimInSeconds: number | null;
 }
 
 export type ManagerEvent =

@@ -369,7 +369,12 @@ export class PodManager {
   }
 
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    return describePod(pod, rssMB);
+    const seat = this.#supervisors.get(pod.recipe);
+    return describePod(
+      pod,
+      rssMB,
+      seat && { restarts: seat.restarts, reclaimInSeconds: seat.reclaimInSeconds(pod) },
+    );
   }
 
   #noteStop(pod: Pod | undefined, reason: StopReason): void {

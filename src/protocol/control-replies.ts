@@ -54,7 +54,20 @@ export const controlEventSchema = z.discriminatedUnion('event', [
   }),
   z.object({ ...podEvent, event: z.literal('pod.reclaimed'), idleSeconds: z.number() }),
   z.object({ ...podEvent, event: z.literal('pod.evicted') }),
-  z.object({ ...podEvent, event: z.literal('pod.stopped') }),
+  z.object({
+    ...podEvent,
+    event: z.literal('pod.stopped'),
+    reason: z
+      .object({
+        why: z.enum(['idle', 'keepAlive', 'evicted', 'stopped', 'upgraded', 'shutdown']),
+        idleSeconds: z.number().optional(),
+        for: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        'Why it was stopped: idle, keep-alive 0, evicted for another recipe, a stop request, upgraded, shutdown.',
+      ),
+  }),
   z.object({
     ...podEvent,
     event: z.literal('pod.crashed'),

@@ -21,6 +21,14 @@ export const podInfoSchema = z.object({
   queued: z.number().int(),
   calls: z.number().int(),
   spawnToReadyMs: z.number().nullable(),
+  restarts: z
+    .number()
+    .int()
+    .describe('Pods of this recipe started again after a crash, since the daemon started.'),
+  reclaimInSeconds: z
+    .number()
+    .nullable()
+    .describe('Seconds until this idle pod is reclaimed; null while busy, or when it never is.'),
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
 
