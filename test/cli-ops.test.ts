@@ -109,6 +109,27 @@ describe('cli: lifecycle in logs', () => {
   });
 });
 
+describe('cli: cold start', () => {
+  it("says what a starting pod is doing, with the pod's own log lines, on a pipe", async () => {
+    const daemon = await startDaemon();
+    const result = await runCli(['call', 'slow-setup', '{}', '--home', daemon.home]);
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe('starting slow-setup: loading…');
+    expect(lines).toContain('starting slow-setup: loading part 1/5');
+    expect(lines).toContain('starting slow-setup: loading part 5/5');
+    expect(lines.at(-1)).toMatch(/^starting slow-setup: ready in \d+ ms$/);
+  });
+
+  it('keeps stderr quiet with --json, and a warm call says nothing', async () => {
+    const daemon = await startDaemon();
+    const cold = await runCli(['call', 'slow-setup', '{}', '--json', '--home', daemon.home]);
+    expect(cold).toMatchObject({ code: 0, stderr: '' });
+    const warm = await runCli(['call', 'slow-setup', '{}', '--home', daemon.home]);
+    expect(warm).toMatchObject({ code: 0, stderr: '' });
+  });
+});
+
 describe('cli: ps', () => {
   it('shows the time until an idle pod is reclaimed, and restarts after a crash', async () => {
     const daemon = await startDaemon({ args: ['--idle-timeout', '300'] });

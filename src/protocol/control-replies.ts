@@ -143,7 +143,16 @@ export type ControlEventBody = ControlEvent extends infer E
   : never;
 
 /** A call's progress and chunks, forwarded from the pod with the caller's request id. */
-export const controlProgressSchema = progressMessageSchema.extend({ id: requestIdSchema });
+export const controlProgressSchema = progressMessageSchema.extend({
+  id: requestIdSchema,
+  stage: z
+    .enum(['env', 'starting'])
+    .optional()
+    .describe(
+      "The daemon's own progress before the handler runs: the recipe's env being built, or its pod starting " +
+        "(with its log lines). Absent on the handler's own progress.",
+    ),
+});
 export const controlChunkSchema = chunkMessageSchema.extend({ id: requestIdSchema });
 
 /** Every line the daemon sends. */

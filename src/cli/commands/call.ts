@@ -67,7 +67,7 @@ async function callOnce(
       if (event.type === 'chunk') {
         progress.pause();
         process.stdout.write(`${JSON.stringify(event.data)}\n`);
-      } else progress.show(event);
+      } else progress.showCall(event);
     },
   });
   const onInterrupt = () => {
