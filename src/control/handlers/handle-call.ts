@@ -1,19 +1,7 @@
-import type { EnvPhase } from '../../env/progress.js';
 import { isPodkeeperError, PodkeeperError } from '../../errors.js';
-import type { ManagerEvent } from '../../manager/events.js';
-import type { Handler, HandlerContext } from '../context.js';
+import { coldStartReporter } from '../cold-start.js';
+import type { Handler } from '../context.js';
 import type { Installer } from '../installer.js';
-
-/** Where each env build phase sits on the call's progress bar while its pod cannot start yet. */
-const ENV_PHASE_PROGRESS: Record<EnvPhase, number> = {
-  waiting: 0,
-  creating: 0.1,
-  resolving: 0.2,
-  downloading: 0.4,
-  installing: 0.7,
-  'system-packages': 0.8,
-  checking: 0.95,
-};
 
 /**
  * `call`: one request to a recipe's pod, spawned on demand. Progress and chunks go to the caller as
@@ -39,35 +27,13 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
       .recipeFor(payload.target)
       .catch((error: unknown) => withInstallHint(error, payload.target, context.services.installer))
   ).recipe.name;
-  const stop = manager.events.on('event', coldStartReporter(recipe, context));
+  const stop = manager.events.on('event', coldStartReporter(recipe, context.forward));
   try {
     return await manager.call(payload.target, input, options);
   } finally {
     stop();
   }
 };
-
-/** Turns the env's and the starting pod's events into the call's `stage` progress. */
-function coldStartReporter(recipe: string, context: HandlerContext): (event: ManagerEvent) => void {
-  let envProgress = 0;
-  let starting: string | undefined; // the pod this call waits for, until it is ready
-  const say = (stage: 'env' | 'starting', progress: number, message: string) =>
-    context.forward({ type: 'progress', id: '', progress, message, stage });
-  return (event) => {
-    if (event.event === 'env.progress' && event.recipe === recipe) {
-      envProgress = Math.max(envProgress, ENV_PHASE_PROGRESS[event.phase]);
-      say('env', envProgress, `env ${event.phase}: ${event.message}`);
-    } else if (event.event === 'pod.spawned' && event.recipe === recipe && starting === undefined) {
-      starting = event.podId;
-      say('starting', 0, `starting ${recipe}: loading…`);
-    } else if (event.event === 'pod.log' && event.podId === starting) {
-      say('starting', 0, `starting ${recipe}: ${event.message}`);
-    } else if (event.event === 'pod.ready' && event.podId === starting) {
-      starting = '';
-      say('starting', 1, `starting ${recipe}: ready in ${event.spawnToReadyMs} ms`);
-    }
-  };
-}
 
 /** An unknown target that the recipe index lists: say the command that installs it. */
 async function withInstallHint(error: unknown, target: string, installer: Installer): Promise<never> {
