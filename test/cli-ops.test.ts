@@ -4,7 +4,7 @@
  * whose answer did not match what they were asked.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -149,6 +149,27 @@ describe('cli: ps', () => {
       reclaimInSeconds: expect.any(Number),
     });
     expect(json.pods.find((p) => p.recipe === 'echo')?.reclaimInSeconds).toBeNull();
+  });
+});
+
+describe('daemon.log', () => {
+  it('says why each pod stopped, and has one pid key per line', async () => {
+    const daemon = await startDaemon();
+    const at = ['--home', daemon.home];
+    expect((await runCli(['call', 'echo', '{}', '-k', '0', ...at])).code).toBe(0);
+    await runCli(['start', 'echo', ...at]);
+    await runCli(['stop', 'echo', ...at]);
+    await runCli(['start', 'echo', ...at]);
+    expect((await runCli(['shutdown', ...at])).code).toBe(0);
+    const lines = readFileSync(join(daemon.home, 'logs', 'daemon.log'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.filter((line) => (line.match(/"pid":/g) ?? []).length > 1)).toEqual([]);
+    const stops = lines
+      .map((line) => JSON.parse(line) as { msg: string; why?: string })
+      .filter((record) => record.msg === 'pod stopped')
+      .map((record) => record.why);
+    expect(stops).toEqual(['keepAlive', 'stopped', 'shutdown']);
   });
 });
 

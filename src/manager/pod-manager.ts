@@ -341,6 +341,8 @@ export class PodManager {
         },
         onExit: (_, exit, fatal) => {
           const reason = this.#stopReasons.get(exit.pod);
+          if (exit.reason === 'stopped' && reason)
+            this.#log.info({ podId: exit.pod.id, recipe: exit.pod.recipe, ...reason }, 'pod stopped');
           for (const event of podExitEvents(exit, fatal, reason)) this.#emit(event);
         },
         onReclaim: (_, pod, idleSeconds) => {
