@@ -39,7 +39,10 @@ describe('cli: handler tracebacks', () => {
     const daemon = await daemonWithBoomer();
     const result = await runCli(['call', 'boomer', '-a', 'boom', '--home', daemon.home]);
     expect(result.code).toBe(1);
-    const [first, ...rest] = result.stderr.split('\n');
+    // A cold start's lines come first; the error follows them.
+    const errorAt = result.stderr.search(/^HANDLER_ERROR: /m);
+    expect(result.stderr.slice(0, errorAt)).toMatch(/^(starting boomer: .*\n)*$/);
+    const [first, ...rest] = result.stderr.slice(errorAt).split('\n');
     expect(first).toBe('HANDLER_ERROR: ZeroDivisionError: division by zero');
     expect(rest.join('\n')).toMatch(
       /Traceback \(most recent call last\):[\s\S]*in divide[\s\S]*ZeroDivisionError/,
@@ -139,7 +142,7 @@ describe('cli: ps', () => {
     expect((await runCli(['call', 'echo', '{}', '-k', '-1', ...at])).code).toBe(0);
     const ps = await runCli(['ps', ...at]);
     expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m);
-    expect(ps.stdout).toMatch(/^crash-mid-\d+ +crash-mid +ready +\d+ +\S+ +\S+ +\S+ +4m5\ds +1 +1$/m);
+    expect(ps.stdout).toMatch(/^crash-mid-\d+ +crash-mid +ready +\d+ +\S+ +\S+ +\S+ +(4m5\ds|5m00s) +1 +1$/m);
     expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready .* forever +1 +0$/m);
     const json = JSON.parse((await runCli(['ps', '--json', ...at])).stdout) as {
       pods: { recipe: string; restarts: number; reclaimInSeconds: number | null }[];
@@ -247,6 +250,27 @@ describe('cli: rough edges', () => {
     expect(result.stderr).toMatch(
       /^UNKNOWN_TARGET: .*It is in the recipe index: podkeeper install embeddings/,
     );
+  });
+
+  it('recipes --available lists the recipe index with sizes and what is installed', async () => {
+    const daemon = await startDaemon({ env: { PODKEEPER_INDEX_URL: undefined } });
+    const table = await runCli(['recipes', '--available', '--home', daemon.home]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME +VERSION +CAPABILITY +SIZE +INSTALLED +DESCRIPTION$/m);
+    expect(table.stdout).toMatch(
+      /^embeddings +1\.0\.0 +embeddings +\d+(\.\d)? KiB +no +Sentence embeddings/m,
+    );
+    const json = JSON.parse(
+      (await runCli(['recipes', '--available', '--json', '--home', daemon.home])).stdout,
+    ) as {
+      available: { name: string; size: number; installed: boolean; sha256: string }[];
+    };
+    expect(json.available.map((r) => r.name)).toEqual([
+      'embeddings',
+      'summarization',
+      'whisper-transcription',
+    ]);
+    expect(json.available[0]).toMatchObject({ size: expect.any(Number), installed: false });
   });
 
   it('call --pull installs an index recipe first, its sha256 checked', async () => {

@@ -32,6 +32,17 @@ export const podInfoSchema = z.object({
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
 
+export const availableRecipeSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  capability: z.string(),
+  description: z.string().optional(),
+  sha256: z.string(),
+  size: z.number().int().nullable().describe('Bytes of the archive; null when the index does not say.'),
+  installed: z.boolean().describe('A recipe of this name is installed (at any version).'),
+});
+export type AvailableRecipe = z.infer<typeof availableRecipeSchema>;
+
 export const recipeSummarySchema = z.object({
   name: z.string(),
   version: z.string(),
@@ -132,7 +143,13 @@ export const controlResultSchemas = {
   'pods.start': podInfoSchema,
   'pods.stop': z.object({ pods: z.array(podInfoSchema) }),
   call: z.unknown().describe("The pod's result."),
-  'recipes.list': z.object({ recipes: z.array(recipeSummarySchema) }),
+  'recipes.list': z.object({
+    recipes: z.array(recipeSummarySchema),
+    available: z
+      .array(availableRecipeSchema)
+      .optional()
+      .describe('With `available`: the recipe index, and whether each is installed.'),
+  }),
   'recipes.install': z.object({ recipe: recipeSummarySchema }),
   'recipes.remove': z.object({}),
   'logs.tail': z.object({ lines: z.array(logLineSchema) }),

@@ -16,12 +16,14 @@
  * activate.ts (swap in, reload); the options are in options.ts.
  */
 
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InstallRequest } from '../../control/installer.js';
 import { PodkeeperError } from '../../errors.js';
-import type { RecipeSummary } from '../../protocol/control-results.js';
+import type { AvailableRecipe, RecipeSummary } from '../../protocol/control-results.js';
 import type { LoadedRecipe } from '../catalog.js';
 import { activateRecipe } from './activate.js';
 import { redactUrl } from './download.js';
@@ -111,6 +113,25 @@ export class RecipeInstaller {
     const entries = index?.recipes ?? [];
     const entry = entries.find((e) => e.name === target) ?? entries.find((e) => e.capability === target);
     return entry && { name: entry.name, version: entry.version };
+  }
+
+  /** The recipe index's entries, newest version of each name first; sizes as the index gives them. */
+  async available(): Promise<AvailableRecipe[]> {
+    const workDir = await mkdtemp(join(tmpdir(), 'podkeeper-index-'));
+    try {
+      const index = await loadIndex(this.#options.indexUrl, { workDir });
+      return index.recipes.map(({ name, version, capability, description, sha256, size }) => ({
+        name,
+        version,
+        capability,
+        ...(description === undefined ? {} : { description }),
+        sha256,
+        size: size ?? null,
+        installed: false,
+      }));
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   }
 
   /** Removes an installed recipe: its pods stop, its env is left to `gc`. Built-in recipes stay. */
