@@ -2,10 +2,10 @@
 // The podkeeper command. It needs Node >= 22; on an older Node it hands over to the Node 24 that
 // `npm start` / `npm test` install into .tools/ (see scripts/with-node.mjs), or says what to do.
 // Kept free of syntax and APIs newer than Node 16 so that the check itself always runs.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChild } from './run-child.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 if (Number(process.versions.node.split('.')[0]) < 22) {
@@ -17,10 +17,8 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
     );
     process.exit(1);
   }
-  const result = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
-  process.exit(result.status ?? 1);
+  // Not spawnSync: while it waits, no signal handler runs, and a SIGTERM would end us alone.
+  runChild(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
 } else {
   await import('../dist/cli/main.js');
 }

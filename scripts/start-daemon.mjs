@@ -27,8 +27,8 @@ function newest(dir) {
 const sources = Math.max(newest(join(ROOT, 'src')), statSync(join(ROOT, 'tsconfig.build.json')).mtimeMs);
 if (!existsSync(BUILT) || statSync(BUILT).mtimeMs < sources) {
   process.stderr.write('building (src/ changed since the last build)...\n');
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  const built = spawnSync(tsc, ['-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const built = spawnSync(npm, ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
 const daemon = spawn(

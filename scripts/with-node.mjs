@@ -7,10 +7,11 @@
  *
  *   node scripts/with-node.mjs npm run start:daemon
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChild } from '../bin/run-child.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const TOOLS_BIN = join(ROOT, '.tools', 'node_modules', '.bin');
@@ -51,6 +52,4 @@ if (!command) {
 }
 const dir = modernNodeDir();
 const env = dir ? { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ''}` } : process.env;
-const child = spawn(command, args, { stdio: 'inherit', env });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + 15 : 1)));
+runChild(command, args, { env });

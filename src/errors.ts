@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   'RESPONSE_TOO_LONG',
   'BAD_RESPONSE',
   'UNREPRESENTABLE',
+  'UNAUTHORIZED',
+  'RESOURCE_EXHAUSTED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -75,4 +77,10 @@ export function isPodkeeperError(error: unknown, code?: ErrorCode): error is Pod
 function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);
+}
+
+/** The code of a line that could not be read, by the transport's reason (too long, inexact, other). */
+export function unreadableLineCode(reason: string): 'RESPONSE_TOO_LONG' | 'UNREPRESENTABLE' | 'BAD_RESPONSE' {
+  if (reason === 'too-long') return 'RESPONSE_TOO_LONG';
+  return reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_RESPONSE';
 }

@@ -66,3 +66,13 @@ export function redactingStream(out: { write(text: string): unknown }): { write(
     },
   };
 }
+
+/** The URL without credentials, query or fragment (tokens travel there too): for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}

@@ -27,7 +27,9 @@ function assertBuilt(): void {
         entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
       ),
     );
-  const sources = ['control', 'daemon', 'client', 'cli', 'protocol'].map((d) => newest(join(ROOT, 'src', d)));
+  const sources = ['control', 'daemon', 'client', 'cli', 'protocol', 'http'].map((d) =>
+    newest(join(ROOT, 'src', d)),
+  );
   if (Math.max(...sources) > builtAt + 1000)
     throw new Error('dist/ is older than src/: run `npm run build` before these tests.');
 }
@@ -67,6 +69,8 @@ export interface StartOptions {
   waitReady?: boolean;
   /** Run the daemon under `ulimit -n` of this many file descriptors. @default the test's own limit */
   maxOpenFiles?: number;
+  /** The command line that runs `bin/podkeeper.js daemon …` (given as `argv`). @default this Node */
+  command?: (argv: string[]) => string[];
 }
 
 /** Starts a daemon as a child; cleanup stops it (SIGTERM, then SIGKILL) if it still runs. */
@@ -75,9 +79,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<TestDaemo
   if (options.config) writeFileSync(join(home, 'config.json'), JSON.stringify(options.config));
   const argv = [BIN, 'daemon', '--home', home, ...(options.args ?? [])];
   const limited = options.maxOpenFiles !== undefined;
-  const [command, args] = limited
-    ? ['/bin/sh', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]]
-    : [process.execPath, argv];
+  const [command = process.execPath, ...args] = options.command
+    ? options.command(argv)
+    : limited
+      ? ['/bin/sh', '-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...argv]
+      : [process.execPath, ...argv];
   const child = spawn(command, args, {
     env: childEnv({ ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],

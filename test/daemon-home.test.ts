@@ -105,6 +105,23 @@ describe('home', () => {
     expect(() => loadDaemonConfig({ home }, {})).toThrow(/config\.json is writable by others.*chmod 600/s);
   });
 
+  it('refuses a config.json that others may read when it carries `env` (tokens); one without is read', () => {
+    const home = dirWithMode(0o700);
+    const file = join(home, 'config.json');
+    writeFileSync(file, JSON.stringify({ env: { HF_TOKEN: 'secret' } }));
+    chmodSync(file, 0o644);
+    expect(() => loadDaemonConfig({ home }, {})).toThrow(
+      /config\.json sets `env` .* readable by others \(mode 644\).*chmod 600/s,
+    );
+    chmodSync(file, 0o640);
+    expect(() => loadDaemonConfig({ home }, {})).toThrow(/readable by others \(mode 640\)/);
+    chmodSync(file, 0o600);
+    expect(loadDaemonConfig({ home }, {}).env).toEqual({ HF_TOKEN: 'secret' });
+    writeFileSync(file, JSON.stringify({ idleTimeout: 7 }));
+    chmodSync(file, 0o644);
+    expect(loadDaemonConfig({ home }, {}).idleTimeout).toBe(7);
+  });
+
   it.runIf(ROOT)('refuses a config.json or a home that belongs to another user', async () => {
     const home = dirWithMode(0o700);
     const { python, mark } = markingPython(tempDir());

@@ -62,6 +62,29 @@ describe('socket', () => {
     expect(await client.answer('x')).toMatchObject({ success: true, result: { pid: second.child.pid } });
   });
 
+  it('takes over at once a lock left by a daemon killed during start-up (its pid is dead)', async () => {
+    const first = await startDaemon();
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // What a daemon killed between taking the lock and binding leaves: the lock, naming its dead pid.
+    writeFileSync(`${first.socket}.lock`, `${first.child.pid}\n`);
+    // The lock is fresh (stale by age only after 10 s) and a live holder is waited for 3 s, then
+    // DAEMON_ALREADY_RUNNING: starting at all shows the dead holder's lock was taken over.
+    const second = await startDaemon({ home: first.home });
+    const client = await rawConnect(second.socket);
+    client.send({ id: 'x', action: 'status' });
+    expect(await client.answer('x')).toMatchObject({ success: true, result: { pid: second.child.pid } });
+  });
+
+  it('refuses with DAEMON_ALREADY_RUNNING while a live process holds the lock', async () => {
+    const home = tempDir('pk-home-');
+    // This test process is alive: its fresh lock must be respected, and the refusal coded.
+    writeFileSync(join(home, 'podkeeper.sock.lock'), `${process.pid}\n`);
+    const result = await runCli(['daemon', '--home', home]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/DAEMON_ALREADY_RUNNING: .*lock.*held by process \d+/s);
+  });
+
   it('refuses to start a second daemon on a live socket, and the first keeps serving', async () => {
     const first = await startDaemon();
     const second = await runCli(['daemon', '--home', first.home]);

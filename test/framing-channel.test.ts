@@ -40,7 +40,8 @@ describe('JsonLinesChannel framing', () => {
     expect(invalid).toEqual([]);
     expect((messages[0] as { x: string }).x).toHaveLength(size - 12 - 15);
     // split2 re-scanned the whole partial line per chunk: 26-33 s here; linear framing takes < 1 s.
-    expect(ms).toBeLessThan(8000);
+    // A generous bound for a loaded machine that still catches the quadratic framer.
+    expect(ms).toBeLessThan(20_000);
   }, 60_000);
 
   it('refuses invalid UTF-8 instead of delivering U+FFFD, and keeps reading', async () => {

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { rawConnect, startDaemon } from './daemon-helpers.js';
 import { gzipBomb, leftovers } from './install-helpers.js';
 
+/** `status` answers that must arrive while the bomb inflates, before its refusal. */
+const STATUS_ANSWERS = 5;
+
 describe('installs under attack', () => {
   it('refuses a gzip bomb past the 1 GiB bound while answering `status` promptly', {
     timeout: 120_000,
@@ -39,16 +42,15 @@ describe('installs under attack', () => {
         message: expect.stringMatching(/inflates to more than 1\.0 GiB \(the recipe size bound\)/),
       },
     });
-    // The daemon answered while the bomb was inflating, and never made a client wait long.
-    const firstStatus = client.received.findIndex((line) => line['id'] === 'status-0' && 'success' in line);
+    // The daemon kept answering while the bomb was inflating: several answers, one after another,
+    // arrived before the refusal (before the fix the first one waited behind the whole parse).
     const refusal = client.received.findIndex((line) => line['id'] === 'bomb' && 'success' in line);
-    expect(firstStatus).toBeGreaterThanOrEqual(0);
-    expect(firstStatus).toBeLessThan(refusal);
-    // Before the fix one answer waited seconds (then minutes) behind the parse; generous bounds,
-    // since the test machine is shared: the typical answer is quick and none waits long.
-    latencies.sort((a, b) => a - b);
-    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(200);
-    expect(latencies.at(-1)).toBeLessThan(2000);
+    const answeredBefore = client.received
+      .slice(0, refusal)
+      .filter((line) => String(line['id']).startsWith('status-') && 'success' in line);
+    expect(answeredBefore.length).toBeGreaterThanOrEqual(STATUS_ANSWERS);
+    // and none waited long: a generous bound, since the test machine is shared
+    expect(Math.max(...latencies)).toBeLessThan(5000);
     expect(leftovers(daemon.home).staging).toEqual([]);
   });
 });

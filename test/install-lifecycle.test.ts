@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../src/protocol/pod.js';
 import { RecipeInstaller } from '../src/recipes/install/installer.js';
-import { eventually, recordEvents, sleep } from './helpers.js';
+import { eventually, recordEvents, sleep, tempDir } from './helpers.js';
 import { installFixture, leftovers, packRecipe, writeRecipe } from './install-helpers.js';
 
 describe('install, upgrade, rollback, remove', () => {
@@ -134,12 +134,17 @@ describe('install, upgrade, rollback, remove', () => {
   });
 
   describe('drain: the old version finishes its calls in flight', () => {
-    /** A recipe whose `stream` action yields `chunks` chunks 0.4 s apart, each naming its version. */
+    /**
+     * A recipe whose `stream` action yields `chunks` chunks, each naming its version: the first at
+     * once, the others only once the file `gate` exists (the test opens it when it has seen what it
+     * must see while the stream is held).
+     */
     const streaming = (version: string) =>
       writeRecipe({
         name: 'svc',
         version,
         code: [
+          'import os',
           'import time',
           '',
           `VERSION = ${JSON.stringify(version)}`,
@@ -150,23 +155,26 @@ describe('install, upgrade, rollback, remove', () => {
           '',
           'def stream(payload, ctx):',
           '    for index in range(payload["chunks"]):',
-          '        time.sleep(0.4)',
+          '        while index > 0 and not os.path.exists(payload["gate"]):',
+          '            time.sleep(0.01)',
           '        yield {"index": index, "version": VERSION}',
           '',
         ].join('\n'),
       });
 
-    async function streamCall(fx: ReturnType<typeof installFixture>, chunkCount = 5) {
+    /** Starts a 5-chunk stream and waits for its first chunk; `open()` lets the rest come. */
+    async function streamCall(fx: ReturnType<typeof installFixture>) {
       const chunks: unknown[] = [];
+      const gate = join(tempDir(), 'gate');
       const onEvent = (event: RequestEvent) => {
         if (event.type === 'chunk') chunks.push(event.data);
       };
-      const call = fx.manager.call('svc', { chunks: chunkCount }, { action: 'stream', onEvent }).then(
+      const call = fx.manager.call('svc', { chunks: 5, gate }, { action: 'stream', onEvent }).then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
       );
       expect(await eventually(() => chunks.length > 0, 5000, 5)).toBe(true);
-      return { call, chunks };
+      return { call, chunks, open: () => writeFileSync(gate, '') };
     }
 
     /** Resolves once the catalog serves `version` of svc, or none (the swap is done; the drain may go on). */
@@ -177,7 +185,12 @@ describe('install, upgrade, rollback, remove', () => {
       const deadline = Date.now() + 10_000;
       for (;;) {
         const svc = (await fx.manager.recipes()).find((loaded) => loaded.recipe.name === 'svc');
-        if (svc?.recipe.version === version || Date.now() > deadline) return;
+        if (svc?.recipe.version === version) return;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `svc still serves ${svc?.recipe.version ?? 'nothing'} after 10 s, not ${version ?? 'nothing'}`,
+          );
+        }
         await sleep(10); // polls the condition above
       }
     }
@@ -186,7 +199,7 @@ describe('install, upgrade, rollback, remove', () => {
       const fx = installFixture();
       const events = recordEvents(fx.manager);
       await fx.install(streaming('1.0.0'));
-      const { call, chunks } = await streamCall(fx);
+      const { call, chunks, open } = await streamCall(fx);
       const [oldPod] = await fx.manager.list();
       let installed = false;
       const upgrade = fx.install(streaming('2.0.0')).then(() => {
@@ -194,7 +207,8 @@ describe('install, upgrade, rollback, remove', () => {
       });
       await servesVersion(fx, '2.0.0');
       expect(await fx.manager.call('svc', null)).toEqual({ version: '2.0.0' });
-      expect(chunks.length).toBeLessThan(5); // the new version answered while the old one streamed
+      expect(chunks).toHaveLength(1); // the new version answered while the old one's stream was held
+      open();
       const outcome = await call;
       expect(outcome).toEqual({ result: null });
       expect(chunks).toEqual([0, 1, 2, 3, 4].map((index) => ({ index, version: '1.0.0' })));
@@ -208,11 +222,12 @@ describe('install, upgrade, rollback, remove', () => {
     it('a remove lets the call in flight finish; new calls answer UNKNOWN_TARGET at once', async () => {
       const fx = installFixture();
       await fx.install(streaming('1.0.0'));
-      const { call, chunks } = await streamCall(fx);
+      const { call, chunks, open } = await streamCall(fx);
       const removed = fx.installer.remove('svc');
       await servesVersion(fx, undefined);
       await expect(fx.manager.call('svc', null)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
-      expect(chunks.length).toBeLessThan(5);
+      expect(chunks).toHaveLength(1); // refused while the call in flight was held
+      open();
       expect(await call).toEqual({ result: null });
       expect(chunks).toHaveLength(5);
       await removed;
@@ -223,10 +238,8 @@ describe('install, upgrade, rollback, remove', () => {
     it('a call that outlasts the drain timeout is stopped (SHUTTING_DOWN) and the upgrade completes', async () => {
       const fx = installFixture({ drainTimeout: 0.3 });
       await fx.install(streaming('1.0.0'));
-      const { call } = await streamCall(fx, 25);
-      const started = Date.now();
-      await fx.install(streaming('2.0.0'));
-      expect(Date.now() - started).toBeLessThan(6000); // the 10 s stream was not waited for
+      const { call } = await streamCall(fx); // never opened: the stream would last forever
+      await fx.install(streaming('2.0.0')); // so this returning at all shows it was not waited for
       expect(await call).toMatchObject({ error: { code: 'SHUTTING_DOWN' } });
       expect(await fx.manager.call('svc', null)).toEqual({ version: '2.0.0' });
     });

@@ -142,3 +142,75 @@ describe('pod lifecycle', () => {
     expect(await eventually(() => !isAlive(child), 1000)).toBe(true);
   });
 });
+
+describe('descendants that leave the session (setsid) or outlive their parent', () => {
+  /** The pids the escaper pod leaves: a nested subprocess, a multiprocessing worker, a setsid() escapee. */
+  async function escapers(manager: ReturnType<typeof createManager>, mb = 0): Promise<number[]> {
+    const { pids } = (await manager.call('escaper', { mb })) as { pids: number[] };
+    expect(pids).toHaveLength(3);
+    expect(pids.every(isAlive)).toBe(true);
+    return pids;
+  }
+
+  it('none is alive after a stop', async () => {
+    const manager = createManager({ stopGrace: 1 });
+    const pids = await escapers(manager);
+    await manager.stop({ target: 'escaper' });
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+    expect(ourProcesses()).toEqual([]);
+  });
+
+  it('none is alive after an idle reclaim', async () => {
+    const manager = createManager({ idleTimeout: 0.2 });
+    const events = recordEvents(manager);
+    const pids = await escapers(manager);
+    expect(await eventually(() => events.some((e) => e.event === 'pod.stopped'), 5000)).toBe(true);
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+  });
+
+  it('the memory budget counts an escapee, and an eviction leaves none alive', async () => {
+    const manager = createManager({ maxMemoryMB: 150 });
+    const events = recordEvents(manager);
+    const pids = await escapers(manager, 100);
+    const [pod] = await manager.list();
+    expect(pod?.rssMB).toBeGreaterThan(100);
+    await manager.call('echo', {});
+    expect(
+      events.filter((e) => e.event === 'pod.evicted').map((e) => ('recipe' in e ? e.recipe : '')),
+    ).toEqual(['escaper']);
+    expect(await eventually(() => !pids.some(isAlive), 2000)).toBe(true);
+  });
+});
+
+describe('a pod that ignores SIGINT and SIGTERM, and so does its child', () => {
+  for (const where of ['in setup()', 'serving'] as const) {
+    it(`${where}: gone within the stop grace + 1 s, its process group empty`, async () => {
+      const manager = createManager({
+        stopGrace: 1,
+        env: where === 'in setup()' ? { DEAF_IN_SETUP: '1' } : {},
+      });
+      const events = recordEvents(manager);
+      const childOf = () => {
+        const log = events.find((e) => e.event === 'pod.log' && e.message.startsWith('child '));
+        return log && 'message' in log ? Number(log.message.slice(6)) : undefined;
+      };
+      const pending =
+        where === 'in setup()'
+          ? manager.start('deaf').catch((e: unknown) => e)
+          : manager.call('deaf', {}).catch((e: unknown) => e);
+      expect(await eventually(() => childOf() !== undefined, 10_000)).toBe(true);
+      if (where === 'serving')
+        expect(
+          await eventually(() => events.some((e) => e.event === 'pod.state' && e.to === 'busy'), 5000),
+        ).toBe(true);
+      const [pod] = await manager.list();
+      const started = Date.now();
+      await manager.stop({ target: 'deaf' });
+      expect(Date.now() - started).toBeLessThan(1000 + 1000);
+      await pending;
+      expect(isAlive(childOf() ?? 0)).toBe(false);
+      expect(isAlive(pod?.pid ?? 0)).toBe(false);
+      expect(ourProcesses()).toEqual([]);
+    });
+  }
+});

@@ -19,7 +19,14 @@ const SECRETS = {
   UV_INDEX_URL: 'https://alice:idx_SeCrEt0005value@127.0.0.1:9/simple',
 };
 const URL_TOKEN = 'url_SeCrEt0006value';
-const ALL = [...Object.values(SECRETS).slice(0, 4), 'idx_SeCrEt0005value', URL_TOKEN];
+const CRASH_TOKEN = 'crash_SeCrEt0007value';
+const ALL = [...Object.values(SECRETS).slice(0, 4), 'idx_SeCrEt0005value', URL_TOKEN, CRASH_TOKEN];
+
+/** A recipe that prints its secret and a URL with a password on stderr, then dies at import. */
+const CRASHING_POD = `import os, sys
+print("cannot reach https://carol:${CRASH_TOKEN}@127.0.0.1:9/ with " + os.environ["HF_TOKEN"], file=sys.stderr)
+sys.exit(3)
+`;
 
 /** A recipe that returns its pod's environment and logs what HF_TOKEN it sees. */
 const POD = `import os, sys
@@ -43,6 +50,8 @@ function writeRecipes(): string {
   };
   recipe('plain', {});
   recipe('needs-token', { passEnv: ['HF_TOKEN'] });
+  recipe('leaky-crash', { passEnv: ['HF_TOKEN'] });
+  writeFileSync(join(root, 'leaky-crash', 'pod.py'), CRASHING_POD);
   recipe('private-dep', {
     dependencies: [`pk-private @ https://bob:${URL_TOKEN}@127.0.0.1:9/pk_private-1.0-py3-none-any.whl`],
   });
@@ -94,6 +103,12 @@ describe('secrets', () => {
     expect(failed.stderr).toContain('https://***@127.0.0.1:9/pk_private');
     expect(leaks(failed.stderr)).toEqual([]);
 
+    const crashed = await runCli(['call', 'leaky-crash', '{}', '--json', ...home]);
+    expect(crashed.stderr).toMatch(/POD_CRASHED/);
+    const crashEvent = await client.waitFor((line) => line['event'] === 'pod.crashed');
+    expect(JSON.stringify(crashEvent)).toContain('cannot reach https://***@127.0.0.1:9/ with ***');
+    const crashLogs = await runCli(['logs', 'leaky-crash', '--json', ...home]);
+
     const logs = await runCli(['logs', 'needs-token', '--json', ...home]);
     expect(logs.stdout).toContain('setup sees HF_TOKEN=***');
     const status = await runCli(['status', '--json', ...home]);
@@ -103,6 +118,7 @@ describe('secrets', () => {
 
     for (const [what, text] of [
       ['logs', logs.stdout],
+      ['a crashed pod: its call, its logs', crashed.stdout + crashed.stderr + crashLogs.stdout],
       ['status', status.stdout],
       ['events', JSON.stringify(client.received)],
       ['daemon stderr', daemon.stderr()],

@@ -2,7 +2,8 @@
 
     line ─▶ codec.loads ─▶ protocol.parse_request ─▶ recipe action? ─▶ Executor.submit
                 │                  │                  ping / cancel / shutdown ─▶ answered here
-                └── bad line ──────┴─▶ stderr note, BAD_REQUEST if an id can be recovered
+                └── bad line ──────┴─▶ stderr note, BAD_REQUEST for its id if one can be recovered,
+                                          else an `invalid` line (the daemon fails its oldest request)
 
 The thread that reads a request for a sync handler runs it itself (readers.Readers decides who
 reads meanwhile). Nothing a line contains may stop the reading; it ends at end of input only, and
@@ -23,6 +24,7 @@ from .protocol import (
     UNKNOWN_ACTION,
     ProtocolError,
     failure,
+    invalid_message,
     parse_request,
     success,
 )
@@ -133,6 +135,8 @@ class Dispatcher:
         request_id = _recover_id(line, obj)
         if request_id is not None:
             self._fail(request_id, BAD_REQUEST, f"bad request: {reason}")
+        else:
+            self._channel.send(invalid_message(BAD_REQUEST, f"bad request line, no id found: {reason}"))
 
 
 def _recover_id(line: bytes, obj: object) -> str | None:

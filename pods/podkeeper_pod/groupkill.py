@@ -33,7 +33,7 @@ def kill_own_group() -> None:
     _signal_group(me, signals.SIGTERM)
     deadline = time.monotonic() + TERM_GRACE_SECONDS
     while others is None or others:
-        _reap_children()
+        reap_children()
         others = group_members(me)
         if others == [] or time.monotonic() >= deadline:
             break
@@ -47,7 +47,7 @@ def kill_own_group() -> None:
         except OSError:
             pass
     for _ in range(10):
-        _reap_children()
+        reap_children()
         if not group_members(me):
             return
         time.sleep(0.01)
@@ -83,7 +83,7 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def _reap_children() -> None:
+def reap_children() -> None:
     try:
         while os.waitpid(-1, os.WNOHANG)[0] > 0:
             pass

@@ -118,6 +118,12 @@ def success(request_id: str, result: object) -> dict:
     return {"id": request_id, "success": True, "result": result}
 
 
+def invalid_message(code: str, message: str) -> dict:
+    """The answer to a request line the runner could not read and that names no id: the daemon fails
+    the oldest request it sent and has not had answered."""
+    return {"type": "invalid", "error": {"code": code, "message": message}}
+
+
 def failure(request_id: str, code: str, message: str, traceback: str | None = None) -> dict:
     error = {"code": code, "message": message}
     if traceback is not None:
@@ -134,13 +140,23 @@ _FIELDS = {
     "log": ("type", "level", "message", "timestamp"),
     "progress": ("type", "id", "progress", "message"),
     "chunk": ("type", "id", "data"),
+    "invalid": ("type", "error"),
 }
+_KINDS = "ready, log, progress, chunk, invalid"
 
 
 def _check(ok: bool, field: str, expected: str, obj: dict) -> None:
     if not ok:
         got = "nothing" if field not in obj else _describe(obj[field])
         raise ProtocolError(f"`{field}` must be {expected}, got {got}")
+
+
+def _check_error(error: object, obj: dict) -> None:
+    _check(type(error) is dict, "error", "an object", obj)
+    _require_text(error, "code")
+    _check(type(error.get("message")) is str, "message", "a string", error)
+    _check(type(error.get("traceback", "")) is str, "traceback", "a string", error)
+    _check_fields(error, ("code", "message", "traceback"), "error")
 
 
 def _is_number(value: object) -> bool:
@@ -156,29 +172,27 @@ def _check_fields(obj: dict, allowed: tuple[str, ...], kind: str) -> None:
 
 
 def validate_message(obj: object) -> str:
-    """Check one pod → daemon message; returns its kind (ready|log|progress|chunk|result)."""
+    """Check one pod → daemon message; returns its kind (ready|log|progress|chunk|invalid|result)."""
     if type(obj) is not dict:
         raise ProtocolError(f"a message must be a JSON object, got {_describe(obj)}")
     kind = obj.get("type", "result")
     if kind == "result":
-        _check("type" not in obj, "type", "one of ready, log, progress, chunk (or absent)", obj)
+        _check("type" not in obj, "type", f"one of {_KINDS} (or absent)", obj)
         _require_text(obj, "id", MAX_ID_LENGTH)
         _check(type(obj.get("success")) is bool, "success", "a boolean", obj)
         if obj["success"]:
             _check("result" in obj, "result", "present (null is allowed)", obj)
             _check_fields(obj, ("id", "success", "result"), "result")
         else:
-            error = obj.get("error")
-            _check(type(error) is dict, "error", "an object", obj)
-            _require_text(error, "code")
-            _check(type(error.get("message")) is str, "message", "a string", error)
-            _check(type(error.get("traceback", "")) is str, "traceback", "a string", error)
-            _check_fields(error, ("code", "message", "traceback"), "error")
+            _check_error(obj.get("error"), obj)
             _check_fields(obj, ("id", "success", "error"), "result")
         return "result"
     if kind not in _FIELDS:
-        raise ProtocolError(f"`type` must be one of ready, log, progress, chunk, got {_describe(kind)}")
+        raise ProtocolError(f"`type` must be one of {_KINDS}, got {_describe(kind)}")
     _check_fields(obj, _FIELDS[kind], kind)
+    if kind == "invalid":
+        _check_error(obj.get("error"), obj)
+        return kind
     if kind == "ready":
         for field in ("capability", "backend", "python"):
             _check(type(obj.get(field)) is str, field, "a string", obj)

@@ -80,9 +80,10 @@ def test_constructors_build_valid_messages() -> None:
         protocol.success("r", None),
         protocol.failure("r", protocol.HANDLER_ERROR, "ValueError: x", "Traceback ..."),
         protocol.failure("r", protocol.CANCELLED, "cancelled"),
+        protocol.invalid_message(protocol.BAD_REQUEST, "bad request line, no id found: not valid JSON"),
     ]
     kinds = [validate_message(message) for message in built]
-    assert kinds == ["ready", "log", "progress", "progress", "chunk", "chunk", "result", "result", "result"]
+    assert kinds == ["ready", "log", "progress", "progress", "chunk", "chunk", "result", "result", "result", "invalid"]
 
 
 def test_timestamp_is_iso_utc_with_milliseconds() -> None:

@@ -105,12 +105,21 @@ def test_sigterm_exits_0(tmp_path: Path, start_pod) -> None:
     assert pod.wait(10) == 0
 
 
-def test_sigterm_during_a_long_setup_exits_0(tmp_path: Path, start_pod) -> None:
-    code = "import time\ndef setup(ctx):\n    ctx.log('loading')\n    time.sleep(60)\ndef process(p, ctx):\n    pass\n"
+@pytest.mark.parametrize(
+    "blocker",
+    [
+        "time.sleep(60)",
+        # os.system() waits in waitpid(), which the C library retries on EINTR: a SIGTERM handler
+        # that can run only on the thread running setup() would wait for the whole `sleep 30`.
+        "os.system('sleep 30')",
+    ],
+)
+def test_sigterm_during_a_long_setup_exits_0(tmp_path: Path, start_pod, blocker: str) -> None:
+    code = f"import os, time\ndef setup(ctx):\n    ctx.log('loading')\n    {blocker}\ndef process(p, ctx):\n    pass\n"
     pod = start_pod(write_recipe(tmp_path / "r", code))
     assert pod.read()["message"] == "loading"
     os.kill(pod.pid, signal.SIGTERM)
-    assert pod.wait(10) == 0
+    assert pod.wait(5) == 0
 
 
 SPAWNER = """
@@ -150,10 +159,13 @@ def test_no_grandchild_outlives_the_runner(tmp_path: Path, start_pod, exit_by: s
             kill_quietly(pid)
 
 
-def test_group_is_left_alone_when_the_runner_does_not_lead_it(tmp_path: Path, pod_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("entry", ["-m podkeeper_pod", "-c 'from podkeeper_pod.guardian import run; run()'"])
+def test_group_is_left_alone_when_the_runner_does_not_lead_it(
+    tmp_path: Path, pod_env: dict[str, str], entry: str
+) -> None:
     recipe = write_recipe(tmp_path / "r", SLOW)
     pid_file = tmp_path / "sibling.pid"
-    script = f'sleep 60 </dev/null >/dev/null 2>&1 & echo $! > "{pid_file}"; "{PYTHON}" -u -m podkeeper_pod "{recipe}"; echo "exit $?" >&2'
+    script = f'sleep 60 </dev/null >/dev/null 2>&1 & echo $! > "{pid_file}"; "{PYTHON}" -u {entry} "{recipe}"; echo "exit $?" >&2'
     shell = subprocess.Popen(
         ["sh", "-c", script],
         env=pod_env,
@@ -201,3 +213,43 @@ def test_runner_exits_when_its_parent_dies(tmp_path: Path, pod_env: dict[str, st
                 pass
         for stream in (parent.stdin, parent.stdout):
             stream.close()
+
+
+GUARDIAN = ["-c", "from podkeeper_pod.guardian import run; run()"]
+
+ESCAPER = """
+    import os, time
+
+    def process(payload, ctx):
+        read_end, write_end = os.pipe()
+        intermediate = os.fork()
+        if intermediate == 0:
+            os.setsid()  # leaves the pod's session and process group
+            if os.fork() == 0:
+                os.write(write_end, str(os.getpid()).encode())
+                time.sleep(60)
+            os._exit(0)
+        os.waitpid(intermediate, 0)
+        return int(os.read(read_end, 32))
+"""
+
+
+@pytest.mark.parametrize("exit_by", ["SIGKILL of the runner", "end of input"])
+def test_the_guardian_ends_setsid_escapees_and_reports_how_the_runner_ended(
+    tmp_path: Path, start_pod, exit_by: str
+) -> None:
+    pod = start_pod(write_recipe(tmp_path / "r", ESCAPER), entry=GUARDIAN)
+    runner = pod.ready()["pid"]
+    assert runner != pod.pid  # the daemon spawns the guardian; `ready` names the runner it forked
+    escapee = pod.call("process", None, "e")["result"]
+    try:
+        assert os.getsid(escapee) != os.getsid(pod.pid)
+        if exit_by == "end of input":
+            pod.close_stdin()
+            assert pod.wait() == 0
+        else:
+            os.kill(runner, signal.SIGKILL)
+            assert pod.wait() == -signal.SIGKILL  # the guardian dies of the runner's signal
+        assert wait_gone(escapee, 2.0), "setsid() escapee still running after the pod ended"
+    finally:
+        kill_quietly(escapee)

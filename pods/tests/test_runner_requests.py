@@ -211,7 +211,7 @@ def test_unknown_action(tmp_path: Path, start_pod) -> None:
     assert "'transcribe'" in error["message"] and "process, upper" in error["message"]
 
 
-def test_bad_lines_are_answered_or_dropped_without_crashing(tmp_path: Path, start_pod) -> None:
+def test_every_bad_line_is_answered_with_its_id_or_as_invalid(tmp_path: Path, start_pod) -> None:
     pod = start_pod(write_recipe(tmp_path / "r", ECHO))
     pod.ready()
     pod.send_raw(b"this is not json\n")
@@ -222,10 +222,18 @@ def test_bad_lines_are_answered_or_dropped_without_crashing(tmp_path: Path, star
     pod.send_raw(b"\n")
     pod.send_raw(b"\xff\xfe\n")
     pod.send({"id": "ok"})
-    b1, b2, ok = pod.read(), pod.read(), pod.read()
-    assert b1["id"] == "b1" and b1["error"]["code"] == "BAD_REQUEST"
-    assert b2["id"] == "b2" and b2["error"]["code"] == "BAD_REQUEST" and "`extra`" in b2["error"]["message"]
-    assert ok == {"id": "ok", "success": True, "result": {"echo": None}}
+    answers = [pod.read() for _ in range(7)]
+    invalid = [answer for answer in answers if answer.get("type") == "invalid"]
+    by_id = {answer["id"]: answer for answer in answers if "id" in answer}
+    assert by_id["b1"]["error"]["code"] == "BAD_REQUEST"
+    assert by_id["b2"]["error"]["code"] == "BAD_REQUEST" and "`extra`" in by_id["b2"]["error"]["message"]
+    assert by_id["ok"] == {"id": "ok", "success": True, "result": {"echo": None}}
+    # the four lines naming no id are answered too, in order, each saying what was wrong
+    assert [answer["error"]["code"] for answer in invalid] == ["BAD_REQUEST"] * 4
+    messages = [answer["error"]["message"] for answer in invalid]
+    assert "not valid JSON" in messages[0] and "`id`" in messages[1] and "JSON object" in messages[2]
+    assert "not valid JSON" in messages[3]
+    assert [answer.get("type") for answer in answers].index("invalid") == 0
     pod.close_stdin()
     assert pod.wait() == 0
     assert pod.stderr.count("bad request line") == 6  # the blank line is skipped silently

@@ -6,10 +6,13 @@
  *   method ─▶ {id, action, payload} ─channel─▶ daemon
  *   pending[id] ◀── progress / chunk / event ◀── daemon      (routed by id to the call or stream)
  *   pending[id] ◀── {id, success, result|error}              (settles it, exactly once)
+ *   events 'error' ◀── {id: null, success: false, error}      (a line the daemon could not read; it
+ *                                                             fails the only pending request, if one)
  */
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { type ErrorCode, PodkeeperError } from '../errors.js';
+import { type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
+import { Emitter } from '../events.js';
 import type { ControlAction, ControlPayloadInput, EventName } from '../protocol/control.js';
 import {
   type ControlEvent,
@@ -57,11 +60,18 @@ interface Pending {
   event?: (line: Record<string, unknown>) => void;
 }
 
+export interface ClientEvents extends Record<string, unknown> {
+  /** An error reply from the daemon that names no request (`id: null`). */
+  error: PodkeeperError;
+}
+
 const eventLineSchema = z.looseObject({ type: z.literal('event'), id: z.unknown(), event: z.string() });
 
 export class PodkeeperClient {
   /** Settles once the connection has ended, for whatever reason. */
   readonly closed: Promise<void>;
+  /** 'error': what the daemon reported about a line of ours it could not read at all (`id: null`). */
+  readonly events = new Emitter<ClientEvents>();
   readonly #channel: JsonLinesChannel;
   readonly #pending = new Map<string, Pending>();
   readonly #name: string;
@@ -285,7 +295,10 @@ export class PodkeeperClient {
         );
         return;
       }
-      if (parsed.data.id === null) return;
+      if (parsed.data.id === null) {
+        if (!parsed.data.success) this.#unnamedError(PodkeeperError.fromJSON(parsed.data.error));
+        return;
+      }
       const id = String(parsed.data.id);
       const pending = this.#pending.get(id);
       if (!pending) return;
@@ -300,14 +313,23 @@ export class PodkeeperClient {
     this.#pending.get(String(record['id']))?.event?.(record);
   }
 
+  /**
+   * An error naming no request: the daemon could not read one of our lines at all. It is emitted as
+   * 'error'. With exactly one request pending the line can only have been that one's, so it fails
+   * (and is cancelled, in case the daemon runs it after all); with more, none can be told apart.
+   */
+  #unnamedError(error: PodkeeperError): void {
+    this.events.emit('error', error);
+    if (this.#pending.size !== 1) return;
+    const [id, pending] = this.#pending.entries().next().value as [string, Pending];
+    this.#cancel(id);
+    this.#pending.delete(id);
+    pending.reject(error);
+  }
+
   /** A line the channel could not read (too long, not UTF-8, not JSON, an inexact number). */
   #onInvalid(bad: InvalidLine): void {
-    const code =
-      bad.reason === 'too-long'
-        ? 'RESPONSE_TOO_LONG'
-        : bad.reason === 'unrepresentable'
-          ? 'UNREPRESENTABLE'
-          : 'BAD_RESPONSE';
+    const code = unreadableLineCode(bad.reason);
     this.#unreadable(bad.id, bad.detail, code, bad.reason, bad.type === undefined, bad.length);
   }
 

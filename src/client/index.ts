@@ -21,7 +21,7 @@ export type {
   RecipeSummary,
   StatusResult,
 } from '../protocol/control-results.js';
-export { type ClientCallOptions, type ClientOptions, PodkeeperClient } from './client.js';
+export { type ClientCallOptions, type ClientEvents, type ClientOptions, PodkeeperClient } from './client.js';
 export {
   type ConnectOptions,
   connect,

@@ -28,11 +28,12 @@ import {
 } from '../protocol/control.js';
 import type { ControlEventBody, ErrorObject } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
-import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
 import type { DaemonProgress, DaemonServices, HandlerContext } from './context.js';
 import { describeIssue } from './describe-issue.js';
 import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
+import { badRequest, failure, refusal } from './replies.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
@@ -49,6 +50,8 @@ export interface ConnectionOptions {
 interface InFlight {
   controller: AbortController;
   stream: boolean;
+  /** Already answered (with INTERNAL_ERROR: one of its events could not be written); its end is not sent. */
+  answered?: boolean;
 }
 
 const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
@@ -227,8 +230,9 @@ export class ControlConnection implements BufferedClient {
   }
 
   #finish(id: RequestId, stream: boolean, answer: object): void {
+    const answered = this.#inFlight.get(id)?.answered;
     this.#inFlight.delete(id);
-    this.#send(answer);
+    if (!answered) this.#send(answer);
     if (stream) return;
     this.#calls -= 1;
     if (this.#calls === 0 && this.#callsDone.length > 0) {
@@ -265,10 +269,16 @@ export class ControlConnection implements BufferedClient {
   #send(message: object): void {
     if (this.#isClosed) return;
     if (!this.#output.writableNeedDrain) {
-      this.#channel.send(message).catch(noop);
+      this.#channel.send(message).catch((error: unknown) => this.#unsendable(message, error));
       return;
     }
-    const size = JSON.stringify(message).length + 1;
+    let size: number;
+    try {
+      size = JSON.stringify(message).length + 1;
+    } catch (cause) {
+      this.#unsendable(message, new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
+      return;
+    }
     this.#queuedBytes += size;
     if (this.bufferedBytes > this.#options.maxBufferBytes) {
       this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
@@ -279,27 +289,25 @@ export class ControlConnection implements BufferedClient {
     }, noop);
     this.#options.budget?.check();
   }
-}
 
-function failure(id: RequestId | null, error: ErrorObject | Record<string, unknown>) {
-  return { id, success: false, error };
-}
-
-function badRequest(message: string, details: Record<string, unknown>): ErrorObject {
-  return new PodkeeperError('BAD_REQUEST', message, { details }).toJSON() as ErrorObject;
-}
-
-/**
- * The answer to a line that could not be read: its id when its head shows one (else null), and
- * `UNREPRESENTABLE` for a number that cannot be carried exactly, else `BAD_REQUEST` with a `reason`.
- */
-function refusal(bad: InvalidLine) {
-  const id = requestIdSchema.safeParse(bad.id);
-  const details = { field: '(line)', reason: bad.reason };
-  if (bad.reason === 'unrepresentable') {
-    const error = new PodkeeperError('UNREPRESENTABLE', bad.detail, { details });
-    return failure(id.success ? id.data : null, error.toJSON() as ErrorObject);
+  /**
+   * A line that cannot be written as JSON (a value nested too deep for JSON.stringify, a BigInt)
+   * still answers its request: INTERNAL_ERROR for its id. An event of a request still running ends
+   * that request (it is cancelled, and its own end is not sent). Nothing to do once the output closed.
+   */
+  #unsendable(message: object, error: unknown): void {
+    if (!isPodkeeperError(error, 'BAD_REQUEST')) return;
+    const { id, success } = message as { id?: unknown; success?: unknown };
+    const cause = error.cause instanceof Error ? error.cause : error;
+    this.#log.error({ err: cause, requestId: id }, 'an answer could not be written as JSON');
+    if (typeof id !== 'string' && typeof id !== 'number') return;
+    if (success === undefined) {
+      const request = this.#inFlight.get(id);
+      if (!request || request.answered) return;
+      request.answered = true;
+      this.#cancel(id);
+    }
+    const text = `The daemon's answer to request ${JSON.stringify(id)} cannot be written as JSON (${cause.message}).`;
+    this.#send(failure(id, { code: 'INTERNAL_ERROR', message: text }));
   }
-  const what = bad.reason === 'json' ? `The line is not valid JSON: ${bad.preview.slice(0, 80)}` : bad.detail;
-  return failure(id.success ? id.data : null, badRequest(what, details));
 }

@@ -8,15 +8,25 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { PodkeeperError } from '../errors.js';
 
-/** Creates the home (0700) when it is missing; refuses one that is not private enough. */
-export function prepareHome(home: string): void {
+/** Creates the home (0700) when it is missing; `loadDaemonConfig` judges it before reading it. */
+export function createHome(home: string): void {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  checkTrustedDir(home, 'home');
+}
+
+/**
+ * The trust rule, for every directory and file podkeeper reads from or binds in: it belongs to the
+ * daemon's user and nobody else may write it. Readable by others is allowed (a plain `mkdir`, 0755):
+ * the 0600 socket guards connections and logs/ is 0700. Returns what is wrong, or undefined.
+ */
+export function trustProblem(stat: { uid: number; mode: number }): 'owner' | 'writable' | undefined {
+  const me = process.geteuid?.();
+  if (me !== undefined && stat.uid !== me) return 'owner';
+  return (stat.mode & 0o022) !== 0 ? 'writable' : undefined;
 }
 
 /**
  * Refuses a directory that is not ours or that others may write (`field` names the setting). Returns
- * the real path. Does not require 0700: the socket's directory has its own, stricter check.
+ * the real path.
  */
 export function checkTrustedDir(dir: string, field: string): string {
   const real = realpathSync(dir);
@@ -26,16 +36,19 @@ export function checkTrustedDir(dir: string, field: string): string {
   if (!stat.isDirectory()) {
     throw new PodkeeperError('INVALID_OPTION', `The ${field} ${shown} is not a directory.`, { details });
   }
-  checkOwner(
-    stat.uid,
-    `The ${field} ${shown}`,
-    'Use a directory of your own with --home or PODKEEPER_HOME.',
-    {
-      ...details,
-      uid: stat.uid,
-    },
-  );
-  if ((stat.mode & 0o022) !== 0) {
+  const problem = trustProblem(stat);
+  if (problem === 'owner') {
+    throw notOwned(
+      `The ${field} ${shown}`,
+      stat.uid,
+      'Use a directory of your own with --home or PODKEEPER_HOME.',
+      {
+        ...details,
+        uid: stat.uid,
+      },
+    );
+  }
+  if (problem === 'writable') {
     throw new PodkeeperError(
       'INVALID_OPTION',
       `The ${field} ${shown} is writable by others (mode ${modeOf(stat.mode)}): anyone could plant a ` +
@@ -51,8 +64,9 @@ export function checkTrustedDir(dir: string, field: string): string {
 /** Refuses a file (config.json) that is not ours or that others may write, before it is read. */
 export function checkTrustedFile(file: string, stat: { uid: number; mode: number }): void {
   const details = { source: file, uid: stat.uid, mode: modeOf(stat.mode) };
-  checkOwner(stat.uid, file, 'Remove it, or write your own.', details);
-  if ((stat.mode & 0o022) !== 0) {
+  const problem = trustProblem(stat);
+  if (problem === 'owner') throw notOwned(file, stat.uid, 'Remove it, or write your own.', details);
+  if (problem === 'writable') {
     throw new PodkeeperError(
       'INVALID_OPTION',
       `${file} is writable by others (mode ${modeOf(stat.mode)}); podkeeper will not obey a configuration ` +
@@ -62,16 +76,20 @@ export function checkTrustedFile(file: string, stat: { uid: number; mode: number
   }
 }
 
-function checkOwner(uid: number, what: string, fix: string, details: Record<string, unknown>): void {
-  const me = process.geteuid?.();
-  if (me === undefined || uid === me) return;
-  throw new PodkeeperError(
+/** The error for something `trustProblem` found not ours; `what` starts the sentence. */
+export function notOwned(
+  what: string,
+  uid: number,
+  fix: string,
+  details: Record<string, unknown>,
+): PodkeeperError {
+  return new PodkeeperError(
     'INVALID_OPTION',
-    `${what} belongs to uid ${uid}, not to you (uid ${me}); podkeeper only trusts what its own user owns. ${fix}`,
+    `${what} belongs to uid ${uid}, not to you (uid ${process.geteuid?.()}); podkeeper only trusts what its own user owns. ${fix}`,
     { details },
   );
 }
 
-function modeOf(mode: number): string {
+export function modeOf(mode: number): string {
   return (mode & 0o7777).toString(8);
 }

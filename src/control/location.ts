@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import envPaths from 'env-paths';
+import { trustProblem } from './home-checks.js';
 
 export function defaultHome(): string {
   return envPaths('podkeeper', { suffix: '' }).data;
@@ -51,7 +52,7 @@ function socketFromConfig(home: string): string | undefined {
   try {
     // A config.json someone else owns or may write is ignored: it could point clients at their socket.
     const stat = statSync(configFile(home));
-    if (stat.uid !== process.geteuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    if (trustProblem(stat) !== undefined) return undefined;
     const raw = JSON.parse(readFileSync(configFile(home), 'utf8')) as { socket?: unknown };
     if (typeof raw.socket !== 'string' || raw.socket === '') return undefined;
     return isAbsolute(raw.socket) ? raw.socket : resolve(dirname(configFile(home)), raw.socket);

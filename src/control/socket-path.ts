@@ -7,6 +7,7 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodkeeperError } from '../errors.js';
+import { modeOf, notOwned, trustProblem } from './home-checks.js';
 
 /** `sun_path` size, terminating NUL included: 104 on macOS and the BSDs, 108 on Linux. */
 export const SUN_PATH_BYTES = process.platform === 'linux' ? 108 : 104;
@@ -29,30 +30,33 @@ export function checkSocketPath(path: string): void {
 }
 
 /**
- * Makes sure the socket's directory exists, is ours and writable by nobody else. A directory
- * podkeeper creates is born 0700; an existing one is judged by its real path (links resolved) and
- * never chmod-ed: one that others may write is refused, saying how to fix it. One that others may
- * only read (a plain `mkdir`, 0755) is taken as it is: the 0600 socket inside is what guards access.
+ * Makes sure the socket's directory exists, is ours and writable by nobody else (`trustProblem`). A
+ * directory podkeeper creates is born 0700; an existing one is judged by its real path (links
+ * resolved) and never chmod-ed: one that others may write is refused, saying how to fix it. One that
+ * others may only read (a plain `mkdir`, 0755) is taken as it is: the 0600 socket inside is what
+ * guards access.
  */
-export function preparePrivateDir(dir: string): void {
+export function prepareSocketDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const real = realpathSync(dir);
   const stat = statSync(real);
-  const uid = process.geteuid?.();
   const shown = real === dir ? dir : `${dir} (really ${real})`;
-  if (uid !== undefined && stat.uid !== uid) {
-    throw new PodkeeperError(
-      'INVALID_OPTION',
-      `The socket directory ${shown} belongs to uid ${stat.uid}, not to you (uid ${uid}). Choose a socket in a directory of your own with --socket.`,
-      { details: { field: 'socket', dir, realPath: real } },
+  const details = { field: 'socket', dir, realPath: real, mode: modeOf(stat.mode) };
+  const problem = trustProblem(stat);
+  if (problem === 'owner') {
+    throw notOwned(
+      `The socket directory ${shown}`,
+      stat.uid,
+      'Choose a socket in a directory of your own with --socket.',
+      details,
     );
   }
-  if ((stat.mode & 0o022) === 0) return;
+  if (problem === undefined) return;
   throw new PodkeeperError(
     'INVALID_OPTION',
-    `The socket directory ${shown} is mode ${(stat.mode & 0o7777).toString(8)}: others may write it, so they ` +
+    `The socket directory ${shown} is mode ${modeOf(stat.mode)}: others may write it, so they ` +
       `could replace the control socket with their own and see what you send. podkeeper does not change ` +
       `a directory's mode for you: run \`chmod 700 ${real}\` or choose a socket in a private directory with --socket.`,
-    { details: { field: 'socket', dir, realPath: real, mode: (stat.mode & 0o7777).toString(8) } },
+    { details },
   );
 }

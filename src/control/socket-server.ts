@@ -1,7 +1,7 @@
 /**
  * The control socket: a Unix socket at a private path, bound with no window of wider permissions.
  *
- *   check path length ─▶ private dir (0700) ─▶ lock ─▶ path taken? ─ live daemon ─▶ DAEMON_ALREADY_RUNNING
+ *   check path length ─▶ private dir (0700) ─▶ lock (socket-lock.ts) ─▶ path taken? ─ live daemon ─▶ DAEMON_ALREADY_RUNNING
  *                                                       │  stale (refused) ─▶ unlink
  *                                                       ▼
  *                                     bind under umask 0177 ─▶ verify 0600 ─▶ unlock ─▶ accept clients
@@ -9,9 +9,9 @@
 import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { PodkeeperError } from '../errors.js';
-import { checkSocketPath, preparePrivateDir } from './socket-path.js';
+import { lockSocket } from './socket-lock.js';
+import { checkSocketPath, prepareSocketDir } from './socket-path.js';
 
 export interface SocketServerOptions {
   path: string;
@@ -31,17 +31,13 @@ export class ControlSocketServer {
   /** Binds the socket; `DAEMON_ALREADY_RUNNING` when a live daemon answers on the path. */
   async listen(): Promise<void> {
     checkSocketPath(this.path);
-    preparePrivateDir(dirname(this.path));
-    const release = await lockfile.lock(this.path, {
-      realpath: false,
-      stale: 5000,
-      retries: { retries: 20, minTimeout: 25, maxTimeout: 250 },
-    });
+    prepareSocketDir(dirname(this.path));
+    const release = await lockSocket(this.path);
     try {
       await this.#takeOverStale();
       await this.#bind();
     } finally {
-      await release().catch(() => undefined);
+      release();
     }
   }
 

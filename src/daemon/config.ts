@@ -6,9 +6,10 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { checkTrustedDir, checkTrustedFile } from '../control/home-checks.js';
+import { checkTrustedDir, checkTrustedFile, modeOf } from '../control/home-checks.js';
 import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
+import { checkHttpSettings, type HttpAddress } from '../http/address.js';
 
 const seconds = z.number().min(0);
 
@@ -32,7 +33,7 @@ export const configFileSchema = z.strictObject({
   maxClientBufferMB: z.number().positive(),
   /** Unwritten output all clients together may hold; past it the one holding most is dropped, MB. @default 32 */
   maxClientBufferTotalMB: z.number().positive(),
-  /** Longest protocol line, pods and control clients alike, characters. @default 64 MiB */
+  /** Longest protocol line, pods and control clients alike, bytes (UTF-8). @default 64 MiB */
   maxLineLength: z.number().int().min(1024),
   /** daemon.log size that triggers a rotation, MB. @default 10 */
   logMaxMB: z.number().positive(),
@@ -62,6 +63,10 @@ export const configFileSchema = z.strictObject({
   pythonDownloads: z.boolean(),
   /** Seconds one env command (uv, pip, apt) may run before its process tree is killed. @default 300 */
   envBuildTimeout: z.number().positive(),
+  /** Serve the status page, JSON API and /metrics on HOST:PORT (loopback unless httpAllowRemote). @default off */
+  http: z.string().min(1),
+  /** Allow a non-loopback `http` address (needs PODKEEPER_HTTP_TOKEN too). @default false */
+  httpAllowRemote: z.boolean(),
 });
 
 const configSchema = configFileSchema.partial().extend({
@@ -79,7 +84,10 @@ const configSchema = configFileSchema.partial().extend({
   envMode: configFileSchema.shape.envMode.default('auto'),
 });
 
-export type DaemonConfig = z.infer<typeof configSchema>;
+export type DaemonConfig = z.infer<typeof configSchema> & {
+  /** The checked HTTP listener settings, when `http` is set. */
+  httpListener?: { address: HttpAddress; token: string | undefined };
+};
 
 /** What the `daemon` command's flags can set (strings as typed; validated with the rest). */
 export interface DaemonFlags {
@@ -94,6 +102,8 @@ export interface DaemonFlags {
   uv?: string;
   wheelhouse?: string;
   envBuildTimeout?: string;
+  http?: string;
+  httpAllowRemote?: boolean;
 }
 
 type Layer = Record<string, { value: unknown; source: string }>;
@@ -110,6 +120,7 @@ const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>
   PODKEEPER_UV: { field: 'uv', kind: 'command' },
   PODKEEPER_WHEELHOUSE: { field: 'wheelhouse', kind: 'path' },
   PODKEEPER_ENV_BUILD_TIMEOUT: { field: 'envBuildTimeout', kind: 'number' },
+  PODKEEPER_HTTP: { field: 'http', kind: 'string' },
 };
 
 const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
@@ -124,10 +135,12 @@ const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind
   uv: { field: 'uv', flag: '--uv', kind: 'command' },
   wheelhouse: { field: 'wheelhouse', flag: '--wheelhouse', kind: 'path' },
   envBuildTimeout: { field: 'envBuildTimeout', flag: '--env-build-timeout', kind: 'number' },
+  http: { field: 'http', flag: '--http', kind: 'string' },
+  httpAllowRemote: { field: 'httpAllowRemote', flag: '--http-allow-remote', kind: 'flag' },
 };
 
 /** `command`: a bare name (looked up on PATH) stays as is; anything with a slash is a path. */
-type Kind = 'string' | 'number' | 'path' | 'paths' | 'command';
+type Kind = 'string' | 'number' | 'path' | 'paths' | 'command' | 'flag';
 
 /** Builds and validates the daemon's configuration. */
 export function loadDaemonConfig(
@@ -150,7 +163,7 @@ export function loadDaemonConfig(
   for (const layer of layers) Object.assign(merged, layer);
   const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return withHttp(parsed.data, merged, env);
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
   if (issue?.code === 'unrecognized_keys') {
@@ -169,6 +182,19 @@ export function loadDaemonConfig(
   );
 }
 
+/** Checks the HTTP listener's settings as a whole (address, loopback, remote flag, token). */
+function withHttp(config: DaemonConfig, merged: Layer, env: NodeJS.ProcessEnv): DaemonConfig {
+  if (config.http === undefined) return config;
+  const token = env['PODKEEPER_HTTP_TOKEN'] || undefined;
+  const address = checkHttpSettings({
+    http: config.http,
+    allowRemote: config.httpAllowRemote === true,
+    token,
+    source: merged['http']?.source ?? 'default',
+  });
+  return { ...config, httpListener: { address, token } };
+}
+
 function readConfigFile(file: string): Layer {
   let fd: number;
   try {
@@ -181,9 +207,12 @@ function readConfigFile(file: string): Layer {
     });
   }
   let text: string;
+  let mode: number;
   try {
     // The file opened is the file checked: no swap between the check and the read.
-    checkTrustedFile(file, fstatSync(fd));
+    const stat = fstatSync(fd);
+    checkTrustedFile(file, stat);
+    mode = stat.mode;
     text = readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
@@ -202,6 +231,7 @@ function readConfigFile(file: string): Layer {
       details: { source: file },
     });
   }
+  if ('env' in raw) checkPrivateSecrets(file, mode);
   const base = dirname(file);
   const layer: Layer = {};
   for (const [field, value] of Object.entries(raw)) {
@@ -224,6 +254,21 @@ function readConfigFile(file: string): Layer {
   return layer;
 }
 
+/**
+ * `env` is where pods' tokens go (HF_TOKEN...): a config.json that sets it must be readable by its
+ * owner alone. podkeeper never writes config.json, so the mode is the user's choice: refuse and say
+ * the fix. One without `env` holds no secrets and may stay readable (an editor's 0644).
+ */
+function checkPrivateSecrets(file: string, mode: number): void {
+  if ((mode & 0o044) === 0) return;
+  throw new PodkeeperError(
+    'INVALID_OPTION',
+    `${file} sets \`env\` (often tokens) but is readable by others (mode ${modeOf(mode)}): ` +
+      `run \`chmod 600 ${file}\`.`,
+    { details: { field: 'env', source: file, mode: modeOf(mode) } },
+  );
+}
+
 function envLayer(env: NodeJS.ProcessEnv): Layer {
   const layer: Layer = {};
   for (const [name, { field, kind }] of Object.entries(ENV_FIELDS)) {
@@ -239,7 +284,7 @@ function flagLayer(flags: DaemonFlags): Layer {
   for (const [key, { field, flag, kind }] of Object.entries(FLAG_FIELDS)) {
     const raw = flags[key as keyof DaemonFlags];
     if (raw === undefined || field === 'home') continue;
-    layer[field] = { value: convert(raw, kind), source: flag };
+    layer[field] = { value: convert(String(raw), kind), source: flag };
   }
   return layer;
 }
@@ -252,6 +297,8 @@ function convert(raw: string, kind: Kind): unknown {
     }
     case 'path':
       return resolve(raw);
+    case 'flag':
+      return Boolean(raw);
     case 'command':
       return raw.includes(sep) ? resolve(raw) : raw;
     case 'paths':

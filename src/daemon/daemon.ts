@@ -21,9 +21,11 @@ import { LogStore } from '../control/log-store.js';
 import { OutboundBudget } from '../control/outbound-budget.js';
 import { ControlSocketServer } from '../control/socket-server.js';
 import { PodkeeperError } from '../errors.js';
+import { HttpListener } from '../http/server.js';
 import type { PodManager } from '../manager/pod-manager.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { CONTROL_PROTOCOL_VERSION } from '../protocol/control.js';
+import { defaultIndexLocation } from '../recipes/install/options.js';
 import type { DaemonConfig } from './config.js';
 
 export interface DaemonOptions {
@@ -54,6 +56,7 @@ export class Daemon implements DaemonServices {
   readonly #outbound: OutboundBudget;
   readonly #startedAt = Date.now();
   #server: ControlSocketServer | undefined;
+  #http: HttpListener | undefined;
   #clients = 0;
   #stopping: Promise<void> | undefined;
   #force: (() => void) | undefined;
@@ -86,6 +89,28 @@ export class Daemon implements DaemonServices {
       });
       await this.#server.listen();
       this.#log.info({ socket: this.#config.socket, home: this.#config.home }, 'daemon listening');
+    }
+    const http = this.#config.httpListener;
+    if (http) {
+      this.#http = new HttpListener({
+        services: this,
+        address: http.address,
+        token: http.token,
+        allowRemote: this.#config.httpAllowRemote === true,
+        indexLocation: defaultIndexLocation(),
+        logger: this.#log,
+      });
+      try {
+        const url = await this.#http.listen();
+        this.#log.info({ url }, 'status page listening');
+      } catch (error) {
+        this.#server?.stopAccepting();
+        throw new PodkeeperError(
+          'INVALID_OPTION',
+          `Cannot serve the status page on ${http.address.host}:${http.address.port}: ${(error as Error).message}`,
+          { cause: error, details: { field: 'http' } },
+        );
+      }
     }
     const stdio = this.#options.stdio;
     if (stdio) {
@@ -121,6 +146,7 @@ export class Daemon implements DaemonServices {
       stdio: this.#options.stdio !== undefined,
       python: this.manager.options.python,
       connections: this.#connections.size,
+      http: this.#http?.url ?? null,
       clientBufferedBytes: this.#outbound.bufferedBytes,
     };
   }
@@ -154,6 +180,7 @@ export class Daemon implements DaemonServices {
     const graceMs = this.#config.shutdownGrace * 1000;
     this.#log.info({ reason, graceSeconds: this.#config.shutdownGrace }, 'daemon stopping');
     this.#server?.stopAccepting();
+    const httpClosed = this.#http?.close();
     const refusal = new PodkeeperError(
       'SHUTTING_DOWN',
       'The daemon is shutting down and takes no new requests. Start it again with `podkeeper daemon`.',
@@ -175,6 +202,7 @@ export class Daemon implements DaemonServices {
     // Calls that were waiting on a pod have been answered by now; write those answers and hang up.
     await Promise.all([...this.#connections].map((connection) => connection.end()));
     this.#server?.removeSocket();
+    await httpClosed;
     this.#disposeEvents?.();
     this.#log.info('daemon stopped');
   }

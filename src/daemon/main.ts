@@ -2,13 +2,14 @@
  * `podkeeper daemon`: only wires. Configuration → logger → PodManager → Daemon → signals; resolves
  * with the exit code once the daemon has stopped and its log is flushed.
  */
-import { prepareHome } from '../control/home-checks.js';
+import { createHome } from '../control/home-checks.js';
 import { resolveHome } from '../control/location.js';
 import { PodManager } from '../manager/pod-manager.js';
 import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';
+import { watchNpmShell } from './npm-parent.js';
 
 export interface RunDaemonOptions extends DaemonFlags {
   /** Serve the control protocol on stdin/stdout (a host app's child). */
@@ -16,8 +17,8 @@ export interface RunDaemonOptions extends DaemonFlags {
 }
 
 export async function runDaemon(options: RunDaemonOptions): Promise<number> {
-  // The home is created 0700, or checked (ours, writable by no one else) before its config.json is read.
-  prepareHome(resolveHome(options.home));
+  // Created 0700 when missing; loadDaemonConfig judges it (ours, writable by no one else) before reading config.json.
+  createHome(resolveHome(options.home));
   const config = loadDaemonConfig(options);
   const { logger, close: closeLog } = createDaemonLogger({
     home: config.home,
@@ -59,6 +60,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   // A second signal skips what is left of the grace. SIGHUP keeps its default (or nohup's ignore).
   const onSignal = (signal: NodeJS.Signals) => void daemon.shutdown(`received ${signal}`);
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  watchNpmShell((reason) => void daemon.shutdown(reason));
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception: stopping');
     void daemon.shutdown('uncaught exception');

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forEachBounded } from '../bounded.js';
 
 const HASH = /^[0-9a-f]{16}$/;
 const LEFTOVER = /^\.(tmp|trash)-([0-9a-f]{16})-/;
@@ -64,10 +65,14 @@ export class EnvStore {
   }
 }
 
+/** Files of /proc open at once while looking for envs in use (as the memory sampler's walk). */
+const PROC_CONCURRENCY = 8;
+
 /**
  * Hashes of the envs some process on this machine runs from (argv[0] inside the env, or VIRTUAL_ENV
  * pointing at it), read from /proc: the pods of every daemon sharing this home, not only ours.
- * Empty where there is no /proc.
+ * Empty where there is no /proc. The files are read a few at a time, and a file that cannot be
+ * opened for want of descriptors rejects: a process left unread would let its env be deleted.
  */
 export async function envsInUseByProcesses(root: string): Promise<Set<string>> {
   const used = new Set<string>();
@@ -78,22 +83,22 @@ export async function envsInUseByProcesses(root: string): Promise<Set<string>> {
     if (HASH.test(hash)) used.add(hash);
   };
   const pids = (await readdir('/proc').catch(() => [] as string[])).filter((entry) => /^\d+$/.test(entry));
-  await Promise.all(
-    pids.map(async (pid) => {
-      const [cmdline, environ] = await Promise.all([
-        readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
-        readFile(`/proc/${pid}/environ`, 'utf8').catch(() => ''),
-      ]);
-      note(cmdline.split('\0')[0]);
-      note(
-        `${
-          environ
-            .split('\0')
-            .find((entry) => entry.startsWith('VIRTUAL_ENV='))
-            ?.slice(12) ?? ''
-        }/`,
-      );
-    }),
-  );
+  await forEachBounded(pids, PROC_CONCURRENCY, async (pid) => {
+    note((await readProcFile(pid, 'cmdline')).split('\0')[0]);
+    const environ = await readProcFile(pid, 'environ');
+    const virtualEnv = environ.split('\0').find((entry) => entry.startsWith('VIRTUAL_ENV='));
+    note(`${virtualEnv?.slice(12) ?? ''}/`);
+  });
   return used;
+}
+
+/** '' for a process that exited mid-walk or is not ours to read; other errors (EMFILE) reject. */
+async function readProcFile(pid: string, name: 'cmdline' | 'environ'): Promise<string> {
+  try {
+    return await readFile(`/proc/${pid}/${name}`, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES' || code === 'EPERM') return '';
+    throw error;
+  }
 }

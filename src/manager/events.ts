@@ -66,6 +66,16 @@ export type ManagerEvent =
       message: string;
     };
 
+/**
+ * One call, finished: how long it took from `call()` to its answer, and `ok` or the error's code.
+ * Reported on `PodManager.calls` (not the event stream) for metrics.
+ */
+export interface CallFinished {
+  recipe: string;
+  ms: number;
+  outcome: string;
+}
+
 /** What the manager reports when a pod ends: stopped, or crashed (and fatal when it gave up). */
 export function podExitEvents(
   exit: PodExit,

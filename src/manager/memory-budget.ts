@@ -6,9 +6,10 @@
  * `NO_MEMORY`.
  *
  *   reserve ─▶ [one attempt at a time: measure → fits? spawn : can evicting idle pods make it fit?
- *               evict LRU, spawn : give up the turn] ─▶ wait a little, try again until memoryWait
+ *               evict LRU (skipping any that turned busy), spawn : give up the turn] ─▶ wait a little,
+ *               try again until memoryWait
  */
-import { PodkeeperError } from '../errors.js';
+import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
 import { wait } from '../pod/terminate.js';
 
@@ -27,6 +28,13 @@ export interface BudgetDeps {
   estimateMB(recipe: string): number;
   /** Stops a pod to make room for a pod of `forRecipe` (the caller reports it). */
   evict(pod: Pod, forRecipe: string): Promise<void>;
+}
+
+/** The budget as `status` reports it; `usedMB` is null (and `warning` says why) when pods could not be measured. */
+export interface MemoryReport {
+  usedMB: number | null;
+  maxMB: number;
+  warning?: string;
 }
 
 /** Why an attempt did not fit: what pods use, and whether waiting could ever help. */
@@ -64,6 +72,19 @@ export class MemoryBudget {
       );
     }
     return usage;
+  }
+
+  /**
+   * {@link usage} for reports (`status`, `pods.list`): when the pods cannot be measured (the daemon is
+   * out of file descriptors) there is no usage, and `warning` says why, instead of a failure.
+   */
+  async sample(): Promise<{ usage?: Map<string, number>; warning?: string }> {
+    try {
+      return { usage: await this.usage() };
+    } catch (error) {
+      if (!isPodkeeperError(error, 'RESOURCE_EXHAUSTED')) throw error;
+      return { warning: error.message };
+    }
   }
 
   /** Runs `spawn` once the recipe's estimate fits under the budget, or fails with `NO_MEMORY`. */
@@ -106,10 +127,12 @@ export class MemoryBudget {
     if (busyMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
     for (const victim of idle) {
       if (usedMB + neededMB <= this.maxMB) break;
+      // Each stop may take up to stopGrace: a call can land on a later victim meanwhile. Skip it.
+      if (!victim.idle) continue;
       await this.#deps.evict(victim, recipe);
       usedMB -= usage.get(victim.id) ?? 0;
     }
-    return undefined;
+    return usedMB + neededMB <= this.maxMB ? undefined : { usedMB, hopeless: false };
   }
 
   #noMemory(recipe: string, neededMB: number, usedMB: number, hopeless: boolean): PodkeeperError {

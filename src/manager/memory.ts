@@ -15,6 +15,8 @@ import { open, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
+import { forEachBounded } from '../bounded.js';
+import { PodkeeperError } from '../errors.js';
 
 /** Samples the RSS of process trees. */
 export interface ProcessMemorySampler {
@@ -58,7 +60,9 @@ interface Sample {
  */
 export function createMemorySampler(options: MemorySamplerOptions = {}): ProcessMemorySampler {
   const { platform = process.platform, forcePs = false, maxAgeMs = 250, concurrency = 8 } = options;
-  const scan = platform === 'linux' && !forcePs ? () => scanProc(concurrency) : scanPs;
+  const linux = platform === 'linux' && !forcePs;
+  const read = linux ? () => scanProc(concurrency) : scanPs;
+  const scan = () => read().catch(codeOutOfDescriptors);
   let latest: Sample | undefined;
   /** A new scan, after the one in flight (never two walks at once). */
   const rescan = (): Sample => {
@@ -85,12 +89,27 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
       sample = latest !== sample && latest !== undefined ? latest : rescan();
     }
   };
-  const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> =>
-    rootPids.some(isRoot) ? sumTrees(await tableFor(rootPids), rootPids) : new Map();
+  const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
+    if (!rootPids.some(isRoot)) return new Map();
+    const table = await tableFor(rootPids);
+    return sumTrees(table, rootPids, linux ? await privateBytesOfRoots(rootPids) : new Map());
+  };
   return {
     rssOfTrees,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
   };
+}
+
+/** A scan that ran out of file descriptors fails with `RESOURCE_EXHAUSTED` (and the fix); others as they are. */
+function codeOutOfDescriptors(error: unknown): never {
+  const errno = (error as NodeJS.ErrnoException).code;
+  if (errno !== 'EMFILE' && errno !== 'ENFILE') throw error;
+  throw new PodkeeperError(
+    'RESOURCE_EXHAUSTED',
+    `Could not measure the memory of pods: the daemon is out of file descriptors (${errno}). ` +
+      'Raise `ulimit -n` for the daemon, or run fewer pods or connections at once.',
+    { cause: error, details: { errno } },
+  );
 }
 
 /** pid 0 and 1 would be the whole machine: never a pod's tree. */
@@ -106,7 +125,12 @@ export function totalMemoryMB(): number {
   return Math.floor(bytes / (1024 * 1024));
 }
 
-function sumTrees(table: ProcessEntry[], rootPids: readonly number[]): Map<number, number> {
+/** `rootRss`: what to count for a root instead of its RSS (its private bytes: see privateBytesOfRoots). */
+function sumTrees(
+  table: ProcessEntry[],
+  rootPids: readonly number[],
+  rootRss: ReadonlyMap<number, number>,
+): Map<number, number> {
   const byPid = new Map<number, ProcessEntry>();
   const children = new Map<number, number[]>();
   const groups = new Map<number, number[]>();
@@ -124,7 +148,7 @@ function sumTrees(table: ProcessEntry[], rootPids: readonly number[]): Map<numbe
     for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
       if (seen.has(pid)) continue;
       seen.add(pid);
-      rss += byPid.get(pid)?.rss ?? 0;
+      rss += (pid === root ? rootRss.get(pid) : undefined) ?? byPid.get(pid)?.rss ?? 0;
       stack.push(...(children.get(pid) ?? []));
     }
     sums.set(root, rss);
@@ -161,14 +185,10 @@ async function scanProc(concurrency: number): Promise<ProcessEntry[]> {
   const [names, page] = await Promise.all([readdir('/proc'), getPageSize()]);
   const pids = names.filter((name) => /^\d+$/.test(name));
   const entries: ProcessEntry[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < pids.length; i = next++) {
-      const entry = await readStat(pids[i] as string, page);
-      if (entry) entries.push(entry);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  await forEachBounded(pids, concurrency, async (pid) => {
+    const entry = await readStat(pid, page);
+    if (entry) entries.push(entry);
+  });
   return entries;
 }
 
@@ -199,6 +219,43 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
   const rssPages = Number(fields[21]);
   if (Number.isNaN(ppid + pgid + rssPages)) return undefined;
   return { pid: Number(pid), ppid, pgid, rss: rssPages * page };
+}
+
+/**
+ * A pod's root is its guardian, a fork of the same interpreter as the runner: most of its resident
+ * pages are shared with the runner and counted there already. Count only its private pages
+ * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
+ */
+async function privateBytesOfRoots(rootPids: readonly number[]): Promise<Map<number, number>> {
+  const found = new Map<number, number>();
+  await Promise.all(
+    rootPids.filter(isRoot).map(async (pid) => {
+      const privateBytes = await readPrivateBytes(pid);
+      if (privateBytes !== undefined) found.set(pid, privateBytes);
+    }),
+  );
+  return found;
+}
+
+async function readPrivateBytes(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    const file = await open(`/proc/${pid}/smaps_rollup`);
+    try {
+      text = await file.readFile('latin1');
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+  let kib = 0;
+  let found = false;
+  for (const match of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) {
+    kib += Number(match[1]);
+    found = true;
+  }
+  return found ? kib * 1024 : undefined;
 }
 
 // ---------------------------------------------------------------- elsewhere: ps

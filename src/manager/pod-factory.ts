@@ -2,7 +2,7 @@
  * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
  * (the daemon env's base set and the recipe's `passEnv`, the manager's `env`, the recipe's `env`,
  * then what the runner needs), its options in milliseconds, and the wiring of its events to the
- * manager's (log lines redacted).
+ * manager's (the pod redacts its log lines as it records them).
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,16 +11,16 @@ import { inheritedEnvironment } from '../env/pod-environment.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
-import { redact } from '../redact.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
- * How a pod starts the runner. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports cost ~4 ms,
- * as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with `-m`,
- * 10.7 ms with this, against 8.1 ms for `python -c 'print(1)'`).
+ * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
+ * outlives it to leave no descendant behind. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports
+ * cost ~4 ms, as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with
+ * `-m`, 10.7 ms with `-c`, against 8.1 ms for `python -c 'print(1)'`).
  */
-export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.__main__ import run; run()';
+export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.guardian import run; run()';
 
 export function createPod(
   id: string,
@@ -60,9 +60,7 @@ export function createPod(
       memoryMB: ready.memoryMB,
     }),
   );
-  pod.events.on('log', (line) =>
-    emit({ event: 'pod.log', ...line, message: redact(line.message), recipe: name }),
-  );
+  pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
   return pod;
 }
 

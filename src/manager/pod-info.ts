@@ -13,7 +13,8 @@ export function describePod(
     recipe: pod.recipe,
     capability: pod.capability,
     state: pod.state,
-    pid: pod.pid ?? null,
+    // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).
+    pid: pod.readyInfo?.pid ?? pod.pid ?? null,
     rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
     startedAt: new Date(pod.startedAt).toISOString(),
     lastUsedAt: new Date(pod.lastUsedAt).toISOString(),

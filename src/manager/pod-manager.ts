@@ -22,9 +22,15 @@ import type { Pod } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
 import { redact } from '../redact.js';
-import { type ManagerEvent, type PodInfo, podExitEvents, type StopReason } from './events.js';
+import {
+  type CallFinished,
+  type ManagerEvent,
+  type PodInfo,
+  podExitEvents,
+  type StopReason,
+} from './events.js';
 import { createMemorySampler } from './memory.js';
-import { MemoryBudget } from './memory-budget.js';
+import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
@@ -50,6 +56,8 @@ export interface CallOptions {
 export class PodManager {
   readonly options: ResolvedOptions;
   readonly events = new Emitter<{ event: ManagerEvent }>();
+  /** Every call's duration and outcome, once it is answered (for metrics). */
+  readonly calls = new Emitter<{ finished: CallFinished }>();
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
@@ -101,11 +109,31 @@ export class PodManager {
 
   /** Calls a recipe (by name or capability), spawning its pod when none is running. */
   call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const started = performance.now();
     // Hot path: a recipe named directly whose pod is up is called without a single await.
     const supervisor = this.#initialized && !this.#closing ? this.#supervisors.get(target) : undefined;
     const pod = supervisor?.livePod();
-    if (supervisor && pod) return this.#request(supervisor, pod, input, options);
-    return this.#callAfterSpawn(target, input, options);
+    const answer =
+      supervisor && pod
+        ? this.#request(supervisor, pod, input, options)
+        : this.#callAfterSpawn(target, input, options);
+    const finished = (outcome: string) =>
+      this.calls.emit('finished', { recipe: this.#nameOf(target), ms: performance.now() - started, outcome });
+    answer.then(
+      () => finished('ok'),
+      (error: unknown) => finished(error instanceof PodkeeperError ? error.code : 'INTERNAL_ERROR'),
+    );
+    return answer;
+  }
+
+  /** The recipe name a target resolves to, or the target as given when it resolves to none. */
+  #nameOf(target: string): string {
+    if (this.#supervisors.get(target)) return target;
+    try {
+      return this.#resolve(target).recipe.name;
+    } catch {
+      return target;
+    }
   }
 
   async #callAfterSpawn(target: string, input: unknown, options: CallOptions): Promise<unknown> {
@@ -182,9 +210,19 @@ export class PodManager {
 
   /** Every live pod, with its measured RSS (whole process tree). */
   async list(): Promise<PodInfo[]> {
+    return (await this.snapshot()).pods;
+  }
+
+  /**
+   * Every live pod and the memory budget, from one measurement. When the pods cannot be measured
+   * (the daemon is out of file descriptors) `rssMB` and `usedMB` are null and `warning` says why.
+   */
+  async snapshot(): Promise<{ pods: PodInfo[]; memory: MemoryReport }> {
     await this.#init;
-    const usage = await this.#budget.usage();
-    return this.#supervisors.livePods().map((pod) => this.#info(pod, usage.get(pod.id)));
+    const { usage, warning } = await this.#budget.sample();
+    const pods = this.#supervisors.livePods().map((pod) => this.#info(pod, usage?.get(pod.id)));
+    const usedMB = usage ? Math.round([...usage.values()].reduce((a, b) => a + b, 0)) : null;
+    return { pods, memory: { usedMB, maxMB: this.#budget.maxMB, ...(warning ? { warning } : {}) } };
   }
 
   /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
@@ -197,10 +235,9 @@ export class PodManager {
     return pod ? pod.logs.tail(lines) : [];
   }
 
-  /** The summed, measured RSS of all pods and the budget, MB. */
-  async memory(): Promise<{ usedMB: number; maxMB: number }> {
-    const usage = await this.#budget.usage();
-    return { usedMB: Math.round([...usage.values()].reduce((a, b) => a + b, 0)), maxMB: this.#budget.maxMB };
+  /** The summed, measured RSS of all pods and the budget, MB (see {@link snapshot}). */
+  async memory(): Promise<MemoryReport> {
+    return (await this.snapshot()).memory;
   }
 
   /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */

@@ -2,7 +2,7 @@
  * Every error a pod reports is built here, from facts, so each message names the pod, says what
  * happened and what to do next, the same way every time.
  */
-import { ERROR_CODES, type ErrorCode, PodkeeperError } from '../errors.js';
+import { ERROR_CODES, type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
 import type { ErrorBody } from '../protocol/pod.js';
 
 /** What is known about a pod process when it ends. */
@@ -27,6 +27,18 @@ function describeExit(facts: PodExitFacts): string {
 
 function withTail(message: string, tail: string[]): string {
   return tail.length === 0 ? message : `${message}\nLast stderr lines:\n${tail.join('\n')}`;
+}
+
+/** The error every request of a pod that ended with `reason` fails with. */
+export function exitError(
+  facts: PodExitFacts,
+  reason: 'stopped' | 'crashed' | 'ready-timeout' | 'killed',
+  more: { spawnError: Error | undefined; readyTimeoutMs: number; killWhy: string },
+): PodkeeperError {
+  if (more.spawnError) return spawnFailed(facts, more.spawnError);
+  if (reason === 'ready-timeout') return readyTimeout(facts, more.readyTimeoutMs);
+  if (reason === 'stopped') return podStopping(facts.podId, 'stopped');
+  return podCrashed(facts, more.killWhy);
 }
 
 export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
@@ -134,15 +146,15 @@ export function unreadableAnswer(
   limit: number,
 ): PodkeeperError {
   const details = { podId, requestId, reason: bad.reason, size: bad.length, limit };
-  if (bad.reason === 'too-long') {
+  const code = unreadableLineCode(bad.reason);
+  if (code === 'RESPONSE_TOO_LONG') {
     return new PodkeeperError(
-      'RESPONSE_TOO_LONG',
+      code,
       `Pod ${podId} answered request ${requestId} with a line of ${bad.length} bytes; the limit is ${limit} ` +
         '(maxLineLength). Return less, or stream it in chunks.',
       { details },
     );
   }
-  const code = bad.reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_RESPONSE';
   return new PodkeeperError(
     code,
     `Pod ${podId} answered request ${requestId} with a line that cannot be read: ${bad.detail}`,
@@ -159,5 +171,19 @@ export function unsendable(podId: string, requestId: string, cause: unknown): Po
     'BAD_REQUEST',
     `Request ${requestId} cannot be sent to pod ${podId}: its input cannot be written as JSON (${why}).`,
     { cause, details: { podId, requestId } },
+  );
+}
+
+/**
+ * The runner could not read a request line and found no id in it (its `invalid` answer); the daemon
+ * takes it for the oldest request it sent and has not had answered.
+ */
+export function unreadableRequest(podId: string, requestId: string, body: ErrorBody): PodkeeperError {
+  const known = (ERROR_CODES as readonly string[]).includes(body.code);
+  return new PodkeeperError(
+    known ? (body.code as ErrorCode) : 'BAD_REQUEST',
+    `Pod ${podId} could not read a request line with no id in it (${body.message}); request ${requestId}, ` +
+      'the oldest one it had not answered, is failed for it.',
+    { details: { podId, requestId, podCode: body.code } },
   );
 }

@@ -8,7 +8,7 @@
  *   drain(): no new requests; stop() once the last one is answered, or at the deadline.
  *
  *   caller ─request()─▶ RequestTable (FIFO, concurrency + pipelining) ─▶ channel ─stdin─▶ runner
- *   caller ◀─result/error── RequestTable (correlate by id) ◀── channel ◀─stdout─ runner
+ *   caller ◀─result/error── RequestTable (correlate by id) ◀── LineRouter ◀── channel ◀─stdout─ runner
  *
  * The pod never restarts itself: a crash is reported as an `exit` event, and the manager decides.
  */
@@ -17,15 +17,17 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { type PodMessage, parsePodMessage, type ReadyMessage } from '../protocol/pod.js';
-import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
-import { LineFramer } from '../transport/line-framer.js';
+import type { ReadyMessage } from '../protocol/pod.js';
+import { redact } from '../redact.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
 import * as failures from './failures.js';
+import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
-import { killGroup, terminateGroup, wait } from './terminate.js';
+import { readStderrLines } from './stderr-lines.js';
+import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
 import {
   type ExitReason,
   type PodEvents,
@@ -40,8 +42,6 @@ export type { RequestOptions } from './requests.js';
 export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
 const STDERR_TAIL = 20;
-/** Longest stderr line kept whole; a longer one is logged as its first 4 KiB and its size. */
-const STDERR_LINE_BYTES = 64 * 1024;
 const silent = pino({ level: 'silent' });
 
 export class Pod {
@@ -110,18 +110,20 @@ export class Pod {
       maxLineLength: this.#options.maxLineLength,
       name: this.id,
     });
-    this.#channel.onMessage((value) => this.#onLine(value));
-    this.#channel.onInvalid((bad) => this.#onInvalid(bad));
-    // Linear framing with a bound: a progress bar that never writes '\n' cannot grow the daemon.
-    const stderr = new LineFramer(STDERR_LINE_BYTES, {
-      onLine: (line) => this.#onStderr(line.toString('utf8')),
-      onTooLong: (head, size) => this.#onStderr(`${head.toString('utf8')}… (${size} bytes, cut)`),
+    const router = new LineRouter({
+      podId: this.id,
+      maxLineLength: this.#options.maxLineLength,
+      requests: this.#requests,
+      onReady: (ready) => this.#onReady(ready),
+      onLog: (log) => {
+        this.#record('pod', log.level, log.message);
+        if (this.#state === 'starting') this.#readyTimer?.refresh();
+      },
+      warn: (message) => this.#note('warning', message),
     });
-    this.#process.stderr
-      .on('data', (chunk: Buffer | string) =>
-        stderr.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
-      )
-      .on('end', () => stderr.end());
+    this.#channel.onMessage((value) => router.line(value));
+    this.#channel.onInvalid((bad) => router.invalid(bad));
+    readStderrLines(this.#process.stderr, (line) => this.#record('stderr', 'info', line));
     this.#armReadyTimer();
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
@@ -203,61 +205,15 @@ export class Pod {
     return this.stop();
   }
 
-  /** Immediate SIGKILL of the whole group. */
+  /** Immediate SIGKILL of the whole tree (see terminate.ts). */
   kill(reason: ExitReason, why: string): Promise<PodExit> {
     this.#exitReason ??= reason;
     this.#killWhy ||= why;
-    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    if (this.pid !== undefined) void killTree(this.pid, this.#process.exited);
     return this.exited;
   }
 
   // ---------------------------------------------------------------- messages from the pod
-
-  #onLine(value: unknown): void {
-    const parsed = parsePodMessage(value);
-    if (parsed.ok) {
-      this.#onMessage(parsed.value);
-      return;
-    }
-    this.#note('warning', `dropped an invalid message (${parsed.error})`);
-    const { id, type } = (typeof value === 'object' && value !== null ? value : {}) as Record<
-      string,
-      unknown
-    >;
-    if (typeof id !== 'string') return;
-    const detail = `the message does not follow the pod protocol (${parsed.error}).`;
-    const bad = { reason: 'schema', length: JSON.stringify(value).length, detail };
-    this.#failUnreadable(id, type === undefined, bad);
-  }
-
-  /** A line from stdout that could not be read: its request (when the line names one) fails now. */
-  #onInvalid(bad: InvalidLine): void {
-    this.#note('warning', `dropped a ${bad.reason} line (${bad.length} bytes) from stdout: ${bad.preview}`);
-    if (typeof bad.id === 'string') this.#failUnreadable(bad.id, bad.type === undefined, bad);
-  }
-
-  #failUnreadable(id: string, final: boolean, bad: { reason: string; length: number; detail: string }): void {
-    const error = failures.unreadableAnswer(this.id, id, bad, this.#options.maxLineLength);
-    this.#requests.unreadable(id, final, error);
-  }
-
-  #onMessage(message: PodMessage): void {
-    if (!('type' in message)) {
-      if (!this.#requests.answer(message)) this.#note('warning', `answer for unknown request ${message.id}`);
-      return;
-    }
-    switch (message.type) {
-      case 'ready':
-        this.#onReady(message);
-        return;
-      case 'log':
-        this.#record('pod', message.level, message.message);
-        if (this.#state === 'starting') this.#readyTimer?.refresh();
-        return;
-      default:
-        this.#requests.event(message);
-    }
-  }
 
   #onReady(ready: ReadyMessage): void {
     if (this.#state !== 'starting') return;
@@ -277,11 +233,9 @@ export class Pod {
     this.#checkIdle();
   }
 
-  #onStderr(line: string): void {
-    this.#record('stderr', 'info', line);
-  }
-
-  #record(source: PodLogLine['source'], level: PodLogLine['level'], message: string): void {
+  /** Every line a pod says is redacted here, once: its log buffer, stderr tail and events see no secret. */
+  #record(source: PodLogLine['source'], level: PodLogLine['level'], text: string): void {
+    const message = redact(text);
     const line: PodLogLine = { time: Date.now(), podId: this.id, source, level, message };
     this.logs.push(line);
     this.#log[level === 'warning' ? 'warn' : level]({ source }, message);
@@ -345,13 +299,11 @@ export class Pod {
     };
     // A process that never started is a failure even when a stop came first: nothing was stopped.
     const reason: ExitReason = spawnError ? 'crashed' : (this.#exitReason ?? 'crashed');
-    const error = spawnError
-      ? failures.spawnFailed(facts, spawnError)
-      : reason === 'ready-timeout'
-        ? failures.readyTimeout(facts, this.#options.readyTimeoutMs)
-        : reason === 'stopped'
-          ? failures.podStopping(this.id, 'stopped')
-          : failures.podCrashed(facts, this.#killWhy);
+    const error = failures.exitError(facts, reason, {
+      spawnError,
+      readyTimeoutMs: this.#options.readyTimeoutMs,
+      killWhy: this.#killWhy,
+    });
     this.#setState(reason === 'stopped' ? 'stopped' : 'crashed');
     this.#requests.failAll(error);
     this.#rejectReady(error);

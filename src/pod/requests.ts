@@ -126,12 +126,28 @@ export class RequestTable {
     const call = this.#inFlight.get(id);
     if (!call) return this.#controlIds.delete(id);
     if (!final) {
-      this.#abandon(call, error);
+      if (!call.settled) this.#abandon(call, error); // once: later lines of a cancelled request change nothing
       return true;
     }
     this.#inFlight.delete(id);
     this.#settle(call, () => call.fail(error));
     return true;
+  }
+
+  /**
+   * The runner could not read a request line and found no id in it: the oldest request sent and not
+   * yet answered (the runner reads lines in the order they were sent) fails with `error(id)` now and
+   * frees its slot. A request whose caller already left is skipped: its cancel may still be answered.
+   * Returns the failed request's id, or undefined when none was waiting.
+   */
+  unreadableRequest(error: (requestId: string) => PodkeeperError): string | undefined {
+    for (const call of this.#inFlight.values()) {
+      if (call.settled) continue;
+      this.#inFlight.delete(call.id);
+      this.#settle(call, () => call.fail(error(call.id)));
+      return call.id;
+    }
+    return undefined;
   }
 
   /** Forwards a progress or chunk line to its caller; it also restarts the request's timeout. */
@@ -199,7 +215,7 @@ export class RequestTable {
       this.#options.onSettled();
       return;
     }
-    if (!this.#inFlight.has(call.id)) return;
+    if (!this.#inFlight.has(call.id) || call.graceTimer !== undefined) return;
     this.sendControl('cancel', { id: call.id });
     call.graceTimer = setTimeout(() => {
       if (this.#inFlight.has(call.id)) this.#options.onCancelIgnored(call.id);

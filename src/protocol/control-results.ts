@@ -114,10 +114,18 @@ export const statusResultSchema = z.object({
   python: z.string(),
   envMode: z.enum(['venv', 'system']).describe('Same as `environment.mode`.'),
   environment: environmentSummarySchema,
-  memory: z.object({ usedMB: z.number(), maxMB: z.number() }),
+  memory: z.object({
+    usedMB: z.number().nullable().describe('null when the pods could not be measured (see `warning`).'),
+    maxMB: z.number(),
+    warning: z.string().optional().describe('Why the pods could not be measured (out of file descriptors).'),
+  }),
   pods: z.number().int(),
   recipes: z.number().int(),
   connections: z.number().int(),
+  http: z
+    .string()
+    .nullable()
+    .describe('The URL of the status page, JSON API and /metrics (`--http`), or null when off.'),
   fatal: z
     .array(
       z.object({
@@ -139,7 +147,10 @@ export type StatusResult = z.infer<typeof statusResultSchema>;
 
 export const controlResultSchemas = {
   status: statusResultSchema,
-  'pods.list': z.object({ pods: z.array(podInfoSchema) }),
+  'pods.list': z.object({
+    pods: z.array(podInfoSchema),
+    warning: z.string().optional().describe('Why `rssMB` is null: the pods could not be measured.'),
+  }),
   'pods.start': podInfoSchema,
   'pods.stop': z.object({ pods: z.array(podInfoSchema) }),
   call: z.unknown().describe("The pod's result."),

@@ -87,6 +87,16 @@ export const resultMessageSchema = z.discriminatedUnion('success', [
 ]);
 export type ResultMessage = z.infer<typeof resultMessageSchema>;
 
+/**
+ * The runner's answer to a request line it could not read and in which it found no id: the daemon
+ * fails the oldest request it sent to the pod and has not had answered.
+ */
+export const invalidMessageSchema = z.object({
+  type: z.literal('invalid'),
+  error: errorBodySchema,
+});
+export type InvalidMessage = z.infer<typeof invalidMessageSchema>;
+
 /** A request's own events, forwarded to its caller as they arrive. */
 export type RequestEvent = ProgressMessage | ChunkMessage;
 
@@ -95,6 +105,7 @@ export const podMessageSchema = z.union([
   logMessageSchema,
   progressMessageSchema,
   chunkMessageSchema,
+  invalidMessageSchema,
   resultMessageSchema,
 ]);
 export type PodMessage = z.infer<typeof podMessageSchema>;
@@ -106,6 +117,7 @@ const byType = {
   log: logMessageSchema,
   progress: progressMessageSchema,
   chunk: chunkMessageSchema,
+  invalid: invalidMessageSchema,
 } as const;
 
 /**

@@ -13,6 +13,7 @@
  * The check costs one regular-expression scan per line; only a line that has a long digit run, a
  * 3-digit exponent or a numeric id is scanned a second time, literal by literal.
  */
+import { HEAD_BYTES } from './line-framer.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const SUSPECT = /\d{16}|[eE]\+?\d{3}/;
@@ -70,7 +71,8 @@ function findUnrepresentable(text: string, numericId: boolean): string | undefin
     at = end;
   }
   if (!numericId) return undefined;
-  const idSource = scanHead(text).idSource;
+  // Only the head, as everywhere: an id written past HEAD_BYTES is not judged (its value is read).
+  const idSource = scanHead(text.length > HEAD_BYTES ? text.slice(0, HEAD_BYTES) : text).idSource;
   if (idSource !== undefined && !INTEGER.test(idSource)) {
     return `The id ${shorten(idSource)} is not written as an integer (an id is a string or an integer).`;
   }

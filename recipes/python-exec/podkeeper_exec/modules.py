@@ -1,8 +1,10 @@
 """A request's `modules` (runpod-flash's local, non-pip modules), importable while they are needed.
 
     {"utils.py": "...", "helpers/__init__.py": "...", "helpers/text.py": "..."}
-        ─▶ written under a new temporary directory, put first on sys.path; copies of the same
-           top-level names already in sys.modules (an earlier request's) are dropped first
+        ─▶ refused when a top-level name is a standard library module, or one already imported
+           from anywhere but an earlier request's modules (dropping it would break its users)
+        ─▶ written under a new temporary directory, put first on sys.path; an earlier request's
+           copies of the same top-level names are dropped from sys.modules first
         ─▶ closed with the request (a function), or with the kept instance the request created (a
            class: its methods may import them on later calls): off sys.path, its modules dropped
            from sys.modules, the directory removed
@@ -14,15 +16,18 @@ modules under the same name see one of them (worker-tetra runs one request at a 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
 import shutil
 import sys
+import sysconfig
 import tempfile
 import threading
 
 from .errors import RequestError
 
 _LOCK = threading.Lock()
+_PREFIX = "pk-exec-modules-"
 
 
 def _check_path(path: str) -> list[str]:
@@ -35,6 +40,44 @@ def _check_path(path: str) -> list[str]:
     return parts
 
 
+def _check_shadowing(top: str, path: str) -> None:
+    """Refuse a sent module that would replace the standard library's or one already imported."""
+    if _is_stdlib(top):
+        raise RequestError(
+            f"`modules` file {path!r} has the name of the standard library module {top!r}: "
+            "rename it (sending it would replace the real module for every request of this pod)"
+        )
+    imported = [module for name, module in list(sys.modules.items()) if name.split(".", 1)[0] == top]
+    if any(not _from_sent_modules(module) for module in imported):
+        raise RequestError(
+            f"`modules` file {path!r} has the name of {top!r}, already imported in this pod from "
+            "elsewhere (a dependency, or the runner): rename it"
+        )
+
+
+def _from_sent_modules(module: object) -> bool:
+    """Whether a module was imported from some request's `modules` (a pk-exec-modules- directory)."""
+    file = getattr(module, "__file__", None)
+    paths = [file] if file else list(getattr(module, "__path__", None) or ())  # a namespace package
+    return bool(paths) and all(type(path) is str and _in_sent_dir(path) for path in paths)
+
+
+def _in_sent_dir(path: str) -> bool:
+    return os.path.relpath(path, tempfile.gettempdir()).startswith(_PREFIX)
+
+
+def _is_stdlib(top: str) -> bool:
+    names = getattr(sys, "stdlib_module_names", None)  # Python >= 3.10
+    if names is not None:
+        return top in names
+    # 3.9: a built-in module, or one found in the standard library's directories
+    if top in sys.builtin_module_names:
+        return True
+    paths = sysconfig.get_paths()
+    stdlib = [paths["stdlib"], paths["platstdlib"], os.path.join(paths["platstdlib"], "lib-dynload")]
+    return importlib.machinery.PathFinder.find_spec(top, stdlib) is not None
+
+
 class ModuleDir:
     """The files of one request's `modules`, on sys.path until `close()`."""
 
@@ -42,7 +85,13 @@ class ModuleDir:
 
     def __init__(self, files: dict[str, str]) -> None:
         checked = {path: _check_path(path) for path in files}
-        self.path = tempfile.mkdtemp(prefix="pk-exec-modules-")
+        tops = {}
+        for path, parts in checked.items():
+            tops.setdefault(parts[0].removesuffix(".py"), path)
+        with _LOCK:
+            for top, path in tops.items():
+                _check_shadowing(top, path)
+        self.path = tempfile.mkdtemp(prefix=_PREFIX)
         self._closed = False
         try:
             for name, parts in checked.items():
@@ -53,10 +102,9 @@ class ModuleDir:
         except BaseException:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
-        tops = {parts[0].removesuffix(".py") for parts in checked.values()}
         with _LOCK:
             for name, module in list(sys.modules.items()):  # a copy: other threads may be importing
-                if name.split(".", 1)[0] in tops and not self._owns(module):
+                if name.split(".", 1)[0] in tops and _from_sent_modules(module) and not self._owns(module):
                     sys.modules.pop(name, None)  # an earlier request's copy: import this request's
             sys.path.insert(0, self.path)
         importlib.invalidate_caches()

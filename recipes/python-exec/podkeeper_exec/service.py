@@ -16,6 +16,7 @@ pod keeps serving; only the runner's own failures (cancel, timeout, crash) are p
 
 from __future__ import annotations
 
+import weakref
 from types import GeneratorType
 
 from .capture import CURRENT, Capture
@@ -116,10 +117,17 @@ class _Run:
         if type(out) is GeneratorType:
             return self._drain(out)
         if hasattr(out, "__anext__"):
-            return self._stream(out)
+            return self._guard(self._stream(out))
         if hasattr(out, "__await__"):
-            return self._await(out)
+            return self._guard(self._await(out))
         return self.success(out)
+
+    def _guard(self, coroutine):
+        """A coroutine cancelled before its first step never reaches its `finally`: this request's
+        modules then go when the runner drops it (a no-op once they went)."""
+        if self.modules is not None:
+            weakref.finalize(coroutine, self.modules.close)
+        return coroutine
 
     # ------------------------------------------------------------------ before the call
 

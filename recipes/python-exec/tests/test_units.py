@@ -8,6 +8,7 @@ import contextvars
 import json
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,91 @@ def test_an_unpickling_failure_in_cloudpickle_names_both_versions_and_the_fix():
     with pytest.raises(SerializationError) as other:
         CloudpickleCodec().decode(unrelated, "`args[0]`")
     assert "cloudpickle" not in str(other.value).split("could not be unpickled")[1]
+
+
+@pytest.mark.parametrize("name", ["logging.py", "secrets.py", "types.py", "json/__init__.py"])
+def test_a_sent_module_that_shadows_the_standard_library_is_refused_and_the_real_one_stays(name):
+    import logging
+
+    from podkeeper_exec.modules import ModuleDir
+
+    top = name.split("/")[0].removesuffix(".py")
+    before = sys.modules.get(top)
+    with pytest.raises(RequestError, match=rf"`modules` file {name!r} .*standard library"):
+        ModuleDir({name: "VALUE = 1\n"})
+    assert sys.modules.get(top) is before
+    assert sys.modules["logging"] is logging and hasattr(logging, "getLogger")
+    assert not [path for path in sys.path if "pk-exec-modules-" in path]
+
+
+def test_a_sent_module_named_like_one_imported_from_elsewhere_is_refused():
+    from podkeeper_exec.modules import ModuleDir
+
+    assert "pytest" in sys.modules  # imported from site-packages, not from a request
+    with pytest.raises(RequestError, match=r"`modules` file 'pytest.py' .*already imported"):
+        ModuleDir({"pytest.py": "VALUE = 1\n"})
+    assert sys.modules["pytest"] is pytest
+
+
+def test_an_earlier_requests_copy_is_replaced_but_nothing_else_is_dropped():
+    import importlib
+
+    from podkeeper_exec.modules import ModuleDir
+
+    first = ModuleDir({"pk_mod_b.py": "VALUE = 1\n"})
+    assert importlib.import_module("pk_mod_b").VALUE == 1
+    first.path = first.path + "-moved"  # as if it were still in use by an instance of another request
+    try:
+        second = ModuleDir({"pk_mod_b.py": "VALUE = 2\n"})  # drops the first request's copy
+        try:
+            assert importlib.import_module("pk_mod_b").VALUE == 2
+        finally:
+            second.close()
+    finally:
+        first.path = first.path.removesuffix("-moved")
+        first.close()
+
+
+class _Ctx:
+    cancelled = False
+
+    def progress(self, value, message=None):
+        pass
+
+    def log(self, message, level="info"):
+        pass
+
+    def emit(self, data):
+        pass
+
+
+@pytest.mark.filterwarnings("ignore:coroutine 'f' was never awaited")
+@pytest.mark.parametrize("kind", ["coroutine", "async generator"])
+def test_an_async_result_dropped_before_it_starts_takes_its_modules_off_sys_path(kind):
+    import gc
+
+    from podkeeper_exec.service import ExecService
+
+    code = (
+        "async def f():\n    import pk_mod_d\n    return pk_mod_d.X\n"
+        if kind == "coroutine"
+        else "async def f():\n    import pk_mod_d\n    yield pk_mod_d.X\n"
+    )
+    service = ExecService(str(Path(__file__).resolve().parent.parent), {}, lambda message: None)
+    pending = service.execute(
+        {"function_name": "f", "function_code": code, "modules": {"pk_mod_d.py": "X = 1\n"}, "serialization": "json"},
+        _Ctx(),
+    )
+    assert [path for path in sys.path if "pk-exec-modules-" in path]
+    pending.close()  # cancelled before its first step: the runner closes it, or drops it
+    del pending
+    gc.collect()
+    assert not [path for path in sys.path if "pk-exec-modules-" in path]
+
+
+def test_the_standard_library_is_recognised_without_stdlib_module_names(monkeypatch):
+    from podkeeper_exec import modules
+
+    monkeypatch.delattr(sys, "stdlib_module_names")  # as on Python 3.9
+    assert modules._is_stdlib("logging") and modules._is_stdlib("sys") and modules._is_stdlib("json")
+    assert not modules._is_stdlib("pytest") and not modules._is_stdlib("pk_not_a_module")

@@ -17,6 +17,11 @@ export function registerDaemon(program: Command): void {
     .option('--uv <exe>', 'the uv that builds envs (env PODKEEPER_UV; default: uv on PATH)')
     .option('--wheelhouse <dir>', 'a folder of wheels for offline installs (env PODKEEPER_WHEELHOUSE)')
     .option('--env-build-timeout <sec>', 'seconds one env command may run (env PODKEEPER_ENV_BUILD_TIMEOUT)')
+    .option(
+      '--http <host:port>',
+      'serve a status page, JSON API and /metrics here, e.g. 127.0.0.1:7878 (env PODKEEPER_HTTP)',
+    )
+    .option('--http-allow-remote', 'allow a non-loopback --http address (needs PODKEEPER_HTTP_TOKEN)')
     .action(async (options: RunDaemonOptions) => {
       const { runDaemon } = await import('../../daemon/main.js'); // the daemon's modules, only for it
       process.exitCode = await runDaemon(options);

@@ -25,7 +25,12 @@ export function registerStatus(program: Command): void {
         ],
         ['installer', describeInstaller(env.installer)],
         ['envs', `${env.envs} in ${env.envsDir}${env.wheelhouse ? `, wheelhouse ${env.wheelhouse}` : ''}`],
-        ['memory', `${status.memory.usedMB} MB used by pods of ${status.memory.maxMB} MB budget`],
+        [
+          'memory',
+          status.memory.usedMB === null
+            ? `not measured (${status.memory.warning ?? 'unknown'}), ${status.memory.maxMB} MB budget`
+            : `${status.memory.usedMB} MB used by pods of ${status.memory.maxMB} MB budget`,
+        ],
         ['pods', status.pods],
         ['recipes', status.recipes],
         ['clients', status.connections],

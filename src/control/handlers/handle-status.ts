@@ -5,9 +5,8 @@ import type { Handler } from '../context.js';
  * the recipes that are fatal (with their last stderr lines). Memory comes from one shared sample.
  */
 export const handleStatus: Handler<'status'> = async (_payload, { services, manager }) => {
-  const [memory, pods, recipes, env] = await Promise.all([
-    manager.memory(),
-    manager.list(),
+  const [{ memory, pods }, recipes, env] = await Promise.all([
+    manager.snapshot(),
     manager.recipes(),
     manager.environment(),
   ]);

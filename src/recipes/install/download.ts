@@ -9,6 +9,7 @@
 import { open, stat, truncate } from 'node:fs/promises';
 import { type ErrorCode, PodkeeperError } from '../../errors.js';
 import { wait } from '../../pod/terminate.js';
+import { redactUrl } from '../../redact.js';
 
 export interface DownloadOptions {
   /** A body larger than this fails with `tooLargeCode`. */
@@ -147,16 +148,6 @@ async function fetchOnce(
     return { bytes: received, resumed: append };
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The URL without credentials, query or fragment: safe for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(an invalid URL)';
   }
 }
 

@@ -51,9 +51,13 @@ export function parseInstallSettings(rest: Omit<RecipeInstallerOptions, 'host' |
   }
   return {
     ...parsed.data,
-    indexUrl:
-      parsed.data.indexUrl ?? (process.env['PODKEEPER_INDEX_URL'] || join(BUILTIN_RECIPES_DIR, 'index.json')),
+    indexUrl: parsed.data.indexUrl ?? defaultIndexLocation(),
   };
+}
+
+/** The recipe index installs read: $PODKEEPER_INDEX_URL, else the bundled recipes/index.json. */
+export function defaultIndexLocation(): string {
+  return process.env['PODKEEPER_INDEX_URL'] || join(BUILTIN_RECIPES_DIR, 'index.json');
 }
 
 /** The retry options of every download. */

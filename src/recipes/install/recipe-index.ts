@@ -9,7 +9,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { PodkeeperError } from '../../errors.js';
-import { download, redactUrl } from './download.js';
+import { redactUrl } from '../../redact.js';
+import { download } from './download.js';
 
 export const indexEntrySchema = z.strictObject({
   name: z.string().min(1),
