@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './run-child.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Megabytes of one semi-space of the daemon's young generation (see below; measured in BENCHMARKS.md). */
+const SEMI_SPACE = '--max-semi-space-size=4';
 if (Number(process.versions.node.split('.')[0]) < 22) {
   const local = join(root, '.tools', 'node_modules', '.bin', 'node');
   if (!existsSync(local)) {
@@ -20,5 +22,23 @@ if (Number(process.versions.node.split('.')[0]) < 22) {
   // Not spawnSync: while it waits, no signal handler runs, and a SIGTERM would end us alone.
   runChild(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
 } else {
+  const args = process.argv.slice(2);
+  if (args[0] === 'daemon' && needsDaemonFlags()) {
+    // The daemon runs with a small young generation: V8's default lets it grow to 128 MB under a
+    // burst of short-lived objects (a noisy pod, clients that stop reading) and keeps it committed.
+    // The flag only works on the command line, so the process replaces itself (same pid, fds, env).
+    process.execve(process.execPath, [
+      process.execPath,
+      ...process.execArgv,
+      SEMI_SPACE,
+      ...process.argv.slice(1),
+    ]);
+  }
   await import('../dist/cli/main.js');
+}
+
+function needsDaemonFlags() {
+  if (typeof process.execve !== 'function') return false; // Node < 22.15 / 23.11: run as is
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return !given.some((flag) => flag.startsWith('--max-semi-space-size'));
 }

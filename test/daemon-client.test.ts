@@ -55,7 +55,7 @@ describe('connect()', () => {
     const follow = await client.followLogs({ target: 'noisy' });
     await client.call('noisy', {});
     for await (const line of follow) {
-      if (line.message === 'a stray print') break;
+      if (line.event === 'pod.log' && line.message === 'a stray print') break;
     }
     expect((await client.logs({ target: 'noisy' })).map((line) => line.message)).toContain('a stray print');
 

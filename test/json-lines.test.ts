@@ -205,6 +205,26 @@ describe('JsonLinesChannel writing', () => {
     expect(channel.writable).toBe(false);
   });
 
+  it('sendLine queues serialized lines while blocked, counts what it holds, and keeps order with send', async () => {
+    const output = new PassThrough({ highWaterMark: 16 });
+    const { channel } = open({}, output);
+    expect(channel.sendLine('{"n":0}')).toBe(true); // batched for this tick
+    expect(channel.sendLine('{"n":0.5,"pad":"pppppppppppppppppppp"}')).toBe(false); // fills the output
+    expect(channel.blocked).toBe(true);
+    expect(channel.pendingLength).toBe(0);
+    expect(channel.sendLine('{"n":1}')).toBe(false);
+    const sent = channel.send({ n: 2 });
+    expect(channel.sendLine('{"n":3}')).toBe(false);
+    expect(channel.pendingLength).toBe('{"n":1}\n{"n":2}\n{"n":3}\n'.length);
+    const text = output.setEncoding('utf8').toArray();
+    channel.end(); // once the queue is written
+    await sent;
+    const lines = (await text).join('').trimEnd().split('\n');
+    expect(channel.pendingLength).toBe(0);
+    expect(lines.map((line) => (JSON.parse(line) as { n: number }).n)).toEqual([0, 0.5, 1, 2, 3]);
+    expect(channel.sendLine('{"late":true}')).toBe(false);
+  });
+
   it('rejects a message that is not JSON with BAD_REQUEST', async () => {
     const { channel } = open();
     await expect(channel.send({ n: 1n })).rejects.toMatchObject({ code: 'BAD_REQUEST' });

@@ -175,10 +175,13 @@ export class PodkeeperClient {
     return (await this.request('logs.tail', filter)).lines;
   }
 
-  /** Log lines as `pod.log` events: the last `lines` first, then each new one. */
+  /**
+   * Log lines as `pod.log` events: the last `lines` first, then each new one; a `lagged` event says
+   * how many lines were skipped while this client did not read.
+   */
   followLogs(
     filter: { target?: string; podId?: string; lines?: number } = {},
-  ): Promise<Subscription<Extract<ControlEvent, { event: 'pod.log' }>>> {
+  ): Promise<Subscription<Extract<ControlEvent, { event: 'pod.log' | 'lagged' }>>> {
     return this.#subscribe('logs.follow', filter);
   }
 

@@ -9,9 +9,12 @@
  *        the line's head, else null)
  *
  * Every request is answered exactly once, with its own id, in the order its handler finishes.
- * A client that leaves cancels its requests in flight; a client that does not read (its unwritten
- * output above `maxBufferBytes`, or the most unwritten output when all clients together pass the
- * shared `budget`) is dropped, so slow clients can never grow the daemon's memory.
+ * A client that leaves cancels its requests in flight. A client that does not read costs next to
+ * nothing: while its socket is full, the events of its streams are skipped and counted (no line is
+ * built), and once it drains each stream gets one `lagged` event with the count. What cannot be
+ * skipped (answers, a call's progress and chunks) is queued as one serialized line; past
+ * `maxBufferBytes` for the client, or when it holds the most as all clients together pass the shared
+ * `budget`, the client is dropped. So slow clients can never grow the daemon's memory.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -55,7 +58,6 @@ interface InFlight {
 }
 
 const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
-const noop = () => undefined;
 
 export class ControlConnection implements BufferedClient {
   readonly name: string;
@@ -69,7 +71,8 @@ export class ControlConnection implements BufferedClient {
   readonly #inFlight = new Map<RequestId, InFlight>();
   #calls = 0;
   #callsDone: (() => void)[] = [];
-  #queuedBytes = 0;
+  /** Per stream, the events skipped while the client did not read (reported by a `lagged` event). */
+  readonly #lagging = new Map<RequestId, number>();
   #refusing: PodkeeperError | undefined;
   #isClosed = false;
   #markClosed!: () => void;
@@ -90,13 +93,14 @@ export class ControlConnection implements BufferedClient {
     this.#channel.onMessage((message) => this.#onRequest(message));
     this.#channel.onInvalid((bad) => this.#send(refusal(bad)));
     this.#channel.onClose(() => this.#onInputClosed());
+    output.on('drain', () => this.#reportLag()); // after the channel's own 'drain' has written its queue
     const leave = options.budget?.join(this);
     if (leave) void this.closed.then(leave);
   }
 
   /** Output queued for the client and not yet taken by its socket, bytes. */
   get bufferedBytes(): number {
-    return this.#isClosed ? 0 : this.#queuedBytes + this.#output.writableLength;
+    return this.#isClosed ? 0 : this.#channel.pendingLength + this.#output.writableLength;
   }
 
   /** Drops the client because its unwritten output passed `bound`. */
@@ -213,7 +217,7 @@ export class ControlConnection implements BufferedClient {
       requestId: id,
       signal: controller.signal,
       forward: (event: RequestEvent | DaemonProgress) => this.#send({ ...event, id }),
-      emit: (event: ControlEventBody | ManagerEvent) => this.#send({ type: 'event', id, ...event }),
+      emit: (event: ControlEventBody | ManagerEvent) => this.#emit(id, event),
       cancel: (other: RequestId) => this.#cancel(other),
     };
     let running: Promise<unknown>;
@@ -232,6 +236,11 @@ export class ControlConnection implements BufferedClient {
   #finish(id: RequestId, stream: boolean, answer: object): void {
     const answered = this.#inFlight.get(id)?.answered;
     this.#inFlight.delete(id);
+    const dropped = this.#lagging.get(id);
+    if (dropped !== undefined) {
+      this.#lagging.delete(id); // a stream that ends while lagging still says what it missed
+      this.#send({ type: 'event', id, event: 'lagged', dropped });
+    }
     if (!answered) this.#send(answer);
     if (stream) return;
     this.#calls -= 1;
@@ -263,30 +272,48 @@ export class ControlConnection implements BufferedClient {
   // ---------------------------------------------------------------- output
 
   /**
-   * Sends one line. While the output is blocked the channel queues lines; their size is counted, and
-   * a client whose unwritten output passes the bound is dropped instead of buffered without end.
+   * Sends an event of stream `id`. While the client's output is blocked the event is only counted
+   * (`stream.started` excepted: the client waits for it); the count goes out as one `lagged` event
+   * once the output drains, before any later event of that stream.
+   */
+  #emit(id: RequestId, event: ControlEventBody | ManagerEvent): void {
+    if (this.#isClosed) return;
+    if (this.#channel.blocked && event.event !== 'stream.started') {
+      this.#lagging.set(id, (this.#lagging.get(id) ?? 0) + 1);
+      return;
+    }
+    if (this.#lagging.size > 0) this.#reportLag();
+    this.#send({ type: 'event', id, ...event });
+  }
+
+  /** Once the output takes data again: one `lagged` event per stream that skipped events. */
+  #reportLag(): void {
+    if (this.#isClosed) return;
+    for (const [id, dropped] of this.#lagging) {
+      if (this.#channel.blocked) return;
+      this.#lagging.delete(id);
+      this.#send({ type: 'event', id, event: 'lagged', dropped });
+    }
+  }
+
+  /**
+   * Sends one line, serialized once. While the output is blocked the channel queues it; a client
+   * whose unwritten output passes the bound is dropped instead of buffered without end.
    */
   #send(message: object): void {
     if (this.#isClosed) return;
-    if (!this.#output.writableNeedDrain) {
-      this.#channel.send(message).catch((error: unknown) => this.#unsendable(message, error));
-      return;
-    }
-    let size: number;
+    let line: string;
     try {
-      size = JSON.stringify(message).length + 1;
+      line = JSON.stringify(message);
     } catch (cause) {
       this.#unsendable(message, new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
       return;
     }
-    this.#queuedBytes += size;
+    if (this.#channel.sendLine(line)) return;
     if (this.bufferedBytes > this.#options.maxBufferBytes) {
       this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
       return;
     }
-    this.#channel.send(message).then(() => {
-      this.#queuedBytes -= size;
-    }, noop);
     this.#options.budget?.check();
   }
 

@@ -9,7 +9,10 @@ import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';
+import { startMemoryReclaim } from './memory-reclaim.js';
 import { watchNpmShell } from './npm-parent.js';
+
+const MB = 1024 * 1024;
 
 export interface RunDaemonOptions extends DaemonFlags {
   /** Serve the control protocol on stdin/stdout (a host app's child). */
@@ -73,7 +76,15 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     closeLog();
     throw error;
   }
+  const stopReclaim = startMemoryReclaim({
+    onReclaim: ({ rssBefore, rssAfter, pauseMs }) =>
+      logger.info(
+        { rssMB: Math.round(rssBefore / MB), nowMB: Math.round(rssAfter / MB), pauseMs: Math.round(pauseMs) },
+        'quiet after a burst: memory given back',
+      ),
+  });
   await daemon.stopped;
+  stopReclaim();
   closeLog();
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

@@ -44,6 +44,13 @@ export const controlEventSchema = z.discriminatedUnion('event', [
     ...eventBase,
     event: z.literal('stream.started'),
   }),
+  z
+    .object({
+      ...eventBase,
+      event: z.literal('lagged'),
+      dropped: z.number().int().min(1).describe('Events of this stream skipped since the last one sent.'),
+    })
+    .describe('The client did not read: events of this stream were skipped, not queued.'),
   z.object({ ...podEvent, event: z.literal('pod.spawned'), pid: z.number().int().optional() }),
   z.object({ ...podEvent, event: z.literal('pod.state'), from: podStateSchema, to: podStateSchema }),
   z.object({

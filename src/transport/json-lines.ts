@@ -6,6 +6,7 @@
  *                      │ longer than the limit                     └── bad UTF-8 / JSON / number ──▶ onInvalid
  *                      └───────────────────────────────────────────────────────────────────────────▶ onInvalid
  *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
+ *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
  *
  * An invalid line carries the `id` (and `type`) its head shows, so whoever reads the channel can
  * answer or fail that request instead of leaving it waiting.
@@ -42,8 +43,9 @@ export interface InvalidLine {
 type Chunk = Buffer | string;
 interface QueuedSend {
   line: string;
-  resolve: () => void;
-  reject: (error: Error) => void;
+  /** Absent for {@link JsonLinesChannel.sendLine}: nobody waits on that line. */
+  resolve?: () => void;
+  reject?: (error: Error) => void;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -69,6 +71,8 @@ export class JsonLinesChannel {
   readonly #batchLimit: number;
   #flushScheduled = false;
   #queue: QueuedSend[] = [];
+  /** Characters in `#queue` (lines with their newlines). */
+  #queuedLength = 0;
 
   constructor(input: Readable, output: Writable, options: JsonLinesChannelOptions = {}) {
     const { maxLineLength = 64 * 1024 * 1024, name } = options;
@@ -123,15 +127,35 @@ export class JsonLinesChannel {
     }
     if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
     if (this.#blocked) {
-      return new Promise((resolve, reject) => this.#queue.push({ line: `${line}\n`, resolve, reject }));
+      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, resolve, reject }));
     }
-    this.#batch += `${line}\n`;
-    if (this.#batch.length >= this.#batchLimit) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      process.nextTick(this.#flush);
-    }
+    this.#append(line);
     return RESOLVED;
+  }
+
+  /**
+   * Writes `line`, one JSON text without its newline, as {@link send} does but with no promise: a
+   * line that cannot be written (the output closed) is dropped silently. Returns false while the
+   * output is blocked (the line waits in the queue until `'drain'`).
+   */
+  sendLine(line: string): boolean {
+    if (this.#outputClosed || this.#ending) return false;
+    if (this.#blocked) {
+      this.#enqueue({ line: `${line}\n` });
+      return false;
+    }
+    this.#append(line);
+    return !this.#blocked;
+  }
+
+  /** True while the output has refused data (write() returned false) and `'drain'` has not come. */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** Characters accepted by send/sendLine and not yet handed to the output stream. */
+  get pendingLength(): number {
+    return this.#batch.length + this.#queuedLength;
   }
 
   /** False once the output side is ended, destroyed or failed. */
@@ -158,6 +182,20 @@ export class JsonLinesChannel {
     this.#failOutput(undefined);
     this.#input.destroy();
     this.#output.destroy();
+  }
+
+  #append(line: string): void {
+    this.#batch += `${line}\n`;
+    if (this.#batch.length >= this.#batchLimit) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    }
+  }
+
+  #enqueue(queued: QueuedSend): void {
+    this.#queue.push(queued);
+    this.#queuedLength += queued.line.length;
   }
 
   #onData = (chunk: Chunk): void => {
@@ -219,8 +257,9 @@ export class JsonLinesChannel {
     if (this.#queue.length === 0) return;
     this.#output.cork(); // the queued lines leave in one writev
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
+      this.#queuedLength -= queued.line.length;
       this.#blocked = !this.#output.write(queued.line);
-      queued.resolve();
+      queued.resolve?.();
       if (this.#blocked) break;
     }
     this.#output.uncork();
@@ -237,7 +276,8 @@ export class JsonLinesChannel {
     this.#batch = '';
     const queue = this.#queue;
     this.#queue = [];
-    for (const queued of queue) queued.reject(this.#closedError(cause));
+    this.#queuedLength = 0;
+    for (const queued of queue) queued.reject?.(this.#closedError(cause));
   }
 
   #closedError(cause?: Error): PodkeeperError {

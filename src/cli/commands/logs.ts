@@ -31,7 +31,16 @@ export function registerLogs(program: Command): void {
         const stop = () => subscription.close();
         process.once('SIGINT', stop).once('SIGTERM', stop);
         try {
-          for await (const { type: _type, id: _id, event: _event, ...line } of subscription) print(line);
+          for await (const event of subscription) {
+            if (event.event === 'lagged') {
+              process.stderr.write(
+                `(${event.dropped} lines skipped: they came faster than they were read)\n`,
+              );
+              continue;
+            }
+            const { type: _type, id: _id, event: _event, ...line } = event;
+            print(line);
+          }
         } finally {
           process.off('SIGINT', stop).off('SIGTERM', stop);
         }

@@ -1,0 +1,78 @@
+/**
+ * Gives memory back once the daemon is quiet again. After a burst (a noisy pod, clients that stop
+ * reading) V8 keeps the pages it grew into, empty, committed and pooled: the live heap is back to
+ * ~18 MB while the process still holds ~60 MB more than before (measured: BENCHMARKS.md, "Slow
+ * readers"). An ordinary full GC frees the objects but keeps those pages; only V8's last-resort
+ * collection releases them. So, every `everyMs`:
+ *
+ *   RSS ≥ the last settled RSS + slackBytes  and  the event loop was ≤ maxBusy busy ─▶ last-resort GC
+ *
+ * The GC pauses the daemon for tens of milliseconds, which is why it waits for a quiet period.
+ */
+import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export interface ReclaimOptions {
+  /** How often to look, ms. @default 5000 */
+  everyMs?: number;
+  /** RSS above the last settled value that is worth a GC, bytes. @default 32 MB */
+  slackBytes?: number;
+  /** Event-loop utilization over the last period at or under which the daemon counts as quiet. @default 0.05 */
+  maxBusy?: number;
+  /** Told after each reclaim: RSS before and after (bytes), and how long the GC paused (ms). */
+  onReclaim?: (facts: { rssBefore: number; rssAfter: number; pauseMs: number }) => void;
+}
+
+/** What one look saw. */
+export interface ReclaimSample {
+  rss: number;
+  /** RSS right after the last reclaim (or at start). */
+  settledRss: number;
+  /** Event-loop utilization since the previous look, 0..1. */
+  busy: number;
+}
+
+/** True when the daemon holds enough more than it settled at, and is quiet enough to pause for a GC. */
+export function shouldReclaim(
+  sample: ReclaimSample,
+  options: { slackBytes: number; maxBusy: number },
+): boolean {
+  return sample.rss - sample.settledRss >= options.slackBytes && sample.busy <= options.maxBusy;
+}
+
+type Collect = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+/** V8's `gc`, without `--expose-gc` on the command line. */
+function exposeGc(): Collect {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as Collect;
+}
+
+/** Starts looking; returns the stopper. The timer never keeps the process alive. */
+export function startMemoryReclaim(options: ReclaimOptions = {}): () => void {
+  const settings = {
+    everyMs: options.everyMs ?? 5000,
+    slackBytes: options.slackBytes ?? 32 * 1024 * 1024,
+    maxBusy: options.maxBusy ?? 0.05,
+  };
+  const collect = exposeGc();
+  let settledRss = process.memoryUsage.rss();
+  let last = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    const rss = process.memoryUsage.rss();
+    if (rss < settledRss) settledRss = rss;
+    if (!shouldReclaim({ rss, settledRss, busy }, settings)) return;
+    const started = performance.now();
+    collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    const pauseMs = performance.now() - started;
+    settledRss = process.memoryUsage.rss();
+    options.onReclaim?.({ rssBefore: rss, rssAfter: settledRss, pauseMs });
+    last = performance.eventLoopUtilization(); // the GC itself is not load
+  }, settings.everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
