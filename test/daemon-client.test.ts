@@ -22,6 +22,14 @@ describe('connect()', () => {
     const seen: CallEvent[] = [];
     for await (const event of call) seen.push(event);
     expect(seen).toEqual([
+      // The cold start, as the daemon's own `stage` progress, then the handler's.
+      { type: 'progress', progress: 0, message: 'starting stream: loading…', stage: 'starting' },
+      {
+        type: 'progress',
+        progress: 1,
+        message: expect.stringMatching(/^starting stream: ready in \d+ ms$/),
+        stage: 'starting',
+      },
       { type: 'progress', progress: 0.5, message: 'token 1' },
       { type: 'chunk', data: { token: 'x' } },
       { type: 'progress', progress: 1, message: 'token 2' },

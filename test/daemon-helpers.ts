@@ -230,3 +230,40 @@ export function runCli(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+export interface LogFollower {
+  /** What it printed so far. */
+  output(): string;
+  /** Ctrl-C; settles with the exit code. */
+  interrupt(): Promise<number | null>;
+}
+
+/**
+ * `podkeeper logs TARGET -f` as a child, resolved once it is subscribed: when the daemon counts it
+ * as a client (the `status` that asks is the other one).
+ */
+export async function followLogs(daemon: TestDaemon, target: string): Promise<LogFollower> {
+  const child = spawn(process.execPath, [BIN, 'logs', target, '-f', '--home', daemon.home], {
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onCleanup(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    out += text;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let subscribed = false;
+  for (let i = 0; i < 100 && !subscribed; i++) {
+    const status = await runCli(['status', '--json', '--home', daemon.home]);
+    subscribed = (JSON.parse(status.stdout) as { connections: number }).connections >= 2;
+  }
+  if (!subscribed) throw new Error('`logs -f` did not connect to the daemon');
+  return {
+    output: () => out,
+    interrupt: () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}

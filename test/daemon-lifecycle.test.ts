@@ -159,7 +159,10 @@ describe('kill -9 of the daemon', () => {
     client.send({ id: 'e', action: 'call', payload: { target: 'escaper', input: {} } });
     const escaped = ((await client.answer('e')) as { result: { pids: number[] } }).result.pids;
     client.send({ id: 'g', action: 'call', payload: { target: 'gil-hold', input: {} } });
-    const progress = await client.waitFor((l) => l['id'] === 'g' && l['type'] === 'progress');
+    // The handler's own progress (not the daemon's `stage` lines about the pod starting).
+    const progress = await client.waitFor(
+      (l) => l['id'] === 'g' && l['type'] === 'progress' && l['stage'] === undefined,
+    );
     const child = Number(/child (\d+)/.exec(String(progress['message']))?.[1]);
     client.send({ id: 'l', action: 'pods.list' });
     const pods = ((await client.answer('l')) as { result: { pods: { pid: number }[] } }).result.pods;

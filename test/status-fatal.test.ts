@@ -38,5 +38,14 @@ describe('status of a fatal recipe', () => {
     const cli = await runCli(['status', '--home', daemon.home]);
     expect(cli.stdout).toMatch(/fatal\s+crash-import: 5 crashes in a row/);
     expect(cli.stdout).toContain('RuntimeError: broken at import: missing model file');
+
+    // pm2's `errored`: ps and recipes show the fatal recipe, with its last error.
+    const ps = await runCli(['ps', '--home', daemon.home]);
+    expect(ps.stdout).toMatch(/^- +crash-import +fatal +(- +){6}5$/m);
+    expect(ps.stdout).toMatch(
+      /^crash-import: fatal after 5 crashes in a row, .*podkeeper start crash-import.*; last error: .*missing model file/m,
+    );
+    const recipes = await runCli(['recipes', '--home', daemon.home]);
+    expect(recipes.stdout).toMatch(/^crash-import +\S+ +\S+ +fatal /m);
   });
 });

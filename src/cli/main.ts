@@ -53,6 +53,20 @@ for (const register of [
 }
 for (const command of program.commands) command.exitOverride();
 
+// `--json` of the command being run: its errors are then JSON too.
+let json = false;
+program.hook('preAction', (_program, action) => {
+  json = action.opts()['json'] === true;
+});
+
+// A reader that went away (`podkeeper status | head -1`) is no error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw error;
+  });
+}
+
 try {
   await program.parseAsync();
 } catch (error) {
@@ -60,7 +74,7 @@ try {
     // Commander has printed the problem (or the help) already.
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
-    printError(error);
+    printError(error, json);
     process.exitCode = exitCodeFor(error);
   }
 }

@@ -44,10 +44,22 @@ export function printFacts(facts: [string, string | number][]): void {
   for (const [key, value] of facts) process.stdout.write(`${out.bold(key.padEnd(width))}  ${value}\n`);
 }
 
-export function printError(error: unknown): void {
+/**
+ * `CODE: message` on stderr, then the pod's traceback when the error carries one; with `json`, the
+ * error's wire form (code, message, details such as traceback) as one JSON line instead.
+ */
+export function printError(error: unknown, json = false): void {
   const code = isPodkeeperError(error) ? error.code : 'ERROR';
   const message = error instanceof Error ? error.message : String(error);
+  if (json) {
+    const wire = isPodkeeperError(error) ? error.toJSON() : { code, message };
+    process.stderr.write(`${JSON.stringify(wire)}\n`);
+    return;
+  }
   process.stderr.write(`${err.red(code)}: ${message}\n`);
+  const traceback = isPodkeeperError(error) ? error.details['traceback'] : undefined;
+  if (typeof traceback === 'string' && traceback.trim() !== '')
+    process.stderr.write(`${err.dim(traceback.replace(/\n?$/, '\n'))}`);
 }
 
 /** 75 → "1m15s". */

@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { PodkeeperError } from '../errors.js';
 
-export function seconds(value: string): number {
+/** A call's timeout: seconds > 0 (the daemon refuses 0). */
+export function timeoutSeconds(value: string): number {
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0)
-    throw new InvalidArgumentError('expected a number of seconds ≥ 0');
+  if (value.trim() === '' || !Number.isFinite(number) || number <= 0)
+    throw new InvalidArgumentError('expected a number of seconds > 0');
   return number;
 }
 

@@ -6,6 +6,7 @@ export class ProgressView {
   readonly #tty: boolean;
   readonly #quiet: boolean;
   #bar: cliProgress.SingleBar | undefined;
+  #stage: 'env' | 'handler' | undefined;
 
   constructor(tty: boolean, quiet: boolean) {
     this.#tty = tty;
@@ -34,6 +35,24 @@ export class ProgressView {
       );
       this.#bar.start(100, percent, { message });
     } else this.#bar.update(percent, { message });
+  }
+
+  /**
+   * What the daemon is doing before the handler runs (`stage` progress): a starting pod's lines are
+   * printed as lines, the env build gets its own bar; the handler's progress then starts a fresh
+   * bar rather than running the env's backwards.
+   */
+  showCall(event: { progress: number; message?: string; stage?: 'env' | 'starting' }): void {
+    if (this.#quiet) return;
+    if (event.stage === 'starting') {
+      this.stop();
+      process.stderr.write(`${event.message ?? ''}\n`);
+      return;
+    }
+    const stage = event.stage ?? 'handler';
+    if (stage !== this.#stage) this.stop();
+    this.#stage = stage;
+    this.show(event);
   }
 
   pause(): void {

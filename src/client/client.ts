@@ -21,6 +21,7 @@ import {
   controlResponseSchema,
 } from '../protocol/control-replies.js';
 import type {
+  AvailableRecipe,
   ControlResult,
   GcResultWire,
   LogLine,
@@ -146,6 +147,11 @@ export class PodkeeperClient {
 
   async recipes(): Promise<RecipeSummary[]> {
     return (await this.request('recipes.list', {})).recipes;
+  }
+
+  /** The recipe index: what can be installed, with sizes, and whether each is installed. */
+  async availableRecipes(): Promise<AvailableRecipe[]> {
+    return (await this.request('recipes.list', { available: true })).available ?? [];
   }
 
   async install(

@@ -7,7 +7,7 @@ import type { ControlEvent } from '../protocol/control-replies.js';
 
 /** A call's own event, as the pod sent it (the request id removed). */
 export type CallEvent =
-  | { type: 'progress'; progress: number; message?: string }
+  | { type: 'progress'; progress: number; message?: string; stage?: 'env' | 'starting' }
   | { type: 'chunk'; data: unknown };
 
 /** The CallEvent of a progress or chunk line from the daemon; undefined for any other line. */
@@ -16,6 +16,7 @@ export function toCallEvent(line: Record<string, unknown>): CallEvent | undefine
   if (line['type'] === 'progress') {
     const event: CallEvent = { type: 'progress', progress: line['progress'] as number };
     if (typeof line['message'] === 'string') event.message = line['message'];
+    if (line['stage'] === 'env' || line['stage'] === 'starting') event.stage = line['stage'];
     return event;
   }
   return undefined;

@@ -32,7 +32,7 @@ import {
 import type { ControlEventBody, ErrorObject } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
-import type { DaemonServices, HandlerContext } from './context.js';
+import type { DaemonProgress, DaemonServices, HandlerContext } from './context.js';
 import { describeIssue } from './describe-issue.js';
 import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
@@ -229,7 +229,7 @@ export class ControlConnection implements BufferedClient {
       manager: this.#services.manager,
       requestId: id,
       signal: controller.signal,
-      forward: (event: RequestEvent) => this.#send({ ...event, id }),
+      forward: (event: RequestEvent | DaemonProgress) => this.#send({ ...event, id }),
       emit: (event: ControlEventBody | ManagerEvent) => this.#emit(id, event),
       cancel: (other: RequestId) => this.#cancel(other),
     };

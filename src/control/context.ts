@@ -7,7 +7,11 @@ import type { PodManager } from '../manager/pod-manager.js';
 import type { ControlAction, ControlPayload, RequestId } from '../protocol/control.js';
 import type { ControlEventBody } from '../protocol/control-replies.js';
 import type { ControlResult, StatusResult } from '../protocol/control-results.js';
-import type { RequestEvent } from '../protocol/pod.js';
+import type { ProgressMessage, RequestEvent } from '../protocol/pod.js';
+
+/** Progress the daemon adds to a call before its handler runs (see `stage` in control-replies.ts). */
+export type DaemonProgress = ProgressMessage & { stage: 'env' | 'starting' };
+
 import type { Installer } from './installer.js';
 import type { LogStore } from './log-store.js';
 
@@ -38,7 +42,7 @@ export interface HandlerContext {
    */
   readonly signal: AbortSignal;
   /** Forwards a call's progress or chunk to the client, with this request's id. */
-  forward(event: RequestEvent): void;
+  forward(event: RequestEvent | DaemonProgress): void;
   /** Sends an event of this request's stream (its own, or one of the manager's). */
   emit(event: ControlEventBody | ManagerEvent): void;
   /** Cancels another request in flight on the same connection; false when there is none. */

@@ -4,7 +4,7 @@
  * `INSTALL_FAILED` saying so.
  */
 import { PodkeeperError } from '../errors.js';
-import type { RecipeSummary } from '../protocol/control-results.js';
+import type { AvailableRecipe, RecipeSummary } from '../protocol/control-results.js';
 
 export interface InstallProgress {
   /** fetch, verify, unpack, validate, wait, env, prefetch, smoke, activate, done */
@@ -32,6 +32,10 @@ export interface Installer {
   install(request: DaemonInstallRequest): Promise<RecipeSummary>;
   /** Removes an installed recipe; built-in recipes cannot be removed. */
   remove(name: string): Promise<void>;
+  /** The index entry a missing target (name or capability) could be installed from, if the index is local. */
+  installable?(target: string): Promise<{ name: string; version: string } | undefined>;
+  /** The recipe index (`installed` left false: the caller knows what is installed). */
+  available?(): Promise<AvailableRecipe[]>;
 }
 
 /** The installer of a build that has none. */

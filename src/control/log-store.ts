@@ -1,9 +1,10 @@
 /**
  * Pod log lines kept by the daemon per recipe, so `logs` still answers after a pod was reclaimed or
- * crashed (the pod's own ring goes with it). Fed by the manager's `pod.log` events; bounded.
+ * crashed (the pod's own ring goes with it). Fed by the manager's `pod.log` events and its lifecycle events (lifecycle-lines.ts); bounded.
  */
 import type { ManagerEvent } from '../manager/events.js';
 import type { LogLine } from '../protocol/control-results.js';
+import { logLineOf } from './lifecycle-lines.js';
 
 export class LogStore {
   readonly #perRecipe: number;
@@ -15,14 +16,14 @@ export class LogStore {
   }
 
   record(event: ManagerEvent): void {
-    if (event.event !== 'pod.log') return;
-    const { podId, recipe, time, source, level, message } = event;
-    let lines = this.#byRecipe.get(recipe);
+    const line = logLineOf(event);
+    if (!line) return;
+    let lines = this.#byRecipe.get(line.recipe);
     if (!lines) {
       lines = [];
-      this.#byRecipe.set(recipe, lines);
+      this.#byRecipe.set(line.recipe, lines);
     }
-    lines.push({ time, podId, recipe, source, level, message });
+    lines.push(line);
     // Trim in steps, so the copy happens once every perRecipe/4 lines, not on every line.
     if (lines.length > this.#perRecipe * 1.25) lines.splice(0, lines.length - this.#perRecipe);
   }

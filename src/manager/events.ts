@@ -5,6 +5,18 @@ import type { PodkeeperError } from '../errors.js';
 import type { ExitReason, PodExit, PodState } from '../pod/pod.js';
 import type { LogLevel } from '../protocol/pod.js';
 
+/**
+ * Why a pod was stopped (not crashed): idle past its timeout, keep-alive 0 after a call, evicted to
+ * make room for another recipe's pod, a stop request, its recipe upgraded or removed, shutdown.
+ */
+export type StopReason =
+  | { why: 'idle'; idleSeconds: number }
+  | { why: 'keepAlive' }
+  | { why: 'evicted'; for: string }
+  | { why: 'stopped' }
+  | { why: 'upgraded' }
+  | { why: 'shutdown' };
+
 /** A pod as `pods.list` shows it. Times are ISO-8601; rssMB is the measured RSS of its process tree. */
 export interface PodInfo {
   id: string;
@@ -19,6 +31,10 @@ export interface PodInfo {
   queued: number;
   calls: number;
   spawnToReadyMs: number | null;
+  /** Pods of this recipe started again after a crash, since the daemon started. */
+  restarts: number;
+  /** Seconds until this idle pod is reclaimed; null while busy or when it never is. */
+  reclaimInSeconds: number | null;
 }
 
 export type ManagerEvent =
@@ -28,7 +44,7 @@ export type ManagerEvent =
   | { event: 'pod.ready'; podId: string; recipe: string; spawnToReadyMs: number; memoryMB: number }
   | { event: 'pod.reclaimed'; podId: string; recipe: string; idleSeconds: number }
   | { event: 'pod.evicted'; podId: string; recipe: string }
-  | { event: 'pod.stopped'; podId: string; recipe: string }
+  | { event: 'pod.stopped'; podId: string; recipe: string; reason?: StopReason }
   | {
       event: 'pod.crashed';
       podId: string;
@@ -61,9 +77,21 @@ export interface CallFinished {
 }
 
 /** What the manager reports when a pod ends: stopped, or crashed (and fatal when it gave up). */
-export function podExitEvents(exit: PodExit, fatal: PodkeeperError | undefined): ManagerEvent[] {
+export function podExitEvents(
+  exit: PodExit,
+  fatal: PodkeeperError | undefined,
+  stopReason?: StopReason,
+): ManagerEvent[] {
   const { pod, reason, facts } = exit;
-  if (reason === 'stopped') return [{ event: 'pod.stopped', podId: pod.id, recipe: pod.recipe }];
+  if (reason === 'stopped')
+    return [
+      {
+        event: 'pod.stopped',
+        podId: pod.id,
+        recipe: pod.recipe,
+        ...(stopReason === undefined ? {} : { reason: stopReason }),
+      },
+    ];
   const { exitCode, signal, uptimeMs, stderrTail } = facts;
   const crashed: ManagerEvent = {
     event: 'pod.crashed',

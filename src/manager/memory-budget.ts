@@ -26,8 +26,8 @@ export interface BudgetDeps {
   livePods(): Pod[];
   /** What a pod of this recipe is expected to use before it can be measured. */
   estimateMB(recipe: string): number;
-  /** Stops a pod to make room (the caller reports it). */
-  evict(pod: Pod): Promise<void>;
+  /** Stops a pod to make room for a pod of `forRecipe` (the caller reports it). */
+  evict(pod: Pod, forRecipe: string): Promise<void>;
 }
 
 /** The budget as `status` reports it; `usedMB` is null (and `warning` says why) when pods could not be measured. */
@@ -93,7 +93,7 @@ export class MemoryBudget {
     for (;;) {
       const neededMB = this.#deps.estimateMB(recipe);
       const outcome = await this.#exclusive(async () => {
-        const shortfall = await this.#attempt(neededMB);
+        const shortfall = await this.#attempt(neededMB, recipe);
         return shortfall ?? { spawned: spawn() };
       });
       if ('spawned' in outcome) return outcome.spawned;
@@ -111,7 +111,7 @@ export class MemoryBudget {
   }
 
   /** One look: fits as is, fits once idle pods are stopped (they are), or the shortfall. */
-  async #attempt(neededMB: number): Promise<Shortfall | undefined> {
+  async #attempt(neededMB: number, recipe: string): Promise<Shortfall | undefined> {
     const pods = this.#deps.livePods();
     // Nothing running: nothing to measure (a /proc scan costs milliseconds of a cold start).
     if (pods.length === 0) {
@@ -129,7 +129,7 @@ export class MemoryBudget {
       if (usedMB + neededMB <= this.maxMB) break;
       // Each stop may take up to stopGrace: a call can land on a later victim meanwhile. Skip it.
       if (!victim.idle) continue;
-      await this.#deps.evict(victim);
+      await this.#deps.evict(victim, recipe);
       usedMB -= usage.get(victim.id) ?? 0;
     }
     return usedMB + neededMB <= this.maxMB ? undefined : { usedMB, hopeless: false };

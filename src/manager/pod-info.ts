@@ -2,7 +2,12 @@
 import type { Pod } from '../pod/pod.js';
 import type { PodInfo } from './events.js';
 
-export function describePod(pod: Pod, rssMB: number | undefined): PodInfo {
+/** `seat`: what the pod's supervisor knows (none for an install's smoke start). */
+export function describePod(
+  pod: Pod,
+  rssMB: number | undefined,
+  seat?: { restarts: number; reclaimInSeconds: number | null },
+): PodInfo {
   return {
     id: pod.id,
     recipe: pod.recipe,
@@ -17,5 +22,7 @@ export function describePod(pod: Pod, rssMB: number | undefined): PodInfo {
     queued: pod.queued,
     calls: pod.calls,
     spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
+    restarts: seat?.restarts ?? 0,
+    reclaimInSeconds: seat?.reclaimInSeconds ?? null,
   };
 }

@@ -21,7 +21,14 @@ import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
-import { type CallFinished, type ManagerEvent, type PodInfo, podExitEvents } from './events.js';
+import { redact } from '../redact.js';
+import {
+  type CallFinished,
+  type ManagerEvent,
+  type PodInfo,
+  podExitEvents,
+  type StopReason,
+} from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -64,6 +71,8 @@ export class PodManager {
   #closing = false;
   /** Pods of install smoke starts (`trial`), outside any supervisor. */
   readonly #trials = new Set<Pod>();
+  /** Why a pod is being stopped, for its `pod.stopped` event (the first reason given wins). */
+  readonly #stopReasons = new WeakMap<Pod, StopReason>();
 
   constructor(options: PodManagerOptions = {}) {
     this.options = resolveOptions(options);
@@ -75,8 +84,9 @@ export class PodManager {
       {
         livePods: () => this.#supervisors.livePods(),
         estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
-        evict: async (pod) => {
+        evict: async (pod, forRecipe) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
+          this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
           await pod.stop();
         },
       },
@@ -138,10 +148,32 @@ export class PodManager {
   #request(supervisor: Supervisor, pod: Pod, input: unknown, options: CallOptions): Promise<unknown> {
     const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
     if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
-    return pod.request(options.action ?? 'process', input, {
-      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-      signal: options.signal,
-      onEvent: options.onEvent,
+    const action = options.action ?? 'process';
+    return pod
+      .request(action, input, {
+        timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+        signal: options.signal,
+        onEvent: options.onEvent,
+      })
+      .catch((error: unknown) => {
+        this.#logTraceback(pod, action, error);
+        throw error;
+      });
+  }
+
+  /** A handler's traceback goes to the recipe's logs too: the caller may not print it. */
+  #logTraceback(pod: Pod, action: string, error: unknown): void {
+    if (!(error instanceof PodkeeperError)) return;
+    const traceback = error.details['traceback'];
+    if (typeof traceback !== 'string' || traceback.trim() === '') return;
+    this.#emit({
+      event: 'pod.log',
+      podId: pod.id,
+      recipe: pod.recipe,
+      time: Date.now(),
+      source: 'daemon',
+      level: 'error',
+      message: redact(`call ${action} failed: ${error.code}: ${error.message}\n${traceback.trimEnd()}`),
     });
   }
 
@@ -171,6 +203,7 @@ export class PodManager {
     await this.#init;
     const chosen = this.#supervisors.select(selector, (target) => this.#resolve(target).recipe.name);
     const infos = chosen.flatMap((s) => (s.pod ? [this.#info(s.pod, undefined)] : []));
+    for (const s of chosen) this.#noteStop(s.pod, { why: 'stopped' });
     await Promise.all(chosen.map((supervisor) => supervisor.stop()));
     return infos;
   }
@@ -238,10 +271,11 @@ export class PodManager {
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
     this.#catalog = catalog;
-    await this.#supervisors.dropWhere(
-      (s) => catalog.get(s.name)?.dir !== s.loaded.dir,
-      this.options.drainTimeout * 1000,
-    );
+    await this.#supervisors.dropWhere((s) => {
+      const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
+      if (stale) this.#noteStop(s.pod, { why: 'upgraded' });
+      return stale;
+    }, this.options.drainTimeout * 1000);
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -270,6 +304,7 @@ export class PodManager {
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
     await Promise.all([...this.#trials].map((pod) => pod.stop()));
+    for (const pod of this.#supervisors.livePods()) this.#noteStop(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
   }
@@ -342,10 +377,15 @@ export class PodManager {
           });
         },
         onExit: (_, exit, fatal) => {
-          for (const event of podExitEvents(exit, fatal)) this.#emit(event);
+          const reason = this.#stopReasons.get(exit.pod);
+          if (exit.reason === 'stopped' && reason)
+            this.#log.info({ podId: exit.pod.id, recipe: exit.pod.recipe, ...reason }, 'pod stopped');
+          for (const event of podExitEvents(exit, fatal, reason)) this.#emit(event);
         },
-        onReclaim: (_, pod, idleSeconds) =>
-          this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds }),
+        onReclaim: (_, pod, idleSeconds) => {
+          this.#noteStop(pod, idleSeconds === 0 ? { why: 'keepAlive' } : { why: 'idle', idleSeconds });
+          this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds });
+        },
         idleTimeout: this.options.idleTimeout,
         isClosing: () => this.#closing,
       });
@@ -368,7 +408,16 @@ export class PodManager {
   }
 
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    return describePod(pod, rssMB);
+    const seat = this.#supervisors.get(pod.recipe);
+    return describePod(
+      pod,
+      rssMB,
+      seat && { restarts: seat.restarts, reclaimInSeconds: seat.reclaimInSeconds(pod) },
+    );
+  }
+
+  #noteStop(pod: Pod | undefined, reason: StopReason): void {
+    if (pod && !this.#stopReasons.has(pod)) this.#stopReasons.set(pod, reason);
   }
 
   #emit(event: ManagerEvent): void {

@@ -35,6 +35,9 @@ export class Supervisor {
    * recipe without a declared `memoryMB` is expected to need at spawn. 0 until a pod was ready.
    */
   readyMB = 0;
+  /** Pods started again after a crash of the one before (`ps` RESTARTS). */
+  restarts = 0;
+  #lastCrashed = false;
   #spawning: Promise<Pod> | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleTimerSeconds = 0;
@@ -104,6 +107,13 @@ export class Supervisor {
     return this.keepAlive ?? this.loaded.recipe.idleTimeout ?? this.#deps.idleTimeout;
   }
 
+  /** Seconds until an idle `pod` is reclaimed; null while it works, or when it never is. */
+  reclaimInSeconds(pod: Pod): number | null {
+    const seconds = this.idleSeconds;
+    if (pod !== this.pod || !pod.idle || seconds < 0) return null;
+    return Math.max(0, Math.round((seconds - (Date.now() - pod.lastUsedAt) / 1000) * 10) / 10);
+  }
+
   /** Stops the current pod, if any. */
   async stop(): Promise<Pod | undefined> {
     this.#clearIdle();
@@ -128,6 +138,8 @@ export class Supervisor {
     if (delay > 0) await wait(delay);
     if (this.fatal) throw this.fatal;
     const pod = await this.#deps.spawn(this.loaded);
+    if (this.#lastCrashed) this.restarts += 1;
+    this.#lastCrashed = false;
     this.pod = pod;
     this.keepAlive = undefined;
     pod.events.on('idle', () => this.#scheduleIdle(pod));
@@ -172,6 +184,7 @@ export class Supervisor {
     if (this.pod === exit.pod) this.pod = undefined;
     const now = performance.now();
     const { reason, facts } = exit;
+    if (this.pod === undefined) this.#lastCrashed = reason !== 'stopped';
     const { uptimeMs, signal, exitCode } = facts;
     const wasReady = exit.pod.readyInfo !== undefined;
     const ended = {

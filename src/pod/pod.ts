@@ -128,7 +128,8 @@ export class Pod {
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
     this.exited = processExited.then((exit) => this.#onExit(exit.exitCode, exit.signal, exit.spawnError));
-    this.#log.info({ pid: this.pid }, 'pod spawned');
+    // `pid` is the daemon's own (pino's base): the pod's is `podPid`, so a line has one of each.
+    this.#log.info({ podPid: this.pid }, 'pod spawned');
   }
 
   get state(): PodState {

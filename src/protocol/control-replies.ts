@@ -61,7 +61,20 @@ export const controlEventSchema = z.discriminatedUnion('event', [
   }),
   z.object({ ...podEvent, event: z.literal('pod.reclaimed'), idleSeconds: z.number() }),
   z.object({ ...podEvent, event: z.literal('pod.evicted') }),
-  z.object({ ...podEvent, event: z.literal('pod.stopped') }),
+  z.object({
+    ...podEvent,
+    event: z.literal('pod.stopped'),
+    reason: z
+      .object({
+        why: z.enum(['idle', 'keepAlive', 'evicted', 'stopped', 'upgraded', 'shutdown']),
+        idleSeconds: z.number().optional(),
+        for: z.string().optional(),
+      })
+      .optional()
+      .describe(
+        'Why it was stopped: idle, keep-alive 0, evicted for another recipe, a stop request, upgraded, shutdown.',
+      ),
+  }),
   z.object({
     ...podEvent,
     event: z.literal('pod.crashed'),
@@ -137,7 +150,16 @@ export type ControlEventBody = ControlEvent extends infer E
   : never;
 
 /** A call's progress and chunks, forwarded from the pod with the caller's request id. */
-export const controlProgressSchema = progressMessageSchema.extend({ id: requestIdSchema });
+export const controlProgressSchema = progressMessageSchema.extend({
+  id: requestIdSchema,
+  stage: z
+    .enum(['env', 'starting'])
+    .optional()
+    .describe(
+      "The daemon's own progress before the handler runs: the recipe's env being built, or its pod starting " +
+        "(with its log lines). Absent on the handler's own progress.",
+    ),
+});
 export const controlChunkSchema = chunkMessageSchema.extend({ id: requestIdSchema });
 
 /** Every line the daemon sends. */

@@ -21,8 +21,27 @@ export const podInfoSchema = z.object({
   queued: z.number().int(),
   calls: z.number().int(),
   spawnToReadyMs: z.number().nullable(),
+  restarts: z
+    .number()
+    .int()
+    .describe('Pods of this recipe started again after a crash, since the daemon started.'),
+  reclaimInSeconds: z
+    .number()
+    .nullable()
+    .describe('Seconds until this idle pod is reclaimed; null while busy, or when it never is.'),
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
+
+export const availableRecipeSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  capability: z.string(),
+  description: z.string().optional(),
+  sha256: z.string(),
+  size: z.number().int().nullable().describe('Bytes of the archive; null when the index does not say.'),
+  installed: z.boolean().describe('A recipe of this name is installed (at any version).'),
+});
+export type AvailableRecipe = z.infer<typeof availableRecipeSchema>;
 
 export const recipeSummarySchema = z.object({
   name: z.string(),
@@ -135,7 +154,13 @@ export const controlResultSchemas = {
   'pods.start': podInfoSchema,
   'pods.stop': z.object({ pods: z.array(podInfoSchema) }),
   call: z.unknown().describe("The pod's result."),
-  'recipes.list': z.object({ recipes: z.array(recipeSummarySchema) }),
+  'recipes.list': z.object({
+    recipes: z.array(recipeSummarySchema),
+    available: z
+      .array(availableRecipeSchema)
+      .optional()
+      .describe('With `available`: the recipe index, and whether each is installed.'),
+  }),
   'recipes.install': z.object({ recipe: recipeSummarySchema }),
   'recipes.remove': z.object({}),
   'logs.tail': z.object({ lines: z.array(logLineSchema) }),

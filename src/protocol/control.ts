@@ -128,7 +128,12 @@ export const controlPayloadSchemas = {
   'pods.start': z.strictObject({ target }),
   'pods.stop': podSelectorPayloadSchema,
   call: callPayloadSchema,
-  'recipes.list': empty,
+  'recipes.list': z.strictObject({
+    available: z
+      .boolean()
+      .optional()
+      .describe('Also list the recipe index: what can be installed, with sizes.'),
+  }),
   'recipes.install': z.strictObject({
     source: z
       .string()

@@ -43,6 +43,12 @@ export async function readRecipe(dir: string, builtin = false, installed = false
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new PodkeeperError(
+        'INVALID_RECIPE',
+        `${absolute} has no recipe.json: a recipe folder needs one (name, version, capability, entry).`,
+        { cause, details: { file } },
+      );
     throw new PodkeeperError('INVALID_RECIPE', `${file}: cannot be read as JSON (${String(cause)})`, {
       cause,
       details: { file },

@@ -58,6 +58,7 @@ export async function packRecipe(dir: string, baseUrl = ''): Promise<PackedRecip
       ...(recipe.description === undefined ? {} : { description: recipe.description }),
       url: `${baseUrl}${file}`,
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { PodkeeperClient } from '../../client/client.js';
+import { PodkeeperError } from '../../errors.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { formatLogLine } from '../output.js';
 import { count } from '../parse.js';
@@ -47,11 +48,20 @@ export function registerLogs(program: Command): void {
     });
 }
 
-/** A pod id when one is running (or has logged) by that name, else a recipe or capability. */
+/**
+ * A pod id when one is running (or has logged) by that name, else a recipe or capability; a name
+ * that is none of these is `UNKNOWN_TARGET`, not an empty answer.
+ */
 async function selector(client: PodkeeperClient, target: string | undefined) {
   if (target === undefined) return {};
   const [pods, recipes] = await Promise.all([client.pods(), client.recipes()]);
   if (pods.some((pod) => pod.id === target)) return { podId: target };
   if (recipes.some((r) => r.name === target || r.capability === target)) return { target };
-  return { podId: target };
+  if ((await client.logs({ podId: target, lines: 1 })).length > 0) return { podId: target };
+  const known = recipes.map((r) => r.name).join(', ') || 'none';
+  throw new PodkeeperError(
+    'UNKNOWN_TARGET',
+    `No recipe, capability or pod named "${target}" (recipes: ${known}; pods: see podkeeper ps).`,
+    { details: { target } },
+  );
 }

@@ -4,25 +4,50 @@ import { duration, printJson, printTable } from '../output.js';
 
 export function registerPs(program: Command): void {
   withConnectionOptions(program.command('ps'))
-    .description('running pods: id, recipe, state, pid, RSS, uptime, idle time, calls')
+    .description(
+      'running pods (id, recipe, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
+        'then the recipes that are fatal',
+    )
     .option('--json', 'machine-readable output')
     .action(async (options: ConnectionFlags & { json?: boolean }) => {
-      const pods = await withClient(options, (client) => client.pods());
-      if (options.json) return printJson({ pods });
+      const [pods, fatal] = await withClient(options, async (client) =>
+        Promise.all([client.pods(), client.status().then((status) => status.fatal)]),
+      );
+      if (options.json) return printJson({ pods, fatal });
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
       printTable(
-        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'CALLS'],
-        pods.map((pod) => [
-          pod.id,
-          pod.recipe,
-          pod.state,
-          pod.pid ?? '-',
-          pod.rssMB === null ? '-' : pod.rssMB.toFixed(1),
-          since(pod.startedAt),
-          pod.inFlight > 0 || pod.queued > 0 ? `busy (${pod.inFlight}+${pod.queued})` : since(pod.lastUsedAt),
-          pod.calls,
-        ]),
+        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS'],
+        [
+          ...pods.map((pod) => [
+            pod.id,
+            pod.recipe,
+            pod.state,
+            pod.pid ?? '-',
+            pod.rssMB === null ? '-' : pod.rssMB.toFixed(1),
+            since(pod.startedAt),
+            pod.inFlight > 0 || pod.queued > 0
+              ? `busy (${pod.inFlight}+${pod.queued})`
+              : since(pod.lastUsedAt),
+            until(pod),
+            pod.calls,
+            pod.restarts,
+          ]),
+          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
+        ],
       );
+      for (const f of fatal) {
+        const last = f.stderrTail.at(-1);
+        process.stdout.write(
+          `${f.recipe}: fatal after ${f.crashes} crashes in a row, tried again in ${Math.ceil(f.retryInMs / 1000)} s ` +
+            `(or now: podkeeper start ${f.recipe})${last ? `; last error: ${last}` : ''}\n`,
+        );
+      }
     });
+}
+
+/** Ollama's UNTIL: when an idle pod is reclaimed ("4m59s"), "busy" while it works, "forever" when never. */
+function until(pod: { reclaimInSeconds: number | null; inFlight: number; queued: number }): string {
+  if (pod.reclaimInSeconds !== null) return duration(pod.reclaimInSeconds);
+  return pod.inFlight > 0 || pod.queued > 0 ? '-' : 'forever';
 }

@@ -11,11 +11,10 @@ export function registerStop(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       async (target: string | undefined, options: ConnectionFlags & { all?: boolean; json?: boolean }) => {
-        if ((target === undefined) === (options.all !== true))
-          throw new PodkeeperError(
-            'BAD_REQUEST',
-            'Give a TARGET (recipe, capability or pod id) or --all, not both.',
-          );
+        if (target === undefined && options.all !== true)
+          throw new PodkeeperError('BAD_REQUEST', 'Give a TARGET (recipe, capability or pod id) or --all.');
+        if (target !== undefined && options.all === true)
+          throw new PodkeeperError('BAD_REQUEST', 'Give a TARGET or --all, not both.');
         const stopped = await withClient(options, async (client) => {
           if (options.all) return client.stop({ all: true });
           const id = target as string;

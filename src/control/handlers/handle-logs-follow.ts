@@ -1,4 +1,5 @@
 import type { Handler } from '../context.js';
+import { logLineOf } from '../lifecycle-lines.js';
 import { recipeOf, untilStreamEnds } from './stream.js';
 
 /** `logs.follow`: the last `lines` lines, then every new one as a `pod.log` event, until cancelled. */
@@ -11,10 +12,11 @@ export const handleLogsFollow: Handler<'logs.follow'> = async (payload, context)
     context.emit({ event: 'pod.log', ...line });
   }
   const dispose = manager.events.on('event', (event) => {
-    if (event.event !== 'pod.log') return;
-    if ((recipe !== undefined && event.recipe !== recipe) || (podId !== undefined && event.podId !== podId))
+    const line = logLineOf(event);
+    if (!line) return;
+    if ((recipe !== undefined && line.recipe !== recipe) || (podId !== undefined && line.podId !== podId))
       return;
-    context.emit(event);
+    context.emit({ event: 'pod.log', ...line });
   });
   try {
     return await untilStreamEnds(signal);

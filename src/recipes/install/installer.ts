@@ -16,11 +16,14 @@
  * activate.ts (swap in, reload); the options are in options.ts.
  */
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { InstallRequest } from '../../control/installer.js';
 import { PodkeeperError } from '../../errors.js';
-import type { RecipeSummary } from '../../protocol/control-results.js';
+import type { AvailableRecipe, RecipeSummary } from '../../protocol/control-results.js';
 import { redactUrl } from '../../redact.js';
 import type { LoadedRecipe } from '../catalog.js';
 import { activateRecipe } from './activate.js';
@@ -29,6 +32,7 @@ import { NameLocks } from './name-lock.js';
 import { type InstallSettings, parseInstallSettings, type RecipeInstallerOptions } from './options.js';
 import { prepareCandidate } from './prepare.js';
 import { reporter } from './progress.js';
+import { loadIndex } from './recipe-index.js';
 import type { FetchedRecipe } from './source.js';
 import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
@@ -95,6 +99,38 @@ export class RecipeInstaller {
       throw failure;
     } finally {
       await this.store.discard(work);
+    }
+  }
+
+  /**
+   * The index entry that serves `target` (by name, else capability), for the hint of a call to a
+   * recipe that is not installed. Only a local index is read: an unknown target never goes online.
+   */
+  async installable(target: string): Promise<{ name: string; version: string } | undefined> {
+    const location = this.#options.indexUrl;
+    if (/^https?:\/\//.test(location)) return undefined;
+    const index = await loadIndex(location, { workDir: tmpdir() }).catch(() => undefined);
+    const entries = index?.recipes ?? [];
+    const entry = entries.find((e) => e.name === target) ?? entries.find((e) => e.capability === target);
+    return entry && { name: entry.name, version: entry.version };
+  }
+
+  /** The recipe index's entries, newest version of each name first; sizes as the index gives them. */
+  async available(): Promise<AvailableRecipe[]> {
+    const workDir = await mkdtemp(join(tmpdir(), 'podkeeper-index-'));
+    try {
+      const index = await loadIndex(this.#options.indexUrl, { workDir });
+      return index.recipes.map(({ name, version, capability, description, sha256, size }) => ({
+        name,
+        version,
+        capability,
+        ...(description === undefined ? {} : { description }),
+        sha256,
+        size: size ?? null,
+        installed: false,
+      }));
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
     }
   }
 

@@ -19,6 +19,8 @@ export const indexEntrySchema = z.strictObject({
   description: z.string().optional(),
   url: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-digit hex sha256'),
+  /** Bytes of the archive, to show before a download. */
+  size: z.number().int().nonnegative().optional(),
 });
 
 export const recipeIndexSchema = z.strictObject({

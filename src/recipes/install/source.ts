@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodkeeperError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
+import { packFromCatalogFolder } from './catalog-folder.js';
 import { type DownloadOptions, download, formatBytes } from './download.js';
 import { sha256File, verifySha256 } from './integrity.js';
 import { entryUrl, findEntry, INDEX_NAME, loadIndex } from './recipe-index.js';
@@ -92,10 +93,20 @@ export async function fetchRecipe(source: string, options: SourceOptions): Promi
       const entry = findEntry(index, classified.name, shown(options.indexUrl));
       const url = entryUrl(entry, options.indexUrl);
       const expected = options.sha256 ?? entry.sha256;
+      const remote = /^https?:\/\//.test(url);
       const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-      const fetched = /^https?:\/\//.test(url)
+      const indexPath = options.indexUrl.startsWith('file:')
+        ? fileURLToPath(options.indexUrl)
+        : options.indexUrl;
+      const packed =
+        remote || /^https?:\/\//.test(indexPath)
+          ? undefined
+          : await packFromCatalogFolder(path, entry, indexPath, options.workDir, (message) =>
+              options.progress('fetch', undefined, message),
+            );
+      const fetched = remote
         ? await fromUrl(url, expected, options)
-        : await fromArchive(path, path, expected, options);
+        : await fromArchive(packed ?? path, path, expected, options);
       return {
         ...fetched,
         origin: `${entry.name}@${entry.version} (${fetched.origin})`,

@@ -24,7 +24,20 @@ export async function stageRecipe(
     progress,
   });
   progress('validate', undefined, 'reading recipe.json');
-  const staged = await readRecipe(fetched.dir);
+  const staged = await readRecipe(fetched.dir).catch((error: unknown) => {
+    // Name what the user gave, not the staging copy it was read from.
+    if (!(error instanceof PodkeeperError)) throw error;
+    throw new PodkeeperError(error.code, error.message.replaceAll(fetched.dir, fetched.origin), {
+      cause: error.cause,
+      details: {
+        ...error.details,
+        ...(typeof error.details['file'] === 'string'
+          ? { file: error.details['file'].replaceAll(fetched.dir, fetched.origin) }
+          : {}),
+        source: fetched.origin,
+      },
+    });
+  });
   const { recipe } = staged;
   if (fetched.indexName !== undefined && recipe.name !== fetched.indexName) {
     throw new PodkeeperError(
