@@ -29,6 +29,7 @@ COPY package.json package-lock.json ./
 # `npm install` installs the locked versions all the same. --ignore-scripts: `prepare` needs src/.
 RUN npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-page.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
