@@ -1,8 +1,8 @@
 /** Lines between the daemon and a real pod that cannot be carried: every request still gets one answer. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createManager, eventually, FIXTURE_RECIPES, recordEvents, tempDir } from './helpers.js';
+import { createManager, eventually, FIXTURE_RECIPES, recordEvents } from './helpers.js';
+import { writeRecipe } from './install-helpers.js';
 
 function deep(levels: number): unknown {
   let value: unknown = [];
@@ -12,15 +12,9 @@ function deep(levels: number): unknown {
 
 /** A recipe whose answers the daemon cannot carry as they are. */
 function oddAnswers(): string {
-  const dir = join(tempDir(), 'odd');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'recipe.json'),
-    JSON.stringify({ name: 'odd', capability: 'odd', entry: 'pod.py' }),
-  );
-  writeFileSync(
-    join(dir, 'pod.py'),
-    [
+  const dir = writeRecipe({
+    name: 'odd',
+    code: [
       'import sys',
       'ACTIONS = ("big_int", "long_chunk", "long_stderr")',
       'def process(payload, ctx):',
@@ -38,8 +32,8 @@ function oddAnswers(): string {
       '    return "written"',
       '',
     ].join('\n'),
-  );
-  return join(dir, '..');
+  });
+  return dirname(dir);
 }
 
 describe('answers longer than the line limit', () => {

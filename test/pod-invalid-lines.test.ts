@@ -3,13 +3,12 @@
  * and the daemon fails the oldest request it sent and has not had answered, so no caller waits forever.
  * The line is corrupted in transit by a real relay process between the daemon and a real runner.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RUNNER_BOOTSTRAP } from '../src/manager/pod-factory.js';
 import { PODS_DIR } from '../src/paths.js';
 import { Pod } from '../src/pod/pod.js';
-import { onCleanup, RUN_MARKER, tempDir } from './helpers.js';
+import { onCleanup, RUN_MARKER } from './helpers.js';
+import { writeRecipe } from './install-helpers.js';
 
 /** Relays stdin to the runner it starts, overwriting the head of every line that contains CORRUPT. */
 const RELAY = [
@@ -25,13 +24,7 @@ const RELAY = [
 ].join('\n');
 
 function relayedPod(): Pod {
-  const dir = join(tempDir(), 'echo');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'recipe.json'),
-    JSON.stringify({ name: 'echo', capability: 'echo', entry: 'pod.py' }),
-  );
-  writeFileSync(join(dir, 'pod.py'), 'def process(payload, ctx):\n    return payload\n');
+  const dir = writeRecipe({ name: 'echo', code: 'def process(payload, ctx):\n    return payload\n' });
   const pod = new Pod({
     id: 'relayed',
     recipe: 'echo',
