@@ -79,8 +79,10 @@ def parse_request(obj: object) -> Request:
 # ----------------------------------------------------------------------------- pod → daemon
 
 
-def ready_message(capability: str, actions: list[str], pid: int, memory_mb: float, python: str) -> dict:
-    return {
+def ready_message(
+    capability: str, actions: list[str], pid: int, memory_mb: float, python: str, guardian: int | None = None
+) -> dict:
+    message = {
         "type": "ready",
         "capability": capability,
         "backend": "python",
@@ -90,6 +92,9 @@ def ready_message(capability: str, actions: list[str], pid: int, memory_mb: floa
         "actions": actions,
         "python": python,
     }
+    if guardian is not None:  # forked from a zygote: the guardian that owns the pod's process tree
+        message["guardian"] = guardian
+    return message
 
 
 def timestamp(now: float | None = None) -> str:
