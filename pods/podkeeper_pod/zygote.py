@@ -66,7 +66,7 @@ def preload(recipe_dir: str, entries: list[str]) -> int:
         module_name, _, function = entry.partition(":")
         try:
             module = importlib.import_module(module_name)
-        except BaseException as error:  # noqa: BLE001 - whatever the import raised
+        except BaseException as error:
             raise PreloadError(f"preload {entry!r}: importing {module_name!r} failed: {error!r}") from error
         if function:
             target = getattr(module, function, None)
@@ -77,7 +77,7 @@ def preload(recipe_dir: str, entries: list[str]) -> int:
     for entry, target in functions:
         try:
             target()
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             raise PreloadError(f"preload {entry!r} raised {error!r}") from error
     return baseline
 

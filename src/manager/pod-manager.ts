@@ -32,12 +32,13 @@ import {
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { createPod } from './pod-factory.js';
+import { createPod, podEnvironment } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
 import { type SmokeStartResult, smokeStart } from './smoke-start.js';
 import { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
+import { Zygotes } from './zygotes.js';
 
 export type { PodSelector };
 
@@ -61,6 +62,7 @@ export class PodManager {
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
+  readonly #zygotes: Zygotes | undefined;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
@@ -77,6 +79,14 @@ export class PodManager {
   constructor(options: PodManagerOptions = {}) {
     this.options = resolveOptions(options);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
+    const resolved = this.options;
+    this.#zygotes = resolved.zygotes
+      ? new Zygotes({
+          logger: this.#log,
+          idleTimeout: resolved.idleTimeout,
+          environment: (id, loaded, env) => podEnvironment(id, loaded, env, resolved),
+        })
+      : undefined;
     this.#budget = new MemoryBudget(
       this.options.maxMemoryMB,
       this.options.memoryWait * 1000,
@@ -84,6 +94,7 @@ export class PodManager {
       {
         livePods: () => this.#supervisors.livePods(),
         estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
+        zygotes: () => this.#zygotes?.running() ?? [],
         evict: async (pod, forRecipe) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
           this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
@@ -298,6 +309,19 @@ export class PodManager {
     return smokeStart(pod, loaded.recipe.name, options.signal);
   }
 
+  /**
+   * Starts the zygote of a recipe that declares `preload` (its env built first) and resolves with
+   * its pid once it can fork pods; undefined when the recipe has none or it failed to start (the
+   * daemon log says why). Pods start from it from then on; without this, the first pod starts it.
+   */
+  async startZygote(target: string): Promise<number | undefined> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    await this.#init;
+    const loaded = this.#resolve(target);
+    const env = await this.#environments().prepare(loaded);
+    return this.#zygotes?.start(loaded, env);
+  }
+
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
   async close(): Promise<void> {
     this.#closing = true;
@@ -307,6 +331,7 @@ export class PodManager {
     for (const pod of this.#supervisors.livePods()) this.#noteStop(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
+    await this.#zygotes?.close();
   }
 
   // ---------------------------------------------------------------- internals
@@ -399,7 +424,7 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event));
+    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), this.#zygotes);
     if (env.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));

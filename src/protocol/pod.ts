@@ -41,7 +41,9 @@ export const readyMessageSchema = z.object({
     .int()
     .positive()
     .optional()
-    .describe('A pod forked from a zygote: the pid of the guardian owning its process tree (not the spawned process).'),
+    .describe(
+      'A pod forked from a zygote: the pid of the guardian owning its process tree (not the spawned process).',
+    ),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 

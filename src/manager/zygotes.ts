@@ -1,0 +1,188 @@
+/**
+ * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
+ * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
+ *
+ *   launchArgs(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>  (it asks the zygote to fork)
+ *                      └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
+ *                        zygote is started in the background for the next pod
+ *
+ * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
+ * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
+ * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
+ * memory budget needs its room (it counts by its private memory); a dead one is started again on
+ * next use, after a pause when it failed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { PreparedEnv } from '../env/envs.js';
+import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
+import { terminateGroup } from '../pod/terminate.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+
+export const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
+/** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
+export const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
+/** How long a zygote that failed to start is not tried again. */
+const RETRY_AFTER_FAILURE_MS = 30_000;
+const STOP_GRACE_MS = 2000;
+
+/** The first line a zygote prints once it has preloaded and listens. */
+interface ZygoteReady {
+  type: 'zygote';
+  pid: number;
+  preloadMs: number;
+}
+
+interface Zygote {
+  key: string;
+  recipe: string;
+  socket: string;
+  process: PodProcess;
+  ready: boolean;
+  /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
+  started: Promise<number | undefined>;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface ZygoteDeps {
+  logger: Logger;
+  /** Seconds without a fork before a zygote is stopped (<= 0: never). */
+  idleTimeout: number;
+  /** The environment of a process of this recipe (the same as its pods'). */
+  environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
+}
+
+export class Zygotes {
+  readonly #deps: ZygoteDeps;
+  readonly #zygotes = new Map<string, Zygote>();
+  readonly #failedAt = new Map<string, number>();
+  #dir: string | undefined;
+  #closed = false;
+
+  constructor(deps: ZygoteDeps) {
+    this.#deps = deps;
+  }
+
+  /** The runner arguments of the next pod of `loaded` (see the module doc). */
+  launchArgs(loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): string[] {
+    const zygote = this.#ensure(loaded, env);
+    if (!zygote?.ready) return normal;
+    this.#touch(zygote);
+    return ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, loaded.dir, zygote.socket];
+  }
+
+  /**
+   * Starts the zygote of `loaded` unless it runs; resolves with its pid once it listens, or undefined
+   * (no `preload`, zygotes off, or it failed: see the daemon log).
+   */
+  async start(loaded: LoadedRecipe, env: PreparedEnv): Promise<number | undefined> {
+    return this.#ensure(loaded, env)?.started;
+  }
+
+  #ensure(loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
+    if (this.#closed || loaded.recipe.preload.length === 0) return undefined;
+    const key = `${loaded.recipe.name}\0${loaded.dir}\0${env.executable}`;
+    return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
+  }
+
+  /** The zygotes running now: what the memory budget counts (by private memory) and may stop. */
+  running(): { id: string; pid: number; stop: () => Promise<void> }[] {
+    return [...this.#zygotes.values()].flatMap((zygote) =>
+      zygote.process.pid === undefined
+        ? []
+        : [{ id: `zygote:${zygote.recipe}`, pid: zygote.process.pid, stop: () => this.#stop(zygote) }],
+    );
+  }
+
+  /** Stops every zygote (their pods live on) and removes their sockets. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#zygotes.values()].map((zygote) => this.#stop(zygote)));
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #start(key: string, loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
+    const failedAt = this.#failedAt.get(key);
+    if (failedAt !== undefined && performance.now() - failedAt < RETRY_AFTER_FAILURE_MS) return undefined;
+    const recipe = loaded.recipe.name;
+    // A private directory (mkdtemp: 0700) with a short path: a Unix socket path has ~100 bytes at most.
+    this.#dir ??= mkdtempSync(join(tmpdir(), 'podkeeper-zygotes-'));
+    const socket = join(this.#dir, `${this.#zygotes.size}-${Date.now().toString(36)}.sock`);
+    const child = spawnPodProcess({
+      executable: env.executable,
+      args: ['-u', '-c', ZYGOTE_BOOTSTRAP, loaded.dir, socket],
+      cwd: loaded.dir,
+      env: this.#deps.environment(`${recipe}-zygote`, loaded, env),
+    });
+    let settle: (pid: number | undefined) => void = () => undefined;
+    const started = new Promise<number | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const zygote: Zygote = { key, recipe, socket, process: child, ready: false, started };
+    child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
+    this.#zygotes.set(key, zygote);
+    const log = this.#deps.logger.child({ component: 'zygote', recipe, pid: child.pid });
+    const stderr: string[] = [];
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      for (const line of text.split('\n')) if (line) stderr.push(line);
+      stderr.splice(0, Math.max(0, stderr.length - 20));
+    });
+    let pending = '';
+    const onData = (text: string) => {
+      pending += text;
+      const end = pending.indexOf('\n');
+      if (end < 0) return;
+      child.stdout.off('data', onData);
+      const line = parseReady(pending.slice(0, end));
+      if (line === undefined) {
+        log.warn({ line: pending.slice(0, 200) }, 'zygote: unexpected first line; stopping it');
+        void this.#stop(zygote);
+        return;
+      }
+      zygote.ready = true;
+      settle(line.pid);
+      this.#touch(zygote);
+      log.info({ preloadMs: line.preloadMs }, 'zygote ready');
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    void child.exited.then((exit) => {
+      settle(undefined);
+      clearTimeout(zygote.idleTimer);
+      if (this.#zygotes.get(key) === zygote) this.#zygotes.delete(key);
+      const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
+      // One that never got ready (a preload that fails) is not tried again for a while; one that
+      // died later (killed, say) is started again by the next pod, which starts normally meanwhile.
+      if (!zygote.ready) this.#failedAt.set(key, performance.now());
+      zygote.ready = false;
+      log.info(facts, 'zygote exited; pods start without it until it is started again');
+    });
+    return zygote;
+  }
+
+  #touch(zygote: Zygote): void {
+    clearTimeout(zygote.idleTimer);
+    if (this.#deps.idleTimeout <= 0) return;
+    zygote.idleTimer = setTimeout(() => void this.#stop(zygote), this.#deps.idleTimeout * 1000);
+    zygote.idleTimer.unref();
+  }
+
+  async #stop(zygote: Zygote): Promise<void> {
+    if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
+    clearTimeout(zygote.idleTimer);
+    const { pid, exited, stdin } = zygote.process;
+    if (pid === undefined) return;
+    await terminateGroup(pid, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+  }
+}
+
+function parseReady(line: string): ZygoteReady | undefined {
+  try {
+    const parsed = JSON.parse(line) as Partial<ZygoteReady>;
+    return parsed.type === 'zygote' && typeof parsed.pid === 'number' ? (parsed as ZygoteReady) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Zygotes with real processes: a recipe with `preload` gets a zygote that forks its pods, and a
+ * forked pod behaves as a normally started one (answers, crash facts, stop and kill of its whole
+ * tree); a killed zygote means a normal start and a new zygote; a thread in the zygote means a clear
+ * error and a normal start; nothing is left behind.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createManager, eventually, isAlive, ourProcesses, recordEvents } from './helpers.js';
+
+interface WarmAnswer {
+  pid: number;
+  warmedIn: number | null;
+  random: number;
+  descendants: number[];
+  podId: string;
+}
+
+const modes = [
+  { mode: 'forked from the zygote', zygotes: true },
+  { mode: 'started normally', zygotes: false },
+] as const;
+
+/** A manager whose `warm` pods fork from a ready zygote (or, with zygotes off, start normally). */
+async function warmManager(zygotes: boolean, options: Parameters<typeof createManager>[0] = {}) {
+  const manager = createManager({ zygotes, ...options });
+  const zygote = await manager.startZygote('warm');
+  expect(zygote === undefined).toBe(!zygotes);
+  return { manager, zygote };
+}
+
+function logLines(events: ReturnType<typeof recordEvents>): string[] {
+  return events.flatMap((e) => (e.event === 'pod.log' ? [e.message] : []));
+}
+
+describe('a recipe with preload', () => {
+  it('gets a zygote; its pods fork from it, answer, and are not the zygote', async () => {
+    const { manager, zygote } = await warmManager(true);
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(first.warmedIn).toBe(zygote); // warm_lib.preload() ran in the zygote, not in the pod
+    expect(first.pid).not.toBe(zygote);
+    expect(first.podId).toBe('warm-1'); // the pod's own environment, not the zygote's
+    const [info] = await manager.list();
+    expect(info).toMatchObject({ pid: first.pid, state: 'ready' });
+    expect(info?.rssMB).toBeGreaterThan(0);
+    await manager.stop({ target: 'warm' });
+    const second = (await manager.call('warm', {})) as WarmAnswer;
+    expect(second.warmedIn).toBe(zygote);
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.random).not.toBe(first.random); // seeds renewed in every fork
+    expect(await manager.memory()).toMatchObject({ usedMB: expect.any(Number) });
+  });
+
+  it('the first pod starts normally while the zygote starts in the background', async () => {
+    const manager = createManager();
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(first.warmedIn).toBeNull();
+    const zygote = await manager.startZygote('warm'); // the one the first spawn started
+    expect(zygote).toEqual(expect.any(Number));
+    await manager.stop({ target: 'warm' });
+    expect(((await manager.call('warm', {})) as WarmAnswer).warmedIn).toBe(zygote);
+  });
+
+  for (const { mode, zygotes } of modes) {
+    describe(mode, () => {
+      it('a crash gives POD_CRASHED with the signal; an exit, its code and stderr', async () => {
+        const { manager } = await warmManager(zygotes, { restart: { backoffBase: 0 } });
+        const crash = await manager.call('warm', { do: 'crash' }).catch((e: unknown) => e);
+        expect(crash).toMatchObject({ code: 'POD_CRASHED', details: { signal: 'SIGABRT', exitCode: null } });
+        const exit = await manager.call('warm', { do: 'exit' }).catch((e: unknown) => e);
+        expect(exit).toMatchObject({ code: 'POD_CRASHED', details: { exitCode: 7, signal: null } });
+        expect((exit as Error).message).toContain('leaving with 7');
+        const again = (await manager.call('warm', {})) as WarmAnswer;
+        expect(again.warmedIn === null).toBe(!zygotes);
+      });
+
+      it('a stop ends its whole tree, a setsid() escapee included', async () => {
+        const { manager } = await warmManager(zygotes);
+        const { pid, descendants } = (await manager.call('warm', { do: 'descendants' })) as WarmAnswer;
+        expect([pid, ...descendants].every(isAlive)).toBe(true);
+        await manager.stop({ target: 'warm' });
+        expect(await eventually(() => ![pid, ...descendants].some(isAlive), 3000)).toBe(true);
+      });
+
+      it('a pod killed for a timeout takes its tree along, and the next one answers', async () => {
+        const { manager } = await warmManager(zygotes, { cancelGrace: 0.3 });
+        const events = recordEvents(manager);
+        const { descendants } = (await manager.call('warm', { do: 'descendants' })) as WarmAnswer;
+        const [before] = await manager.list();
+        const error = await manager.call('warm', { do: 'hang' }, { timeout: 0.3 }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'TIMEOUT' });
+        const respawned = () => events.some((e) => e.event === 'pod.ready' && e.podId !== before?.id);
+        expect(await eventually(respawned, 5000)).toBe(true);
+        expect(events.find((e) => e.event === 'pod.crashed')).toMatchObject({ reason: 'killed' });
+        expect(await eventually(() => ![before?.pid ?? 0, ...descendants].some(isAlive), 5000)).toBe(true);
+        const after = (await manager.call('warm', {})) as WarmAnswer;
+        expect(after.pid).not.toBe(before?.pid);
+        expect(after.warmedIn === null).toBe(!zygotes);
+      });
+    });
+  }
+
+  it('a killed zygote: the next pod starts normally, and a new zygote serves the one after', async () => {
+    const { manager, zygote } = await warmManager(true);
+    const events = recordEvents(manager);
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    process.kill(zygote ?? 0, 'SIGKILL');
+    expect(await eventually(() => !isAlive(zygote ?? 0), 3000)).toBe(true);
+    expect(((await manager.call('warm', {})) as WarmAnswer).pid).toBe(first.pid); // its pods live on
+    await manager.stop({ target: 'warm' });
+    const fallback = (await manager.call('warm', {})) as WarmAnswer;
+    expect(fallback.warmedIn).toBeNull();
+    const restarted = await manager.startZygote('warm');
+    expect(restarted).toEqual(expect.any(Number));
+    expect(restarted).not.toBe(zygote);
+    await manager.stop({ target: 'warm' });
+    expect(((await manager.call('warm', {})) as WarmAnswer).warmedIn).toBe(restarted);
+    expect(events.some((e) => e.event === 'pod.crashed')).toBe(false);
+  });
+
+  it('a thread running in the zygote: ZYGOTE_THREADS in the pod log, and a normal start', async () => {
+    const manager = createManager();
+    const events = recordEvents(manager);
+    expect(await manager.startZygote('warm-thread')).toEqual(expect.any(Number));
+    const answer = (await manager.call('warm-thread', {})) as { threads: number };
+    expect(answer.threads).toBe(1); // the spinner thread was never started here: not forked
+    expect(logLines(events)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/ZYGOTE_THREADS: .*1 Python thread.*; starting the pod without it/),
+      ]),
+    );
+  });
+
+  it('closing the manager stops zygotes and pods and leaves no process or socket', async () => {
+    const { manager } = await warmManager(true);
+    await manager.call('warm', { do: 'descendants' });
+    const zygote = await manager.startZygote('warm');
+    const socket = readFileSync(`/proc/${zygote}/cmdline`, 'latin1').split('\0')[5] ?? '';
+    expect(socket.endsWith('.sock') && existsSync(socket)).toBe(true);
+    await manager.close();
+    expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
+    expect(existsSync(socket)).toBe(false);
+  });
+});
