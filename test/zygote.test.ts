@@ -132,6 +132,23 @@ describe('a recipe with preload', () => {
     );
   });
 
+  it('a zygote whose forked pods die before ready is retired; pods then start normally', async () => {
+    const manager = createManager({ restart: { backoffBase: 0 } });
+    const events = recordEvents(manager);
+    expect(await manager.startZygote('warm-abort')).toEqual(expect.any(Number));
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 5 && outcomes.at(-1) !== 'ok'; attempt++) {
+      const answer = await manager.call('warm-abort', {}).then(
+        () => 'ok',
+        (error: { code: string }) => error.code,
+      );
+      outcomes.push(answer);
+    }
+    expect(outcomes).toEqual(['POD_CRASHED', 'POD_CRASHED', 'POD_CRASHED', 'ok']);
+    expect(events.filter((e) => e.event === 'pod.crashed')).toHaveLength(3);
+    expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
+  });
+
   it('closing the manager stops zygotes and pods and leaves no process or socket', async () => {
     const { manager } = await warmManager(true);
     await manager.call('warm', { do: 'descendants' });

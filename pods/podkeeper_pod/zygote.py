@@ -185,7 +185,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         entries = read_preload(recipe_dir)
-        from . import __main__, dispatch, failures  # noqa: F401 - the runner's own modules, shared too
+        from . import __main__, dispatch, failures, forked  # noqa: F401 - the runner's own modules, shared too
 
         baseline = preload(recipe_dir, entries)
     except (OSError, ValueError, PreloadError) as error:

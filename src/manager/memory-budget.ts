@@ -61,6 +61,8 @@ export class MemoryBudget {
   readonly #deps: BudgetDeps;
   /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** The last measured private memory of each zygote (by pid), MB. */
+  readonly #zygoteMB = new Map<number, number>();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
     this.maxMB = maxMB;
@@ -87,7 +89,12 @@ export class MemoryBudget {
         : new Map<number, number>(),
     ]);
     const usage = new Map<string, number>();
-    for (const zygote of zygotes) usage.set(zygote.id, (zygoteBytes.get(zygote.pid) ?? 0) / MB);
+    this.#zygoteMB.clear();
+    for (const zygote of zygotes) {
+      const mb = (zygoteBytes.get(zygote.pid) ?? 0) / MB;
+      usage.set(zygote.id, mb);
+      this.#zygoteMB.set(zygote.pid, mb);
+    }
     for (const pod of pods) {
       const guardian = pod.readyInfo?.guardian;
       const tree = guardian === undefined ? 0 : (forked.get(guardian) ?? 0);
@@ -140,9 +147,13 @@ export class MemoryBudget {
   async #attempt(neededMB: number, recipe: string): Promise<Shortfall | undefined> {
     const pods = this.#deps.livePods();
     const zygotes = this.#deps.zygotes?.() ?? [];
-    // Nothing running: nothing to measure (a /proc scan costs milliseconds of a cold start).
-    if (pods.length === 0 && zygotes.length === 0) {
-      return neededMB <= this.maxMB ? undefined : { usedMB: 0, hopeless: true };
+    // No pod running: nothing to measure (a /proc scan costs milliseconds of a cold start) but the
+    // zygotes, which run no code after their preload: their first measurement stands.
+    const zygotesMB = zygotes.map((zygote) => this.#zygoteMB.get(zygote.pid));
+    if (pods.length === 0 && zygotesMB.every((mb) => mb !== undefined)) {
+      const usedMB = sum(zygotesMB as number[]);
+      if (usedMB + neededMB <= this.maxMB) return undefined;
+      if (zygotes.length === 0) return { usedMB: 0, hopeless: true };
     }
     const usage = await this.usage();
     let usedMB = sum([...pods, ...zygotes].map((held) => usage.get(held.id) ?? 0));

@@ -33,13 +33,14 @@ export function createPod(
 ): Pod {
   const { recipe, dir } = loaded;
   const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
+  const launch = zygotes?.launch(loaded, env, normal) ?? { args: normal };
   const pod = new Pod({
     id,
     recipe: recipe.name,
     capability: recipe.capability,
     executable: env.executable,
     // Forked from the recipe's zygote when it has one ready (zygotes.ts), else a normal start.
-    args: zygotes ? zygotes.launchArgs(loaded, env, normal) : normal,
+    args: launch.args,
     cwd: dir,
     env: podEnvironment(id, loaded, env, options),
     concurrency: recipe.concurrency,
@@ -51,6 +52,8 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
+  const { onForkedExit } = launch;
+  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });

@@ -2,7 +2,7 @@
  * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
  * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
  *
- *   launchArgs(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>  (it asks the zygote to fork)
+ *   launch(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>  (it asks the zygote to fork)
  *                      └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
  *                        zygote is started in the background for the next pod
  *
@@ -28,6 +28,8 @@ export const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; r
 /** How long a zygote that failed to start is not tried again. */
 const RETRY_AFTER_FAILURE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
+/** Forked pods in a row dying before ready that retire a zygote. */
+const MAX_STRIKES = 3;
 
 /** The first line a zygote prints once it has preloaded and listens. */
 interface ZygoteReady {
@@ -44,7 +46,15 @@ interface Zygote {
   ready: boolean;
   /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
   started: Promise<number | undefined>;
+  /** Forked pods in a row that died before ready. */
+  strikes: number;
   idleTimer?: NodeJS.Timeout;
+}
+
+/** How a pod starts: see {@link Zygotes.launch}. */
+export interface Launch {
+  args: string[];
+  onForkedExit?: (ready: boolean) => void;
 }
 
 export interface ZygoteDeps {
@@ -59,6 +69,8 @@ export class Zygotes {
   readonly #deps: ZygoteDeps;
   readonly #zygotes = new Map<string, Zygote>();
   readonly #failedAt = new Map<string, number>();
+  /** Zygotes whose forked pods kept dying before ready: never started again by this manager. */
+  readonly #retired = new Set<string>();
   #dir: string | undefined;
   #closed = false;
 
@@ -66,12 +78,29 @@ export class Zygotes {
     this.#deps = deps;
   }
 
-  /** The runner arguments of the next pod of `loaded` (see the module doc). */
-  launchArgs(loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): string[] {
+  /**
+   * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
+   * forked, what to call once it exits (`ready`: whether it ever was). Forked pods that keep dying
+   * before `ready` while the zygote lives (on macOS, a preload that initialised Objective-C classes
+   * makes every forked child abort) retire the zygote: its recipe's pods start normally from then on.
+   */
+  launch(loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
     const zygote = this.#ensure(loaded, env);
-    if (!zygote?.ready) return normal;
+    if (!zygote?.ready) return { args: normal };
     this.#touch(zygote);
-    return ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, loaded.dir, zygote.socket];
+    return {
+      args: ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, loaded.dir, zygote.socket],
+      onForkedExit: (ready) => {
+        zygote.strikes = ready ? 0 : zygote.strikes + 1;
+        if (zygote.strikes < MAX_STRIKES || !zygote.ready) return;
+        this.#retired.add(zygote.key);
+        this.#deps.logger.warn(
+          { recipe: zygote.recipe, strikes: zygote.strikes },
+          'zygote retired: the pods forked from it die before ready, and normally started ones may not; see the README (preload)',
+        );
+        void this.#stop(zygote);
+      },
+    };
   }
 
   /**
@@ -85,6 +114,7 @@ export class Zygotes {
   #ensure(loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
     if (this.#closed || loaded.recipe.preload.length === 0) return undefined;
     const key = `${loaded.recipe.name}\0${loaded.dir}\0${env.executable}`;
+    if (this.#retired.has(key)) return undefined;
     return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
   }
 
@@ -121,7 +151,7 @@ export class Zygotes {
     const started = new Promise<number | undefined>((resolve) => {
       settle = resolve;
     });
-    const zygote: Zygote = { key, recipe, socket, process: child, ready: false, started };
+    const zygote: Zygote = { key, recipe, socket, process: child, ready: false, started, strikes: 0 };
     child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
     this.#zygotes.set(key, zygote);
     const log = this.#deps.logger.child({ component: 'zygote', recipe, pid: child.pid });
