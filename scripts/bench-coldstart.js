@@ -55,7 +55,7 @@ function writeRecipe(dir) {
 function bareImport(python) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(python, ['-c', 'import numpy, pandas; print(1)'], {
+    const child = spawn(python, ['-u', '-c', 'import numpy, pandas; print(1)'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

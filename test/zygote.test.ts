@@ -4,10 +4,18 @@
  * tree); a killed zygote means a normal start and a new zygote; a thread in the zygote means a clear
  * error and a normal start; nothing is left behind.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createManager, eventually, isAlive, ourProcesses, recordEvents, tempDir } from './helpers.js';
+import {
+  createManager,
+  eventually,
+  FIXTURE_RECIPES,
+  isAlive,
+  ourProcesses,
+  recordEvents,
+  tempDir,
+} from './helpers.js';
 
 interface WarmAnswer {
   pid: number;
@@ -147,6 +155,26 @@ describe('a recipe with preload', () => {
     expect(outcomes).toEqual(['POD_CRASHED', 'POD_CRASHED', 'POD_CRASHED', 'ok']);
     expect(events.filter((e) => e.event === 'pod.crashed')).toHaveLength(3);
     expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
+  });
+
+  it("a recipe installed (found on reload) gets its zygote, and a removed one's stops", async () => {
+    const recipes = tempDir();
+    const manager = createManager({ recipePath: [recipes], builtinRecipes: false });
+    expect(await manager.recipes()).toEqual([]);
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    const zygoteOf = () =>
+      ourProcesses().find((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('podkeeper_pod.zygote'),
+      );
+    expect(zygoteOf()).toBeUndefined();
+    await manager.reloadRecipes();
+    expect(await eventually(() => zygoteOf() !== undefined, 5000)).toBe(true);
+    const zygote = await manager.startZygote('warm');
+    expect(zygote).toBe(zygoteOf());
+    expect(ourProcesses()).toEqual([zygote]);
+    rmSync(join(recipes, 'warm'), { recursive: true });
+    await manager.reloadRecipes(); // removed: its zygote stops
+    expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
   });
 
   it('closing the manager stops zygotes and pods and leaves no process or socket', async () => {

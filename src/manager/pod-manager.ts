@@ -281,7 +281,18 @@ export class PodManager {
     await this.#init;
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    const before = this.#catalog;
     this.#catalog = catalog;
+    // Zygotes follow the catalog: an upgraded or removed recipe's stops, an installed one's starts.
+    const current = (name: string, dir: string) => catalog.get(name)?.dir === dir;
+    const stale = this.#zygotes?.stopWhere((name, dir) => !current(name, dir));
+    for (const loaded of catalog.list()) {
+      if (loaded.recipe.preload.length === 0 || before.get(loaded.recipe.name)?.dir === loaded.dir) continue;
+      this.startZygote(loaded.recipe.name).catch((error: unknown) =>
+        this.#log.warn({ recipe: loaded.recipe.name, err: error }, 'zygote: not started after the install'),
+      );
+    }
+    await stale;
     await this.#supervisors.dropWhere((s) => {
       const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
       if (stale) this.#noteStop(s.pod, { why: 'upgraded' });
@@ -303,7 +314,8 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const env = await this.#environments().prepare(loaded);
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
+    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env, false));
     this.#trials.add(pod);
     void pod.exited.then(() => this.#trials.delete(pod));
     return smokeStart(pod, loaded.recipe.name, options.signal);
@@ -420,11 +432,12 @@ export class PodManager {
     return supervisor;
   }
 
-  #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
+  #spawn(loaded: LoadedRecipe, env: PreparedEnv, fork = true): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), this.#zygotes);
+    const zygotes = fork ? this.#zygotes : undefined;
+    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), zygotes);
     if (env.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));

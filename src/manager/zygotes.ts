@@ -41,6 +41,7 @@ interface ZygoteReady {
 interface Zygote {
   key: string;
   recipe: string;
+  dir: string;
   socket: string;
   process: PodProcess;
   ready: boolean;
@@ -127,6 +128,12 @@ export class Zygotes {
     );
   }
 
+  /** Stops the zygotes of the recipes (name, folder) that `stale` picks; their pods live on. */
+  async stopWhere(stale: (recipe: string, dir: string) => boolean): Promise<void> {
+    const picked = [...this.#zygotes.values()].filter((zygote) => stale(zygote.recipe, zygote.dir));
+    await Promise.all(picked.map((zygote) => this.#stop(zygote)));
+  }
+
   /** Stops every zygote (their pods live on) and removes their sockets. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -151,7 +158,16 @@ export class Zygotes {
     const started = new Promise<number | undefined>((resolve) => {
       settle = resolve;
     });
-    const zygote: Zygote = { key, recipe, socket, process: child, ready: false, started, strikes: 0 };
+    const zygote: Zygote = {
+      key,
+      recipe,
+      dir: loaded.dir,
+      socket,
+      process: child,
+      ready: false,
+      started,
+      strikes: 0,
+    };
     child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
     this.#zygotes.set(key, zygote);
     const log = this.#deps.logger.child({ component: 'zygote', recipe, pid: child.pid });
