@@ -98,26 +98,20 @@ function parentOf(pid) {
 }
 
 /** The processes of a ready pod: runner, its guardian, and (forked) the process the daemon spawned. */
-function podProcesses(runner, podId) {
-  const pids = [runner, parentOf(runner)];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || pids.includes(Number(name))) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      const environ = readFileSync(`/proc/${name}/environ`, 'latin1');
-      if (cmdline.includes('via_zygote') && environ.includes(`PODKEEPER_POD_ID=${podId}\0`))
-        pids.push(Number(name));
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return pids;
+function podProcesses(runner, spawned) {
+  const guardian = parentOf(runner);
+  return guardian === spawned ? [runner, guardian] : [runner, guardian, spawned];
 }
 
 async function podMemory(manager) {
+  let spawned;
+  const off = manager.events.on('event', (event) => {
+    if (event.event === 'pod.spawned') spawned = event.pid;
+  });
   await manager.call('np', {});
+  off();
   const [pod] = await manager.list();
-  const pids = podProcesses(pod.pid, pod.id);
+  const pids = podProcesses(pod.pid, spawned);
   const total = { private: 0, rss: 0, byProcess: [] };
   for (const pid of pids) {
     const { private: own, rss } = smaps(pid);

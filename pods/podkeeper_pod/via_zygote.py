@@ -7,6 +7,8 @@ for it, so the daemon keeps a child of its own to signal and to wait for:
                       │ ◀── ("exited", wait status) ── the forked guardian ─▶ exit as it did
                       └ no zygote, or it refused: a normal start in this very process (guardian.run)
 
+With `--spare` it is started ahead of need and waits for a `go <pod id>` line on stdin first.
+
 Started with `-S` (no site: ~4 ms less in a venv), it imports only built-in modules until it knows
 whether the zygote answers; the fallback imports `site` itself, as a normal start would have.
 """
@@ -25,7 +27,7 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from . import wire
 
-USAGE = "usage: python -S -c 'from podkeeper_pod.via_zygote import run; run()' <recipe_dir> <socket>"
+USAGE = "usage: python -S -c 'from podkeeper_pod.via_zygote import run; run()' <recipe_dir> <socket> [--spare]"
 FORWARDED = (signals.SIGTERM, signals.SIGUSR1, signals.SIGHUP, signals.SIGINT)
 
 
@@ -47,10 +49,12 @@ class Relay:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3) or argv[2:] not in ([], ["--spare"]):
         _note(f"{USAGE} (got {' '.join(argv) or 'no arguments'})")
         return 2
     recipe_dir, path = os.path.abspath(argv[0]), argv[1]
+    if argv[2:] and not _wait_for_pod():
+        return 0  # the daemon no longer needs this spare
     relay = Relay()
     for signum in FORWARDED:
         signals.signal(signum, relay.on_signal)
@@ -81,6 +85,22 @@ def main(argv: list[str]) -> int:
 
     exit_as(status)
     return 1  # not reached
+
+
+def _wait_for_pod() -> bool:
+    """A spare, started ahead so that its interpreter start is off a pod's cold start: wait for the
+    daemon's `go <pod id>` line (read a byte at a time: what follows it is the pod's). False at end
+    of input."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            return False
+        line += byte
+    words = line.split()
+    if len(words) == 2 and words[0] == b"go":
+        os.environ["PODKEEPER_POD_ID"] = words[1].decode()
+    return True
 
 
 def fall_back(relay: Relay, recipe_dir: str, why: str) -> int:

@@ -167,3 +167,18 @@ def test_frames_carry_descriptors_and_refuse_garbage() -> None:
         assert wire.receive(right) == (None, [])
     for fd in (read_end, write_end, *fds):
         os.close(fd)
+
+
+def test_a_spare_waits_for_its_pod_id_and_leaves_quietly_at_end_of_input(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    unused = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE)
+    unused.close_stdin()
+    assert unused.wait() == 0
+    assert unused.stderr == ""
+    spare = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="spare")
+    spare.send_raw(b"go p-7\n")
+    ready = spare.ready()
+    assert "guardian" in ready
+    assert spare.call(payload={})["result"]["podId"] == "p-7"

@@ -33,7 +33,7 @@ export function createPod(
 ): Pod {
   const { recipe, dir } = loaded;
   const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
-  const launch = zygotes?.launch(loaded, env, normal) ?? { args: normal };
+  const launch = zygotes?.launch(id, loaded, env, normal) ?? { args: normal };
   const pod = new Pod({
     id,
     recipe: recipe.name,
@@ -41,6 +41,7 @@ export function createPod(
     executable: env.executable,
     // Forked from the recipe's zygote when it has one ready (zygotes.ts), else a normal start.
     args: launch.args,
+    ...(launch.process ? { process: launch.process } : {}),
     cwd: dir,
     env: podEnvironment(id, loaded, env, options),
     concurrency: recipe.concurrency,

@@ -2,9 +2,10 @@
  * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
  * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
  *
- *   launch(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>  (it asks the zygote to fork)
- *                      └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
- *                        zygote is started in the background for the next pod
+ *   launch(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>: it asks the zygote to fork
+ *                  │                      (started ahead as the zygote's spare: zygote-spare.ts)
+ *                  └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
+ *                    zygote is started in the background for the next pod
  *
  * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
  * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
@@ -21,6 +22,7 @@ import type { PreparedEnv } from '../env/envs.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { ZygoteSpare } from './zygote-spare.js';
 
 export const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
 /** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
@@ -44,6 +46,7 @@ interface Zygote {
   dir: string;
   socket: string;
   process: PodProcess;
+  spare: ZygoteSpare;
   ready: boolean;
   /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
   started: Promise<number | undefined>;
@@ -55,6 +58,8 @@ interface Zygote {
 /** How a pod starts: see {@link Zygotes.launch}. */
 export interface Launch {
   args: string[];
+  /** The spare stand-in taken for this pod, already started. */
+  process?: PodProcess;
   onForkedExit?: (ready: boolean) => void;
 }
 
@@ -85,12 +90,16 @@ export class Zygotes {
    * before `ready` while the zygote lives (on macOS, a preload that initialised Objective-C classes
    * makes every forked child abort) retire the zygote: its recipe's pods start normally from then on.
    */
-  launch(loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
+  launch(podId: string, loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
     const zygote = this.#ensure(loaded, env);
     if (!zygote?.ready) return { args: normal };
     this.#touch(zygote);
+    const process = zygote.spare.take(podId);
+    // The next spare, off this spawn's path; not for a zygote stopped meanwhile.
+    if (process) setImmediate(() => this.#zygotes.get(zygote.key) === zygote && zygote.spare.refill());
     return {
-      args: ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, loaded.dir, zygote.socket],
+      args: standInArgs(zygote),
+      ...(process ? { process } : {}),
       onForkedExit: (ready) => {
         zygote.strikes = ready ? 0 : zygote.strikes + 1;
         if (zygote.strikes < MAX_STRIKES || !zygote.ready) return;
@@ -119,13 +128,17 @@ export class Zygotes {
     return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
   }
 
-  /** The zygotes running now: what the memory budget counts (by private memory) and may stop. */
+  /** The zygotes (and their spares) running now: what the memory budget counts and may stop. */
   running(): { id: string; pid: number; stop: () => Promise<void> }[] {
-    return [...this.#zygotes.values()].flatMap((zygote) =>
-      zygote.process.pid === undefined
-        ? []
-        : [{ id: `zygote:${zygote.recipe}`, pid: zygote.process.pid, stop: () => this.#stop(zygote) }],
-    );
+    return [...this.#zygotes.values()].flatMap((zygote) => {
+      const stop = () => this.#stop(zygote);
+      const { pid } = zygote.process;
+      const spare = zygote.spare.pid;
+      return [
+        ...(pid === undefined ? [] : [{ id: `zygote:${zygote.recipe}`, pid, stop }]),
+        ...(spare === undefined ? [] : [{ id: `zygote-spare:${zygote.recipe}`, pid: spare, stop }]),
+      ];
+    });
   }
 
   /** Stops the zygotes of the recipes (name, folder) that `stale` picks; their pods live on. */
@@ -158,7 +171,16 @@ export class Zygotes {
     const started = new Promise<number | undefined>((resolve) => {
       settle = resolve;
     });
+    const spare = new ZygoteSpare(() =>
+      spawnPodProcess({
+        executable: env.executable,
+        args: [...standInArgs({ dir: loaded.dir, socket }), '--spare'],
+        cwd: loaded.dir,
+        env: this.#deps.environment(`${recipe}-spare`, loaded, env),
+      }),
+    );
     const zygote: Zygote = {
+      spare,
       key,
       recipe,
       dir: loaded.dir,
@@ -189,6 +211,7 @@ export class Zygotes {
         return;
       }
       zygote.ready = true;
+      zygote.spare.refill();
       settle(line.pid);
       this.#touch(zygote);
       log.info({ preloadMs: line.preloadMs }, 'zygote ready');
@@ -196,6 +219,7 @@ export class Zygotes {
     child.stdout.setEncoding('utf8').on('data', onData);
     void child.exited.then((exit) => {
       settle(undefined);
+      void spare.discard();
       clearTimeout(zygote.idleTimer);
       if (this.#zygotes.get(key) === zygote) this.#zygotes.delete(key);
       const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
@@ -219,9 +243,14 @@ export class Zygotes {
     if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
     clearTimeout(zygote.idleTimer);
     const { pid, exited, stdin } = zygote.process;
-    if (pid === undefined) return;
-    await terminateGroup(pid, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+    const spare = zygote.spare.discard();
+    if (pid !== undefined) await terminateGroup(pid, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+    await spare;
   }
+}
+
+function standInArgs({ dir, socket }: { dir: string; socket: string }): string[] {
+  return ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, dir, socket];
 }
 
 function parseReady(line: string): ZygoteReady | undefined {
