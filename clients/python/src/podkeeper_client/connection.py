@@ -118,7 +118,7 @@ class Podkeeper:
         return self.request("pods.stop", payload)["pods"]
 
     def gc(self) -> dict:
-        """Remove the Python envs no known recipe needs: `{"removed": [...], "kept": [...]}` with reasons."""
+        """Remove the Python envs no known recipe needs: `{"removed": [...], "freedBytes": N, "kept": [...]}` with reasons."""
         return self.request("gc")
 
     # ------------------------------------------------------------------ requests
