@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_ROOT } from '../paths.js';
 import { registerCall } from './commands/call.js';
+import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerGc } from './commands/gc.js';
 import { registerInstall } from './commands/install.js';
@@ -48,6 +49,7 @@ for (const register of [
   registerGc,
   registerShutdown,
   registerRun,
+  registerConfig,
 ]) {
   register(program);
 }
