@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes } from '../../recipes/install/download.js';
+import { formatBytes } from '../../install/download.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { printJson } from '../output.js';
 
