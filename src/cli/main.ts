@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { registerCall } from './commands/call.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerInstall } from './commands/install.js';
 import { registerLogs } from './commands/logs.js';
@@ -50,6 +51,7 @@ for (const register of [
   registerShutdown,
   registerRun,
   registerConfig,
+  registerDoctor,
 ]) {
   register(program);
 }
