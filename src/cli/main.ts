@@ -18,6 +18,7 @@ import { registerPs } from './commands/ps.js';
 import { registerRecipes } from './commands/recipes.js';
 import { registerRemove } from './commands/remove.js';
 import { registerRun } from './commands/run.js';
+import { registerService } from './commands/service.js';
 import { registerShutdown } from './commands/shutdown.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -52,6 +53,7 @@ for (const register of [
   registerRun,
   registerConfig,
   registerDoctor,
+  registerService,
 ]) {
   register(program);
 }
