@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_ROOT } from '../paths.js';
 import { registerCall } from './commands/call.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -54,6 +55,7 @@ for (const register of [
   registerConfig,
   registerDoctor,
   registerService,
+  registerCompletion,
 ]) {
   register(program);
 }
