@@ -51,6 +51,9 @@ describe('podkeeper daemon --detach', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^INVALID_OPTION: .*idleTimeout/);
     expect(existsSync(join(home, 'podkeeper.pid'))).toBe(false);
+    const both = await runCli(['daemon', '--detach', '--stdio', '--home', home]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^BAD_REQUEST: --detach and --stdio cannot go together/);
   });
 
   it('a daemon that fails at start: its output is the error, exit 1, no pid file', async () => {

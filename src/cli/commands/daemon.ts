@@ -1,6 +1,7 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import type { RunDaemonOptions } from '../../daemon/main.js';
+import { PodkeeperError } from '../../errors.js';
 import { withDaemonOptions } from '../daemon-options.js';
 import { detachDaemon } from '../detach.js';
 
@@ -21,6 +22,13 @@ export function registerDaemon(program: Command): void {
       )
       .addOption(new Option('--pid-file <path>', 'write the pid here while running').hideHelp()),
   ).action(async ({ detach, pidFile, ...options }: DaemonCommandOptions) => {
+    if (detach && options.stdio) {
+      throw new PodkeeperError(
+        'BAD_REQUEST',
+        '--detach and --stdio cannot go together: a --stdio daemon speaks on the stdio of the app that spawned it.',
+        { details: { field: 'detach' } },
+      );
+    }
     if (detach) {
       const pid = await detachDaemon(options, process.argv.slice(2));
       process.stdout.write(`${pid}\n`);

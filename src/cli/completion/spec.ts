@@ -26,21 +26,19 @@ const RECIPE_COMMANDS = new Set(['call', 'run', 'start', 'stop', 'logs', 'remove
 const FIXED_WORDS: Record<string, string[]> = { completion: ['bash', 'zsh', 'fish'] };
 
 export function commandSpecs(program: Command): CommandSpec[] {
-  return program.commands
-    .filter((command) => !(command as unknown as { _hidden?: boolean })._hidden)
-    .map((command) => ({
-      name: command.name(),
-      description: firstLine(command.description()),
-      flags: [...command.options, ...command.commands.flatMap((sub) => sub.options)]
-        .filter((option) => !option.hidden)
-        .map((option) => ({
-          names: [option.long, option.short].filter((name): name is string => typeof name === 'string'),
-          description: firstLine(option.description),
-          takesValue: option.required || option.optional,
-        })),
-      words: [...command.commands.map((sub) => sub.name()), ...(FIXED_WORDS[command.name()] ?? [])],
-      recipes: RECIPE_COMMANDS.has(command.name()),
-    }));
+  return program.commands.map((command) => ({
+    name: command.name(),
+    description: firstLine(command.description()),
+    flags: [...command.options, ...command.commands.flatMap((sub) => sub.options)]
+      .filter((option) => !option.hidden)
+      .map((option) => ({
+        names: [option.long, option.short].filter((name): name is string => typeof name === 'string'),
+        description: firstLine(option.description),
+        takesValue: option.required || option.optional,
+      })),
+    words: [...command.commands.map((sub) => sub.name()), ...(FIXED_WORDS[command.name()] ?? [])],
+    recipes: RECIPE_COMMANDS.has(command.name()),
+  }));
 }
 
 /**
