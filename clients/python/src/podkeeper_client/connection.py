@@ -65,7 +65,7 @@ class Podkeeper:
             raise PodkeeperError(
                 "DAEMON_NOT_RUNNING",
                 f"no podkeeper daemon accepts on {self.socket_path} ({error.strerror}); "
-                "start one with `npx podkeeper daemon` (or `podkeeper daemon --socket PATH`)",
+                f"start one with `podkeeper daemon --socket {self.socket_path}`",
                 {"socket": self.socket_path},
             ) from None
         except OSError:
