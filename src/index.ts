@@ -1,5 +1,8 @@
 /** podkeeper's library API. */
 
+// First: on too old a Node, fail here with a coded error, before any module that needs a newer one.
+import './node-version.js';
+
 export { ERROR_CODES, type ErrorCode, isPodkeeperError, PodkeeperError } from './errors.js';
 export {
   type InstallProgress,
