@@ -7,6 +7,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
 import {
   createManager,
   eventually,
@@ -176,6 +177,24 @@ describe('a recipe with preload', () => {
     rmSync(join(recipes, 'warm'), { recursive: true });
     await manager.reloadRecipes(); // removed: its zygote stops
     expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
+  });
+
+  it('counts in the memory budget by its private memory, and is stopped first to make room', async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    cpSync(join(BUILTIN_RECIPES_DIR, 'echo'), join(recipes, 'big'), { recursive: true });
+    const big = JSON.parse(readFileSync(join(recipes, 'big', 'recipe.json'), 'utf8'));
+    writeFileSync(
+      join(recipes, 'big', 'recipe.json'),
+      JSON.stringify({ ...big, name: 'big', capability: 'big', memoryMB: 100 }),
+    );
+    const manager = createManager({ recipePath: [recipes], builtinRecipes: false, maxMemoryMB: 101 });
+    const zygote = await manager.startZygote('warm');
+    const { usedMB } = await manager.memory();
+    expect(usedMB).toBeGreaterThan(1); // the zygote alone, no pod
+    expect(usedMB).toBeLessThan(60); // its private pages, not the interpreter's shared ones twice
+    await manager.call('big', { text: 'room' });
+    expect(await eventually(() => !isAlive(zygote ?? 0), 3000)).toBe(true);
   });
 
   it('closing the manager stops zygotes and pods and leaves no process or socket', async () => {
