@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,16 @@ CODE = """
         return {"pid": os.getpid(), "warmedIn": warm.WARMED_IN, "podId": os.environ.get("PODKEEPER_POD_ID")}
 """
 WARM = "import os\nWARMED_IN = None\n\ndef preload():\n    global WARMED_IN\n    WARMED_IN = os.getpid()\n"
+
+
+def _eventually(check, timeout: float = TIMEOUT) -> bool:
+    """Poll `check` until it holds or `timeout` passes (stderr is read by another thread)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 @pytest.fixture
@@ -92,7 +103,7 @@ def test_without_a_zygote_the_spawned_process_starts_the_pod_itself(recipe, star
     ready = pod.ready()
     assert "guardian" not in ready
     assert pod.call(payload={})["result"]["warmedIn"] is None
-    assert "ZYGOTE_UNAVAILABLE: cannot reach the zygote at" in pod.stderr
+    assert _eventually(lambda: "ZYGOTE_UNAVAILABLE: cannot reach the zygote at" in pod.stderr)
     assert "starting the pod without it" in pod.stderr
 
 
@@ -182,3 +193,30 @@ def test_a_spare_waits_for_its_pod_id_and_leaves_quietly_at_end_of_input(recipe,
     ready = spare.ready()
     assert "guardian" in ready
     assert spare.call(payload={})["result"]["podId"] == "p-7"
+
+
+NATIVE_THREAD = """
+import ctypes
+
+
+def preload():
+    # A thread of C code only (no Python thread state): pthread_create(sleep, 3600), as a native pool would.
+    libc = ctypes.CDLL(None)
+    libc.pthread_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    thread = ctypes.c_ulong()
+    sleep = ctypes.cast(libc.sleep, ctypes.c_void_p)
+    assert libc.pthread_create(ctypes.byref(thread), None, sleep, ctypes.c_void_p(3600)) == 0
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="native threads are counted in /proc (Linux)")
+def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path, start_zygote, start_pod):
+    directory = write_recipe(tmp_path / "native", CODE, preload=["native:preload"])
+    (directory / "native.py").write_text(NATIVE_THREAD)
+    (directory / "warm.py").write_text(WARM)
+    proc, path = start_zygote(directory)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    pod = start_pod(directory, args=[str(directory), path], entry=VIA_ZYGOTE)
+    assert "guardian" not in pod.ready()
+    assert _eventually(lambda: "ZYGOTE_THREADS: the zygote did not fork the pod: 1 native thread(s)" in pod.stderr)
