@@ -13,7 +13,8 @@ so a pod starts without importing them again and shares their pages with every s
 nothing but its own thread runs: a Python thread, or a native thread started by a preload function
 (native threads that the imports themselves start, such as OpenBLAS's pool, are counted once after
 the imports: those libraries stop them at fork and start them again in the child). When another
-thread runs, the request is refused with `ZYGOTE_THREADS` and the pod starts normally.
+thread runs, the request is refused with `ZYGOTE_THREADS` and the pod starts normally; so it is
+with `ZYGOTE_CUDA` when the preload initialised CUDA (torch's).
 
 The zygote exits when the daemon closes its stdin, on SIGTERM, or when the daemon dies. Pods it has
 forked do not depend on it: each is tied to its own spawned process (via_zygote.py), not to the zygote.
@@ -90,14 +91,20 @@ def native_threads() -> int | None:
         return None
 
 
-def running_threads(baseline: int | None) -> str | None:
-    """Why forking now would be unsafe, or None."""
+def unsafe_to_fork(baseline: int | None) -> tuple[str, str] | None:
+    """Why forking now would be unsafe, as (code, reason), or None."""
     frames = sys._current_frames()
     if len(frames) > 1:
-        return f"{len(frames) - 1} Python thread(s) besides the main one are running in the zygote"
+        reason = f"{len(frames) - 1} Python thread(s) besides the main one are running in the zygote"
+        return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"
     native = native_threads()
     if baseline is not None and native is not None and native > baseline:
-        return f"{native - baseline} native thread(s) were started after the preload imports (by a preload function)"
+        reason = f"{native - baseline} native thread(s) were started after the preload imports (by a preload function)"
+        return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"
+    torch = sys.modules.get("torch")
+    is_initialized = getattr(getattr(torch, "cuda", None), "is_initialized", None)
+    if callable(is_initialized) and is_initialized():
+        return "ZYGOTE_CUDA", "CUDA was initialised in the zygote (by the preload): a forked child cannot use it"
     return None
 
 
@@ -137,10 +144,10 @@ class Zygote:
                 conn.settimeout(None)
                 wire.send(conn, ("refused", "ZYGOTE_MISMATCH", f"this zygote serves {self.recipe_dir}"))
                 return
-            why = running_threads(self.baseline)
+            unsafe = unsafe_to_fork(self.baseline)
             conn.settimeout(None)
-            if why is not None:
-                wire.send(conn, ("refused", "ZYGOTE_THREADS", f"{why}: a fork would copy their locks held"))
+            if unsafe is not None:
+                wire.send(conn, ("refused", *unsafe))
                 return
             sys.stdout.flush()
             sys.stderr.flush()

@@ -8,8 +8,10 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -150,15 +152,27 @@ def test_a_failing_preload_exits_3_naming_the_entry(tmp_path, start_zygote):
 
 def test_a_thread_makes_forking_unsafe() -> None:
     baseline = zygote.native_threads()
-    assert zygote.running_threads(baseline) is None
+    assert zygote.unsafe_to_fork(baseline) is None
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert "1 Python thread(s)" in (zygote.running_threads(baseline) or "")
+        code, reason = zygote.unsafe_to_fork(baseline) or ("", "")
+        assert code == "ZYGOTE_THREADS"
+        assert reason.startswith("1 Python thread(s)")
     finally:
         stop.set()
         thread.join()
+
+
+def test_an_initialised_cuda_makes_forking_unsafe(monkeypatch) -> None:
+    # A stand-in for torch (pure logic: what the check reads is `torch.cuda.is_initialized()`).
+    fake = types.ModuleType("torch")
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: False)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert zygote.unsafe_to_fork(None) is None
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: True)
+    assert (zygote.unsafe_to_fork(None) or ("",))[0] == "ZYGOTE_CUDA"
 
 
 def test_frames_carry_descriptors_and_refuse_garbage() -> None:
