@@ -30,28 +30,31 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     maxBytes: config.logMaxMB * 1024 * 1024,
     keep: config.logKeep,
   });
-  const manager = new PodManager({
-    home: config.home,
-    recipePath: config.recipePath,
-    builtinRecipes: config.builtinRecipes,
-    python: config.python,
-    idleTimeout: config.idleTimeout,
-    maxMemoryMB: config.maxMemoryMB,
-    maxLineLength: config.maxLineLength,
-    stopGrace: config.stopGrace,
-    drainTimeout: config.drainTimeout,
-    readyTimeout: config.readyTimeout,
-    maxQueue: config.maxQueue,
-    memoryWait: config.memoryWait,
-    env: config.env,
-    // The config has read PODKEEPER_ENV_MODE, _UV and _WHEELHOUSE (and validated them): it decides.
-    envMode: config.envMode,
-    uv: config.uv,
-    wheelhouse: config.wheelhouse,
-    pythonDownloads: config.pythonDownloads,
-    envBuildTimeout: config.envBuildTimeout,
-    logger,
-  });
+  // The config has layered and validated the PODKEEPER_* environment: the manager reads none of it again.
+  const manager = new PodManager(
+    {
+      home: config.home,
+      recipePath: config.recipePath,
+      builtinRecipes: config.builtinRecipes,
+      python: config.python,
+      idleTimeout: config.idleTimeout,
+      maxMemoryMB: config.maxMemoryMB,
+      maxLineLength: config.maxLineLength,
+      stopGrace: config.stopGrace,
+      drainTimeout: config.drainTimeout,
+      readyTimeout: config.readyTimeout,
+      maxQueue: config.maxQueue,
+      memoryWait: config.memoryWait,
+      env: config.env,
+      envMode: config.envMode,
+      uv: config.uv,
+      wheelhouse: config.wheelhouse,
+      pythonDownloads: config.pythonDownloads,
+      envBuildTimeout: config.envBuildTimeout,
+      logger,
+    },
+    {},
+  );
   const daemon = new Daemon({
     config,
     manager,

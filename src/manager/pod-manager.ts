@@ -74,8 +74,9 @@ export class PodManager {
   /** Why a pod is being stopped, for its `pod.stopped` event (the first reason given wins). */
   readonly #stopReasons = new WeakMap<Pod, StopReason>();
 
-  constructor(options: PodManagerOptions = {}) {
-    this.options = resolveOptions(options);
+  /** `environment` gives defaults for options left unset (`PODKEEPER_HOME`, `PODKEEPER_PYTHON`…). */
+  constructor(options: PodManagerOptions = {}, environment: NodeJS.ProcessEnv = process.env) {
+    this.options = resolveOptions(options, environment);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
     this.#budget = new MemoryBudget(
       this.options.maxMemoryMB,
