@@ -9,6 +9,7 @@ import { createHome } from '../location/home-checks.js';
 import { PodManager } from '../manager/pod-manager.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
+import { installHostOf } from './install-host.js';
 import { createDaemonLogger } from './logger.js';
 import { startMemoryReclaim } from './memory-reclaim.js';
 import { watchNpmShell } from './npm-parent.js';
@@ -58,7 +59,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
   const daemon = new Daemon({
     config,
     manager,
-    installer: new RecipeInstaller({ host: manager, logger }),
+    installer: new RecipeInstaller({ host: installHostOf(manager), logger }),
     logger,
     stdio: options.stdio ? { input: process.stdin, output: process.stdout } : undefined,
     listen: !options.stdio || options.socket !== undefined,

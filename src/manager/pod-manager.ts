@@ -35,7 +35,7 @@ import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './
 import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
-import { type SmokeStartResult, smokeStart } from './smoke-start.js';
+import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
 import { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
 
@@ -69,8 +69,8 @@ export class PodManager {
   #podCount = 0;
   #initialized = false;
   #closing = false;
-  /** Pods of install smoke starts (`trial`), outside any supervisor. */
-  readonly #trials = new Set<Pod>();
+  /** Pods of install smoke starts, outside any supervisor. */
+  readonly #smokeStarts = new Set<Pod>();
   /** Why a pod is being stopped, for its `pod.stopped` event (the first reason given wins). */
   readonly #stopReasons = new WeakMap<Pod, StopReason>();
 
@@ -106,6 +106,12 @@ export class PodManager {
   async recipes(): Promise<LoadedRecipe[]> {
     await this.#init;
     return this.#catalog.list();
+  }
+
+  /** The recipe a target (a recipe name or a capability) stands for now; `UNKNOWN_TARGET` if none. */
+  async resolve(target: string): Promise<LoadedRecipe> {
+    await this.#init;
+    return this.#resolve(target);
   }
 
   /** Calls a recipe (by name or capability), spawning its pod when none is running. */
@@ -289,14 +295,14 @@ export class PodManager {
    * An install's smoke start: spawns one pod of `loaded` (which need not be in the catalog), waits
    * until it is ready, stops it. Rejects with the pod's error (crash, ready timeout) or `CANCELLED`.
    */
-  async trial(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
+  async smokeStart(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const env = await this.#environments().prepare(loaded);
     const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
-    this.#trials.add(pod);
-    void pod.exited.then(() => this.#trials.delete(pod));
-    return smokeStart(pod, loaded.recipe.name, options.signal);
+    this.#smokeStarts.add(pod);
+    void pod.exited.then(() => this.#smokeStarts.delete(pod));
+    return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -304,7 +310,7 @@ export class PodManager {
     this.#closing = true;
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
-    await Promise.all([...this.#trials].map((pod) => pod.stop()));
+    await Promise.all([...this.#smokeStarts].map((pod) => pod.stop()));
     for (const pod of this.#supervisors.livePods()) this.#noteStop(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
@@ -362,12 +368,12 @@ export class PodManager {
     const loaded = this.#resolve(target);
     let supervisor = this.#supervisors.get(loaded.recipe.name);
     if (!supervisor) {
-      const seat: Supervisor = new Supervisor(loaded, RestartPolicy.fromSeconds(this.options.restart), {
+      const created: Supervisor = new Supervisor(loaded, RestartPolicy.fromSeconds(this.options.restart), {
         spawn: async (recipe) => {
           const env = await this.#environments().prepare(recipe);
           return this.#budget.reserve(recipe.recipe.name, () => {
             // An install replaced or removed this recipe while its pod was on the way.
-            if (this.#supervisors.get(recipe.recipe.name) !== seat) {
+            if (this.#supervisors.get(recipe.recipe.name) !== created) {
               throw new PodkeeperError(
                 'UNKNOWN_TARGET',
                 `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
@@ -390,7 +396,7 @@ export class PodManager {
         idleTimeout: this.options.idleTimeout,
         isClosing: () => this.#closing,
       });
-      supervisor = seat;
+      supervisor = created;
       this.#supervisors.add(supervisor);
     }
     return supervisor;
@@ -409,11 +415,11 @@ export class PodManager {
   }
 
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    const seat = this.#supervisors.get(pod.recipe);
+    const supervisor = this.#supervisors.get(pod.recipe);
     return describePod(
       pod,
       rssMB,
-      seat && { restarts: seat.restarts, reclaimInSeconds: seat.reclaimInSeconds(pod) },
+      supervisor && { restarts: supervisor.restarts, reclaimInSeconds: supervisor.reclaimInSeconds(pod) },
     );
   }
 
