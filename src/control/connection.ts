@@ -16,7 +16,9 @@
  * `maxBufferBytes` for the client, or when it holds the most as all clients together pass the shared
  * `budget`, the client is dropped. So slow clients can never grow the daemon's memory.
  */
+
 import type { Readable, Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
@@ -157,7 +159,7 @@ export class ControlConnection implements BufferedClient {
       output.once('finish', resolve).once('close', resolve).once('error', resolve);
     });
     this.#channel.end();
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([finished, delay(2000, undefined, { ref: false })]);
     this.destroy();
   }
 
