@@ -37,7 +37,6 @@ import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
 import type { InstallRequest } from './types.js';
 
-export type { InstallHost } from './host.js';
 export type { RecipeInstallerOptions } from './options.js';
 export type { InstallProgress, InstallRequest } from './types.js';
 
