@@ -15,7 +15,7 @@ import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-chec
 const seconds = z.number().min(0);
 
 /** Fields of `config.json` (every field is optional there). */
-export const configFileSchema = z.strictObject({
+const configFileSchema = z.strictObject({
   /** Control socket path. @default $PODKEEPER_HOME/podkeeper.sock */
   socket: z.string().min(1),
   /** Extra recipe folders, searched before the built-in ones. @default [] */

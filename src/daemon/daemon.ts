@@ -40,7 +40,7 @@ export interface DaemonOptions {
   listen?: boolean;
 }
 
-export const VERSION: string = (
+const VERSION: string = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 

@@ -12,7 +12,7 @@ import { resolveHome } from '../location/home.js';
 
 const seconds = z.number().refine(Number.isFinite, 'must be finite').min(0);
 
-export const restartOptionsSchema = z.strictObject({
+const restartOptionsSchema = z.strictObject({
   /** First backoff, seconds. @default 0.5 */
   backoffBase: seconds.default(0.5),
   /** @default 1.5 */
@@ -29,7 +29,7 @@ export const restartOptionsSchema = z.strictObject({
   fatalCooldownCap: seconds.default(600),
 });
 
-export const podManagerOptionsSchema = z.strictObject({
+const podManagerOptionsSchema = z.strictObject({
   /** Base interpreter for pods. @default $PODKEEPER_PYTHON or "python3" */
   python: z.string().min(1).optional(),
   /** Daemon home: caches live under it. @default $PODKEEPER_HOME, else the platform's data dir (as the daemon and clients find it) */

@@ -34,7 +34,7 @@ export interface RestartPolicyOptions {
   fatalCooldownCapMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
+const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
   backoffBaseMs: 500,
   backoffFactor: 1.5,
   backoffCapMs: 15_000,

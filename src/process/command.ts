@@ -44,7 +44,7 @@ export interface CommandResult {
   spawnError?: string;
 }
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
 const TAIL_LINES = 60;
 const STDOUT_LINES = 5000;
 const KILL_GRACE_MS = 2000;

@@ -33,7 +33,6 @@ export const controlRequestSchema = z
     payload: z.unknown().optional().describe("The action's payload; {} when absent."),
   })
   .describe('One request, client → daemon.');
-export type ControlRequest = z.infer<typeof controlRequestSchema>;
 
 // ---------------------------------------------------------------- payloads
 
@@ -42,7 +41,7 @@ const podId = z.string().min(1).max(256).describe('A pod id, as `pods.list` show
 const empty = z.strictObject({});
 
 /** Names of the events a subscriber can ask for (`events.subscribe` `events` filter). */
-export const EVENT_NAMES = [
+const EVENT_NAMES = [
   'pod.spawned',
   'pod.state',
   'pod.ready',
@@ -58,10 +57,10 @@ export const EVENT_NAMES = [
   'env.command',
   'env.removed',
 ] as const;
-export const eventNameSchema = z.enum(EVENT_NAMES);
+const eventNameSchema = z.enum(EVENT_NAMES);
 export type EventName = z.infer<typeof eventNameSchema>;
 
-export const podSelectorPayloadSchema = z
+const podSelectorPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -71,7 +70,7 @@ export const podSelectorPayloadSchema = z
     message: 'give exactly one of `target`, `podId` or `all: true`',
   });
 
-export const callPayloadSchema = z.strictObject({
+const callPayloadSchema = z.strictObject({
   target,
   action: z.string().min(1).max(128).optional().describe('The recipe action. Default "process".'),
   input: z.unknown().optional().describe("The pod's payload. Default {}."),
@@ -90,7 +89,7 @@ export const callPayloadSchema = z.strictObject({
     .describe('Seconds the pod stays after this call: 0 = stop after the reply, -1 = never.'),
 });
 
-export const logsPayloadSchema = z
+const logsPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -100,7 +99,7 @@ export const logsPayloadSchema = z
     message: 'give at most one of `target` and `podId`',
   });
 
-export const followPayloadSchema = z
+const followPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -116,7 +115,7 @@ export const followPayloadSchema = z
     message: 'give at most one of `target` and `podId`',
   });
 
-export const subscribePayloadSchema = z.strictObject({
+const subscribePayloadSchema = z.strictObject({
   events: z.array(eventNameSchema).optional().describe('Only these events. Default: all.'),
   target: target.optional().describe('Only events of the recipe this names (a recipe or a capability).'),
   podId: podId.optional().describe('Only events of this pod.'),

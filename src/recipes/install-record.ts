@@ -7,9 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const INSTALL_RECORD = '.podkeeper-install.json';
+const INSTALL_RECORD = '.podkeeper-install.json';
 
-export const installRecordSchema = z.object({
+const installRecordSchema = z.object({
   source: z.string(),
   /** sha256 of the archive, when the source was one. */
   sha256: z.string().optional(),
