@@ -1,5 +1,6 @@
 /**
- * Recipe installs, upgrades and removals (DESIGN §5). Only composes; each step is its own module:
+ * Recipe installs, upgrades and removals (docs/architecture.md#installs). Only composes; each step
+ * is its own module:
  *
  *   source ─fetch/verify/unpack (source.ts)─▶ staging/<pid>-<id>/ ─validate (readRecipe)─▶
  *     ── one install of a name at a time (name-lock.ts) ──

@@ -1,7 +1,7 @@
 /**
  * PodManager options, validated once when the manager is built: a bad value is `INVALID_OPTION`
  * naming the field and the value received. Durations are in seconds, like recipe.json and the
- * control protocol (DESIGN §3, §5).
+ * control protocol (docs/architecture.md#pod-lifecycle).
  */
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';

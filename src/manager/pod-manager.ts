@@ -1,6 +1,7 @@
 /**
  * PodManager: which pod serves a request, spawn on demand, idle reclaim, memory budget, restart
- * policy (DESIGN §1, §3). It composes the pieces; each piece lives in its own module:
+ * policy (docs/architecture.md#layers, #pod-lifecycle). It composes the pieces; each piece lives
+ * in its own module:
  *
  *   call(target) ─catalog.resolve─▶ Supervisor (one per recipe) ─acquire─▶ Environments.prepare
  *                                        │                               ─▶ MemoryBudget.reserve ─▶ new Pod

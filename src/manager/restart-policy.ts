@@ -1,5 +1,5 @@
 /**
- * When a pod that ended may start again (DESIGN §3).
+ * When a pod that ended may start again (docs/architecture.md#pod-lifecycle).
  *
  * - A pod that could not start (it died before `ready`, timed out, or failed by itself soon after
  *   start: an exit code, SIGSEGV, SIGABRT…) is an unstable crash: the next start waits a backoff of

@@ -1,5 +1,5 @@
 /**
- * One Python pod process and its state machine (DESIGN §3):
+ * One Python pod process and its state machine (docs/architecture.md#pod-lifecycle):
  *
  *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
  *      │                  │

@@ -1,8 +1,9 @@
 /**
- * Control protocol, version 1 (DESIGN §6): what a host, the CLI and the client library say to the
- * daemon, one JSON object per line, over the daemon's Unix socket or its stdio (`daemon --stdio`).
- * These schemas are the single definition of every message; the JSON Schemas in `docs/schemas/` are
- * generated from them (`npm run schemas`), and `docs/protocol.md` explains them.
+ * Control protocol, version 1 (docs/architecture.md#protocols): what a host, the CLI and the
+ * client library say to the daemon, one JSON object per line, over the daemon's Unix socket or its
+ * stdio (`daemon --stdio`). These schemas are the single definition of every message; the JSON
+ * Schemas in `docs/schemas/` are generated from them (`npm run schemas`), and `docs/protocol.md`
+ * explains them.
  *
  *   client → daemon   {"id":"1","action":"call","payload":{"target":"echo","input":{"text":"hi"}}}
  *   daemon → client   {"type":"progress","id":"1","progress":0.5}          (a call's own events)

@@ -1,7 +1,8 @@
 /**
- * The schema of `recipe.json` (DESIGN §5). Unknown fields are an error naming the field, so a typo
- * in a recipe never silently falls back to a default. `recipes/recipe.schema.json` is exported from
- * it (see ./json-schema.ts) for recipe authors' editors.
+ * The schema of `recipe.json` (docs/architecture.md#recipes). Unknown fields are an error naming
+ * the field, so a typo in a recipe never silently falls back to a default.
+ * `recipes/recipe.schema.json` is exported from it (see ./json-schema.ts) for recipe authors'
+ * editors.
  */
 import { z } from 'zod';
 

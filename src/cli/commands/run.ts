@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { envLayer } from '../../location/environment.js';
 import { printJson } from '../output.js';
 import { jsonInput, timeoutSeconds } from '../parse.js';
 
@@ -57,6 +58,7 @@ async function recipeFolder(target: string): Promise<{ dir: string; name: string
   return { dir, name: recipe.name };
 }
 
+/** PODKEEPER_RECIPE_PATH, read as the daemon and the manager read it. */
 function defaultRecipePath(): string[] {
-  return (process.env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean);
+  return (envLayer(process.env)['recipePath']?.value as string[] | undefined) ?? [];
 }
