@@ -17,5 +17,5 @@ export function untilStreamEnds(signal: AbortSignal): Promise<Record<string, nev
 /** The recipe name a target (a recipe or a capability) stands for; `UNKNOWN_TARGET` if none. */
 export async function recipeOf(manager: PodManager, target: string | undefined): Promise<string | undefined> {
   if (target === undefined) return undefined;
-  return (await manager.resolve(target)).recipe.name;
+  return (await manager.recipeFor(target)).recipe.name;
 }
