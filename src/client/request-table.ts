@@ -150,8 +150,8 @@ export class ClientRequestTable {
 
   /**
    * Fails the request a reply it cannot read names; when that was one of its events (not `final`),
-   * asks the daemon to cancel it, since it still runs. A reply that names none of ours could belong to any of them: the connection ends, so
-   * no call is left waiting for it.
+   * asks the daemon to cancel it, since it still runs. A reply that names none of ours could belong
+   * to any of them: the connection ends, so no call is left waiting for it.
    */
   #unreadable(
     id: unknown,

@@ -32,7 +32,7 @@ const restartOptionsSchema = z.strictObject({
 const podManagerOptionsSchema = z.strictObject({
   /** Base interpreter for pods. @default $PODKEEPER_PYTHON or "python3" */
   python: z.string().min(1).optional(),
-  /** Daemon home: caches live under it. @default $PODKEEPER_HOME, else the platform's data dir (as the daemon and clients find it) */
+  /** Daemon home: caches live under it. @default $PODKEEPER_HOME, else the platform's data dir */
   home: z.string().min(1).optional(),
   /** Extra recipe folders, searched before the built-in ones. @default $PODKEEPER_RECIPE_PATH */
   recipePath: z.array(z.string().min(1)).optional(),

@@ -1,6 +1,7 @@
 /**
- * Starts one pod process (in its own process group, see process/spawn.ts) with piped stdio, and an `exited` promise that settles on the process's exit, not on its pipes
- * closing (a grandchild may hold stderr open long after the pod died).
+ * Starts one pod process (in its own process group, see process/spawn.ts) with piped stdio, and an
+ * `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
+ * hold stderr open long after the pod died).
  */
 import type { Readable, Writable } from 'node:stream';
 import { spawnInGroup } from '../process/spawn.js';
