@@ -83,10 +83,12 @@ export async function runCommand(
     killGroup(pid, 'SIGKILL');
   };
   const exited = subprocess.then((result) => result);
-  const timer = setTimeout(() => {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const onDeadline = () => {
     timedOut = true;
     killTree().catch(() => undefined);
-  }, timeoutMs);
+  };
+  deadline.addEventListener('abort', onDeadline, { once: true });
   const onAbort = () => {
     aborted = true;
     killTree().catch(() => undefined);
@@ -120,7 +122,7 @@ export async function runCommand(
     );
     return outcome;
   } finally {
-    clearTimeout(timer);
+    deadline.removeEventListener('abort', onDeadline);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
