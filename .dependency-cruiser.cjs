@@ -5,7 +5,7 @@
  * helpers with the server side. docs/architecture.md draws the same order.
  */
 const LAYERS = [
-  ['core', '^src/(errors|events|redact|bounded|paths|colors)\\.ts$'],
+  ['core', '^src/(errors|events|redact|bounded|paths|colors|node-version)\\.ts$'],
   ['protocol', '^src/protocol/'],
   ['location', '^src/location/'],
   ['process', '^src/process/'],

@@ -3,6 +3,9 @@
  * internal and may change without a major version). The TypeScript client is `podkeeper/client`.
  */
 
+// First: on too old a Node, fail here with a coded error, before any module that needs a newer one.
+import './node-version.js';
+
 export { installHostOf } from './daemon/install-host.js';
 export { ERROR_CODES, type ErrorCode, isPodkeeperError, PodkeeperError } from './errors.js';
 export type { InstallHost, SmokeStartResult } from './install/host.js';

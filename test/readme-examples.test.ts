@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BIN, childEnv, ROOT, startDaemon } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
-import { type Block, parseBlocks, readmeBlocks } from './readme-blocks.js';
+import { type Block, matchesShown, parseBlocks, readmeBlocks } from './readme-blocks.js';
 
 const DIST = (path: string): string => pathToFileURL(join(ROOT, 'dist', path)).href;
 
@@ -63,6 +63,10 @@ async function runReadme(readme: string): Promise<number> {
       const result = run(block, work, env);
       const where = `${readme}:${block.line} (${block.kind})`;
       expect(result.status, `${where} failed:\n${block.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
+      if (block.output !== undefined) {
+        const shown = `${where} printed:\n${result.stdout}\nwhere the README shows:\n${block.output}`;
+        expect(matchesShown(result.stdout, block.output), shown).toBe(true);
+      }
       ran++;
     }
   }
@@ -90,5 +94,23 @@ describe('README examples', () => {
       do: 'file',
       path: 'r/recipe.json',
     });
+  });
+
+  it('takes a text block right after a run block as its output, and refuses one anywhere else', () => {
+    const shown = '```sh\necho hi\n```\n\n```text\nhi\n```\n';
+    expect(parseBlocks(shown)).toEqual([
+      { line: 1, code: 'echo hi\n', do: 'run', kind: 'sh', output: 'hi\n' },
+    ]);
+    expect(() => parseBlocks('```text\nhi\n```\n')).toThrow(/put it right after the block that prints it/);
+    expect(() => parseBlocks('```sh\necho hi\n```\nprose\n```text\nhi\n```\n')).toThrow(/right after/);
+    expect(() => parseBlocks(`${shown}\n\`\`\`text\nagain\n\`\`\`\n`)).toThrow(/right after/);
+  });
+
+  it('compares output line by line, `…` standing for any text within a line', () => {
+    expect(matchesShown('{"text": "HI!"}\n', '{"text": "HI!"}\n')).toBe(true);
+    expect(matchesShown('{"text": "HI"}\n', '{"text": "HI!"}\n')).toBe(false);
+    expect(matchesShown('pid 4242 (up 3 s)\n', 'pid … (up … s)\n')).toBe(true);
+    expect(matchesShown('a.b\n', 'a*b\n')).toBe(false);
+    expect(matchesShown('one\ntwo\n', 'one\n')).toBe(false);
   });
 });

@@ -128,6 +128,17 @@ export function loadDaemonConfig(
   flags: DaemonFlags = {},
   env: NodeJS.ProcessEnv = process.env,
 ): DaemonConfig {
+  return explainDaemonConfig(flags, env).config;
+}
+
+/**
+ * The daemon's configuration and, for each field set by a layer, where its value came from (a flag
+ * like `--idle-timeout`, `env PODKEEPER_…`, the config.json path, or `default`).
+ */
+export function explainDaemonConfig(
+  flags: DaemonFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { config: DaemonConfig; sources: Record<string, string>; file: string } {
   const home = resolveHome(flags.home, env);
   // Whoever may write the home could have written its config.json: judge the home before reading it.
   if (existsSync(home)) checkTrustedDir(home, 'home');
@@ -144,7 +155,10 @@ export function loadDaemonConfig(
   for (const layer of layers) Object.assign(merged, layer);
   const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return withHttp(parsed.data, merged, env);
+  if (parsed.success) {
+    const sources = Object.fromEntries(Object.entries(merged).map(([field, { source }]) => [field, source]));
+    return { config: withHttp(parsed.data, merged, env), sources, file };
+  }
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
   if (issue?.code === 'unrecognized_keys') {

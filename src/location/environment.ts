@@ -37,6 +37,11 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
   return layer;
 }
 
+/** `PODKEEPER_RECIPE_PATH` as the daemon reads it: `:`-separated, resolved, empty entries left out. */
+export function recipePathFrom(env: NodeJS.ProcessEnv): string[] {
+  return (envLayer(env)['recipePath']?.value as string[] | undefined) ?? [];
+}
+
 /** A setting's text as its kind reads it; a number that is not one stays text, for the schema to refuse. */
 export function convert(raw: string, kind: Kind): unknown {
   switch (kind) {

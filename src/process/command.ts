@@ -38,6 +38,8 @@ export interface CommandResult {
   /** The last lines of stdout and stderr interleaved, as they arrived. */
   outputTail: string[];
   durationMs: number;
+  /** The limit it ran under, ms. */
+  timeoutMs: number;
   timedOut: boolean;
   aborted: boolean;
   /** Set when the command could not be started (ENOENT, EACCES). */
@@ -112,6 +114,7 @@ export async function runCommand(
       stdout: stdout.join('\n'),
       outputTail: tail,
       durationMs: performance.now() - started,
+      timeoutMs,
       timedOut,
       aborted,
       ...(spawnError ? { spawnError } : {}),
