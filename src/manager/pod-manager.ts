@@ -10,7 +10,7 @@ import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type CallOptions, requestOn } from './pod-call.js';
-import { createPod } from './pod-factory.js';
+import { createPod, podEnvironment } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { superviseRecipe } from './recipe-supervisor.js';
 import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
@@ -18,6 +18,7 @@ import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
 import type { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
+import { Zygotes } from './zygotes.js';
 
 export type { CallOptions, PodSelector };
 
@@ -29,6 +30,7 @@ export class PodManager {
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
+  readonly #zygotes: Zygotes | undefined;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
@@ -45,6 +47,14 @@ export class PodManager {
   constructor(options: PodManagerOptions = {}, environment: NodeJS.ProcessEnv = process.env) {
     this.options = resolveOptions(options, environment);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
+    const resolved = this.options;
+    this.#zygotes = resolved.zygotes
+      ? new Zygotes({
+          logger: this.#log,
+          idleTimeout: resolved.idleTimeout,
+          environment: (id, loaded, env) => podEnvironment(id, loaded, env, resolved),
+        })
+      : undefined;
     this.#budget = new MemoryBudget(
       this.options.maxMemoryMB,
       this.options.memoryWait * 1000,
@@ -52,6 +62,7 @@ export class PodManager {
       {
         livePods: () => this.#supervisors.livePods(),
         estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
+        zygotes: () => this.#zygotes?.running() ?? [],
         evict: async (pod, forRecipe) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
           this.#stopReasons.note(pod, { why: 'evicted', for: forRecipe }, { replace: true });
@@ -205,7 +216,18 @@ export class PodManager {
   async reloadRecipes(): Promise<void> {
     await this.#init;
     const catalog = await loadCatalog(this.options, this.#log);
+    const before = this.#catalog;
     this.#catalog = catalog;
+    // Zygotes follow the catalog: an upgraded or removed recipe's stops, an installed one's starts.
+    const current = (name: string, dir: string) => catalog.get(name)?.dir === dir;
+    const stale = this.#zygotes?.stopWhere((name, dir) => !current(name, dir));
+    for (const loaded of catalog.list()) {
+      if (loaded.recipe.preload.length === 0 || before.get(loaded.recipe.name)?.dir === loaded.dir) continue;
+      this.startZygote(loaded.recipe.name).catch((error: unknown) =>
+        this.#log.warn({ recipe: loaded.recipe.name, err: error }, 'zygote: not started after the install'),
+      );
+    }
+    await stale;
     await this.#supervisors.dropWhere((s) => {
       const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
       if (stale) this.#stopReasons.note(s.pod, { why: 'upgraded' });
@@ -227,10 +249,24 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const env = await this.#environments().prepare(loaded);
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
+    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env, false));
     this.#smokeStarts.add(pod);
     void pod.exited.then(() => this.#smokeStarts.delete(pod));
     return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
+  }
+
+  /**
+   * Starts the zygote of a recipe that declares `preload` (its env built first) and resolves with
+   * its pid once it can fork pods; undefined when the recipe has none or it failed to start (the
+   * daemon log says why). Pods start from it from then on; without this, the first pod starts it.
+   */
+  async startZygote(target: string): Promise<number | undefined> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    await this.#init;
+    const loaded = this.#resolve(target);
+    const env = await this.#environments().prepare(loaded);
+    return this.#zygotes?.start(loaded, env);
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -242,6 +278,7 @@ export class PodManager {
     for (const pod of this.#supervisors.livePods()) this.#stopReasons.note(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
+    await this.#zygotes?.close();
   }
 
   // ---------------------------------------------------------------- internals
@@ -291,11 +328,12 @@ export class PodManager {
     return supervisor;
   }
 
-  #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
+  #spawn(loaded: LoadedRecipe, env: PreparedEnv, fork = true): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event));
+    const zygotes = fork ? this.#zygotes : undefined;
+    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), zygotes);
     if (env.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));
