@@ -1,6 +1,7 @@
 /**
- * The podkeeper command line (DESIGN §7). Each command lives in `commands/`; this file only builds
- * the program and turns failures into exit codes (see exit-codes.ts).
+ * The podkeeper command line (docs/architecture.md#home-configuration-and-clients). Each command
+ * lives in `commands/`; this file only builds the program and turns failures into exit codes (see
+ * exit-codes.ts).
  */
 
 import { readFileSync } from 'node:fs';

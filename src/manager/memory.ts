@@ -1,5 +1,6 @@
 /**
- * Measured memory of pods: the resident set size of a whole process tree (DESIGN §3, memory budget).
+ * Measured memory of pods: the resident set size of a whole process tree
+ * (docs/architecture.md#pod-lifecycle, memory budget).
  *
  * A pod's tree is its root pid, every descendant by parent pid (transitively), and every process in the
  * root's process group: pods are group leaders, and a grandchild whose parent died is reparented to

@@ -1,10 +1,10 @@
 /**
- * Starts one pod process: its own session and process group (so the whole tree can be signalled at
- * once), piped stdio, and an `exited` promise that settles on the process's exit, not on its pipes
- * closing (a grandchild may hold stderr open long after the pod died).
+ * Starts one pod process (in its own process group, see process/spawn.ts) with piped stdio, and an
+ * `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
+ * hold stderr open long after the pod died).
  */
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
+import { spawnInGroup } from '../process/spawn.js';
 
 export interface PodProcessSpec {
   executable: string;
@@ -29,17 +29,10 @@ export interface PodProcess {
 }
 
 export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
-  const subprocess = execa(spec.executable, spec.args, {
+  const subprocess = spawnInGroup(spec.executable, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    buffer: false,
-    reject: false,
     stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
   });
   const child = subprocess.nodeChildProcess;
   const exited = new Promise<ProcessExit>((resolve) => {
