@@ -8,6 +8,7 @@ import {
   eventually,
   FIXTURE_RECIPES,
   onCleanup,
+  pidOf,
   recordEvents,
   sleep,
   tempDir,
@@ -298,7 +299,7 @@ describe('restarts', () => {
     for (let i = 0; i < 8; i++) {
       expect(await manager.call('echo', i)).toBe(i);
       const [pod] = await manager.list();
-      process.kill(pod?.pid ?? 0, i % 2 === 0 ? 'SIGKILL' : 'SIGTERM');
+      process.kill(pidOf(pod), i % 2 === 0 ? 'SIGKILL' : 'SIGTERM');
       expect(await eventually(() => events.filter((e) => e.event === 'pod.crashed').length === i + 1)).toBe(
         true,
       );
@@ -314,7 +315,7 @@ describe('restarts', () => {
     const calls = [1, 2, 3].map(() => manager.call('concurrent', { sleep: 5 }).catch((e: unknown) => e));
     while ((await manager.list())[0]?.inFlight !== 3) await sleep(10); // polls until all 3 were sent
     const killedAt = Date.now();
-    process.kill(pod?.pid ?? 0, 'SIGKILL');
+    process.kill(pidOf(pod), 'SIGKILL');
     const errors = await Promise.all(calls);
     expect(Date.now() - killedAt).toBeLessThan(1000);
     for (const error of errors)
