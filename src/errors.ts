@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'UNREPRESENTABLE',
   'UNAUTHORIZED',
   'RESOURCE_EXHAUSTED',
+  'UNSUPPORTED_NODE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-import { packCatalog, serializeIndex } from '../src/recipes/pack.js';
+import { packCatalog, serializeIndex } from '../src/install/pack.js';
 import { BIN, childEnv, followLogs, runCli, startDaemon, type TestDaemon } from './daemon-helpers.js';
 import { eventually, FIXTURE_RECIPES, tempDir } from './helpers.js';
 import { writeRecipe } from './install-helpers.js';
@@ -258,7 +258,7 @@ describe('cli: rough edges', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^NAME +VERSION +CAPABILITY +SIZE +INSTALLED +DESCRIPTION$/m);
     expect(table.stdout).toMatch(
-      /^embeddings +1\.0\.0 +embeddings +\d+(\.\d)? KiB +no +Sentence embeddings/m,
+      /^embeddings +1\.1\.0 +embeddings +\d+(\.\d)? KiB +no +Sentence embeddings/m,
     );
     const json = JSON.parse(
       (await runCli(['recipes', '--available', '--json', '--home', daemon.home])).stdout,

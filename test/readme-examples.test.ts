@@ -4,7 +4,7 @@
  * (test/online/ runs them from the registry). A block not marked `not-run` that cannot be run fails.
  */
 import { describe, expect, it } from 'vitest';
-import { parseBlocks } from './readme-blocks.js';
+import { matchesShown, parseBlocks } from './readme-blocks.js';
 import { runReadme } from './readme-run.js';
 
 describe('README examples', () => {
@@ -28,5 +28,23 @@ describe('README examples', () => {
       do: 'file',
       path: 'r/recipe.json',
     });
+  });
+
+  it('takes a text block right after a run block as its output, and refuses one anywhere else', () => {
+    const shown = '```sh\necho hi\n```\n\n```text\nhi\n```\n';
+    expect(parseBlocks(shown)).toEqual([
+      { line: 1, code: 'echo hi\n', do: 'run', kind: 'sh', output: 'hi\n' },
+    ]);
+    expect(() => parseBlocks('```text\nhi\n```\n')).toThrow(/put it right after the block that prints it/);
+    expect(() => parseBlocks('```sh\necho hi\n```\nprose\n```text\nhi\n```\n')).toThrow(/right after/);
+    expect(() => parseBlocks(`${shown}\n\`\`\`text\nagain\n\`\`\`\n`)).toThrow(/right after/);
+  });
+
+  it('compares output line by line, `…` standing for any text within a line', () => {
+    expect(matchesShown('{"text": "HI!"}\n', '{"text": "HI!"}\n')).toBe(true);
+    expect(matchesShown('{"text": "HI"}\n', '{"text": "HI!"}\n')).toBe(false);
+    expect(matchesShown('pid 4242 (up 3 s)\n', 'pid … (up … s)\n')).toBe(true);
+    expect(matchesShown('a.b\n', 'a*b\n')).toBe(false);
+    expect(matchesShown('one\ntwo\n', 'one\n')).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { BIN, childEnv, ROOT, startDaemon } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
-import { type Block, readmeBlocks } from './readme-blocks.js';
+import { type Block, matchesShown, readmeBlocks } from './readme-blocks.js';
 
 const DIST = (path: string): string => pathToFileURL(join(ROOT, 'dist', path)).href;
 
@@ -81,6 +81,10 @@ export async function runReadme(readme: string, { online = false } = {}): Promis
       const result = run(block, work, env);
       const where = `${readme}:${block.line} (${block.kind})`;
       expect(result.status, `${where} failed:\n${block.code}\n${result.stdout}\n${result.stderr}`).toBe(0);
+      if (block.output !== undefined) {
+        const shown = `${where} printed:\n${result.stdout}\nwhere the README shows:\n${block.output}`;
+        expect(matchesShown(result.stdout, block.output), shown).toBe(true);
+      }
       ran++;
     }
   }

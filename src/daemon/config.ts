@@ -6,10 +6,10 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { checkTrustedDir, checkTrustedFile, modeOf } from '../control/home-checks.js';
-import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
+import { configFile, defaultSocketPath, resolveHome } from '../location/home.js';
+import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-checks.js';
 
 const seconds = z.number().min(0);
 
@@ -51,6 +51,8 @@ export const configFileSchema = z.strictObject({
   memoryWait: seconds,
   /** Serve the built-in recipes. @default true */
   builtinRecipes: z.boolean(),
+  /** Fork the pods of recipes that declare `preload` from a zygote. @default true */
+  zygotes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
   /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */
@@ -147,6 +149,17 @@ export function loadDaemonConfig(
   flags: DaemonFlags = {},
   env: NodeJS.ProcessEnv = process.env,
 ): DaemonConfig {
+  return explainDaemonConfig(flags, env).config;
+}
+
+/**
+ * The daemon's configuration and, for each field set by a layer, where its value came from (a flag
+ * like `--idle-timeout`, `env PODKEEPER_…`, the config.json path, or `default`).
+ */
+export function explainDaemonConfig(
+  flags: DaemonFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { config: DaemonConfig; sources: Record<string, string>; file: string } {
   const home = resolveHome(flags.home, env);
   // Whoever may write the home could have written its config.json: judge the home before reading it.
   if (existsSync(home)) checkTrustedDir(home, 'home');
@@ -163,7 +176,10 @@ export function loadDaemonConfig(
   for (const layer of layers) Object.assign(merged, layer);
   const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return withHttp(parsed.data, merged, env);
+  if (parsed.success) {
+    const sources = Object.fromEntries(Object.entries(merged).map(([field, { source }]) => [field, source]));
+    return { config: withHttp(parsed.data, merged, env), sources, file };
+  }
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
   if (issue?.code === 'unrecognized_keys') {

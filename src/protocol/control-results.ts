@@ -91,6 +91,13 @@ export type EnvironmentSummary = z.infer<typeof environmentSummarySchema>;
 
 export const gcResultSchema = z.object({
   removed: z.array(z.string()).describe('Hashes of the envs removed.'),
+  freedBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      "Disk the removals gave back, bytes (files hard-linked elsewhere too, as from uv's cache, excepted).",
+    ),
   kept: z.array(
     z.object({
       hash: z.string(),

@@ -19,7 +19,12 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
   const memory = new MemoryBudget(
     maxMB,
     waitMs,
-    { rssOfTrees: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])) },
+    {
+      rssOfTrees: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
+      // No pod here is forked from a zygote, and there is no zygote.
+      privateOfTrees: async () => new Map(),
+      privateOfProcesses: async () => new Map(),
+    },
     {
       livePods: () => pods.filter((pod) => pod.state !== 'stopped').map((pod) => pod.asPod),
       estimateMB: () => estimateMB,

@@ -65,7 +65,7 @@ class Podkeeper:
             raise PodkeeperError(
                 "DAEMON_NOT_RUNNING",
                 f"no podkeeper daemon accepts on {self.socket_path} ({error.strerror}); "
-                "start one with `npx podkeeper daemon` (or `podkeeper daemon --socket PATH`)",
+                f"start one with `podkeeper daemon --socket {self.socket_path}`",
                 {"socket": self.socket_path},
             ) from None
         except OSError:
@@ -118,7 +118,7 @@ class Podkeeper:
         return self.request("pods.stop", payload)["pods"]
 
     def gc(self) -> dict:
-        """Remove the Python envs no known recipe needs: `{"removed": [...], "kept": [...]}` with reasons."""
+        """Remove the Python envs no known recipe needs: `{"removed": [...], "freedBytes": N, "kept": [...]}` with reasons."""
         return self.request("gc")
 
     # ------------------------------------------------------------------ requests
