@@ -3,7 +3,6 @@
  * concurrent callers share it), restarted after a crash under the restart policy, and stopped when
  * it has been idle for its keep-alive.
  */
-import { performance } from 'node:perf_hooks';
 import { PodkeeperError } from '../errors.js';
 import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
