@@ -5,7 +5,7 @@ import { duration, printJson, printTable } from '../output.js';
 export function registerPs(program: Command): void {
   withConnectionOptions(program.command('ps'))
     .description(
-      'running pods (id, recipe, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
+      'running pods, one row per replica (id, recipe, replica index, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
         'then the recipes that are fatal',
     )
     .option('--json', 'machine-readable output')
@@ -17,11 +17,12 @@ export function registerPs(program: Command): void {
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
       printTable(
-        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS'],
+        ['ID', 'RECIPE', 'REPLICA', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS'],
         [
           ...pods.map((pod) => [
             pod.id,
             pod.recipe,
+            pod.replica,
             pod.state,
             pod.pid ?? '-',
             pod.rssMB === null ? '-' : pod.rssMB.toFixed(1),
@@ -33,7 +34,7 @@ export function registerPs(program: Command): void {
             pod.calls,
             pod.restarts,
           ]),
-          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
+          ...fatal.map((f) => ['-', f.recipe, '-', 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
         ],
       );
       for (const f of fatal) {
