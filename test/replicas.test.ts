@@ -4,13 +4,13 @@
  * that does not fit, and a crash of one replica fails no call on another. Timing rules with fake
  * timers: test/unit/replicas.test.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { PodInfo } from '../src/index.js';
-import { createManager, eventually, pidOf, recordEvents, tempDir } from './helpers.js';
+import { createManager, eventually, FIXTURE_RECIPES, pidOf, recordEvents, tempDir } from './helpers.js';
 
 /** Answers with its pid after `sleep` seconds; `die` ends the pod; `holdMB` is allocated at setup. */
 const POD = `
@@ -85,6 +85,18 @@ describe('warm pools', () => {
     expect(seen).toEqual([]); // nor any start progress
     // Without a call's keep-alive, the idle timer spares the warm pod.
     expect((await manager.list())[0]?.reclaimInSeconds).toBeNull();
+  });
+
+  it('forks the warm pods of a recipe with preload from its zygote, started with them', async () => {
+    const dir = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(dir, 'warm'), { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'warm', 'recipe.json'), 'utf8')) as object;
+    writeFileSync(join(dir, 'warm', 'recipe.json'), JSON.stringify({ ...manifest, minWarm: 1 }));
+    const manager = createManager({ recipePath: [dir] });
+    expect(await eventually(async () => ready(await manager.list()).length === 1, 15_000)).toBe(true);
+    const answer = (await manager.call('warm', {})) as { pid: number; warmedIn: number | null };
+    expect(answer.pid).toBe((await manager.list())[0]?.pid);
+    expect(answer.warmedIn).toBe(await manager.startZygote('warm')); // the zygote already running
   });
 
   it('does not start warm pools when warmPools is false', async () => {
