@@ -9,8 +9,18 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { type CallEvent, connect } from '../src/client/index.js';
 import type { PodInfo } from '../src/index.js';
-import { createManager, eventually, FIXTURE_RECIPES, pidOf, recordEvents, tempDir } from './helpers.js';
+import { startDaemon } from './daemon-helpers.js';
+import {
+  createManager,
+  eventually,
+  FIXTURE_RECIPES,
+  onCleanup,
+  pidOf,
+  recordEvents,
+  tempDir,
+} from './helpers.js';
 
 /** Answers with its pid after `sleep` seconds; `die` ends the pod; `holdMB` is allocated at setup. */
 const POD = `
@@ -97,6 +107,35 @@ describe('warm pools', () => {
     const answer = (await manager.call('warm', {})) as { pid: number; warmedIn: number | null };
     expect(answer.pid).toBe((await manager.list())[0]?.pid);
     expect(answer.warmedIn).toBe(await manager.startZygote('warm')); // the zygote already running
+  });
+
+  it('through the daemon: warm at its start, and the call after a reclaim is answered with no cold start', async () => {
+    const daemon = await startDaemon({ env: { PODKEEPER_RECIPE_PATH: recipe('warm3', { minWarm: 1 }) } });
+    const client = await connect({ socket: daemon.socket });
+    onCleanup(() => client.close());
+    const readyPids = async () =>
+      (await client.pods()).filter((pod) => pod.state === 'ready').map((pod) => pod.pid);
+    expect(await eventually(async () => (await readyPids()).length === 1, 15_000)).toBe(true);
+    const [first] = await readyPids();
+    expect(await client.call('warm3', {}, { keepAlive: 0 })).toEqual({ pid: first });
+    expect(await eventually(async () => (await readyPids()).some((pid) => pid !== first), 15_000)).toBe(true);
+    const [refilled] = await readyPids();
+    const call = client.call('warm3', {});
+    const seen: CallEvent[] = [];
+    for await (const event of call) seen.push(event);
+    expect(await call).toEqual({ pid: refilled });
+    // A cold start would have told the caller `stage: "starting"` progress first (daemon-client.test.ts).
+    expect(seen).toEqual([]);
+  });
+
+  it('starts the warm pods of a recipe installed later (reloadRecipes)', async () => {
+    const dir = tempDir();
+    const manager = createManager({ recipePath: [dir], builtinRecipes: false });
+    expect(await manager.recipes()).toEqual([]);
+    const added = recipe('late', { minWarm: 1 });
+    cpSync(join(added, 'late'), join(dir, 'late'), { recursive: true });
+    await manager.reloadRecipes();
+    expect(await eventually(async () => ready(await manager.list()).length === 1, 15_000)).toBe(true);
   });
 
   it('does not start warm pools when warmPools is false', async () => {
