@@ -22,7 +22,7 @@ import {
   tempDir,
 } from './helpers.js';
 
-/** Answers with its pid after `sleep` seconds; `die` ends the pod; `holdMB` is allocated at setup. */
+/** Logs once at setup, answers with its pid after `sleep` seconds; `die` ends the pod; `holdMB` is allocated at setup. */
 const POD = `
 import os
 import time
@@ -32,6 +32,7 @@ held = None
 
 def setup(ctx):
     global held
+    ctx.log(f"up as {os.getpid()}")
     held = b"x" * (int(ctx.config.get("holdMB", 0)) * 1024 * 1024)
 
 
@@ -159,6 +160,10 @@ describe('replicas', () => {
     const pods = await manager.list();
     expect(pods.map((pod) => pod.replica).sort()).toEqual([0, 1]);
     expect(pods.every((pod) => pod.calls > 0)).toBe(true);
+    // The recipe's logs are every replica's, interleaved by time.
+    const logs = await manager.logs({ target: 'rep' });
+    expect(new Set(logs.map((line) => line.podId))).toEqual(new Set(pods.map((pod) => pod.id)));
+    expect(logs.map((line) => line.time)).toEqual(logs.map((line) => line.time).sort((a, b) => a - b));
     // Idle: the idle timer stops the extra replica, down to minWarm, and spares the last one.
     expect(await eventually(async () => (await manager.list()).length === 1, 10_000)).toBe(true);
     expect((await manager.list())[0]?.reclaimInSeconds).toBeNull();

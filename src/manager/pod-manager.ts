@@ -179,14 +179,16 @@ export class PodManager {
     return { pods, memory: { usedMB, maxMB: this.#budget.maxMB, ...(warning ? { warning } : {}) } };
   }
 
-  /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
+  /** Recent log lines of a recipe's current pods (every replica) or of one pod, oldest first. */
   async logs(selector: { target: string } | { podId: string }, lines = 100): Promise<PodLogLine[]> {
     await this.#init;
-    const pod =
+    const pods =
       'podId' in selector
-        ? this.#supervisors.livePods().find((p) => p.id === selector.podId)
-        : this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pods[0];
-    return pod ? pod.logs.tail(lines) : [];
+        ? this.#supervisors.livePods().filter((p) => p.id === selector.podId)
+        : (this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pods ?? []);
+    // A recipe's replicas: their lines interleaved by time (each line names its pod).
+    const merged = pods.flatMap((pod) => pod.logs.tail(lines));
+    return pods.length > 1 ? merged.sort((a, b) => a.time - b.time).slice(-lines) : merged;
   }
 
   /** The summed, measured RSS of all pods and the budget, MB (see {@link snapshot}). */
