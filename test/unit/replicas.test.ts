@@ -162,10 +162,13 @@ describe('Supervisor replicas', () => {
     expect(sup.livePods()).toEqual([pods[2]?.asPod]);
   });
 
-  it('does not refill a pool whose pod was stopped on purpose', async () => {
+  it('does not refill a pool whose pods were stopped on purpose (an eviction, then a stop)', async () => {
     const { sup, pods } = pool({ max: 2, minWarm: 2 });
     await sup.warm();
     await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+    await pods[0]?.stop(); // what the memory budget's eviction does
+    await vi.advanceTimersByTimeAsync(10_000);
     expect(pods).toHaveLength(2);
     await sup.stop();
     await vi.advanceTimersByTimeAsync(10_000);
