@@ -8,12 +8,17 @@
  *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
  *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
  *
+ * A line with `$frames` is followed by raw bytes (frames.ts): the framer reads them into one buffer
+ * and the message is emitted once they are all there, with Buffers where `{"$bytes": i}` stood.
+ * A message sent with Uint8Arrays in it goes the same way, or as base64 to a peer that reads no frames.
+ *
  * An invalid line carries the `id` (and `type`) its head shows, so whoever reads the channel can
  * answer or fail that request instead of leaving it waiting.
  */
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
+import { attachFrames, type EncodedMessage, encodeMessage, takeFrameHeader } from './frames.js';
 import { decodeLine, scanHead } from './json-values.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
 
@@ -23,11 +28,25 @@ export interface JsonLinesChannelOptions {
   maxLineLength?: number;
   /** Name used in diagnostics, e.g. the pod id. @default undefined */
   name?: string;
+  /** Most bytes of frames one message may carry. @default 1024 * 1024 * 1024 */
+  maxFrameBytes?: number;
+  /** The peer reads frames: send() writes bytes as frames (else as `{"$base64"}`). @default true */
+  peerReadsFrames?: boolean;
+  /** Every message sent says `$frames: []` when it has no frames: this side reads them. @default false */
+  announceFrames?: boolean;
+}
+
+/** Messages that came with a `$frames` header (even `[]`): their sender reads frames. */
+const framed = new WeakSet<object>();
+
+/** True when `message` (as emitted by a channel) announced frames: its answer may carry them. */
+export function readsFrames(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && framed.has(message);
 }
 
 /** A line that was dropped: too long, not UTF-8, not JSON, or carrying a number it cannot represent. */
 export interface InvalidLine {
-  reason: 'json' | 'too-long' | 'utf8' | 'unrepresentable';
+  reason: 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
   /** The first 200 characters of the line. */
   preview: string;
   /** The line's size in bytes (without its newline). */
@@ -43,6 +62,7 @@ export interface InvalidLine {
 type Chunk = Buffer | string;
 interface QueuedSend {
   line: string;
+  frames?: Uint8Array[];
   /** Absent for {@link JsonLinesChannel.sendLine}: nobody waits on that line. */
   resolve?: () => void;
   reject?: (error: Error) => void;
@@ -73,9 +93,14 @@ export class JsonLinesChannel {
   #queue: QueuedSend[] = [];
   /** Characters in `#queue` (lines with their newlines). */
   #queuedLength = 0;
+  readonly #maxFrameBytes: number;
+  readonly #peerReadsFrames: boolean;
+  readonly #announceFrames: boolean;
+  /** A message whose frames are being read, and their lengths. */
+  #awaiting: { value: object; lengths: number[] } | null = null;
 
   constructor(input: Readable, output: Writable, options: JsonLinesChannelOptions = {}) {
-    const { maxLineLength = 64 * 1024 * 1024, name } = options;
+    const { maxLineLength = 64 * 1024 * 1024, name, maxFrameBytes = 1024 ** 3 } = options;
     if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) {
       throw new PodkeeperError(
         'INVALID_OPTION',
@@ -87,10 +112,14 @@ export class JsonLinesChannel {
     this.#output = output;
     this.#name = name;
     this.#maxLineLength = maxLineLength;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#peerReadsFrames = options.peerReadsFrames ?? true;
+    this.#announceFrames = options.announceFrames ?? false;
     this.#batchLimit = output.writableHighWaterMark;
     this.#framer = new LineFramer(maxLineLength, {
       onLine: (line) => this.#onLine(line),
       onTooLong: (head, size) => this.#onTooLong(head, size),
+      onFrames: (data) => this.#onFrames(data),
     });
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
@@ -119,18 +148,32 @@ export class JsonLinesChannel {
    */
   send(message: unknown): Promise<void> {
     if (this.#outputClosed || this.#ending) return Promise.reject(this.#closedError());
-    let line: string | undefined;
+    let encoded: EncodedMessage;
     try {
-      line = JSON.stringify(message);
+      encoded = encodeMessage(message, this.#peerReadsFrames, this.#announceFrames);
     } catch (cause) {
       return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
     }
+    const { line, frames } = encoded;
     if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
     if (this.#blocked) {
-      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, resolve, reject }));
+      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, frames, resolve, reject }));
     }
-    this.#append(line);
+    if (frames.length > 0) this.#writeFramed(line, frames);
+    else this.#append(line);
     return RESOLVED;
+  }
+
+  /** {@link sendLine} for a line announcing frames (see frames.ts): the line, then its frames. */
+  sendFramed(line: string, frames: Uint8Array[]): boolean {
+    if (frames.length === 0) return this.sendLine(line);
+    if (this.#outputClosed || this.#ending) return false;
+    if (this.#blocked) {
+      this.#enqueue({ line: `${line}\n`, frames });
+      return false;
+    }
+    this.#writeFramed(line, frames);
+    return !this.#blocked;
   }
 
   /**
@@ -153,7 +196,7 @@ export class JsonLinesChannel {
     return this.#blocked;
   }
 
-  /** Characters accepted by send/sendLine and not yet handed to the output stream. */
+  /** Characters (and frame bytes) accepted by send/sendLine and not yet handed to the output stream. */
   get pendingLength(): number {
     return this.#batch.length + this.#queuedLength;
   }
@@ -195,7 +238,17 @@ export class JsonLinesChannel {
 
   #enqueue(queued: QueuedSend): void {
     this.#queue.push(queued);
-    this.#queuedLength += queued.line.length;
+    this.#queuedLength += queuedLength(queued);
+  }
+
+  /** The batch so far, then the line and its frames, in one corked write. */
+  #writeFramed(line: string, frames: Uint8Array[]): void {
+    this.#output.cork();
+    this.#flush();
+    let ok = this.#output.write(`${line}\n`);
+    for (const frame of frames) ok = this.#output.write(frame);
+    this.#output.uncork();
+    if (!ok) this.#blocked = true;
   }
 
   #onData = (chunk: Chunk): void => {
@@ -207,11 +260,40 @@ export class JsonLinesChannel {
     if (this.#destroyed) return;
     const decoded = decodeLine(line);
     if (decoded.ok) {
-      this.#messages.emit(decoded.value);
+      const header = takeFrameHeader(decoded.value);
+      if (header.kind === 'none') this.#messages.emit(decoded.value);
+      else if (header.kind === 'bad')
+        this.#invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, header.detail);
+      else this.#expectFrames(decoded.value as object, header.lengths, header.total, line);
       return;
     }
     const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
     this.#invalid(decoded.reason, text, line.length, decoded.detail);
+  }
+
+  #expectFrames(value: object, lengths: number[], total: number, line: Buffer): void {
+    if (total > this.#maxFrameBytes) {
+      const detail = `The frames of this message are ${total} bytes; the limit is ${this.#maxFrameBytes}.`;
+      this.#framer.expect(total, false); // skipped, so the next line is read where it starts
+      this.#invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, detail);
+      return;
+    }
+    framed.add(value);
+    this.#awaiting = { value, lengths };
+    this.#framer.expect(total, true); // no bytes (`[]`, `[0]`): onFrames at once
+  }
+
+  #onFrames(data: Buffer): void {
+    const awaiting = this.#awaiting;
+    this.#awaiting = null;
+    if (this.#destroyed || awaiting === null) return;
+    const error = attachFrames(awaiting.value, awaiting.lengths, data);
+    if (error === undefined) {
+      this.#messages.emit(awaiting.value);
+      return;
+    }
+    const text = JSON.stringify(awaiting.value).slice(0, HEAD_BYTES);
+    this.#invalid('frames', text, text.length, error);
   }
 
   #onTooLong(head: Buffer, size: number): void {
@@ -257,8 +339,9 @@ export class JsonLinesChannel {
     if (this.#queue.length === 0) return;
     this.#output.cork(); // the queued lines leave in one writev
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
-      this.#queuedLength -= queued.line.length;
+      this.#queuedLength -= queuedLength(queued);
       this.#blocked = !this.#output.write(queued.line);
+      for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
       queued.resolve?.();
       if (this.#blocked) break;
     }
@@ -284,4 +367,10 @@ export class JsonLinesChannel {
     const message = this.#name === undefined ? 'Channel is closed' : `Channel ${this.#name} is closed`;
     return new PodkeeperError('CHANNEL_CLOSED', message, { cause, details: { channel: this.#name } });
   }
+}
+
+function queuedLength(queued: QueuedSend): number {
+  let length = queued.line.length;
+  for (const frame of queued.frames ?? []) length += frame.byteLength;
+  return length;
 }
