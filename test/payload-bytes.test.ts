@@ -5,11 +5,13 @@
  * travels, a pod that dies halfway through a frame, malformed frame headers, and a client that does
  * not read frames getting base64.
  */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/client/index.js';
 import type { PodkeeperError } from '../src/errors.js';
-import { type RawConnection, rawConnect, startDaemon } from './daemon-helpers.js';
-import { onCleanup } from './helpers.js';
+import { type RawConnection, rawConnect, runCli, startDaemon } from './daemon-helpers.js';
+import { onCleanup, tempDir } from './helpers.js';
 
 const KIB = 1024;
 const MB = 1000 * 1000;
@@ -129,5 +131,57 @@ describe('bytes through the daemon', () => {
       success: true,
       result: { type: 'bytes', size: 4, sum },
     });
+  }, 60_000);
+});
+
+describe('podkeeper call --input-file / --output-file', () => {
+  it('sends a file as the input, writes the answer to a file, and prints bytes it does not write as base64', async () => {
+    const daemon = await startDaemon();
+    const dir = tempDir('pk-bytes-cli-');
+    const input = join(dir, 'in.bin');
+    const output = join(dir, 'out.bin');
+    const data = pattern(3 * MB, 5);
+    writeFileSync(input, data);
+    const home = ['--home', daemon.home];
+
+    const whole = await runCli([
+      'call',
+      'bytes',
+      '--input-file',
+      input,
+      '--output-file',
+      output,
+      '--json',
+      ...home,
+    ]);
+    expect(whole.stderr).toBe('');
+    expect(JSON.parse(whole.stdout)).toEqual({ file: output, size: data.length });
+    expect(readFileSync(output).equals(data)).toBe(true);
+
+    const field = await runCli([
+      'call',
+      'bytes',
+      '{"n":1}',
+      '--input-file',
+      input,
+      '--input-field',
+      'data',
+      '--output-file',
+      output,
+      '--json',
+      ...home,
+    ]);
+    expect(JSON.parse(field.stdout)).toEqual({ n: 1, data: { file: output, size: data.length } });
+    expect(readFileSync(output).equals(data)).toBe(true);
+
+    const shown = await runCli(['call', 'bytes', '{"size":3}', '--action', 'make', '--json', ...home]);
+    expect(JSON.parse(shown.stdout)).toEqual({
+      data: { $base64: Buffer.from([0, 1, 2]).toString('base64') },
+    });
+
+    const none = await runCli(['call', 'echo', '{"a":1}', '--output-file', join(dir, 'none.bin'), ...home]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('BAD_RESPONSE');
+    expect(readdirSync(dir).sort()).toEqual(['in.bin', 'out.bin']); // nothing half-written
   }, 60_000);
 });

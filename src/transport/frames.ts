@@ -57,6 +57,15 @@ function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unk
   return copy ?? value;
 }
 
+const toBase64 = (bytes: Uint8Array) => ({
+  $base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+});
+
+/** `value` with its bytes as `{"$base64": …}`, for a peer (or a terminal) that reads JSON only. */
+export function bytesAsBase64(value: unknown): unknown {
+  return replaceBytes(value, toBase64);
+}
+
 /**
  * `message` as one JSON line plus frames. With `frames` false (a peer that does not read them),
  * bytes become `{"$base64": …}`; with `announce`, a message without bytes still says `$frames: []`.
@@ -64,11 +73,7 @@ function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unk
  */
 export function encodeMessage(message: unknown, frames: boolean, announce = false): EncodedMessage {
   const out: Uint8Array[] = [];
-  const swap = frames
-    ? (bytes: Uint8Array) => ({ [BYTES_KEY]: out.push(bytes) - 1 })
-    : (bytes: Uint8Array) => ({
-        $base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
-      });
+  const swap = frames ? (bytes: Uint8Array) => ({ [BYTES_KEY]: out.push(bytes) - 1 }) : toBase64;
   const line = JSON.stringify(replaceBytes(message, swap));
   if (out.length > 0) {
     const lengths = out.map((frame) => frame.byteLength).join(',');
