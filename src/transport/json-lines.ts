@@ -2,9 +2,8 @@
  * One JSON-lines channel over a pair of streams: framing, line limit, guarded parse, one writer.
  * It knows no schema; it serves the pods' stdio and the control socket alike.
  *
- *   input ──data──▶ LineFramer (linear, '\n', CR tolerated) ──▶ decodeLine ──▶ onMessage
- *                      │ longer than the limit                     └── bad UTF-8 / JSON / number ──▶ onInvalid
- *                      └───────────────────────────────────────────────────────────────────────────▶ onInvalid
+ *   input ──data──▶ MessageReader (linear framing, decode, frames) ──▶ onMessage
+ *                      └── too long / bad UTF-8, JSON, number / bad frames ──▶ onInvalid
  *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
  *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
  *
@@ -18,9 +17,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
-import { attachFrames, type EncodedMessage, encodeMessage, takeFrameHeader } from './frames.js';
-import { decodeLine, scanHead } from './json-values.js';
-import { HEAD_BYTES, LineFramer } from './line-framer.js';
+import { type EncodedMessage, encodeMessage } from './frames.js';
+import { scanHead } from './json-values.js';
+import { HEAD_BYTES } from './line-framer.js';
+import { type InvalidReason, MessageReader } from './message-reader.js';
 
 /** Options of {@link JsonLinesChannel}. */
 export interface JsonLinesChannelOptions {
@@ -36,17 +36,11 @@ export interface JsonLinesChannelOptions {
   announceFrames?: boolean;
 }
 
-/** Messages that came with a `$frames` header (even `[]`): their sender reads frames. */
-const framed = new WeakSet<object>();
-
-/** True when `message` (as emitted by a channel) announced frames: its answer may carry them. */
-export function readsFrames(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && framed.has(message);
-}
+export { readsFrames } from './message-reader.js';
 
 /** A line that was dropped: too long, not UTF-8, not JSON, or carrying a number it cannot represent. */
 export interface InvalidLine {
-  reason: 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
+  reason: InvalidReason;
   /** The first 200 characters of the line. */
   preview: string;
   /** The line's size in bytes (without its newline). */
@@ -75,8 +69,7 @@ export class JsonLinesChannel {
   readonly #input: Readable;
   readonly #output: Writable;
   readonly #name: string | undefined;
-  readonly #maxLineLength: number;
-  readonly #framer: LineFramer;
+  readonly #reader: MessageReader;
   readonly #messages = new Listeners<unknown>();
   readonly #invalids = new Listeners<InvalidLine>();
   readonly #closes = new Listeners<Error | undefined>();
@@ -93,11 +86,8 @@ export class JsonLinesChannel {
   #queue: QueuedSend[] = [];
   /** Characters in `#queue` (lines with their newlines). */
   #queuedLength = 0;
-  readonly #maxFrameBytes: number;
   readonly #peerReadsFrames: boolean;
   readonly #announceFrames: boolean;
-  /** A message whose frames are being read, and their lengths. */
-  #awaiting: { value: object; lengths: number[] } | null = null;
 
   constructor(input: Readable, output: Writable, options: JsonLinesChannelOptions = {}) {
     const { maxLineLength = 64 * 1024 * 1024, name, maxFrameBytes = 1024 ** 3 } = options;
@@ -111,15 +101,16 @@ export class JsonLinesChannel {
     this.#input = input;
     this.#output = output;
     this.#name = name;
-    this.#maxLineLength = maxLineLength;
-    this.#maxFrameBytes = maxFrameBytes;
     this.#peerReadsFrames = options.peerReadsFrames ?? true;
     this.#announceFrames = options.announceFrames ?? false;
     this.#batchLimit = output.writableHighWaterMark;
-    this.#framer = new LineFramer(maxLineLength, {
-      onLine: (line) => this.#onLine(line),
-      onTooLong: (head, size) => this.#onTooLong(head, size),
-      onFrames: (data) => this.#onFrames(data),
+    this.#reader = new MessageReader(maxLineLength, maxFrameBytes, {
+      message: (value) => {
+        if (!this.#destroyed) this.#messages.emit(value);
+      },
+      invalid: (reason, text, length, detail) => {
+        if (!this.#destroyed) this.#invalid(reason, text, length, detail);
+      },
     });
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
@@ -253,54 +244,8 @@ export class JsonLinesChannel {
 
   #onData = (chunk: Chunk): void => {
     if (this.#destroyed) return;
-    this.#framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    this.#reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
-
-  #onLine(line: Buffer): void {
-    if (this.#destroyed) return;
-    const decoded = decodeLine(line);
-    if (decoded.ok) {
-      const header = takeFrameHeader(decoded.value);
-      if (header.kind === 'none') this.#messages.emit(decoded.value);
-      else if (header.kind === 'bad')
-        this.#invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, header.detail);
-      else this.#expectFrames(decoded.value as object, header.lengths, header.total, line);
-      return;
-    }
-    const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
-    this.#invalid(decoded.reason, text, line.length, decoded.detail);
-  }
-
-  #expectFrames(value: object, lengths: number[], total: number, line: Buffer): void {
-    if (total > this.#maxFrameBytes) {
-      const detail = `The frames of this message are ${total} bytes; the limit is ${this.#maxFrameBytes}.`;
-      this.#framer.expect(total, false); // skipped, so the next line is read where it starts
-      this.#invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, detail);
-      return;
-    }
-    framed.add(value);
-    this.#awaiting = { value, lengths };
-    this.#framer.expect(total, true); // no bytes (`[]`, `[0]`): onFrames at once
-  }
-
-  #onFrames(data: Buffer): void {
-    const awaiting = this.#awaiting;
-    this.#awaiting = null;
-    if (this.#destroyed || awaiting === null) return;
-    const error = attachFrames(awaiting.value, awaiting.lengths, data);
-    if (error === undefined) {
-      this.#messages.emit(awaiting.value);
-      return;
-    }
-    const text = JSON.stringify(awaiting.value).slice(0, HEAD_BYTES);
-    this.#invalid('frames', text, text.length, error);
-  }
-
-  #onTooLong(head: Buffer, size: number): void {
-    if (this.#destroyed) return;
-    const detail = `The line is ${size} bytes long; the limit is ${this.#maxLineLength}.`;
-    this.#invalid('too-long', head.toString('utf8'), size, detail);
-  }
 
   #invalid(reason: InvalidLine['reason'], text: string, length: number, detail: string): void {
     const head = text.length > HEAD_BYTES ? text.slice(0, HEAD_BYTES) : text;
@@ -310,7 +255,7 @@ export class JsonLinesChannel {
 
   #onEnd = (): void => {
     this.#inputEnded = true;
-    if (!this.#destroyed) this.#framer.end(); // the last, unterminated line
+    if (!this.#destroyed) this.#reader.end(); // the last, unterminated line
     this.#closeInput(undefined);
   };
 
