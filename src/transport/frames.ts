@@ -14,7 +14,7 @@
  */
 import { Buffer } from 'node:buffer';
 
-export const FRAMES_KEY = '$frames';
+const FRAMES_KEY = '$frames';
 const BYTES_KEY = '$bytes';
 
 /** A message ready to write: its JSON line (without newline) and the frames that follow it. */

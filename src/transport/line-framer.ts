@@ -70,11 +70,6 @@ export class LineFramer {
     if (size === 0) this.#sink.onFrames?.(Buffer.alloc(0));
   }
 
-  /** True while raw bytes announced by a line have not all come. */
-  get inFrames(): boolean {
-    return this.#rawLeft > 0;
-  }
-
   /** End of input: an unterminated last line still counts; frames cut short are dropped. */
   end(): void {
     if (this.#rawLeft > 0) {
