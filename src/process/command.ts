@@ -8,7 +8,6 @@
  * result into its own coded error with {@link describeFailure}.
  */
 import { performance } from 'node:perf_hooks';
-import { execa } from 'execa';
 import type { Logger } from 'pino';
 import split2 from 'split2';
 import { killGroup, wait } from './group.js';
@@ -58,6 +57,8 @@ export async function runCommand(
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const log = options.logger?.child({ command: basename(command) });
   log?.debug({ args }, 'run');
+  // Loaded on first use: a daemon that never builds an env never pays for execa's modules.
+  const { execa } = await import('execa');
   const subprocess = execa(command, args, {
     cwd: options.cwd,
     env: options.env,
