@@ -1,15 +1,15 @@
 #!/usr/bin/env node
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
-import { rssMB, startDaemon, startRelay, stopDaemon } from './bench-processes.js';
+import { echoCopies, rssMB, startDaemon, startRelay, stopDaemon } from './bench-processes.js';
 import { percentile, pipelined, rawEcho } from './echo-floor.js';
 import { lineClient } from './line-client.js';
 
-const ROOT = join(import.meta.dirname, '..');
+const _ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 6;
 const ROUND_TRIPS = Math.round(1000 * scale);
@@ -35,14 +35,10 @@ console.log(
 );
 
 const home = mkdtempSync(join(tmpdir(), 'pk-bench-'));
-const recipes = join(home, 'bench-recipes');
-mkdirSync(recipes);
-for (let i = 1; i <= PODS; i++) {
-  const name = `echo-${String(i).padStart(2, '0')}`;
-  cpSync(join(ROOT, 'recipes', 'echo'), join(recipes, name), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(recipes, name, 'recipe.json'), 'utf8'));
-  writeFileSync(join(recipes, name, 'recipe.json'), JSON.stringify({ ...manifest, name, capability: name }));
-}
+const recipes = echoCopies(
+  join(home, 'bench-recipes'),
+  Array.from({ length: PODS }, (_, i) => `echo-${String(i + 1).padStart(2, '0')}`),
+);
 
 const { child, client } = await startDaemon(home, { env: { PODKEEPER_RECIPE_PATH: recipes } });
 const raw = rawEcho(executable);

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../dist/client/index.js';
 
@@ -67,4 +67,15 @@ export async function stopDaemon({ child, client }) {
 export function rssMB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Copies of the built-in echo recipe under these names, in `dir` (made); returns `dir`. */
+export function echoCopies(dir, names) {
+  mkdirSync(dir, { recursive: true });
+  for (const name of names) {
+    cpSync(join(ROOT, 'recipes', 'echo'), join(dir, name), { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, name, 'recipe.json'), 'utf8'));
+    writeFileSync(join(dir, name, 'recipe.json'), JSON.stringify({ ...manifest, name, capability: name }));
+  }
+  return dir;
 }
