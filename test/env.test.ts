@@ -56,7 +56,14 @@ describe('venv mode', () => {
     expect(result.executable).toBe(join(home, 'envs', hash ?? '', 'bin', 'python'));
     expect(built(events)).toMatchObject([{ recipe: 'beta', hash, mode: 'venv' }]);
     const phases = new Set(events.flatMap((e) => (e.event === 'env.progress' ? [e.phase] : [])));
-    expect([...phases]).toEqual(expect.arrayContaining(['creating', 'resolving', 'installing']));
+    expect([...phases]).toEqual(expect.arrayContaining(['creating', 'resolving', 'installing', 'compiling']));
+    // Compiled at build time: the pod (PYTHONDONTWRITEBYTECODE=1) never wrote these itself.
+    const lib = join(home, 'envs', hash ?? '', 'lib');
+    const site = join(lib, readdirSync(lib)[0] ?? '', 'site-packages');
+    for (const module of ['pk_alpha', 'pk_beta'])
+      expect(readdirSync(join(site, module, '__pycache__'))).toEqual([
+        expect.stringMatching(/^__init__\.cpython-\d+\.pyc$/),
+      ]);
     const fingerprint = JSON.parse(
       readFileSync(join(home, 'envs', hash ?? '', 'podkeeper-env.json'), 'utf8'),
     );

@@ -51,6 +51,8 @@ export const configFileSchema = z.strictObject({
   memoryWait: seconds,
   /** Serve the built-in recipes. @default true */
   builtinRecipes: z.boolean(),
+  /** Fork the pods of recipes that declare `preload` from a zygote. @default true */
+  zygotes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
   /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */

@@ -41,6 +41,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     stopGrace: config.stopGrace,
     drainTimeout: config.drainTimeout,
     readyTimeout: config.readyTimeout,
+    ...(config.zygotes === undefined ? {} : { zygotes: config.zygotes }),
     maxQueue: config.maxQueue,
     memoryWait: config.memoryWait,
     env: config.env,

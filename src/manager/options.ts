@@ -43,6 +43,8 @@ export const podManagerOptionsSchema = z.strictObject({
   maxMemoryMB: z.number().positive().optional(),
   /** How long a spawn waits for room under the budget before `NO_MEMORY`, seconds. @default 30 */
   memoryWait: seconds.default(30),
+  /** Fork the pods of recipes that declare `preload` from a zygote that imported it once. @default true */
+  zygotes: z.boolean().default(true),
   /** Seconds a pod may go without `ready` or a log line. @default 120 */
   readyTimeout: z.number().positive().default(120),
   /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */

@@ -13,6 +13,7 @@ import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import type { Zygotes } from './zygotes.js';
 
 /**
  * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
@@ -28,14 +29,19 @@ export function createPod(
   env: PreparedEnv,
   options: ResolvedOptions,
   emit: (event: ManagerEvent) => void,
+  zygotes?: Zygotes,
 ): Pod {
   const { recipe, dir } = loaded;
+  const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
+  const launch = zygotes?.launch(id, loaded, env, normal) ?? { args: normal };
   const pod = new Pod({
     id,
     recipe: recipe.name,
     capability: recipe.capability,
     executable: env.executable,
-    args: ['-u', '-c', RUNNER_BOOTSTRAP, dir],
+    // Forked from the recipe's zygote when it has one ready (zygotes.ts), else a normal start.
+    args: launch.args,
+    ...(launch.process ? { process: launch.process } : {}),
     cwd: dir,
     env: podEnvironment(id, loaded, env, options),
     concurrency: recipe.concurrency,
@@ -47,6 +53,8 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
+  const { onForkedExit } = launch;
+  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
@@ -64,7 +72,8 @@ export function createPod(
   return pod;
 }
 
-function podEnvironment(
+/** The environment of a pod (or a zygote) of a recipe. */
+export function podEnvironment(
   id: string,
   { recipe, modelPath }: LoadedRecipe,
   env: PreparedEnv,

@@ -32,12 +32,13 @@ import {
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { createPod } from './pod-factory.js';
+import { createPod, podEnvironment } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
 import { type SmokeStartResult, smokeStart } from './smoke-start.js';
 import { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
+import { Zygotes } from './zygotes.js';
 
 export type { PodSelector };
 
@@ -61,6 +62,7 @@ export class PodManager {
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
+  readonly #zygotes: Zygotes | undefined;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
@@ -77,6 +79,14 @@ export class PodManager {
   constructor(options: PodManagerOptions = {}) {
     this.options = resolveOptions(options);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
+    const resolved = this.options;
+    this.#zygotes = resolved.zygotes
+      ? new Zygotes({
+          logger: this.#log,
+          idleTimeout: resolved.idleTimeout,
+          environment: (id, loaded, env) => podEnvironment(id, loaded, env, resolved),
+        })
+      : undefined;
     this.#budget = new MemoryBudget(
       this.options.maxMemoryMB,
       this.options.memoryWait * 1000,
@@ -84,6 +94,7 @@ export class PodManager {
       {
         livePods: () => this.#supervisors.livePods(),
         estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
+        zygotes: () => this.#zygotes?.running() ?? [],
         evict: async (pod, forRecipe) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
           this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
@@ -270,7 +281,18 @@ export class PodManager {
     await this.#init;
     const catalog = await RecipeCatalog.load(this.#recipeSources());
     for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    const before = this.#catalog;
     this.#catalog = catalog;
+    // Zygotes follow the catalog: an upgraded or removed recipe's stops, an installed one's starts.
+    const current = (name: string, dir: string) => catalog.get(name)?.dir === dir;
+    const stale = this.#zygotes?.stopWhere((name, dir) => !current(name, dir));
+    for (const loaded of catalog.list()) {
+      if (loaded.recipe.preload.length === 0 || before.get(loaded.recipe.name)?.dir === loaded.dir) continue;
+      this.startZygote(loaded.recipe.name).catch((error: unknown) =>
+        this.#log.warn({ recipe: loaded.recipe.name, err: error }, 'zygote: not started after the install'),
+      );
+    }
+    await stale;
     await this.#supervisors.dropWhere((s) => {
       const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
       if (stale) this.#noteStop(s.pod, { why: 'upgraded' });
@@ -292,10 +314,24 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const env = await this.#environments().prepare(loaded);
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
+    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env, false));
     this.#trials.add(pod);
     void pod.exited.then(() => this.#trials.delete(pod));
     return smokeStart(pod, loaded.recipe.name, options.signal);
+  }
+
+  /**
+   * Starts the zygote of a recipe that declares `preload` (its env built first) and resolves with
+   * its pid once it can fork pods; undefined when the recipe has none or it failed to start (the
+   * daemon log says why). Pods start from it from then on; without this, the first pod starts it.
+   */
+  async startZygote(target: string): Promise<number | undefined> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    await this.#init;
+    const loaded = this.#resolve(target);
+    const env = await this.#environments().prepare(loaded);
+    return this.#zygotes?.start(loaded, env);
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -307,6 +343,7 @@ export class PodManager {
     for (const pod of this.#supervisors.livePods()) this.#noteStop(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
+    await this.#zygotes?.close();
   }
 
   // ---------------------------------------------------------------- internals
@@ -395,11 +432,12 @@ export class PodManager {
     return supervisor;
   }
 
-  #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
+  #spawn(loaded: LoadedRecipe, env: PreparedEnv, fork = true): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event));
+    const zygotes = fork ? this.#zygotes : undefined;
+    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), zygotes);
     if (env.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));

@@ -106,7 +106,7 @@ export class Pod {
     });
     this.#ready.catch(() => undefined);
 
-    this.#process = spawnPodProcess(options);
+    this.#process = options.process ?? spawnPodProcess(options);
     this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
       maxLineLength: this.#options.maxLineLength,
       name: this.id,

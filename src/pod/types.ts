@@ -5,7 +5,7 @@ import type { ReadyMessage } from '../protocol/pod.js';
 import type { PodExitFacts } from './failures.js';
 import type { PodLogLine } from './log-buffer.js';
 import type { Pod } from './pod.js';
-import type { PodProcessSpec } from './spawn.js';
+import type { PodProcess, PodProcessSpec } from './spawn.js';
 
 export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'crashed';
 
@@ -33,6 +33,8 @@ export interface PodOptions extends PodProcessSpec {
   /** Lines kept in the pod's log ring. @default 1_000 */
   logLines?: number;
   logger?: Logger;
+  /** A process started ahead for this pod (a zygote's spare stand-in), used instead of spawning one. */
+  process?: PodProcess;
 }
 
 export interface PodExit {
@@ -50,7 +52,8 @@ export interface PodEvents extends Record<string, unknown> {
   exit: PodExit;
 }
 
-export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger'>> & Pick<PodOptions, 'logger'>;
+export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger' | 'process'>> &
+  Pick<PodOptions, 'logger' | 'process'>;
 
 /** The options with every default filled in (an explicit `undefined` takes the default too). */
 export function withDefaults(options: PodOptions): ResolvedPodOptions {

@@ -36,6 +36,14 @@ export const readyMessageSchema = z.object({
   protocol: z.literal(POD_PROTOCOL_VERSION),
   actions: z.array(z.string()),
   python: z.string(),
+  guardian: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'A pod forked from a zygote: the pid of the guardian owning its process tree (not the spawned process).',
+    ),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 

@@ -73,6 +73,19 @@ export const recipeSchema = z
       .positive()
       .optional()
       .describe('Seconds the pod may take to send `ready` without a log line.'),
+    preload: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*)?$/,
+            'must be a module name ("numpy") or module:function ("warm:preload")',
+          ),
+      )
+      .default([])
+      .describe(
+        'Modules a zygote imports once (and `module:function` entries it calls after them) so that pods fork from it instead of importing them again. See "Fast cold starts (preload)" in the README.',
+      ),
     systemDependencies: z
       .array(z.string().min(1))
       .default([])
