@@ -102,8 +102,8 @@ try {
     ],
     ['  daemon CPU per round trip (ms)', daemonCpu / ROUNDS / 1000, '', ''],
     [
-      `${CONCURRENT} concurrent ${MIB} MiB calls on one connection: succeeded`,
-      succeeded,
+      `${CONCURRENT} concurrent ${MIB} MiB calls on one connection: came back whole`,
+      `${succeeded} of ${CONCURRENT}`,
       '',
       `${CONCURRENT} of ${CONCURRENT}`,
     ],
