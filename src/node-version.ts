@@ -7,7 +7,7 @@
 import { PodkeeperError } from './errors.js';
 
 /** The oldest Node podkeeper runs on (package.json `engines`). */
-export const MIN_NODE = '22.12.0';
+const MIN_NODE = '22.12.0';
 
 /** Why this Node cannot run podkeeper, or undefined when it can. */
 export function nodeProblem(version: string = process.versions.node): string | undefined {

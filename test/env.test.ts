@@ -1,7 +1,8 @@
 /**
  * venv mode with real uv: content-addressed envs built from a wheelhouse this file makes (offline),
- * shared between recipes, reused without install work, rebuilt when broken, garbage-collected, and
- * one install from the package registry. Every pod really starts in its env and imports from it.
+ * shared between recipes, reused without install work, rebuilt when broken, garbage-collected. The
+ * install from the package registry is in test/online/registry.online.ts. Every pod really starts in
+ * its env and imports from it.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -287,19 +288,6 @@ describe('venv mode', () => {
     });
     const venv = commands(events).find((e) => e.recipe === 'ancient' && e.args[0] === 'venv');
     expect(venv?.args).toEqual(expect.arrayContaining(['--python', '<3', '--no-python-downloads']));
-  });
-});
-
-describe('registry', () => {
-  it('installs a small package from the package registry', { timeout: 90_000 }, async () => {
-    const recipes = writeRecipe(tempDir(), { name: 'six', dependencies: ['six'], modules: ['six'] });
-    const manager = createManager({
-      envMode: 'venv',
-      recipePath: [recipes],
-      env: { UV_CACHE_DIR: uvCache, UV_NO_CONFIG: '1' },
-    });
-    const result = (await manager.call('six', {})) as ProbeResult;
-    expect(result.versions['six']).toMatch(/^\d+\.\d+/);
   });
 });
 

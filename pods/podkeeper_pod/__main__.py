@@ -1,4 +1,5 @@
-"""podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1, DESIGN §2).
+"""podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1,
+docs/architecture.md#protocols).
 
     daemon ──stdin──▶ private fd ──▶ reader (leader) thread: dispatch.Dispatcher
                                         ├─ ping / cancel / shutdown ─▶ answered by the runner

@@ -1,4 +1,5 @@
-"""Pod wire protocol, version 1 (DESIGN §2): the Python mirror of `src/protocol/pod.ts`.
+"""Pod wire protocol, version 1 (docs/architecture.md#protocols): the Python mirror of
+`src/protocol/pod.ts`.
 
 Daemon → pod: `parse_request` turns a decoded line into a `Request` or raises `ProtocolError` naming
 the field. Pod → daemon: the runner builds every line with the constructors below;
@@ -16,7 +17,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_ID_LENGTH = 256
 MAX_ACTION_LENGTH = 128
 
-# Error codes the runner produces (DESIGN §9).
+# Error codes the runner produces (docs/architecture.md#errors).
 BAD_REQUEST = "BAD_REQUEST"
 UNKNOWN_ACTION = "UNKNOWN_ACTION"
 HANDLER_ERROR = "HANDLER_ERROR"

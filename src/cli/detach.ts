@@ -26,7 +26,7 @@ import { PACKAGE_ROOT } from '../paths.js';
 /** Seconds a detached daemon may take to answer `status`. */
 const READY_TIMEOUT_S = 30;
 
-export function pidFileOf(home: string): string {
+function pidFileOf(home: string): string {
   return join(home, 'podkeeper.pid');
 }
 

@@ -1,6 +1,7 @@
 /**
- * The podkeeper command line (DESIGN §7). Each command lives in `commands/`; this file only registers
- * them; program.ts turns failures into exit codes. `podkeeper daemon` starts from daemon-main.ts instead.
+ * The podkeeper command line (docs/architecture.md#home-configuration-and-clients). Each command
+ * lives in `commands/`; this file only registers them; program.ts turns failures into exit codes.
+ * `podkeeper daemon` starts from daemon-main.ts instead.
  */
 
 import { registerCall } from './commands/call.js';

@@ -4,17 +4,18 @@
  * it came from, and the value received.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
+import { convert, envLayer, type Kind, type Layer } from '../location/environment.js';
 import { configFile, defaultSocketPath, resolveHome } from '../location/home.js';
 import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-checks.js';
 
 const seconds = z.number().min(0);
 
 /** Fields of `config.json` (every field is optional there). */
-export const configFileSchema = z.strictObject({
+const configFileSchema = z.strictObject({
   /** Control socket path. @default $PODKEEPER_HOME/podkeeper.sock */
   socket: z.string().min(1),
   /** Extra recipe folders, searched before the built-in ones. @default [] */
@@ -108,23 +109,6 @@ export interface DaemonFlags {
   httpAllowRemote?: boolean;
 }
 
-type Layer = Record<string, { value: unknown; source: string }>;
-
-const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>; kind: Kind }> = {
-  PODKEEPER_SOCKET: { field: 'socket', kind: 'path' },
-  PODKEEPER_RECIPE_PATH: { field: 'recipePath', kind: 'paths' },
-  PODKEEPER_PYTHON: { field: 'python', kind: 'string' },
-  PODKEEPER_IDLE_TIMEOUT: { field: 'idleTimeout', kind: 'number' },
-  PODKEEPER_MAX_MEMORY_MB: { field: 'maxMemoryMB', kind: 'number' },
-  PODKEEPER_LOG_LEVEL: { field: 'logLevel', kind: 'string' },
-  PODKEEPER_SHUTDOWN_GRACE: { field: 'shutdownGrace', kind: 'number' },
-  PODKEEPER_ENV_MODE: { field: 'envMode', kind: 'string' },
-  PODKEEPER_UV: { field: 'uv', kind: 'command' },
-  PODKEEPER_WHEELHOUSE: { field: 'wheelhouse', kind: 'path' },
-  PODKEEPER_ENV_BUILD_TIMEOUT: { field: 'envBuildTimeout', kind: 'number' },
-  PODKEEPER_HTTP: { field: 'http', kind: 'string' },
-};
-
 const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
   home: { field: 'home', flag: '--home', kind: 'path' },
   socket: { field: 'socket', flag: '--socket', kind: 'path' },
@@ -140,9 +124,6 @@ const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind
   http: { field: 'http', flag: '--http', kind: 'string' },
   httpAllowRemote: { field: 'httpAllowRemote', flag: '--http-allow-remote', kind: 'flag' },
 };
-
-/** `command`: a bare name (looked up on PATH) stays as is; anything with a slash is a path. */
-type Kind = 'string' | 'number' | 'path' | 'paths' | 'command' | 'flag';
 
 /** Builds and validates the daemon's configuration. */
 export function loadDaemonConfig(
@@ -168,7 +149,7 @@ export function explainDaemonConfig(
   const merged: Layer = {
     home: {
       value: home,
-      source: flags.home !== undefined ? '--home' : env['PODKEEPER_HOME'] ? 'env PODKEEPER_HOME' : 'default',
+      source: flags.home ? '--home' : env['PODKEEPER_HOME'] ? 'env PODKEEPER_HOME' : 'default',
     },
     socket: { value: defaultSocketPath(home), source: 'default' },
     recipePath: { value: [], source: 'default' },
@@ -285,16 +266,6 @@ function checkPrivateSecrets(file: string, mode: number): void {
   );
 }
 
-function envLayer(env: NodeJS.ProcessEnv): Layer {
-  const layer: Layer = {};
-  for (const [name, { field, kind }] of Object.entries(ENV_FIELDS)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    layer[field] = { value: convert(raw, kind), source: `env ${name}` };
-  }
-  return layer;
-}
-
 function flagLayer(flags: DaemonFlags): Layer {
   const layer: Layer = {};
   for (const [key, { field, flag, kind }] of Object.entries(FLAG_FIELDS)) {
@@ -303,28 +274,6 @@ function flagLayer(flags: DaemonFlags): Layer {
     layer[field] = { value: convert(String(raw), kind), source: flag };
   }
   return layer;
-}
-
-function convert(raw: string, kind: Kind): unknown {
-  switch (kind) {
-    case 'number': {
-      const number = Number(raw);
-      return raw.trim() === '' || Number.isNaN(number) ? raw : number;
-    }
-    case 'path':
-      return resolve(raw);
-    case 'flag':
-      return Boolean(raw);
-    case 'command':
-      return raw.includes(sep) ? resolve(raw) : raw;
-    case 'paths':
-      return raw
-        .split(delimiter)
-        .filter(Boolean)
-        .map((path) => resolve(path));
-    default:
-      return raw;
-  }
 }
 
 function resolvePath(path: string, base: string): string {

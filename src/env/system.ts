@@ -1,6 +1,7 @@
 /**
- * System mode (DESIGN §4): pods run on the system interpreter, as in a Docker image that already
- * carries PyTorch. What the interpreter has is never upgraded nor downgraded:
+ * System mode (docs/architecture.md#environments): pods run on the system interpreter, as in a
+ * Docker image that already carries PyTorch. What the interpreter has is never upgraded nor
+ * downgraded:
  *
  *   requirements ─▶ dry run against the system ─ "no changes" ──────────────────▶ satisfied
  *                                               ├ only additions ─▶ install --system,

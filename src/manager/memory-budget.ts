@@ -1,9 +1,10 @@
 /**
- * Keeps the summed, measured RSS of all pods under `maxMemoryMB` (DESIGN §3). Before a spawn it makes
- * room by stopping zygotes (zygotes.ts), then idle pods, least recently used first; a busy pod is never stopped for room, and
- * nothing is stopped when even stopping every idle pod would not make room. A spawn that does not
- * fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails with
- * `NO_MEMORY`.
+ * Keeps the summed, measured RSS of all pods under `maxMemoryMB`
+ * (docs/architecture.md#pod-lifecycle). Before a spawn it makes room by stopping zygotes
+ * (zygotes.ts), then idle pods, least recently used first; a busy pod is never stopped for room,
+ * and nothing is stopped when even stopping every idle pod would not make room. A spawn that does
+ * not fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails
+ * with `NO_MEMORY`.
  *
  *   reserve ─▶ [one attempt at a time: measure → fits? spawn : can evicting idle pods make it fit?
  *               evict LRU (skipping any that turned busy), spawn : give up the turn] ─▶ wait a little,
@@ -24,7 +25,7 @@ export interface MemorySource {
 }
 
 /** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped first for room. */
-export interface Reclaimable {
+interface Reclaimable {
   id: string;
   pid: number;
   stop(): Promise<void>;

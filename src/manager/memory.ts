@@ -1,5 +1,6 @@
 /**
- * Measured memory of pods: the resident set size of a whole process tree (DESIGN §3, memory budget).
+ * Measured memory of pods: the resident set size of a whole process tree
+ * (docs/architecture.md#pod-lifecycle, memory budget).
  *
  * A pod's tree is its root pid, every descendant by parent pid (transitively), and every process in the
  * root's process group: pods are group leaders, and a grandchild whose parent died is reparented to
@@ -98,6 +99,22 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
       if (complete || sample.startedAt >= askedAt) return table;
       sample = latest !== sample && latest !== undefined ? latest : rescan();
     }
+  };
+  // A process's private bytes are read once per maxAgeMs however many callers ask, like the walk: a
+  // flood of `status` must not open one smaps_rollup per request and take every descriptor.
+  let privateReads = { at: Number.NEGATIVE_INFINITY, byPid: new Map<number, Promise<number | undefined>>() };
+  const privateBytesOf = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
+    const now = performance.now();
+    if (privateReads.at < now - maxAgeMs) privateReads = { at: now, byPid: new Map() };
+    const { byPid } = privateReads;
+    const found = new Map<number, number>();
+    await forEachBounded(rootPids.filter(isRoot), concurrency, async (pid) => {
+      const read = byPid.get(pid) ?? readPrivateBytes(pid);
+      byPid.set(pid, read);
+      const privateBytes = await read;
+      if (privateBytes !== undefined) found.set(pid, privateBytes);
+    });
+    return found;
   };
   const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
     if (!rootPids.some(isRoot)) return new Map();
@@ -274,17 +291,6 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
  * pages are shared with the runner and counted there already. Count only its private pages
  * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
  */
-async function privateBytesOf(rootPids: readonly number[]): Promise<Map<number, number>> {
-  const found = new Map<number, number>();
-  await Promise.all(
-    rootPids.filter(isRoot).map(async (pid) => {
-      const privateBytes = await readPrivateBytes(pid);
-      if (privateBytes !== undefined) found.set(pid, privateBytes);
-    }),
-  );
-  return found;
-}
-
 async function readPrivateBytes(pid: number): Promise<number | undefined> {
   let text: string;
   try {

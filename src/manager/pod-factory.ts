@@ -84,7 +84,14 @@ export function podEnvironment(
     ...inheritedEnvironment(process.env, recipe.passEnv),
     ...options.env,
     ...recipe.env,
-    PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
+    // The runner's package first, then what the recipe, the manager's `env` and the daemon's own
+    // environment put there (in that order): merged, so a recipe's own modules stay importable.
+    PYTHONPATH: mergedPath([
+      PODS_DIR,
+      recipe.env['PYTHONPATH'],
+      options.env['PYTHONPATH'],
+      process.env['PYTHONPATH'],
+    ]),
     PODKEEPER_POD_ID: id,
     PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
     // The model an install prefetched: the pod's ctx.model.
@@ -103,4 +110,10 @@ export function podEnvironment(
         }
       : {}),
   };
+}
+
+/** `PATH`-like lists joined in order, each entry once. */
+function mergedPath(lists: (string | undefined)[]): string {
+  const entries = lists.flatMap((list) => (list ? list.split(delimiter) : [])).filter(Boolean);
+  return [...new Set(entries)].join(delimiter);
 }

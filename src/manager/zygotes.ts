@@ -24,9 +24,9 @@ import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { ZygoteSpare } from './zygote-spare.js';
 
-export const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
+const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
 /** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
-export const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
+const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
 /** How long a zygote that failed to start is not tried again. */
 const RETRY_AFTER_FAILURE_MS = 30_000;
 const STOP_GRACE_MS = 2000;

@@ -41,7 +41,7 @@ export function exitError(
   return podCrashed(facts, more.killWhy);
 }
 
-export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
+function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
   return new PodkeeperError(
     'POD_CRASHED',
     withTail(
@@ -54,7 +54,7 @@ export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
 }
 
 /** The process could not be started at all (no pid): out of descriptors or processes, no executable… */
-export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
+function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
   const errno = (cause as NodeJS.ErrnoException).code;
   return new PodkeeperError(
     'SPAWN_FAILED',
@@ -64,7 +64,7 @@ export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
   );
 }
 
-export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
+function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
   return new PodkeeperError(
     'READY_TIMEOUT',
     withTail(

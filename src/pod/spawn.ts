@@ -1,10 +1,10 @@
 /**
- * Starts one pod process: its own session and process group (so the whole tree can be signalled at
- * once), piped stdio, and an `exited` promise that settles on the process's exit, not on its pipes
- * closing (a grandchild may hold stderr open long after the pod died).
+ * Starts one pod process (in its own process group, see process/spawn.ts) with piped stdio, and an
+ * `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
+ * hold stderr open long after the pod died).
  */
-import { spawn } from 'node:child_process';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { spawnInGroup } from '../process/spawn.js';
 
 export interface PodProcessSpec {
   executable: string;
@@ -29,14 +29,9 @@ export interface PodProcess {
 }
 
 export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
-  let child: ReturnType<typeof spawn>;
+  let child: ReturnType<typeof spawnInGroup>;
   try {
-    child = spawn(spec.executable, spec.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    child = spawnInGroup(spec.executable, spec.args, { cwd: spec.cwd, env: spec.env });
   } catch (spawnError) {
     // Thrown for bad arguments and some errno values; the process never started.
     return stillborn(spawnError as Error);

@@ -7,10 +7,13 @@
  * It never throws for a failed command: the caller decides what a failure means and turns the
  * result into its own coded error with {@link describeFailure}.
  */
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { stripVTControlCharacters } from 'node:util';
 import type { Logger } from 'pino';
 import split2 from 'split2';
 import { killGroup, wait } from './group.js';
+import { runInGroup } from './spawn.js';
 
 export interface CommandOptions {
   cwd?: string;
@@ -43,7 +46,7 @@ export interface CommandResult {
   spawnError?: string;
 }
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
 const TAIL_LINES = 60;
 const STDOUT_LINES = 5000;
 const KILL_GRACE_MS = 2000;
@@ -57,20 +60,7 @@ export async function runCommand(
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const log = options.logger?.child({ command: basename(command) });
   log?.debug({ args }, 'run');
-  // Loaded on first use: a daemon that never builds an env never pays for execa's modules.
-  const { execa } = await import('execa');
-  const subprocess = execa(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  const { subprocess } = await runInGroup(command, args, { cwd: options.cwd, env: options.env });
   const tail: string[] = [];
   const stdout: string[] = [];
   const collect = (stream: 'stdout' | 'stderr') => (line: string) => {
@@ -95,10 +85,12 @@ export async function runCommand(
     killGroup(pid, 'SIGKILL');
   };
   const exited = subprocess.then((result) => result);
-  const timer = setTimeout(() => {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const onDeadline = () => {
     timedOut = true;
     killTree().catch(() => undefined);
-  }, timeoutMs);
+  };
+  deadline.addEventListener('abort', onDeadline, { once: true });
   const onAbort = () => {
     aborted = true;
     killTree().catch(() => undefined);
@@ -133,7 +125,7 @@ export async function runCommand(
     );
     return outcome;
   } finally {
-    clearTimeout(timer);
+    deadline.removeEventListener('abort', onDeadline);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -161,20 +153,9 @@ function pipeLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) 
   return new Promise((resolve) => {
     stream
       .pipe(split2())
-      .on('data', (line: string) => onLine(stripAnsi(line.trimEnd())))
+      .on('data', (line: string) => onLine(stripVTControlCharacters(line.trimEnd())))
       .on('end', resolve)
       .on('error', () => resolve());
     stream.on('error', () => resolve());
   });
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters.
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
-
-function stripAnsi(line: string): string {
-  return line.replace(ANSI, '');
 }

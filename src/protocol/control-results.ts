@@ -8,7 +8,7 @@ import { logLevelSchema } from './pod.js';
 
 export const podStateSchema = z.enum(['starting', 'ready', 'busy', 'stopping', 'stopped', 'crashed']);
 
-export const podInfoSchema = z.object({
+const podInfoSchema = z.object({
   id: z.string(),
   recipe: z.string(),
   capability: z.string(),
@@ -32,7 +32,7 @@ export const podInfoSchema = z.object({
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
 
-export const availableRecipeSchema = z.object({
+const availableRecipeSchema = z.object({
   name: z.string(),
   version: z.string(),
   capability: z.string(),
@@ -43,7 +43,7 @@ export const availableRecipeSchema = z.object({
 });
 export type AvailableRecipe = z.infer<typeof availableRecipeSchema>;
 
-export const recipeSummarySchema = z.object({
+const recipeSummarySchema = z.object({
   name: z.string(),
   version: z.string(),
   capability: z.string(),
@@ -53,7 +53,7 @@ export const recipeSummarySchema = z.object({
 });
 export type RecipeSummary = z.infer<typeof recipeSummarySchema>;
 
-export const logLineSchema = z.object({
+const logLineSchema = z.object({
   time: z.number().describe('Epoch milliseconds.'),
   podId: z.string(),
   recipe: z.string(),
@@ -63,7 +63,7 @@ export const logLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof logLineSchema>;
 
-export const envInstallerSchema = z
+const envInstallerSchema = z
   .discriminatedUnion('kind', [
     z.object({
       kind: z.literal('uv'),
@@ -78,7 +78,7 @@ export const envInstallerSchema = z
   ])
   .describe('What builds envs: uv (and where it came from), or `python -m venv` + pip.');
 
-export const environmentSummarySchema = z.object({
+const environmentSummarySchema = z.object({
   mode: z.enum(['venv', 'system']).describe('The env mode in force (`auto` resolved).'),
   requestedMode: z.enum(['auto', 'venv', 'system']),
   container: z.boolean().describe('Whether the daemon runs inside a container.'),
@@ -89,7 +89,7 @@ export const environmentSummarySchema = z.object({
 });
 export type EnvironmentSummary = z.infer<typeof environmentSummarySchema>;
 
-export const gcResultSchema = z.object({
+const gcResultSchema = z.object({
   removed: z.array(z.string()).describe('Hashes of the envs removed.'),
   freedBytes: z
     .number()
@@ -109,7 +109,7 @@ export const gcResultSchema = z.object({
 });
 export type GcResultWire = z.infer<typeof gcResultSchema>;
 
-export const statusResultSchema = z.object({
+const statusResultSchema = z.object({
   version: z.string(),
   protocol: z.literal(CONTROL_PROTOCOL_VERSION),
   pid: z.number().int(),

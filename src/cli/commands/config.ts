@@ -51,14 +51,14 @@ const FIELDS = [
   'pythonDownloads',
 ] as const;
 
-export interface EffectiveSetting {
+interface EffectiveSetting {
   value: unknown;
   /** `--flag`, `env NAME`, the config.json path, or `default`. */
   source: string;
 }
 
 /** The effective settings with their sources. */
-export function effectiveConfig(
+function effectiveConfig(
   flags: DaemonFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): { file: string; settings: Record<string, EffectiveSetting> } {

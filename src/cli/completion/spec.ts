@@ -3,9 +3,10 @@
  * completed without touching the scripts), and the recipe names offered after `call`, `run`…
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { connect } from '../../client/connect.js';
+import { recipePathFrom } from '../../location/environment.js';
 import { resolveHome } from '../../location/home.js';
 import { BUILTIN_RECIPES_DIR } from '../../paths.js';
 
@@ -54,11 +55,7 @@ export async function recipeNames(env: NodeJS.ProcessEnv = process.env): Promise
       await client.close();
     }
   } catch {
-    const dirs = [
-      ...(env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean),
-      join(resolveHome(undefined, env), 'recipes'),
-      BUILTIN_RECIPES_DIR,
-    ];
+    const dirs = [...recipePathFrom(env), join(resolveHome(undefined, env), 'recipes'), BUILTIN_RECIPES_DIR];
     return [...new Set(dirs.flatMap(namesIn))].sort();
   }
 }

@@ -21,7 +21,7 @@ import { checkSocketPath } from '../../location/socket-path.js';
 import { nodeProblem } from '../../node-version.js';
 import { runCommand } from '../../process/command.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface CheckResult {
   name: string;
@@ -34,8 +34,8 @@ export interface CheckResult {
 
 const GiB = 1024 ** 3;
 /** Below this free space in the home, an env build (PyTorch is gigabytes) will likely fail. */
-export const DISK_WARN_BYTES = 5 * GiB;
-export const DISK_FAIL_BYTES = 0.5 * GiB;
+const DISK_WARN_BYTES = 5 * GiB;
+const DISK_FAIL_BYTES = 0.5 * GiB;
 const MIN_PYTHON = [3, 9];
 
 export async function runChecks(
