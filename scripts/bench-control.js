@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
-import { echoCopies, rssMB, startDaemon, startRelay, stopDaemon } from './bench-processes.js';
+import { echoCopies, rssMB, startDaemon, startRelay, stopChild, stopDaemon } from './bench-processes.js';
 import { percentile, pipelined, rawEcho } from './echo-floor.js';
 import { lineClient } from './line-client.js';
 
@@ -131,7 +131,7 @@ try {
   raw.close();
   relay.close();
   bare.close();
-  relayChild.kill('SIGTERM');
+  await stopChild(relayChild);
   await stopDaemon({ child, client });
   rmSync(home, { recursive: true, force: true });
 }

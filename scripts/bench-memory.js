@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolvePython } from '../dist/env/python.js';
-import { rssMB, startDaemon, startRelay, stopDaemon } from './bench-processes.js';
+import { rssMB, startDaemon, startRelay, stopChild, stopDaemon } from './bench-processes.js';
 import { percentile } from './echo-floor.js';
 import { lineClient } from './line-client.js';
 
@@ -49,11 +49,12 @@ async function sustain(client, pid) {
 async function moduleCount() {
   const own = mkdtempSync(join(tmpdir(), 'pk-bench-modules-'));
   const file = join(own, 'modules.txt');
-  const daemon = await startDaemon(own, {
-    env: { MODULE_COUNT_FILE: file },
-    nodeFlags: ['--import', join(import.meta.dirname, 'module-count.js')],
-  });
+  let daemon;
   try {
+    daemon = await startDaemon(own, {
+      env: { MODULE_COUNT_FILE: file },
+      nodeFlags: ['--import', join(import.meta.dirname, 'module-count.js')],
+    });
     await sleep(SETTLE_MS);
     daemon.child.kill('SIGUSR2');
     let urls = [];
@@ -70,7 +71,7 @@ async function moduleCount() {
       `packages: ${[...packages].sort().join(', ')}`
     );
   } finally {
-    await stopDaemon(daemon);
+    if (daemon) await stopDaemon(daemon);
     rmSync(own, { recursive: true, force: true });
   }
 }
@@ -81,7 +82,7 @@ const home = mkdtempSync(join(tmpdir(), 'pk-bench-'));
 const started = [];
 try {
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
-  started.push(() => bare.kill());
+  started.push(() => stopChild(bare));
   const relays = {};
   for (const [name, flags] of [
     ['relay', []],
@@ -89,7 +90,7 @@ try {
   ]) {
     const path = join(home, `relay-${Object.keys(relays).length}.sock`);
     const child = await startRelay(path, executable, flags);
-    started.push(() => child.kill('SIGTERM'));
+    started.push(() => stopChild(child));
     relays[name] = { pid: child.pid, path };
   }
   const daemon = await startDaemon(home);

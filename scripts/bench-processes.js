@@ -25,6 +25,14 @@ export async function startRelay(path, python, nodeFlags = []) {
   return child;
 }
 
+/** Stops a child (a relay, a bare Node) and waits for its exit, so nothing writes in a removed home. */
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /**
  * A daemon on `home` with pods never reclaimed; resolves once the client library connects.
  * `args` are more daemon options (default `--log-level warn`); `env` is added to ours; `nodeFlags`

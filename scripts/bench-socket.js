@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolvePython } from '../dist/env/python.js';
-import { startDaemon, startRelay, stopDaemon } from './bench-processes.js';
+import { startDaemon, startRelay, stopChild, stopDaemon } from './bench-processes.js';
 import { percentile, processCpuMicros } from './echo-floor.js';
 import { lineClient } from './line-client.js';
 
@@ -140,7 +140,7 @@ try {
   }
 } finally {
   for (const client of Object.values(clients)) client.close();
-  relayChild.kill('SIGTERM');
+  await stopChild(relayChild);
   await stopDaemon(daemon);
   rmSync(home, { recursive: true, force: true });
 }
