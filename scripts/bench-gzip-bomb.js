@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
 import { Header } from 'tar';
-import { inspectArchive } from '../dist/recipes/install/unpack.js';
+import { inspectArchive } from '../dist/install/unpack.js';
 
 const sizes = process.argv.slice(2).map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'pk-bomb-bench-'));

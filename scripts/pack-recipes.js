@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { INDEX_FILE, packCatalog, serializeIndex } from '../dist/recipes/pack.js';
+import { INDEX_FILE, packCatalog, serializeIndex } from '../dist/install/pack.js';
 
 const { values } = parseArgs({
   options: { out: { type: 'string' }, 'base-url': { type: 'string' } },

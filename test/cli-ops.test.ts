@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-import { packCatalog, serializeIndex } from '../src/recipes/pack.js';
+import { packCatalog, serializeIndex } from '../src/install/pack.js';
 import { BIN, childEnv, followLogs, runCli, startDaemon, type TestDaemon } from './daemon-helpers.js';
 import { eventually, FIXTURE_RECIPES, tempDir } from './helpers.js';
 import { writeRecipe } from './install-helpers.js';

@@ -2,10 +2,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { daemonCommand, resolveLocation } from '../src/control/location.js';
-import { checkSocketPath } from '../src/control/socket-path.js';
 import { loadDaemonConfig } from '../src/daemon/config.js';
 import { rotateIfLarge } from '../src/daemon/rotate.js';
+import { daemonCommand, resolveLocation } from '../src/location/home.js';
+import { checkSocketPath } from '../src/location/socket-path.js';
 import { tempDir } from './helpers.js';
 
 describe('daemon configuration', () => {

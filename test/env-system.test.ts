@@ -7,10 +7,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../src/env/command.js';
 import { discoverInstaller, type Run } from '../src/env/installer.js';
 import { ensureSystemPackages } from '../src/env/system-packages.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { runCommand } from '../src/process/command.js';
 import {
   commands,
   fileTempDir,

@@ -6,9 +6,9 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { packCatalog, serializeIndex } from '../src/install/pack.js';
+import { fetchRecipe, type SourceOptions } from '../src/install/source.js';
 import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
-import { fetchRecipe, type SourceOptions } from '../src/recipes/install/source.js';
-import { packCatalog, serializeIndex } from '../src/recipes/pack.js';
 import { tempDir } from './helpers.js';
 import { installFixture, writeRecipe } from './install-helpers.js';
 

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, gzipSync } from 'node:zlib';
 import { create, Header } from 'tar';
 import type { PodManager } from '../src/index.js';
-import { type InstallProgress, RecipeInstaller } from '../src/recipes/install/installer.js';
+import { type InstallProgress, RecipeInstaller } from '../src/install/installer.js';
 import { createManager, onCleanup, tempDir } from './helpers.js';
 
 export interface RecipeSpec {

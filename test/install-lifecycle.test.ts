@@ -6,8 +6,8 @@
 import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RecipeInstaller } from '../src/install/installer.js';
 import type { RequestEvent } from '../src/protocol/pod.js';
-import { RecipeInstaller } from '../src/recipes/install/installer.js';
 import { eventually, recordEvents, sleep, tempDir } from './helpers.js';
 import { installFixture, leftovers, packRecipe, writeRecipe } from './install-helpers.js';
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { RecipeInstaller } from '../src/recipes/install/installer.js';
+import { RecipeInstaller } from '../src/install/installer.js';
 import { onCleanup, tempDir } from './helpers.js';
 import {
   gzipBomb,

@@ -211,7 +211,7 @@ describe('install sources', () => {
     expect(server.hits).toEqual(['GET /nope.tar.gz']);
 
     const { manager } = fx;
-    const { RecipeInstaller } = await import('../src/recipes/install/installer.js');
+    const { RecipeInstaller } = await import('../src/install/installer.js');
     const small = new RecipeInstaller({ host: manager, maxArchiveMB: 0.01 });
     server.file('/big.tar.gz', Buffer.alloc(64 * 1024));
     const big = await small

@@ -6,11 +6,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CATALOG_DIR, INDEX_FILE, packCatalog } from '../src/install/pack.js';
+import { recipeIndexSchema } from '../src/install/recipe-index.js';
 import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
 import { RecipeCatalog, readRecipe } from '../src/recipes/catalog.js';
-import { recipeIndexSchema } from '../src/recipes/install/recipe-index.js';
 import { recipeJsonSchema, recipeJsonSchemaText } from '../src/recipes/json-schema.js';
-import { CATALOG_DIR, INDEX_FILE, packCatalog } from '../src/recipes/pack.js';
 import { recipeSchema } from '../src/recipes/schema.js';
 
 const SCHEMA_FILE = join(BUILTIN_RECIPES_DIR, 'recipe.schema.json');

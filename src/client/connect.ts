@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { daemonCommand, resolveLocation } from '../control/location.js';
-import { checkSocketPath } from '../control/socket-path.js';
 import { PodkeeperError } from '../errors.js';
+import { daemonCommand, resolveLocation } from '../location/home.js';
+import { checkSocketPath } from '../location/socket-path.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { PodkeeperClient } from './client.js';
 

@@ -12,7 +12,7 @@ import type { ProgressMessage, RequestEvent } from '../protocol/pod.js';
 /** Progress the daemon adds to a call before its handler runs (see `stage` in control-replies.ts). */
 export type DaemonProgress = ProgressMessage & { stage: 'env' | 'starting' };
 
-import type { Installer } from './installer.js';
+import type { Installer } from '../install/types.js';
 import type { LogStore } from './log-store.js';
 
 /** What `status` says of the daemon itself. */

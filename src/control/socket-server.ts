@@ -10,8 +10,8 @@ import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { PodkeeperError } from '../errors.js';
+import { checkSocketPath, prepareSocketDir } from '../location/socket-path.js';
 import { lockSocket } from './socket-lock.js';
-import { checkSocketPath, prepareSocketDir } from './socket-path.js';
 
 export interface SocketServerOptions {
   path: string;

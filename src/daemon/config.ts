@@ -6,10 +6,10 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { checkTrustedDir, checkTrustedFile, modeOf } from '../control/home-checks.js';
-import { configFile, defaultSocketPath, resolveHome } from '../control/location.js';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
+import { configFile, defaultSocketPath, resolveHome } from '../location/home.js';
+import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-checks.js';
 
 const seconds = z.number().min(0);
 

@@ -16,16 +16,16 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ControlConnection } from '../control/connection.js';
 import type { DaemonFacts, DaemonServices } from '../control/context.js';
-import type { Installer } from '../control/installer.js';
 import { LogStore } from '../control/log-store.js';
 import { OutboundBudget } from '../control/outbound-budget.js';
 import { ControlSocketServer } from '../control/socket-server.js';
 import { PodkeeperError } from '../errors.js';
 import { HttpListener } from '../http/server.js';
+import { defaultIndexLocation } from '../install/options.js';
+import type { Installer } from '../install/types.js';
 import type { PodManager } from '../manager/pod-manager.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { CONTROL_PROTOCOL_VERSION } from '../protocol/control.js';
-import { defaultIndexLocation } from '../recipes/install/options.js';
 import type { DaemonConfig } from './config.js';
 
 export interface DaemonOptions {

@@ -2,10 +2,11 @@
  * `podkeeper daemon`: only wires. Configuration → logger → PodManager → Daemon → signals; resolves
  * with the exit code once the daemon has stopped and its log is flushed.
  */
-import { createHome } from '../control/home-checks.js';
-import { resolveHome } from '../control/location.js';
+
+import { RecipeInstaller } from '../install/installer.js';
+import { resolveHome } from '../location/home.js';
+import { createHome } from '../location/home-checks.js';
 import { PodManager } from '../manager/pod-manager.js';
-import { RecipeInstaller } from '../recipes/install/installer.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
 import { createDaemonLogger } from './logger.js';

@@ -1,7 +1,7 @@
 /** The one place an env failure becomes an `ENV_BUILD_FAILED` error with its facts. */
 import { PodkeeperError } from '../errors.js';
+import { type CommandResult, describeFailure } from '../process/command.js';
 import { redact } from '../redact.js';
-import { type CommandResult, describeFailure } from './command.js';
 import { failingRequirement } from './requirements.js';
 
 export interface FailureContext {

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { PodkeeperError } from '../errors.js';
-import { type CommandResult, describeFailure, succeeded } from './command.js';
+import { type CommandResult, describeFailure, succeeded } from '../process/command.js';
 
 export type Installer =
   | {

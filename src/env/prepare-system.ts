@@ -6,11 +6,11 @@
 import { mkdir } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PodkeeperError } from '../errors.js';
+import { acquireLock } from '../process/lock.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { Recipe } from '../recipes/schema.js';
 import type { EnvContext, PreparedEnv } from './context.js';
 import { digest } from './key.js';
-import { acquireLock } from './lock.js';
 import { mayInstallSystemPackages, type ResolvedEnvMode } from './mode.js';
 import { satisfiesPythonSpec } from './python-spec.js';
 import { checkedRequirements, normalizeRequirements } from './requirements.js';

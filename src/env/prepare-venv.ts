@@ -6,12 +6,12 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PodkeeperError } from '../errors.js';
+import { acquireLock } from '../process/lock.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { Recipe } from '../recipes/schema.js';
 import type { EnvContext, PreparedEnv } from './context.js';
 import { checkEnv, ENV_PYTHON, type Fingerprint, verifyRecords, writeFingerprint } from './fingerprint.js';
 import type { EnvKey } from './key.js';
-import { acquireLock } from './lock.js';
 import { checkedRequirements } from './requirements.js';
 import { buildVenv } from './venv.js';
 

@@ -1,11 +1,11 @@
 /** What envs are on disk and who uses them (`status`), and removing the unused ones (`gc`). */
 import { rm } from 'node:fs/promises';
+import { tryLock } from '../process/lock.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { Recipe } from '../recipes/schema.js';
 import type { EnvContext, InstallerState } from './context.js';
 import { checkEnv } from './fingerprint.js';
 import { needsVenv } from './key.js';
-import { tryLock } from './lock.js';
 import type { EnvMode, ResolvedEnvMode } from './mode.js';
 import type { VenvEnvs } from './prepare-venv.js';
 import type { PythonInterpreter } from './python.js';

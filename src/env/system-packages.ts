@@ -4,7 +4,7 @@
  * with apt only when podkeeper runs as root in the explicitly chosen system mode (its Docker image); anywhere else the
  * error lists them with the command to install them: podkeeper never touches a user's system.
  */
-import { succeeded } from './command.js';
+import { succeeded } from '../process/command.js';
 import { envBuildFailed, envProblem } from './failure.js';
 import { findOnPath, type Run } from './installer.js';
 import type { EnvProgress } from './progress.js';

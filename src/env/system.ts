@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CommandResult, succeeded } from './command.js';
+import { type CommandResult, succeeded } from '../process/command.js';
 import { envBuildFailed } from './failure.js';
 import type { Installer, Run } from './installer.js';
 import { type EnvProgress, parseInstallerLine } from './progress.js';

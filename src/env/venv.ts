@@ -8,7 +8,7 @@
  * one if downloads are allowed (the `pythonDownloads` option, else `UV_PYTHON_DOWNLOADS`).
  */
 import { join } from 'node:path';
-import { succeeded } from './command.js';
+import { succeeded } from '../process/command.js';
 import { envBuildFailed, envProblem } from './failure.js';
 import type { Installer, Run } from './installer.js';
 import { type EnvProgress, parseInstallerLine } from './progress.js';

@@ -4,9 +4,9 @@
  * `recipes.list` use).
  */
 import type { DaemonServices } from '../control/context.js';
+import { loadIndex } from '../install/recipe-index.js';
 import type { PodInfo } from '../manager/events.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
-import { loadIndex } from '../recipes/install/recipe-index.js';
 import type { History } from './history.js';
 
 export const POD_STATES = ['starting', 'ready', 'busy', 'stopping', 'stopped', 'crashed'] as const;

@@ -11,7 +11,7 @@
  */
 import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
-import { wait } from '../pod/terminate.js';
+import { wait } from '../process/group.js';
 
 const MB = 1024 * 1024;
 /** How often a waiting spawn looks again. */

@@ -35,9 +35,9 @@ import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './
 import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { RestartPolicy } from './restart-policy.js';
+import { type SmokeStartResult, smokeStart } from './smoke-start.js';
 import { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
-import { type SmokeStartResult, smokeStart } from './trial.js';
 
 export type { PodSelector };
 

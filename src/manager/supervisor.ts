@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { PodkeeperError } from '../errors.js';
 import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
-import { wait } from '../pod/terminate.js';
+import { wait } from '../process/group.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { RestartPolicy } from './restart-policy.js';
 

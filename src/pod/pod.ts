@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
+import { killGroup, wait } from '../process/group.js';
 import type { ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
@@ -27,7 +28,7 @@ import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, spawnPodProcess } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
 import { readStderrLines } from './stderr-lines.js';
-import { killGroup, killTree, terminateGroup, wait } from './terminate.js';
+import { killTree, terminateGroup } from './terminate.js';
 import {
   type ExitReason,
   type PodEvents,

@@ -8,7 +8,7 @@
 import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PodkeeperError } from '../errors.js';
-import { type InstallRecord, readInstallRecord } from './install/record.js';
+import { type InstallRecord, readInstallRecord } from './install-record.js';
 import { describeIssues, type Recipe, recipeSchema } from './schema.js';
 
 export interface RecipeSource {

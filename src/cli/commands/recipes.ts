@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { PodkeeperClient } from '../../client/client.js';
-import { formatBytes } from '../../recipes/install/download.js';
+import { formatBytes } from '../../install/download.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { printJson, printTable } from '../output.js';
 

@@ -1,7 +1,7 @@
 import { isPodkeeperError, PodkeeperError } from '../../errors.js';
+import type { Installer } from '../../install/types.js';
 import { coldStartReporter } from '../cold-start.js';
 import type { Handler } from '../context.js';
-import type { Installer } from '../installer.js';
 
 /**
  * `call`: one request to a recipe's pod, spawned on demand. Progress and chunks go to the caller as

@@ -3,9 +3,10 @@
  * chain; across processes sharing a home, a proper-lockfile lock (a holder that died leaves a lock
  * that goes stale and is taken over). Different names never wait for each other.
  */
-import { tryLock } from '../../env/lock.js';
-import { PodkeeperError } from '../../errors.js';
-import { wait } from '../../pod/terminate.js';
+
+import { PodkeeperError } from '../errors.js';
+import { wait } from '../process/group.js';
+import { tryLock } from '../process/lock.js';
 
 export class NameLocks {
   readonly #tails = new Map<string, Promise<unknown>>();

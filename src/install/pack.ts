@@ -10,8 +10,8 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { BUILTIN_RECIPES_DIR } from '../paths.js';
-import { readRecipe } from './catalog.js';
-import type { IndexEntry, RecipeIndex } from './install/recipe-index.js';
+import { readRecipe } from '../recipes/catalog.js';
+import type { IndexEntry, RecipeIndex } from './recipe-index.js';
 
 export const CATALOG_DIR = join(BUILTIN_RECIPES_DIR, 'catalog');
 export const INDEX_FILE = join(BUILTIN_RECIPES_DIR, 'index.json');

@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { PodkeeperError } from '../../errors.js';
-import { BUILTIN_RECIPES_DIR } from '../../paths.js';
+import { PodkeeperError } from '../errors.js';
+import { BUILTIN_RECIPES_DIR } from '../paths.js';
 import type { InstallHost } from './host.js';
 
 const optionsSchema = z.object({

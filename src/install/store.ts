@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, realpath, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import { tryLock } from '../../env/lock.js';
+import { tryLock } from '../process/lock.js';
 
 export class RecipeStore {
   readonly recipesDir: string;

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { PodkeeperError } from '../../errors.js';
-import { redactUrl } from '../../redact.js';
+import { PodkeeperError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import { type DownloadOptions, download } from './download.js';
 import { verifySha256 } from './integrity.js';
 

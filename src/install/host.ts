@@ -1,7 +1,7 @@
 /** What the installer needs from the pod manager (PodManager implements it). */
-import type { PreparedEnv } from '../../env/envs.js';
-import type { ManagerEvent } from '../../manager/events.js';
-import type { LoadedRecipe } from '../catalog.js';
+import type { PreparedEnv } from '../env/envs.js';
+import type { ManagerEvent } from '../manager/events.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
 
 export interface InstallHost {
   readonly options: { readonly home: string; readonly env: Record<string, string> };

@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PodkeeperError } from '../../errors.js';
-import { packRecipe } from '../pack.js';
+import { PodkeeperError } from '../errors.js';
+import { packRecipe } from './pack.js';
 import type { IndexEntry } from './recipe-index.js';
 
 /** The packed archive's path in `workDir`, or undefined when `archive` exists or no folder is there. */

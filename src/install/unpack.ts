@@ -14,7 +14,7 @@
 import { cp, lstat, mkdir, readdir, readlink, realpath } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { Parser, type ReadEntry, Unpack } from 'tar';
-import { PodkeeperError } from '../../errors.js';
+import { PodkeeperError } from '../errors.js';
 import { formatBytes } from './download.js';
 import { feedTar } from './tar-feed.js';
 

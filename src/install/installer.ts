@@ -21,11 +21,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { InstallRequest } from '../../control/installer.js';
-import { PodkeeperError } from '../../errors.js';
-import type { AvailableRecipe, RecipeSummary } from '../../protocol/control-results.js';
-import { redactUrl } from '../../redact.js';
-import type { LoadedRecipe } from '../catalog.js';
+import { PodkeeperError } from '../errors.js';
+import type { AvailableRecipe, RecipeSummary } from '../protocol/control-results.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import { redactUrl } from '../redact.js';
 import { activateRecipe } from './activate.js';
 import type { InstallHost } from './host.js';
 import { NameLocks } from './name-lock.js';
@@ -36,10 +35,11 @@ import { loadIndex } from './recipe-index.js';
 import type { FetchedRecipe } from './source.js';
 import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
+import type { InstallRequest } from './types.js';
 
-export type { InstallProgress, InstallRequest } from '../../control/installer.js';
 export type { InstallHost } from './host.js';
 export type { RecipeInstallerOptions } from './options.js';
+export type { InstallProgress, InstallRequest } from './types.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import split2 from 'split2';
-import { killGroup, wait } from '../pod/terminate.js';
+import { killGroup, wait } from './group.js';
 
 export interface CommandOptions {
   cwd?: string;

@@ -3,19 +3,19 @@
  * build or reuse the env, prefetch the files and the model, write the install record, smoke start.
  */
 import { join } from 'node:path';
-import type { InstallRequest } from '../../control/installer.js';
-import type { PreparedEnv } from '../../env/envs.js';
-import { isPodkeeperError, PodkeeperError } from '../../errors.js';
-import { BUILTIN_RECIPES_DIR } from '../../paths.js';
-import type { LoadedRecipe } from '../catalog.js';
-import { recipeSchema } from '../schema.js';
+import type { PreparedEnv } from '../env/envs.js';
+import { isPodkeeperError, PodkeeperError } from '../errors.js';
+import { BUILTIN_RECIPES_DIR } from '../paths.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import { type InstallRecord, writeInstallRecord } from '../recipes/install-record.js';
+import { recipeSchema } from '../recipes/schema.js';
 import type { InstallHost } from './host.js';
 import { type InstallSettings, retryOf } from './options.js';
 import { prefetchFiles } from './prefetch-files.js';
 import { type PrefetchedModel, prefetchModel } from './prefetch-model.js';
 import { type Reporter, reporter } from './progress.js';
-import { type InstallRecord, writeInstallRecord } from './record.js';
 import type { FetchedRecipe } from './source.js';
+import type { InstallRequest } from './types.js';
 
 /** The staged recipe, with its install record and model, once a pod of it started. */
 export async function prepareCandidate(

@@ -9,8 +9,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PodkeeperError } from '../../errors.js';
-import { redactUrl } from '../../redact.js';
+import { PodkeeperError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import { packFromCatalogFolder } from './catalog-folder.js';
 import { type DownloadOptions, download, formatBytes } from './download.js';
 import { sha256File, verifySha256 } from './integrity.js';

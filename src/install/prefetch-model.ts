@@ -7,8 +7,8 @@
  * from any output quoted in an error.
  */
 
-import { type CommandResult, describeFailure, runCommand } from '../../env/command.js';
-import { PodkeeperError } from '../../errors.js';
+import { PodkeeperError } from '../errors.js';
+import { type CommandResult, describeFailure, runCommand } from '../process/command.js';
 
 export interface ModelPrefetchOptions {
   /** The interpreter of the recipe's env. */

@@ -8,8 +8,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { PodkeeperError } from '../../errors.js';
-import { redactUrl } from '../../redact.js';
+import { PodkeeperError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import { download } from './download.js';
 
 export const indexEntrySchema = z.strictObject({

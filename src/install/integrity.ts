@@ -1,7 +1,7 @@
 /** sha256 of a file, and the check that a fetched archive or file is the one asked for. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { PodkeeperError } from '../../errors.js';
+import { PodkeeperError } from '../errors.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');

@@ -7,9 +7,9 @@
  *                                      └ 4xx: fail at once      └ over maxBytes: fail at once
  */
 import { open, stat, truncate } from 'node:fs/promises';
-import { type ErrorCode, PodkeeperError } from '../../errors.js';
-import { wait } from '../../pod/terminate.js';
-import { redactUrl } from '../../redact.js';
+import { type ErrorCode, PodkeeperError } from '../errors.js';
+import { wait } from '../process/group.js';
+import { redactUrl } from '../redact.js';
 
 export interface DownloadOptions {
   /** A body larger than this fails with `tooLargeCode`. */

@@ -3,12 +3,13 @@
  * link, reload the recipes (new calls reach the new version at once; the old version's pod finishes
  * its calls in flight, then stops) and remove the old version's folder once it has.
  */
-import type { InstallRequest } from '../../control/installer.js';
-import type { RecipeSummary } from '../../protocol/control-results.js';
-import type { LoadedRecipe } from '../catalog.js';
+
+import type { RecipeSummary } from '../protocol/control-results.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { InstallHost } from './host.js';
 import { reporter } from './progress.js';
 import type { RecipeStore } from './store.js';
+import type { InstallRequest } from './types.js';
 
 export async function activateRecipe(
   host: InstallHost,

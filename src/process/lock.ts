@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { PodkeeperError } from '../errors.js';
-import { wait } from '../pod/terminate.js';
+import { wait } from './group.js';
 
 export interface HeldLock {
   release(): Promise<void>;

@@ -1,10 +1,11 @@
 /** The first steps of an install: fetch, verify and unpack the source into staging, then validate it. */
-import type { InstallRequest } from '../../control/installer.js';
-import { PodkeeperError } from '../../errors.js';
-import { type LoadedRecipe, readRecipe } from '../catalog.js';
+
+import { PodkeeperError } from '../errors.js';
+import { type LoadedRecipe, readRecipe } from '../recipes/catalog.js';
 import { type InstallSettings, retryOf } from './options.js';
 import type { Reporter } from './progress.js';
 import { type FetchedRecipe, fetchRecipe } from './source.js';
+import type { InstallRequest } from './types.js';
 
 export async function stageRecipe(
   request: InstallRequest,

@@ -18,7 +18,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Header, type Parser } from 'tar';
-import { PodkeeperError } from '../../errors.js';
+import { PodkeeperError } from '../errors.js';
 import { formatBytes } from './download.js';
 
 const BLOCK = 512;

@@ -1,5 +1,5 @@
 /** Install progress as steps report it: `{step, progress?, message?}`, the fraction clamped to 0..1. */
-import type { InstallProgress, InstallRequest } from '../../control/installer.js';
+import type { InstallProgress, InstallRequest } from './types.js';
 
 export type Reporter = (step: string, fraction?: number, message?: string) => void;
 
