@@ -35,6 +35,9 @@ export const ERROR_CODES = [
   'UNREPRESENTABLE',
   'UNAUTHORIZED',
   'RESOURCE_EXHAUSTED',
+  'NO_CAPACITY',
+  'REMOTE_LOST',
+  'REMOTE_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

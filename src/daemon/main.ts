@@ -50,6 +50,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     wheelhouse: config.wheelhouse,
     pythonDownloads: config.pythonDownloads,
     envBuildTimeout: config.envBuildTimeout,
+    launchers: config.launchers,
+    placement: config.placement,
     logger,
   });
   const daemon = new Daemon({

@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
+import { launchersSchema, placementSchema } from '../launch/config.js';
 
 const seconds = z.number().refine(Number.isFinite, 'must be finite').min(0);
 
@@ -75,6 +76,10 @@ export const podManagerOptionsSchema = z.strictObject({
   pythonDownloads: z.boolean().optional(),
   /** Seconds one installer command (uv, pip, apt) may run before its process tree is killed. @default 300 */
   envBuildTimeout: z.number().positive().default(300),
+  /** Launchers other than the local one, by name (see launch/config.ts). @default {} */
+  launchers: launchersSchema.default({}),
+  /** Recipe name → launcher name; other recipes run locally. @default {} */
+  placement: placementSchema.default({}),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null).optional(),
 });
 

@@ -1,43 +1,41 @@
 /**
- * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
- * (the daemon env's base set and the recipe's `passEnv`, the manager's `env`, the recipe's `env`,
- * then what the runner needs), its options in milliseconds, and the wiring of its events to the
- * manager's (the pod redacts its log lines as it records them).
+ * How the manager builds one pod of a recipe: its process from the recipe's launcher, the pod's
+ * environment variables (the daemon env's base set and the recipe's `passEnv`, the manager's `env`,
+ * the recipe's `env`, then what the runner needs), its options in milliseconds, and the wiring of
+ * its events to the manager's (the pod redacts its log lines as it records them).
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PreparedEnv } from '../env/envs.js';
 import { inheritedEnvironment } from '../env/pod-environment.js';
+import type { Launcher, Prepared } from '../launch/types.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
-/**
- * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
- * outlives it to leave no descendant behind. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports
- * cost ~4 ms, as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with
- * `-m`, 10.7 ms with `-c`, against 8.1 ms for `python -c 'print(1)'`).
- */
-export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.guardian import run; run()';
+/** Where the runner's start command lives now (the local launcher); kept for existing imports. */
+export { RUNNER_BOOTSTRAP } from '../launch/local.js';
 
 export function createPod(
   id: string,
-  loaded: LoadedRecipe,
-  env: PreparedEnv,
+  launcher: Launcher,
+  prepared: Prepared,
   options: ResolvedOptions,
   emit: (event: ManagerEvent) => void,
 ): Pod {
-  const { recipe, dir } = loaded;
+  const { loaded } = prepared;
+  const { recipe } = loaded;
+  const env =
+    launcher.locality === 'local' && prepared.env
+      ? podEnvironment(id, loaded, prepared.env, options)
+      : remotePodEnvironment(id, loaded, options);
   const pod = new Pod({
     id,
     recipe: recipe.name,
     capability: recipe.capability,
-    executable: env.executable,
-    args: ['-u', '-c', RUNNER_BOOTSTRAP, dir],
-    cwd: dir,
-    env: podEnvironment(id, loaded, env, options),
+    process: launcher.start(prepared, { podId: id, env }),
     concurrency: recipe.concurrency,
     pipelining: options.pipelining,
     maxQueue: options.maxQueue,
@@ -62,6 +60,21 @@ export function createPod(
   );
   pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
   return pod;
+}
+
+/**
+ * A pod that runs elsewhere gets what its recipe asks for (`passEnv`, `env`) and the manager's `env`,
+ * not this machine's paths (PATH, HOME, the env's folder): the node has its own.
+ */
+function remotePodEnvironment(
+  id: string,
+  { recipe }: LoadedRecipe,
+  options: ResolvedOptions,
+): Record<string, string | undefined> {
+  const asked = Object.fromEntries(
+    recipe.passEnv.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+  );
+  return { ...asked, ...options.env, ...recipe.env, PODKEEPER_POD_ID: id };
 }
 
 function podEnvironment(

@@ -12,7 +12,7 @@ export function describePod(
     id: pod.id,
     recipe: pod.recipe,
     capability: pod.capability,
-    state: pod.state,
+    state: pod.state === 'starting' && pod.where.placing ? 'placing' : pod.state,
     // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).
     pid: pod.readyInfo?.pid ?? pod.pid ?? null,
     rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
@@ -24,5 +24,11 @@ export function describePod(
     spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
     restarts: seat?.restarts ?? 0,
     reclaimInSeconds: seat?.reclaimInSeconds ?? null,
+    where: {
+      launcher: pod.where.launcher,
+      locality: pod.where.locality,
+      ...(pod.where.node ? { node: pod.where.node } : {}),
+      ...(pod.where.host ? { host: pod.where.host } : {}),
+    },
   };
 }

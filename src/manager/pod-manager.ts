@@ -16,6 +16,9 @@ import { insideContainer } from '../env/mode.js';
 import { resolvePython } from '../env/python.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
+import { Launchers } from '../launch/launchers.js';
+import { LocalLauncher } from '../launch/local.js';
+import type { Prepared } from '../launch/types.js';
 import { BUILTIN_RECIPES_DIR } from '../paths.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
@@ -64,6 +67,8 @@ export class PodManager {
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
+  /** Which launcher starts a recipe's pods (local unless the placement map says otherwise). */
+  #launchers: Launchers | undefined;
   /** The env hash each live pod runs from (venv mode). */
   readonly #podEnvs = new Map<string, string>();
   #podCount = 0;
@@ -83,7 +88,9 @@ export class PodManager {
       createMemorySampler(),
       {
         livePods: () => this.#supervisors.livePods(),
-        estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
+        estimateMB: (recipe) =>
+          this.#launchers?.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
+          this.#supervisors.estimateMB(recipe),
         evict: async (pod, forRecipe) => {
           this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
           this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
@@ -291,8 +298,8 @@ export class PodManager {
   async trial(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
-    const env = await this.#environments().prepare(loaded);
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env));
+    const prepared = await this.#prepare(loaded);
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(prepared));
     this.#trials.add(pod);
     void pod.exited.then(() => this.#trials.delete(pod));
     return smokeStart(pod, loaded.recipe.name, options.signal);
@@ -341,6 +348,12 @@ export class PodManager {
       emit: (event) => this.#emit(event),
       container: insideContainer(),
     });
+    this.#launchers = Launchers.fromConfig(
+      new LocalLauncher(() => this.#environments()),
+      options.launchers,
+      options.placement,
+      { home: options.home, uv: options.uv ?? 'uv', python: python.executable, logger: this.#log },
+    );
   }
 
   /** Only after #init has settled. */
@@ -363,7 +376,7 @@ export class PodManager {
     if (!supervisor) {
       const seat: Supervisor = new Supervisor(loaded, RestartPolicy.fromSeconds(this.options.restart), {
         spawn: async (recipe) => {
-          const env = await this.#environments().prepare(recipe);
+          const prepared = await this.#prepare(recipe);
           return this.#budget.reserve(recipe.recipe.name, () => {
             // An install replaced or removed this recipe while its pod was on the way.
             if (this.#supervisors.get(recipe.recipe.name) !== seat) {
@@ -373,7 +386,7 @@ export class PodManager {
                 { details: { target: recipe.recipe.name } },
               );
             }
-            return this.#spawn(recipe, env);
+            return this.#spawn(prepared);
           });
         },
         onExit: (_, exit, fatal) => {
@@ -395,12 +408,25 @@ export class PodManager {
     return supervisor;
   }
 
-  #spawn(loaded: LoadedRecipe, env: PreparedEnv): Pod {
+  /** What the recipe's launcher needs before a start: the local env built or reused, or a check. */
+  #prepare(loaded: LoadedRecipe): Promise<Prepared> {
+    return this.#launcherFor(loaded).prepare(loaded);
+  }
+
+  #launcherFor(loaded: LoadedRecipe) {
+    if (!this.#launchers)
+      throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
+    return this.#launchers.for(loaded.recipe.name);
+  }
+
+  #spawn(prepared: Prepared): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    const { loaded, env } = prepared;
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event));
-    if (env.hash) {
+    const launcher = this.#launcherFor(loaded);
+    const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event));
+    if (env?.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));
     }

@@ -1,10 +1,13 @@
 /**
- * Starts one pod process: its own session and process group (so the whole tree can be signalled at
- * once), piped stdio, and an `exited` promise that settles on the process's exit, not on its pipes
- * closing (a grandchild may hold stderr open long after the pod died).
+ * A pod's process as the pod sees it, whoever started it (the launcher seam), and the local start:
+ * its own session and process group (so the whole tree can be signalled at once), piped stdio, and
+ * an `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
+ * hold stderr open long after the pod died).
  */
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
+import type { PodkeeperError } from '../errors.js';
+import { killGroup, send } from '../process/group.js';
 
 export interface PodProcessSpec {
   executable: string;
@@ -18,17 +21,46 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: Error;
+  /** A launcher's coded reason for the end (REMOTE_LOST, NO_CAPACITY…), said by the process itself. */
+  failure?: PodkeeperError;
+}
+
+/**
+ * What the pod may ask of its process: SIGTERM (stop), SIGUSR1 (kill the whole tree now: the
+ * guardian or bridge does it), SIGKILL (kill what is left, now).
+ */
+export type PodSignal = 'SIGTERM' | 'SIGUSR1' | 'SIGKILL';
+
+/** Where a pod runs, for `ps` and `status`. */
+export interface Where {
+  /** The launcher's name: `local`, or one named in the daemon's config. */
+  launcher: string;
+  locality: 'local' | 'remote';
+  /** Waiting for a node to take it (a remote launcher's placement). */
+  placing?: boolean;
+  node?: string;
+  host?: string;
 }
 
 export interface PodProcess {
+  /** The local process the daemon started (the guardian, a bridge, a wrapper command). */
   pid: number | undefined;
   stdin: Writable;
   stdout: Readable;
   stderr: Readable;
   exited: Promise<ProcessExit>;
+  /** Signals the pod's tree; false when nothing of it was left to signal. */
+  signal(signal: PodSignal): boolean;
+  readonly where: Where;
 }
 
-export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
+export const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });
+
+/**
+ * Starts `spec` as a session leader. SIGTERM and SIGKILL go to its whole group; SIGUSR1 to the
+ * leader alone (the guardian, which then kills its tree, setsid() escapees included).
+ */
+export function spawnPodProcess(spec: PodProcessSpec, where: Where = LOCAL): PodProcess {
   const subprocess = execa(spec.executable, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
@@ -50,11 +82,17 @@ export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
   });
   // The result promise is not used (exit is observed above); it must never become an unhandled rejection.
   void subprocess.catch(() => undefined);
+  const pid = subprocess.pid;
   return {
-    pid: subprocess.pid,
+    pid,
     stdin: subprocess.stdin,
     stdout: subprocess.stdout,
     stderr: subprocess.stderr,
     exited,
+    where,
+    signal: (signal) => {
+      if (pid === undefined) return false;
+      return signal === 'SIGUSR1' ? send(pid, signal) : killGroup(pid, signal);
+    },
   };
 }

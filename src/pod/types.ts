@@ -5,14 +5,16 @@ import type { ReadyMessage } from '../protocol/pod.js';
 import type { PodExitFacts } from './failures.js';
 import type { PodLogLine } from './log-buffer.js';
 import type { Pod } from './pod.js';
-import type { PodProcessSpec } from './spawn.js';
+import type { PodProcess, PodProcessSpec } from './spawn.js';
 
 export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 'crashed';
 
 /** Why a pod process ended. `killed` is a deliberate kill by the daemon (a request ignored cancel). */
 export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
 
-export interface PodOptions extends PodProcessSpec {
+/** The process: a started one (`process`, from a launcher), or a command the pod starts locally. */
+export interface PodOptions extends Partial<PodProcessSpec> {
+  process?: PodProcess;
   id: string;
   recipe: string;
   capability: string;
@@ -50,7 +52,8 @@ export interface PodEvents extends Record<string, unknown> {
   exit: PodExit;
 }
 
-export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger'>> & Pick<PodOptions, 'logger'>;
+export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger' | 'process' | keyof PodProcessSpec>> &
+  Pick<PodOptions, 'logger'>;
 
 /** The options with every default filled in (an explicit `undefined` takes the default too). */
 export function withDefaults(options: PodOptions): ResolvedPodOptions {

@@ -17,7 +17,7 @@ export function registerPs(program: Command): void {
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
       printTable(
-        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS'],
+        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS', 'WHERE'],
         [
           ...pods.map((pod) => [
             pod.id,
@@ -32,8 +32,9 @@ export function registerPs(program: Command): void {
             until(pod),
             pod.calls,
             pod.restarts,
+            where(pod.where),
           ]),
-          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
+          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes, '-']),
         ],
       );
       for (const f of fatal) {
@@ -44,6 +45,12 @@ export function registerPs(program: Command): void {
         );
       }
     });
+}
+
+/** `local`, or the launcher and the host it placed the pod on (`gpu@10.0.0.7`). */
+function where(at: { launcher: string; host?: string } | undefined): string {
+  if (!at) return '-';
+  return at.host ? `${at.launcher}@${at.host}` : at.launcher;
 }
 
 /** Ollama's UNTIL: when an idle pod is reclaimed ("4m59s"), "busy" while it works, "forever" when never. */
