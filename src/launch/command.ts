@@ -4,6 +4,8 @@
  * process is local (its group is signalled as a local pod's); what it starts is its business: it
  * must end when its stdin closes, which the runner does.
  */
+import { delimiter } from 'node:path';
+import { PODS_DIR } from '../paths.js';
 import { spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { CommandLauncherConfig } from './config.js';
@@ -34,7 +36,13 @@ export class CommandLauncher implements Launcher {
         executable,
         args: [...prefix, this.#config.python, '-u', '-c', RUNNER_BOOTSTRAP, recipeDir],
         cwd: loaded.dir,
-        env,
+        // The prefix runs here: it needs PATH to find its tools. PYTHONPATH names this machine's
+        // runner, which a local wrapper uses as is; a container or another host sets its own.
+        env: {
+          PATH: process.env['PATH'],
+          ...env,
+          PYTHONPATH: [PODS_DIR, env['PYTHONPATH']].filter(Boolean).join(delimiter),
+        },
       },
       { launcher: this.name, locality: this.locality },
     );

@@ -14,7 +14,8 @@ export function describePod(
     capability: pod.capability,
     state: pod.state === 'starting' && pod.where.placing ? 'placing' : pod.state,
     // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).
-    pid: pod.readyInfo?.pid ?? pod.pid ?? null,
+    // A remote runner's pid is another machine's: a remote pod shows its local process (the bridge).
+    pid: (pod.where.locality === 'local' ? pod.readyInfo?.pid : undefined) ?? pod.pid ?? null,
     rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
     startedAt: new Date(pod.startedAt).toISOString(),
     lastUsedAt: new Date(pod.lastUsedAt).toISOString(),

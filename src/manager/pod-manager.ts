@@ -264,7 +264,9 @@ export class PodManager {
   /** Removes the envs no known recipe needs; never one a live pod or a build uses. */
   async gc(): Promise<GcResult> {
     await this.#init;
-    return this.#environments().gc(this.#catalog.list(), this.#podEnvs.values());
+    // Only the envs that local recipes need: a recipe placed elsewhere has its env on its node.
+    const local = this.#catalog.list().filter((loaded) => !this.#launchers?.isRemote(loaded.recipe.name));
+    return this.#environments().gc(local, this.#podEnvs.values());
   }
 
   /**
