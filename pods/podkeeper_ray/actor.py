@@ -110,6 +110,9 @@ class PodActor:
     async def read(self) -> tuple[bytes, bytes, int | None]:
         """Waits for output; returns (stdout, stderr, exit status once both pipes closed and it exited)."""
         while True:
+            # Cleared before looking: a wake-up for data an earlier read took must not make this
+            # loop spin (a set Event's wait() returns without yielding to the loop).
+            self._wake.clear()
             with self._lock:
                 if self._out or self._err or self._finished():
                     out = bytes(self._out[:MAX_BATCH])
@@ -117,8 +120,6 @@ class PodActor:
                     err = bytes(self._err)
                     self._err.clear()
                     done = self._finished() and not self._out
-                    if not self._out:
-                        self._wake.clear()
                     return out, err, (self._status if done else None)
             await self._wake.wait()
 

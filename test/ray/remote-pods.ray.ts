@@ -145,6 +145,22 @@ describe('pods on Ray', () => {
     expect(chunks).toEqual(Array.from({ length: 200 }, (_, index) => ({ index })));
   });
 
+  it('answers 2000 pipelined calls (40 at a time), each with its own payload', async () => {
+    // Found by the bench: the actor's read loop spun without yielding once a wake-up came for data
+    // an earlier read had taken, and the pod stopped answering mid-run.
+    const { client } = await daemonOnRay();
+    const lane = async (lane: number) => {
+      const echoed: unknown[] = [];
+      for (let i = 0; i < 50; i += 1)
+        echoed.push(((await client.call('remote-echo', { lane, i })) as { echo: unknown }).echo);
+      return echoed;
+    };
+    const lanes = await Promise.all(Array.from({ length: 40 }, (_, index) => lane(index)));
+    lanes.forEach((echoed, lane) => {
+      expect(echoed).toEqual(Array.from({ length: 50 }, (_, i) => ({ lane, i })));
+    });
+  });
+
   it('cancels a running request; the pod goes on serving', async () => {
     const { client } = await daemonOnRay();
     await client.call('remote-echo', {});
