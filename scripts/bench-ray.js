@@ -26,76 +26,7 @@ const ROUND_TRIPS = Math.round(1000 * scale);
 const PIPELINED = Math.round(10000 * scale);
 const WINDOW = 64;
 const ROOT = join(import.meta.dirname, '..');
-
 const root = mkdtempSync(join(tmpdir(), 'pkbench-'));
-process.env.RAY_TMPDIR = join(root, 't');
-process.env.RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER = '0'; // keep Ray on 127.0.0.1
-let cluster;
-try {
-  const python = process.env.BENCH_RAY_PYTHON ?? installRay();
-  cluster = await startCluster(python);
-  const recipes = join(root, 'recipes');
-  cpSync(join(BUILTIN_RECIPES_DIR, 'echo'), join(recipes, 'echo-remote'), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(recipes, 'echo-remote', 'recipe.json'), 'utf8'));
-  writeFileSync(
-    join(recipes, 'echo-remote', 'recipe.json'),
-    JSON.stringify({ ...manifest, name: 'echo-remote' }),
-  );
-  const manager = await PodManager.create({
-    home: join(root, 'home'),
-    recipePath: [recipes],
-    launchers: { ray: { kind: 'ray', address: cluster.address, resources: { gpu_host: 1 }, python } },
-    placement: { 'echo-remote': 'ray' },
-  });
-  const spawn = { local: [], remote: [] };
-  for (let i = 0; i < SPAWNS; i++) {
-    for (const [side, target] of [
-      ['local', 'echo'],
-      ['remote', 'echo-remote'],
-    ]) {
-      const start = performance.now();
-      await manager.start(target);
-      spawn[side].push(performance.now() - start);
-      await manager.stop({ target });
-    }
-  }
-  const rtt = { local: [], remote: [] };
-  const rate = {};
-  for (const [side, target] of [
-    ['local', 'echo'],
-    ['remote', 'echo-remote'],
-  ]) {
-    const call = (payload) => manager.call(target, payload);
-    for (let i = 0; i < 100; i++) await call({ text: 'warm-up' });
-    for (let i = 0; i < ROUND_TRIPS; i++) {
-      const start = performance.now();
-      await call({ text: 'hello', i });
-      rtt[side].push(performance.now() - start);
-    }
-    rate[side] = await pipelined(call, PIPELINED, WINDOW);
-  }
-  await manager.close();
-  const bare = JSON.parse(
-    execFileSync(python, ['-c', BARE_ACTOR, cluster.address, String(ROUND_TRIPS), String(PIPELINED)], {
-      encoding: 'utf8',
-    }),
-  );
-  const ms = (v) => `${v.toFixed(2)} ms`;
-  const rows = [
-    ['spawn→ready, median', ms(percentile(spawn.local, 50)), ms(percentile(spawn.remote, 50)), '-'],
-    ['round trip p50', ms(percentile(rtt.local, 50)), ms(percentile(rtt.remote, 50)), ms(bare.p50)],
-    ['round trip p99', ms(percentile(rtt.local, 99)), ms(percentile(rtt.remote, 99)), ms(bare.p99)],
-    [`pipelined calls/s (window ${WINDOW})`, fmt(rate.local), fmt(rate.remote), fmt(bare.rate)],
-  ];
-  console.log(
-    `Ray ${RAY_VERSION}, 3 nodes on 127.0.0.1; ${SPAWNS} spawns, ${ROUND_TRIPS} round trips, ${PIPELINED} pipelined`,
-  );
-  console.log(['', 'local pod', 'pod on Ray', 'bare Ray actor'].join(' | '));
-  for (const row of rows) console.log(row.join(' | '));
-} finally {
-  await cluster?.stop();
-  rmSync(root, { recursive: true, force: true });
-}
 
 function fmt(value) {
   return Math.round(value).toLocaleString('en');
@@ -151,14 +82,93 @@ for i in range(n):
     ray.get(actor.echo.remote({"text": "hello", "i": i}))
     times.append((time.perf_counter() - start) * 1000)
 times.sort()
-window, sent, done, pending = 64, 0, 0, []
+import asyncio
+
+async def lanes(window):
+    # The same driver shape as the daemon's side: \`window\` callers, each awaiting its answer.
+    sent = 0
+    async def lane():
+        nonlocal sent
+        while sent < m:
+            sent += 1
+            await actor.echo.remote({"text": "hello", "i": sent})
+    await asyncio.gather(*(lane() for _ in range(window)))
+
 start = time.perf_counter()
-while done < m:
-    while sent < m and len(pending) < window:
-        pending.append(actor.echo.remote({"text": "hello", "i": sent}))
-        sent += 1
-    ready, pending = ray.wait(pending, num_returns=1)
-    done += len(ready)
+asyncio.run(lanes(64))
 rate = m / (time.perf_counter() - start)
 print(json.dumps({"p50": times[len(times) // 2], "p99": times[min(len(times) - 1, int(len(times) * 0.99))], "rate": rate}))
 `;
+
+async function main() {
+  process.env.RAY_TMPDIR = join(root, 't');
+  process.env.RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER = '0'; // keep Ray on 127.0.0.1
+  let cluster;
+  try {
+    const python = process.env.BENCH_RAY_PYTHON ?? installRay();
+    cluster = await startCluster(python);
+    const recipes = join(root, 'recipes');
+    cpSync(join(BUILTIN_RECIPES_DIR, 'echo'), join(recipes, 'echo-remote'), { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(recipes, 'echo-remote', 'recipe.json'), 'utf8'));
+    writeFileSync(
+      join(recipes, 'echo-remote', 'recipe.json'),
+      JSON.stringify({ ...manifest, name: 'echo-remote' }),
+    );
+    const manager = await PodManager.create({
+      home: join(root, 'home'),
+      recipePath: [recipes],
+      launchers: { ray: { kind: 'ray', address: cluster.address, resources: { gpu_host: 1 }, python } },
+      placement: { 'echo-remote': 'ray' },
+    });
+    const spawns = { local: [], remote: [] };
+    for (let i = 0; i < SPAWNS; i++) {
+      for (const [side, target] of [
+        ['local', 'echo'],
+        ['remote', 'echo-remote'],
+      ]) {
+        const start = performance.now();
+        await manager.start(target);
+        spawns[side].push(performance.now() - start);
+        await manager.stop({ target });
+      }
+    }
+    const rtt = { local: [], remote: [] };
+    const rate = {};
+    for (const [side, target] of [
+      ['local', 'echo'],
+      ['remote', 'echo-remote'],
+    ]) {
+      const call = (payload) => manager.call(target, payload);
+      for (let i = 0; i < 100; i++) await call({ text: 'warm-up' });
+      for (let i = 0; i < ROUND_TRIPS; i++) {
+        const start = performance.now();
+        await call({ text: 'hello', i });
+        rtt[side].push(performance.now() - start);
+      }
+      rate[side] = await pipelined(call, PIPELINED, WINDOW);
+    }
+    await manager.close();
+    const bare = JSON.parse(
+      execFileSync(python, ['-c', BARE_ACTOR, cluster.address, String(ROUND_TRIPS), String(PIPELINED)], {
+        encoding: 'utf8',
+      }),
+    );
+    const ms = (v) => `${v.toFixed(2)} ms`;
+    const rows = [
+      ['spawn→ready, median', ms(percentile(spawns.local, 50)), ms(percentile(spawns.remote, 50)), '-'],
+      ['round trip p50', ms(percentile(rtt.local, 50)), ms(percentile(rtt.remote, 50)), ms(bare.p50)],
+      ['round trip p99', ms(percentile(rtt.local, 99)), ms(percentile(rtt.remote, 99)), ms(bare.p99)],
+      [`pipelined calls/s (window ${WINDOW})`, fmt(rate.local), fmt(rate.remote), fmt(bare.rate)],
+    ];
+    console.log(
+      `Ray ${RAY_VERSION}, 3 nodes on 127.0.0.1; ${SPAWNS} spawns, ${ROUND_TRIPS} round trips, ${PIPELINED} pipelined`,
+    );
+    console.log(['', 'local pod', 'pod on Ray', 'bare Ray actor'].join(' | '));
+    for (const row of rows) console.log(row.join(' | '));
+  } finally {
+    await cluster?.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
