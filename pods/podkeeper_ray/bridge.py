@@ -146,6 +146,7 @@ class Bridge:
         self.actor = remote_class.options(**options).remote()
         started = self.actor.start.remote(None, self.pod_env)
         self.pod_env = {}
+        stdio.report_event("asking", {"resources": options["resources"]})
         deadline = time.monotonic() + float(spec.get("placementTimeout", 120))
         asked = _describe_ask(options)
         began = time.monotonic()

@@ -2,6 +2,7 @@
  * A bridge's process as the pod sees it: an ordinary local process (its own group, piped stdio),
  * whose stderr also carries the bridge's own lines (pods/podkeeper_ray/stdio.py):
  *
+ *   podkeeper-bridge: asking {"resources": …}               ─▶ `where.askedAt`: it waits for a node
  *   podkeeper-bridge: placed {"node": …, "host": …}        ─▶ `where` (no longer placing)
  *   podkeeper-bridge: failure {"code": …, "message": …}    ─▶ `exited`'s coded `failure`
  *
@@ -35,7 +36,8 @@ export function spawnBridge(spec: PodProcessSpec, launcher: string): PodProcess 
     lines.pipe(split2()).on('data', (line: string) => {
       if (!line.startsWith(PREFIX)) return;
       const parsed = parseBridgeLine(line.slice(PREFIX.length));
-      if (parsed?.kind === 'placed') {
+      if (parsed?.kind === 'asking') where.askedAt = Date.now();
+      else if (parsed?.kind === 'placed') {
         where.placing = false;
         where.node = parsed.node;
         where.host = parsed.host;
@@ -52,6 +54,7 @@ export function spawnBridge(spec: PodProcessSpec, launcher: string): PodProcess 
 }
 
 type BridgeLine =
+  | { kind: 'asking' }
   | { kind: 'placed'; node: string | undefined; host: string | undefined }
   | { kind: 'failure'; error: PodkeeperError };
 
@@ -59,6 +62,7 @@ type BridgeLine =
 export function parseBridgeLine(text: string): BridgeLine | undefined {
   const space = text.indexOf(' ');
   const word = text.slice(0, space);
+  if (word === 'asking') return { kind: 'asking' };
   if (word !== 'placed' && word !== 'failure') return undefined;
   let fields: Record<string, unknown>;
   try {

@@ -37,6 +37,7 @@ import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { createPod } from './pod-factory.js';
 import { describePod } from './pod-info.js';
+import { watchPlacement } from './remote-contention.js';
 import { RestartPolicy } from './restart-policy.js';
 import { type SmokeStartResult, smokeStart } from './smoke-start.js';
 import { Supervisor } from './supervisor.js';
@@ -91,11 +92,7 @@ export class PodManager {
         estimateMB: (recipe) =>
           this.#launchers?.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
           this.#supervisors.estimateMB(recipe),
-        evict: async (pod, forRecipe) => {
-          this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
-          this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
-          await pod.stop();
-        },
+        evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
       },
     );
     this.#init = this.#initialize();
@@ -428,6 +425,10 @@ export class PodManager {
     const id = `${loaded.recipe.name}-${this.#podCount}`;
     const launcher = this.#launcherFor(loaded);
     const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event));
+    watchPlacement(pod, {
+      livePods: () => this.#supervisors.livePods(),
+      reclaim: (victim, forRecipe) => this.#evict(victim, forRecipe),
+    });
     if (env?.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));
@@ -442,6 +443,13 @@ export class PodManager {
       rssMB,
       seat && { restarts: seat.restarts, reclaimInSeconds: seat.reclaimInSeconds(pod) },
     );
+  }
+
+  /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
+  async #evict(pod: Pod, forRecipe: string): Promise<void> {
+    this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
+    this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
+    await pod.stop();
   }
 
   #noteStop(pod: Pod | undefined, reason: StopReason): void {

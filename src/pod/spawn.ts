@@ -38,6 +38,8 @@ export interface Where {
   locality: 'local' | 'remote';
   /** Waiting for a node to take it (a remote launcher's placement). */
   placing?: boolean;
+  /** Epoch ms when it asked its cluster for a node (while `placing`). */
+  askedAt?: number;
   node?: string;
   host?: string;
 }

@@ -7,10 +7,11 @@
  * The raylet test kills the `gpu` node: it runs last.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CallEvent, connect, isPodkeeperError, type PodkeeperClient } from '../../src/client/index.js';
+import { RAY_VERSION } from '../../src/launch/config.js';
 import { startDaemon, type TestDaemon } from '../daemon-helpers.js';
 import { fileTempDir, makeWheels } from '../fixtures/env/helpers.js';
 import { eventually, isAlive, onCleanup, RUN_MARKER, tempDir } from '../helpers.js';
@@ -54,6 +55,7 @@ beforeAll(async () => {
     );
   };
   recipe('remote-echo', POD, { passEnv: ['PK_TEST_TOKEN'] });
+  recipe('remote-other', POD);
   recipe('remote-stream', STREAM);
   recipe('remote-deps', DEPS, { dependencies: ['pk-alpha==1.0.0'] });
   recipe('nowhere', POD);
@@ -64,12 +66,15 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function daemonOnRay(): Promise<{ daemon: TestDaemon; client: PodkeeperClient }> {
+async function daemonOnRay(
+  options: { toolEnv?: boolean } = {},
+): Promise<{ daemon: TestDaemon; client: PodkeeperClient }> {
   const gpu = {
     kind: 'ray',
     address: cluster.address,
     resources: { gpu_host: 1 },
-    python: cluster.python,
+    // Without `python`, the daemon installs ray into its home's tool env on first use.
+    ...(options.toolEnv ? {} : { python: cluster.python }),
     placementTimeout: 60,
     wheelhouse,
   };
@@ -79,7 +84,13 @@ async function daemonOnRay(): Promise<{ daemon: TestDaemon; client: PodkeeperCli
     // What every pod gets, remote ones too: the marker that finds a process left behind.
     env: { PODKEEPER_TEST_RUN: RUN_MARKER },
     launchers: { gpu, none: { ...gpu, resources: { no_such_thing: 1 }, placementTimeout: 3 } },
-    placement: { 'remote-echo': 'gpu', 'remote-stream': 'gpu', 'remote-deps': 'gpu', nowhere: 'none' },
+    placement: {
+      'remote-echo': 'gpu',
+      'remote-other': 'gpu',
+      'remote-stream': 'gpu',
+      'remote-deps': 'gpu',
+      nowhere: 'none',
+    },
   };
   // It sets `env`: the daemon wants it readable by its owner only.
   writeFileSync(join(home, 'config.json'), JSON.stringify(config), { mode: 0o600 });
@@ -208,6 +219,28 @@ describe('pods on Ray', () => {
   it('builds a recipe with dependencies on the node, from a local wheelhouse, offline', async () => {
     const { client } = await daemonOnRay();
     expect(await client.call('remote-deps', {})).toEqual({ alpha: '1.0.0' });
+  });
+
+  it('reclaims its own idle pod that holds the remote resource another recipe waits for', async () => {
+    const { client } = await daemonOnRay();
+    const events = await client.subscribe({ events: ['pod.evicted'] });
+    await client.call('remote-echo', {}); // now idle, holding gpu_host: 1 (idle timeout 300 s)
+    const started = Date.now();
+    expect(await client.call('remote-other', { n: 1 })).toMatchObject({ echo: { n: 1 } });
+    for await (const event of events) {
+      expect(event).toMatchObject({ event: 'pod.evicted', recipe: 'remote-echo' });
+      break;
+    }
+    expect((await client.pods()).map((pod) => pod.recipe)).toEqual(['remote-other']);
+    // Far below the placement deadline (60 s) it would otherwise have waited for.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it("installs the pinned ray into the home's tool env on first use", async () => {
+    const { daemon, client } = await daemonOnRay({ toolEnv: true });
+    expect(await client.call('remote-echo', { n: 1 })).toMatchObject({ echo: { n: 1 } });
+    expect(existsSync(join(daemon.home, 'tools', `ray-${RAY_VERSION}`, 'bin', 'python'))).toBe(true);
+    expect(readdirSync(join(daemon.home, 'tools'))).toEqual([`ray-${RAY_VERSION}`]); // no staging left
   });
 
   it("a secret never appears in Ray's state or logs", async () => {
