@@ -16,8 +16,23 @@ export function registerPs(program: Command): void {
       if (options.json) return printJson({ pods, fatal });
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
+      // WHERE only when a pod runs elsewhere: a daemon without launchers prints the table it always did.
+      const elsewhere = pods.some((pod) => pod.where && pod.where.launcher !== 'local');
+      const whereColumn = (value: string) => (elsewhere ? [value] : []);
       printTable(
-        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS', 'WHERE'],
+        [
+          'ID',
+          'RECIPE',
+          'STATE',
+          'PID',
+          'RSS MB',
+          'UPTIME',
+          'IDLE',
+          'UNTIL',
+          'CALLS',
+          'RESTARTS',
+          ...whereColumn('WHERE'),
+        ],
         [
           ...pods.map((pod) => [
             pod.id,
@@ -32,9 +47,21 @@ export function registerPs(program: Command): void {
             until(pod),
             pod.calls,
             pod.restarts,
-            where(pod.where),
+            ...whereColumn(where(pod.where)),
           ]),
-          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes, '-']),
+          ...fatal.map((f) => [
+            '-',
+            f.recipe,
+            'fatal',
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+            f.crashes,
+            ...whereColumn('-'),
+          ]),
         ],
       );
       for (const f of fatal) {
