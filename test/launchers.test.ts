@@ -11,6 +11,7 @@ import { parseBridgeLine } from '../src/launch/bridge-process.js';
 import { BRIDGE_ESTIMATE_MB, Launchers } from '../src/launch/launchers.js';
 import type { Launcher, Locality } from '../src/launch/types.js';
 import { MemoryBudget } from '../src/manager/memory-budget.js';
+import { resolveOptions } from '../src/manager/options.js';
 import { Pod } from '../src/pod/pod.js';
 import type { PodProcess, PodSignal, ProcessExit, Where } from '../src/pod/spawn.js';
 
@@ -157,6 +158,20 @@ describe('placement and the memory budget', () => {
   it('refuses a placement naming a launcher that is not defined, and says which are', () => {
     expect(() => new Launchers(memoryLauncher('local', 'local'), [], { whisper: 'gpu' })).toThrow(
       /placement sends recipe "whisper" to launcher "gpu", which `launchers` does not define \(defined: none\)/,
+    );
+  });
+});
+
+describe('the manager options', () => {
+  it('refuse a placement naming no launcher when the manager is built, and a launcher called local', () => {
+    expect(() => resolveOptions({ placement: { whisper: 'gpu' } })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTION',
+        details: { field: 'placement.whisper', received: 'gpu' },
+      }),
+    );
+    expect(() => resolveOptions({ launchers: { local: { kind: 'command', argv: ['ssh', 'box'] } } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
     );
   });
 });

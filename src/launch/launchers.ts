@@ -12,6 +12,19 @@ import type { Launcher } from './types.js';
 /** What a bridge process holds locally (Python with Ray imported: ~95 MB measured). */
 export const BRIDGE_ESTIMATE_MB = 100;
 
+/** Every launcher the placement map names is defined; else `INVALID_OPTION` naming the recipe. */
+export function checkPlacement(defined: string[], placement: Record<string, string>): void {
+  for (const [recipe, name] of Object.entries(placement)) {
+    if (defined.includes(name)) continue;
+    throw new PodkeeperError(
+      'INVALID_OPTION',
+      `placement sends recipe "${recipe}" to launcher "${name}", which \`launchers\` does not define ` +
+        `(defined: ${defined.join(', ') || 'none'}).`,
+      { details: { field: `placement.${recipe}`, received: name } },
+    );
+  }
+}
+
 export class Launchers {
   readonly local: Launcher;
   readonly #byName = new Map<string, Launcher>();
@@ -20,16 +33,7 @@ export class Launchers {
   constructor(local: Launcher, others: Launcher[], placement: Record<string, string>) {
     this.local = local;
     for (const launcher of others) this.#byName.set(launcher.name, launcher);
-    for (const [recipe, name] of Object.entries(placement)) {
-      if (!this.#byName.has(name)) {
-        const known = [...this.#byName.keys()].join(', ') || 'none';
-        throw new PodkeeperError(
-          'INVALID_OPTION',
-          `placement sends recipe "${recipe}" to launcher "${name}", which \`launchers\` does not define (defined: ${known}).`,
-          { details: { field: `placement.${recipe}`, received: name } },
-        );
-      }
-    }
+    checkPlacement([...this.#byName.keys()], placement);
     this.#placement = placement;
   }
 

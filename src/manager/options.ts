@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
 import { launchersSchema, placementSchema } from '../launch/config.js';
+import { checkPlacement } from '../launch/launchers.js';
 
 const seconds = z.number().refine(Number.isFinite, 'must be finite').min(0);
 
@@ -113,6 +114,7 @@ export function resolveOptions(
     );
   }
   const options = parsed.data;
+  checkPlacement(Object.keys(options.launchers), options.placement);
   return {
     ...options,
     python: options.python ?? env['PODKEEPER_PYTHON'] ?? 'python3',
