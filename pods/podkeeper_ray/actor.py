@@ -28,6 +28,10 @@ READ_CHUNK = 1 << 16
 MAX_BATCH = 4 << 20  # bytes one read() returns at most: a long answer is relayed in several
 
 
+class NodeLost(RuntimeError):
+    """Raised to the bridge by read() once the node is being lost: a REMOTE_LOST, not a crash."""
+
+
 class PodActor:
     """One remote pod. Async actor: `read` long-polls while `write` and `signal` are served."""
 
@@ -38,6 +42,7 @@ class PodActor:
         self._err = bytearray()
         self._open_streams = 0
         self._status: int | None = None
+        self._raylet_gone = False  # set before the watch kills the runner: its exit is not the pod's
         self._wake = None  # an asyncio.Event of the actor's loop, made in start()
         self._loop = None
 
@@ -113,6 +118,8 @@ class PodActor:
             # Cleared before looking: a wake-up for data an earlier read took must not make this
             # loop spin (a set Event's wait() returns without yielding to the loop).
             self._wake.clear()
+            if self._raylet_gone:
+                raise NodeLost("the node's raylet went away: the runner was killed with it")
             with self._lock:
                 if self._out or self._err or self._finished():
                     out = bytes(self._out[:MAX_BATCH])
@@ -154,6 +161,8 @@ class PodActor:
         """The raylet is our parent: once it is gone, kill the runner's group and leave."""
         while True:
             if os.getppid() != raylet:
+                self._raylet_gone = True
+                self._notify()
                 kill_group(self._proc.pid)
                 os._exit(1)
             time.sleep(RAYLET_WATCH_SECONDS)

@@ -220,6 +220,8 @@ class Bridge:
                     break
         except ray.exceptions.RayActorError as error:
             self.lost = BridgeFailure("REMOTE_LOST", f"the pod's node or Ray worker was lost: {_first_line(error)}")
+        except ray.exceptions.RayTaskError as error:  # the actor's NodeLost: its raylet went away
+            self.lost = BridgeFailure("REMOTE_LOST", f"the pod's node was lost: {_last_line(error)}")
         except Exception as error:  # noqa: BLE001 - anything else ends the pod as lost, said once
             self.lost = BridgeFailure("REMOTE_LOST", f"lost contact with the pod's actor: {_first_line(error)}")
         self.done.set()
@@ -263,6 +265,11 @@ def _describe_ask(options: dict) -> str:
     if options.get("memory"):
         parts.append(f"memory={options['memory'] // (1024 * 1024)} MB")
     return ", ".join(parts) or "no resources"
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1][:300] if text else type(error).__name__
 
 
 def _first_line(error: BaseException) -> str:
