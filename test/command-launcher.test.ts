@@ -3,9 +3,10 @@
  * script stands in for `ssh host` or `docker run -i`). Real processes: the wrapper, the guardian and
  * the runner; the pod reports where it runs, stops cleanly and leaves nothing behind.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { LoadedRecipe } from '../src/recipes/catalog.js';
 import { createManager, tempDir } from './helpers.js';
 import { writeRecipe } from './install-helpers.js';
 
@@ -60,5 +61,25 @@ describe('CommandLauncher', () => {
     const error = await manager.call('wrapped', {}).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'POD_CRASHED' });
     expect((error as Error).message).toContain('no route to gpu-box');
+  });
+
+  it('builds no local env for a recipe placed elsewhere, even one with dependencies', async () => {
+    const root = join(
+      writeRecipe({ name: 'wrapped', code: POD, manifest: { dependencies: ['pk-not-on-any-index==9.9'] } }),
+      '..',
+    );
+    const home = tempDir('pk-home-');
+    const manager = createManager({
+      home,
+      envMode: 'venv',
+      recipePath: [root],
+      builtinRecipes: false,
+      launchers: { box: { kind: 'command', argv: [wrapper()] } },
+      placement: { wrapped: 'box' },
+    });
+    const [loaded] = await manager.recipes();
+    // What an install does before its smoke start: a local env would fail (no index has it).
+    expect(await manager.prepareEnv(loaded as LoadedRecipe)).toMatchObject({ kind: 'remote' });
+    expect(existsSync(join(home, 'envs'))).toBe(false);
   });
 });

@@ -287,6 +287,12 @@ export class PodManager {
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
   async prepareEnv(loaded: LoadedRecipe): Promise<PreparedEnv> {
     await this.#init;
+    const launcher = this.#launcherFor(loaded);
+    if (launcher.locality === 'remote') {
+      // No local env for a recipe placed elsewhere: only what its launcher needs here.
+      const { executable } = await launcher.prepare(loaded);
+      return { kind: 'remote', executable: executable ?? launcher.name };
+    }
     return this.#environments().prepare(loaded);
   }
 
