@@ -10,12 +10,14 @@ import { runChild } from './run-child.js';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Megabytes of one semi-space of the daemon's young generation (see below; measured in BENCHMARKS.md). */
 const SEMI_SPACE = '--max-semi-space-size=4';
-if (Number(process.versions.node.split('.')[0]) < 22) {
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
   const local = join(root, '.tools', 'node_modules', '.bin', 'node');
   if (!existsSync(local)) {
     process.stderr.write(
-      `podkeeper needs Node >= 22 (this is ${process.version}). Install Node 22+, or run \`npm start\` ` +
-        'once in the podkeeper checkout: it installs Node 24 into .tools/.\n',
+      `UNSUPPORTED_NODE: podkeeper needs Node >= 22.12.0 (this is ${process.version}, ${process.execPath}). ` +
+        'Install Node 22.12+ and reinstall podkeeper with it, or run `npm start` once in the podkeeper ' +
+        'checkout: it installs Node 24 into .tools/.\n',
     );
     process.exit(1);
   }

@@ -1,7 +1,7 @@
 /**
  * One error class for every failure podkeeper reports. Each carries a stable string `code`
- * (DESIGN §9), the facts of the failure in `details` (pod id, exit code, signal, stderr tail...) and
- * an optional `cause`. `toJSON()` is what crosses the wire.
+ * (docs/architecture.md#errors), the facts of the failure in `details` (pod id, exit code, signal,
+ * stderr tail...) and an optional `cause`. `toJSON()` is what crosses the wire.
  */
 import { redactJson } from './redact.js';
 
@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   'NO_CAPACITY',
   'REMOTE_LOST',
   'REMOTE_UNAVAILABLE',
+  'UNSUPPORTED_NODE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,14 @@
-/** podkeeper's library API. */
+/**
+ * podkeeper's library API: what a host app builds on, chosen one name at a time (everything else is
+ * internal and may change without a major version). The TypeScript client is `podkeeper/client`.
+ */
 
+// First: on too old a Node, fail here with a coded error, before any module that needs a newer one.
+import './node-version.js';
+
+export { installHostOf } from './daemon/install-host.js';
 export { ERROR_CODES, type ErrorCode, isPodkeeperError, PodkeeperError } from './errors.js';
+export type { InstallHost, SmokeStartResult } from './install/host.js';
 export {
   type InstallProgress,
   type InstallRequest,
@@ -19,7 +27,23 @@ export {
   type PodState,
   type RequestOptions,
 } from './pod/pod.js';
-export * from './protocol/pod.js';
+// The pod protocol: its version, its parser and request schema, and the types of its messages.
+export {
+  type ChunkMessage,
+  type ErrorBody,
+  type LogLevel,
+  type LogMessage,
+  type ParseResult,
+  POD_PROTOCOL_VERSION,
+  type PodMessage,
+  type PodRequest,
+  type ProgressMessage,
+  parsePodMessage,
+  podRequestSchema,
+  type ReadyMessage,
+  type RequestEvent,
+  type ResultMessage,
+} from './protocol/pod.js';
 export { type LoadedRecipe, RecipeCatalog, readRecipe } from './recipes/catalog.js';
 export { type Recipe, recipeSchema } from './recipes/schema.js';
 export { JsonLinesChannel } from './transport/json-lines.js';

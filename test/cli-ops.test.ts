@@ -258,7 +258,7 @@ describe('cli: rough edges', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^NAME +VERSION +CAPABILITY +SIZE +INSTALLED +DESCRIPTION$/m);
     expect(table.stdout).toMatch(
-      /^embeddings +1\.0\.0 +embeddings +\d+(\.\d)? KiB +no +Sentence embeddings/m,
+      /^embeddings +1\.1\.0 +embeddings +\d+(\.\d)? KiB +no +Sentence embeddings/m,
     );
     const json = JSON.parse(
       (await runCli(['recipes', '--available', '--json', '--home', daemon.home])).stdout,

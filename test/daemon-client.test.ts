@@ -81,15 +81,20 @@ describe('connect()', () => {
     const client = await connect({ socket: daemon.socket });
     const watcher = await connect({ socket: daemon.socket });
     onCleanup(() => watcher.close());
+    const podSaid = async (message: string) =>
+      (await watcher.logs({ target: 'hang' })).some((line) => line.message === message);
     const hung = client.call('hang', { cooperative: true });
-    await eventually(() => false, 300);
+    expect(await eventually(() => podSaid('waiting for cancel'), 10_000)).toBe(true);
     await client.close();
     await expect(hung).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' });
     await expect(client.status()).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' });
-    let pods = await watcher.pods();
-    await eventually(() => false, 300);
-    pods = await watcher.pods();
-    expect(pods).toEqual([expect.objectContaining({ recipe: 'hang', inFlight: 0, state: 'ready' })]);
+    // The daemon cancelled the call: the pod's handler saw it and returned, and the pod is free again.
+    expect(await eventually(() => podSaid('cancel received'), 5000)).toBe(true);
+    const free = async () => {
+      const [pod, ...others] = await watcher.pods();
+      return others.length === 0 && pod?.recipe === 'hang' && pod.inFlight === 0 && pod.state === 'ready';
+    };
+    expect(await eventually(free, 5000)).toBe(true);
   });
 
   it('fails with DAEMON_NOT_RUNNING and the command that starts one', async () => {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDaemonConfig } from '../src/daemon/config.js';
+import { bytesFreedByRemoving } from '../src/env/disk-usage.js';
 import type { StatusResult } from '../src/protocol/control-results.js';
 import { runCli, startDaemon } from './daemon-helpers.js';
 import { fileTempDir, makeWheels, writeRecipe } from './fixtures/env/helpers.js';
@@ -125,17 +126,21 @@ describe('podkeeper gc', () => {
     await startDaemon({ home, args, env: { ...offline, PODKEEPER_RECIPE_PATH: kept } });
     const before = JSON.parse((await cli('status', '--json')).stdout) as StatusResult;
     expect(before.environment.envs).toBe(2);
+    const freeable = await bytesFreedByRemoving(join(home, 'envs', gamma));
     const gc = await cli('gc', '--json');
     expect(gc.code).toBe(0);
     expect(JSON.parse(gc.stdout)).toEqual({
       removed: [gamma],
+      freedBytes: freeable,
       kept: [{ hash: alpha, reason: 'referenced' }],
     });
+    // The venv's own files (python link, scripts, metadata) at least: more than its folder entries.
+    expect(freeable).toBeGreaterThan(16 * 1024);
     expect(existsSync(join(home, 'envs', gamma))).toBe(false);
     expect(existsSync(join(home, 'envs', alpha, 'bin', 'python'))).toBe(true);
     expect(await cli('gc')).toMatchObject({
       code: 0,
-      stdout: `kept ${alpha} (referenced)\n0 envs removed, 1 env kept\n`,
+      stdout: `kept ${alpha} (referenced)\n0 envs removed (0 B freed), 1 env kept\n`,
     });
     expect(await cli('call', 'alpha', '{}')).toMatchObject({ code: 0 });
   });

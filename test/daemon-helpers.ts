@@ -234,6 +234,8 @@ export function sleep(ms: number): Promise<void> {
 export interface LogFollower {
   /** What it printed so far. */
   output(): string;
+  /** Whether it still runs. */
+  running(): boolean;
   /** Ctrl-C; settles with the exit code. */
   interrupt(): Promise<number | null>;
 }
@@ -261,6 +263,7 @@ export async function followLogs(daemon: TestDaemon, target: string): Promise<Lo
   if (!subscribed) throw new Error('`logs -f` did not connect to the daemon');
   return {
     output: () => out,
+    running: () => child.exitCode === null && child.signalCode === null,
     interrupt: () => {
       child.kill('SIGINT');
       return exited;

@@ -269,12 +269,17 @@ describe('requests', () => {
     const client = await rawConnect(daemon.socket);
     client.send({ id: 's', action: 'logs.follow', payload: {} });
     await client.waitFor((l) => l['event'] === 'stream.started');
+    const podLog = (message: string) => (line: Record<string, unknown>) =>
+      line['id'] === 's' && line['source'] === 'pod' && line['message'] === message;
     client.send({ id: 'c', action: 'call', payload: { target: 'hang', input: { cooperative: true } } });
-    await sleep(300);
+    await client.waitFor(podLog('waiting for cancel'));
     client.send({ id: 'x1', action: 'cancel', payload: { id: 'c' } });
+    expect(await client.answer('c')).toMatchObject({ success: false, error: { code: 'CANCELLED' } });
+    expect(await client.answer('x1')).toMatchObject({ result: { cancelled: true } });
+    // The pod itself was told: its handler saw ctx.cancelled and returned.
+    await client.waitFor(podLog('cancel received'));
     client.send({ id: 'x2', action: 'cancel', payload: { id: 's' } });
     client.send({ id: 'x3', action: 'cancel', payload: { id: 'nothing' } });
-    expect(await client.answer('c')).toMatchObject({ success: false, error: { code: 'CANCELLED' } });
     expect(await client.answer('s')).toEqual({ id: 's', success: true, result: {} });
     expect(await client.answer('x3')).toMatchObject({ result: { cancelled: false } });
   });

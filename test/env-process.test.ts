@@ -4,7 +4,7 @@
  * use: its temp dir and stale lock are cleaned up and the env is rebuilt.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ManagerEvent, PodManagerOptions } from '../src/index.js';
@@ -28,6 +28,7 @@ import {
   recordEvents,
   tempDir,
 } from './helpers.js';
+import { commandLine } from './processes.js';
 
 const wheelhouse = makeWheels(fileTempDir('podkeeper-wheels-'));
 const uvCache = fileTempDir('podkeeper-uv-cache-');
@@ -111,14 +112,7 @@ describe('across processes', () => {
     const child = daemon(childOptions(home, recipes, '30'), 'victim');
     const deadline = Date.now() + 20_000;
     // Wait until the installer runs (held back by slow-uv's sleep).
-    const installing = () =>
-      ourProcesses().some((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0');
-        } catch {
-          return false; // gone while we looked
-        }
-      });
+    const installing = () => ourProcesses().some((pid) => commandLine(pid)?.split(' ')[0] === 'sleep');
     while (!installing()) {
       if (Date.now() > deadline) throw new Error('the child never started installing');
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -26,7 +26,7 @@ import { createManager, eventually, ourProcesses, RUN_MARKER, recordEvents, temp
 
 const wheelhouse = makeWheels(fileTempDir('podkeeper-wheels-'));
 const uvCache = fileTempDir('podkeeper-uv-cache-');
-const offline = { UV_OFFLINE: '1', UV_CACHE_DIR: uvCache, UV_NO_CONFIG: '1' };
+const offline = { UV_OFFLINE: '1', UV_CACHE_DIR: uvCache, UV_NO_CONFIG: '1', PYTHONDONTWRITEBYTECODE: '1' };
 
 const run: Run = (command, args, extra = {}) =>
   runCommand(command, args, {
@@ -84,6 +84,15 @@ describe('system mode', () => {
       '+ pk-gamma==0.3.0',
     ]);
     expect(statSync(join(site, 'pk_alpha', '__init__.py')).mtimeMs).toBe(alphaBefore);
+    // Compiled at install time, so no pod start compiles it (PYTHONDONTWRITEBYTECODE=1 is set).
+    expect(readdirSync(join(site, 'pk_gamma', '__pycache__'))).toEqual([
+      expect.stringMatching(/^__init__\.cpython-\d+\.pyc$/),
+    ]);
+    expect(
+      events.some(
+        (e) => e.event === 'env.progress' && e.phase === 'compiling' && /^Bytecode compiled/.test(e.message),
+      ),
+    ).toBe(true);
     expect(
       existsSync(join(home, 'envs')) ? readdirSync(join(home, 'envs')).filter((n) => n !== '.locks') : [],
     ).toEqual([]);
@@ -172,9 +181,13 @@ describe('installer discovery', () => {
     expect(result.versions).toEqual({ pk_beta: '2.0.0' });
     expect(result.prefix).toContain(join(home, 'envs'));
     expect((await manager.environment()).installer).toMatchObject({ kind: 'pip', source: 'fallback' });
+    // It tried to install uv first (pip cannot reach an index), then made the venv with the stdlib.
     const pipInstall = commands(events).find((e) => e.args.includes('--target'));
-    expect(pipInstall?.exitCode).not.toBe(0); // it tried to install uv first
-    expect(commands(events).some((e) => e.args.join(' ').startsWith('-m venv'))).toBe(true);
+    expect(pipInstall, 'the attempt to install uv with pip').toBeDefined();
+    expect(pipInstall?.exitCode).toEqual(expect.any(Number));
+    expect(pipInstall?.exitCode).not.toBe(0);
+    const venv = commands(events).find((e) => e.args.join(' ').startsWith('-m venv'));
+    expect(venv, 'python -m venv').toMatchObject({ exitCode: 0 });
   });
 });
 

@@ -4,12 +4,13 @@
  * environment) is left alive.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import { PodManager, type PodManagerOptions } from '../src/index.js';
 import type { ManagerEvent } from '../src/manager/events.js';
+import { isAlive, processesWithEnv } from './processes.js';
 
 export const FIXTURE_RECIPES = join(import.meta.dirname, 'fixtures', 'recipes');
 /** Every process started by this test file carries this in its environment. */
@@ -46,37 +47,28 @@ export function recordEvents(manager: PodManager): ManagerEvent[] {
   return seen;
 }
 
-/** Pids of live processes whose environment carries this file's run marker (Linux /proc). */
+/** Pids of live processes whose environment carries this file's run marker. */
 export function ourProcesses(): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      if (!environ.includes(RUN_MARKER)) continue;
-      if (isAlive(Number(entry))) found.push(Number(entry));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return found;
+  return processesWithEnv(RUN_MARKER);
 }
 
-/** True while `pid` runs; a zombie (dead, not yet reaped by its new parent) counts as gone. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
+export { isAlive };
+
+/** The pid of a pod `list()` returned; fails the test when there is none (`kill(0)` would signal our own group). */
+export function pidOf(pod: { pid?: number | null | undefined } | undefined): number {
+  expect(pod?.pid, 'a live pod with a pid').toBeGreaterThan(0);
+  return pod?.pid as number;
 }
 
 /** Polls `check` until it holds or `ms` pass; returns whether it held. */
-export async function eventually(check: () => boolean, ms = 3000, step = 20): Promise<boolean> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 3000,
+  step = 20,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (check()) return true;
+    if (await check()) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, step));
   }

@@ -36,7 +36,7 @@ function sourceOptions(indexUrl: string): SourceOptions & { steps: string[] } {
 describe('install from the catalog of a clone', () => {
   it('gets `embeddings` past the archive step with no tarball, checked against the index sha256', async () => {
     const root = cloneRecipes();
-    expect(existsSync(join(root, 'embeddings-1.0.0.tar.gz'))).toBe(false);
+    expect(existsSync(join(root, 'embeddings-1.1.0.tar.gz'))).toBe(false);
     const options = sourceOptions(join(root, 'index.json'));
     const fetched = await fetchRecipe('embeddings', options);
     const index = JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')) as {

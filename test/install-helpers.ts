@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, gzipSync } from 'node:zlib';
 import { create, Header } from 'tar';
+import { installHostOf } from '../src/daemon/install-host.js';
 import type { PodManager } from '../src/index.js';
 import { type InstallProgress, RecipeInstaller } from '../src/install/installer.js';
 import { createManager, onCleanup, tempDir } from './helpers.js';
@@ -193,7 +194,7 @@ export function installFixture(
     ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
   });
   const installer = new RecipeInstaller({
-    host: manager,
+    host: installHostOf(manager),
     indexUrl: options.indexUrl,
     attempts: 3,
     backoffMs: 20,

@@ -6,6 +6,7 @@
 import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { installHostOf } from '../src/daemon/install-host.js';
 import { RecipeInstaller } from '../src/install/installer.js';
 import type { RequestEvent } from '../src/protocol/pod.js';
 import { eventually, recordEvents, sleep, tempDir } from './helpers.js';
@@ -107,7 +108,7 @@ describe('install, upgrade, rollback, remove', () => {
     mkdirSync(join(fx.home, 'staging', `${deadPid}-abcd`, 'unpacked'), { recursive: true });
     mkdirSync(join(fx.home, 'recipes', '.versions', 'orphan@1.0.0-1234'), { recursive: true });
     writeFileSync(join(fx.home, 'recipes', '.versions', 'orphan@1.0.0-1234', 'recipe.json'), '{}');
-    const again = new RecipeInstaller({ host: fx.manager });
+    const again = new RecipeInstaller({ host: installHostOf(fx.manager) });
     await again.ready;
     expect(leftovers(fx.home)).toEqual({ staging: [], versions: [expect.stringMatching(/^kept@1\.0\.0-/)] });
     expect(readlinkSync(join(fx.home, 'recipes', 'kept'))).toMatch(/^\.versions\/kept@1\.0\.0-/);

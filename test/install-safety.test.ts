@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { installHostOf } from '../src/daemon/install-host.js';
 import { RecipeInstaller } from '../src/install/installer.js';
 import { onCleanup, tempDir } from './helpers.js';
 import {
@@ -81,7 +82,7 @@ describe('unpacking safely', () => {
 
   it('refuses an archive that unpacks past the size bound, naming the member that crossed it', async () => {
     const fx = installFixture();
-    const installer = new RecipeInstaller({ host: fx.manager, maxUnpackedMB: 0.05 });
+    const installer = new RecipeInstaller({ host: installHostOf(fx.manager), maxUnpackedMB: 0.05 });
     const file = rawTarball([...recipeMembers('huge'), { path: 'huge/blob.bin', body: 'z'.repeat(100_000) }]);
     const error = await installer.install({ source: file }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNSAFE_ARCHIVE', details: { member: 'huge/blob.bin' } });
@@ -90,7 +91,7 @@ describe('unpacking safely', () => {
 
   it('refuses a gzip bomb: every inflated byte counts, the zeros after the end of the archive too', async () => {
     const fx = installFixture();
-    const installer = new RecipeInstaller({ host: fx.manager, maxUnpackedMB: 1 });
+    const installer = new RecipeInstaller({ host: installHostOf(fx.manager), maxUnpackedMB: 1 });
     await installer.install({ source: writeRecipe({ name: 'bomb', version: '1.0.0' }) });
     const file = await gzipBomb('bomb', 32 * 1024 * 1024);
     const error = await installer.install({ source: file }).catch((e: unknown) => e);

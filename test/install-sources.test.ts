@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { installHostOf } from '../src/daemon/install-host.js';
 import { tempDir } from './helpers.js';
 import {
   installFixture,
@@ -212,7 +213,7 @@ describe('install sources', () => {
 
     const { manager } = fx;
     const { RecipeInstaller } = await import('../src/install/installer.js');
-    const small = new RecipeInstaller({ host: manager, maxArchiveMB: 0.01 });
+    const small = new RecipeInstaller({ host: installHostOf(manager), maxArchiveMB: 0.01 });
     server.file('/big.tar.gz', Buffer.alloc(64 * 1024));
     const big = await small
       .install({ source: `${server.url}/big.tar.gz`, insecure: true })

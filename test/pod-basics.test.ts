@@ -1,9 +1,9 @@
 /** Requests, results and isolation of the protocol channel, against real fixture pods. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../src/index.js';
-import { createManager, ourProcesses, recordEvents } from './helpers.js';
+import { createManager, ourProcesses, pidOf, recordEvents } from './helpers.js';
+import { commandLine } from './processes.js';
 
 describe('a pod answers requests', () => {
   it('echoes the exact payload back, spawning the pod on demand', async () => {
@@ -15,8 +15,7 @@ describe('a pod answers requests', () => {
     expect(pod?.rssMB).toBeGreaterThan(1);
     // The leak check sees a live pod (its title is set without hiding its environment)...
     expect(ourProcesses()).toContain(pod?.pid);
-    if (hasSetproctitle())
-      expect(readFileSync(`/proc/${pod?.pid}/cmdline`, 'utf8')).toMatch(/^podkeeper: echo/);
+    if (hasSetproctitle()) expect(commandLine(pidOf(pod))).toMatch(/^podkeeper: echo/);
     await manager.close();
     // ...and none once it is stopped.
     expect(ourProcesses()).toEqual([]);

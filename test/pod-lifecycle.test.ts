@@ -1,7 +1,7 @@
 /** Crashes, restarts, timeouts and termination, against real fixture pods. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createManager, eventually, isAlive, ourProcesses, recordEvents, sleep } from './helpers.js';
+import { ignoredSignals } from './processes.js';
 
 const fastRestart = {
   backoffBase: 0.05,
@@ -62,7 +62,7 @@ describe('pod lifecycle', () => {
     const [before] = await manager.list();
     const crash = manager.call('crash-mid', { crash: true }).catch((e: unknown) => e);
     const queued = manager.call('crash-mid', {}).catch((e: unknown) => e);
-    await eventually(() => !isAlive(before?.pid ?? 0), 3000, 2);
+    await eventually(() => !isAlive(before?.pid), 3000, 2);
     const diedAt = Date.now();
     const [error, queuedError] = await Promise.all([crash, queued]);
     expect(Date.now() - diedAt).toBeLessThan(1000);
@@ -86,7 +86,7 @@ describe('pod lifecycle', () => {
     expect(
       await eventually(() => events.some((e) => e.event === 'pod.ready' && e.podId !== before?.id), 5000),
     ).toBe(true);
-    expect(isAlive(before?.pid ?? 0)).toBe(false);
+    expect(isAlive(before?.pid)).toBe(false);
     expect(events.find((e) => e.event === 'pod.crashed')).toMatchObject({ reason: 'killed' });
   });
 
@@ -128,7 +128,7 @@ describe('pod lifecycle', () => {
     const [stopped] = await manager.stop({ target: 'stubborn' });
     expect(Date.now() - started).toBeGreaterThan(400);
     expect(await blocked).toMatchObject({ code: 'SHUTTING_DOWN' });
-    expect(isAlive(stopped?.pid ?? 0)).toBe(false);
+    expect(isAlive(stopped?.pid)).toBe(false);
     expect(await eventually(() => !isAlive(child), 1000)).toBe(true);
     expect(ourProcesses()).toEqual([]);
   });
@@ -136,8 +136,7 @@ describe('pod lifecycle', () => {
   it('an idle stop of a pod whose grandchild ignores SIGTERM leaves no grandchild', async () => {
     const manager = createManager({ stopGrace: 2 });
     const { child } = (await manager.call('stubborn', {})) as { child: number };
-    const ignored = /SigIgn:\s+([0-9a-f]+)/.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] ?? '0';
-    expect(BigInt(`0x${ignored}`) & 0x4000n).toBe(0x4000n); // the grandchild really ignores SIGTERM
+    expect(ignoredSignals(child) & 0x4000n).toBe(0x4000n); // the grandchild really ignores SIGTERM
     await manager.close();
     expect(await eventually(() => !isAlive(child), 1000)).toBe(true);
   });
@@ -208,8 +207,8 @@ describe('a pod that ignores SIGINT and SIGTERM, and so does its child', () => {
       await manager.stop({ target: 'deaf' });
       expect(Date.now() - started).toBeLessThan(1000 + 1000);
       await pending;
-      expect(isAlive(childOf() ?? 0)).toBe(false);
-      expect(isAlive(pod?.pid ?? 0)).toBe(false);
+      expect(isAlive(childOf())).toBe(false);
+      expect(isAlive(pod?.pid)).toBe(false);
       expect(ourProcesses()).toEqual([]);
     });
   }

@@ -53,11 +53,26 @@ describe('recipes shipped in the repository', () => {
   });
 
   it('the model recipes pin a revision; the file downloads carry a sha256', async () => {
+    let files = 0;
     for (const name of readdirSync(CATALOG_DIR)) {
       const { recipe } = await readRecipe(join(CATALOG_DIR, name));
       if (recipe.model) expect(recipe.revision, name).toMatch(/^[0-9a-f]{7,40}$/);
-      for (const file of recipe.files) expect(file.url).toContain(file.sha256);
+      // Read as written, not as parsed: every file entry in recipe.json names its digest itself.
+      const written = JSON.parse(readFileSync(join(CATALOG_DIR, name, 'recipe.json'), 'utf8')) as {
+        files?: { sha256?: unknown }[];
+      };
+      for (const file of written.files ?? []) expect(file.sha256, name).toMatch(/^[0-9a-f]{64}$/);
+      files += written.files?.length ?? 0;
     }
+    expect(files, 'the catalog has file downloads to check').toBeGreaterThan(0);
+    // And the schema refuses a download without one, or with a digest that is not a sha256.
+    const base = { name: 'x', capability: 'x', entry: 'pod.py' };
+    const file = { path: 'models/a.bin', url: 'https://example.com/a.bin' };
+    expect(recipeSchema.safeParse({ ...base, files: [file] }).success).toBe(false);
+    expect(recipeSchema.safeParse({ ...base, files: [{ ...file, sha256: 'abc' }] }).success).toBe(false);
+    expect(recipeSchema.safeParse({ ...base, files: [{ ...file, sha256: 'a'.repeat(64) }] }).success).toBe(
+      true,
+    );
   });
 
   it('recipes/index.json lists the catalog recipes as packed now (run `npm run pack-recipes` when this fails)', async () => {

@@ -1,4 +1,5 @@
-"""podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1, DESIGN §2).
+"""podkeeper pod runner: `python -u -m podkeeper_pod <recipe_dir>` (wire protocol v1,
+docs/architecture.md#protocols).
 
     daemon ──stdin──▶ private fd ──▶ reader (leader) thread: dispatch.Dispatcher
                                         ├─ ping / cancel / shutdown ─▶ answered by the runner
@@ -43,6 +44,8 @@ USAGE = "usage: python -m podkeeper_pod <recipe_dir>"
 # Set by the guardian (guardian.py) in the runner it forks: waits until the guardian is the tree's
 # subreaper, before the first line of recipe code runs.
 before_recipe_code: Callable[[], None] | None = None
+# Set in a pod forked from a zygote (forked.py): its guardian, which the daemon did not spawn itself.
+guardian_pid: int | None = None
 
 
 def main(argv: list[str]) -> int:
@@ -108,7 +111,8 @@ def _set_up_and_serve(
             _setup_failed(recipe, error)
             life.request_exit(3)
             return
-    channel.send(protocol.ready_message(recipe.capability, list(handlers), os.getpid(), rss_mb(), _python()))
+    ready = protocol.ready_message(recipe.capability, list(handlers), os.getpid(), rss_mb(), _python(), guardian_pid)
+    channel.send(ready)
     from .dispatch import Dispatcher
 
     def end_of_input() -> None:

@@ -30,6 +30,11 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from .groupkill import reap_children
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
+
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 STOP_GRACE_SECONDS = 1.0
@@ -238,6 +243,19 @@ def _poll_parent() -> None:
 def run() -> None:
     """The daemon's entry: `python -u -c "from podkeeper_pod.guardian import run; run()" <recipe_dir>`."""
     parent = os.getppid()
+    guard(lambda: _arm(parent))
+
+
+def guard(
+    arm: Callable[[], bool],
+    in_runner: Callable[[], None] | None = None,
+    report: Callable[[int], None] | None = None,
+) -> NoReturn:
+    """Fork the runner, guard it until it ends, then exit as it did. `arm` makes this process the
+    tree's subreaper and watches the daemon (False: it is gone already); `in_runner` runs first in
+    the forked runner; `report` gets the runner's wait status before this process exits by it (a pod
+    forked from a zygote tells the process the daemon spawned, see zygote.py)."""
+    parent = os.getppid()
     # Set before the fork, so no signal finds the guardian with its default action; the runner
     # resets them (its Lifecycle installs its own SIGTERM/SIGINT handlers; SIGHUP/SIGUSR1 go back to default).
     guardian = Guardian(0, parent)
@@ -258,18 +276,20 @@ def run() -> None:
         os.close(armed_write)
         for signum in (signals.SIGTERM, signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM, signals.SIGINT):
             signals.signal(signum, signals.SIG_DFL)
+        if in_runner is not None:
+            in_runner()
         from . import __main__ as runner_main
 
         runner_main.before_recipe_code = lambda: _wait_armed(armed_read)
         runner_main.run()
-        return
+        os._exit(0)  # not reached: run() exits
     os.close(armed_read)
     guardian.runner = runner
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # the runner owns the pipes: the daemon must see them close when it exits
     os.dup2(devnull, 1)
     os.close(devnull)
-    parent_alive = _arm(parent)
+    parent_alive = arm()
     os.write(armed_write, b"1")
     os.close(armed_write)
     if not parent_alive:  # the daemon died before the signal was armed
@@ -277,9 +297,16 @@ def run() -> None:
         _kill(runner, signals.SIGTERM)
     status = guardian.serve()
     sys.stdout.flush()
+    if report is not None:
+        report(status)
+    exit_as(status)
+
+
+def exit_as(status: int) -> NoReturn:
+    """Exit with the code of a wait status, or die of its signal (so the daemon sees the same crash)."""
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
         if signum != signals.SIGKILL:
             signals.signal(signum, signals.SIG_DFL)
-        os.kill(os.getpid(), signum)  # die of the runner's signal, so the daemon sees the same crash
+        os.kill(os.getpid(), signum)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)

@@ -1,9 +1,9 @@
 """Reading `recipe.json`, importing the recipe's entry file, and finding its actions.
 
-Entry contract (DESIGN §5): optional `setup(ctx)`; `process(payload, ctx)` is the `process` action;
-the module-level functions named in an `ACTIONS` tuple are further actions. Handlers may be plain
-functions, `async def` coroutines, generators or async generators; which one is read from the code
-object's flags, not with `inspect` (kept off the start-up path).
+Entry contract (docs/architecture.md#recipes): optional `setup(ctx)`; `process(payload, ctx)` is the
+`process` action; the module-level functions named in an `ACTIONS` tuple are further actions.
+Handlers may be plain functions, `async def` coroutines, generators or async generators; which one
+is read from the code object's flags, not with `inspect` (kept off the start-up path).
 """
 
 from __future__ import annotations

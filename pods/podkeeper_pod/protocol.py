@@ -1,4 +1,5 @@
-"""Pod wire protocol, version 1 (DESIGN §2): the Python mirror of `src/protocol/pod.ts`.
+"""Pod wire protocol, version 1 (docs/architecture.md#protocols): the Python mirror of
+`src/protocol/pod.ts`.
 
 Daemon → pod: `parse_request` turns a decoded line into a `Request` or raises `ProtocolError` naming
 the field. Pod → daemon: the runner builds every line with the constructors below;
@@ -16,7 +17,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_ID_LENGTH = 256
 MAX_ACTION_LENGTH = 128
 
-# Error codes the runner produces (DESIGN §9).
+# Error codes the runner produces (docs/architecture.md#errors).
 BAD_REQUEST = "BAD_REQUEST"
 UNKNOWN_ACTION = "UNKNOWN_ACTION"
 HANDLER_ERROR = "HANDLER_ERROR"
@@ -79,8 +80,10 @@ def parse_request(obj: object) -> Request:
 # ----------------------------------------------------------------------------- pod → daemon
 
 
-def ready_message(capability: str, actions: list[str], pid: int, memory_mb: float, python: str) -> dict:
-    return {
+def ready_message(
+    capability: str, actions: list[str], pid: int, memory_mb: float, python: str, guardian: int | None = None
+) -> dict:
+    message = {
         "type": "ready",
         "capability": capability,
         "backend": "python",
@@ -90,6 +93,9 @@ def ready_message(capability: str, actions: list[str], pid: int, memory_mb: floa
         "actions": actions,
         "python": python,
     }
+    if guardian is not None:  # forked from a zygote: the guardian that owns the pod's process tree
+        message["guardian"] = guardian
+    return message
 
 
 def timestamp(now: float | None = None) -> str:
@@ -134,7 +140,7 @@ def failure(request_id: str, code: str, message: str, traceback: str | None = No
 # ----------------------------------------------------------------------------- validation
 
 _NUMBER = (int, float)
-_READY_FIELDS = ("type", "capability", "backend", "memoryMB", "pid", "protocol", "actions", "python")
+_READY_FIELDS = ("type", "capability", "backend", "memoryMB", "pid", "protocol", "actions", "python", "guardian")
 _FIELDS = {
     "ready": _READY_FIELDS,
     "log": ("type", "level", "message", "timestamp"),
@@ -198,6 +204,8 @@ def validate_message(obj: object) -> str:
             _check(type(obj.get(field)) is str, field, "a string", obj)
         _check(_is_number(obj.get("memoryMB")) and obj["memoryMB"] >= 0, "memoryMB", "a number >= 0", obj)
         _check(type(obj.get("pid")) is int and obj["pid"] > 0, "pid", "a positive integer", obj)
+        guardian = obj.get("guardian", 1)
+        _check(type(guardian) is int and guardian > 0, "guardian", "a positive integer (or absent)", obj)
         _check(obj.get("protocol") == PROTOCOL_VERSION and type(obj.get("protocol")) is int, "protocol", "1", obj)
         actions = obj.get("actions")
         _check(type(actions) is list and all(type(a) is str for a in actions), "actions", "an array of strings", obj)

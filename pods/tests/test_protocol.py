@@ -72,6 +72,7 @@ def test_request_defaults() -> None:
 def test_constructors_build_valid_messages() -> None:
     built = [
         protocol.ready_message("llm", ["process"], 123, 12.5, "3.11.7"),
+        protocol.ready_message("llm", ["process"], 123, 12.5, "3.11.7", guardian=122),
         protocol.log_message("warning", "careful"),
         protocol.progress_message("r", 0.5),
         protocol.progress_message("r", 1.0, "done"),
@@ -83,7 +84,19 @@ def test_constructors_build_valid_messages() -> None:
         protocol.invalid_message(protocol.BAD_REQUEST, "bad request line, no id found: not valid JSON"),
     ]
     kinds = [validate_message(message) for message in built]
-    assert kinds == ["ready", "log", "progress", "progress", "chunk", "chunk", "result", "result", "result", "invalid"]
+    assert kinds == [
+        "ready",
+        "ready",
+        "log",
+        "progress",
+        "progress",
+        "chunk",
+        "chunk",
+        "result",
+        "result",
+        "result",
+        "invalid",
+    ]
 
 
 def test_timestamp_is_iso_utc_with_milliseconds() -> None:

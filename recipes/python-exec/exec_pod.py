@@ -1,4 +1,5 @@
-"""The python-exec recipe: runs Python functions and classes sent in the request (DESIGN §8).
+"""The python-exec recipe: runs Python functions and classes sent in the request
+(docs/architecture.md#recipes).
 
 Actions:
 - `execute`: a FunctionRequest (worker-tetra's fields) in, a FunctionResponse out; see

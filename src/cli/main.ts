@@ -1,6 +1,7 @@
 /**
- * The podkeeper command line (DESIGN §7). Each command lives in `commands/`; this file only builds
- * the program and turns failures into exit codes (see exit-codes.ts).
+ * The podkeeper command line (docs/architecture.md#home-configuration-and-clients). Each command
+ * lives in `commands/`; this file only builds the program and turns failures into exit codes (see
+ * exit-codes.ts).
  */
 
 import { readFileSync } from 'node:fs';
@@ -8,7 +9,10 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_ROOT } from '../paths.js';
 import { registerCall } from './commands/call.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerConfig } from './commands/config.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerInstall } from './commands/install.js';
 import { registerLogs } from './commands/logs.js';
@@ -16,6 +20,7 @@ import { registerPs } from './commands/ps.js';
 import { registerRecipes } from './commands/recipes.js';
 import { registerRemove } from './commands/remove.js';
 import { registerRun } from './commands/run.js';
+import { registerService } from './commands/service.js';
 import { registerShutdown } from './commands/shutdown.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -48,6 +53,10 @@ for (const register of [
   registerGc,
   registerShutdown,
   registerRun,
+  registerConfig,
+  registerDoctor,
+  registerService,
+  registerCompletion,
 ]) {
   register(program);
 }

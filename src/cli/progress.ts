@@ -1,4 +1,7 @@
-/** How the CLI shows long work: a bar on a terminal, plain lines otherwise (DESIGN §7). */
+/**
+ * How the CLI shows long work: a bar on a terminal, plain lines otherwise
+ * (docs/architecture.md#home-configuration-and-clients).
+ */
 import cliProgress from 'cli-progress';
 
 /** A progress bar on a terminal, plain `progress 40% message` lines otherwise, nothing with --json. */

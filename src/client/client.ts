@@ -2,24 +2,14 @@
  * A control-protocol client over any pair of streams (a Unix socket, or a spawned daemon's stdio),
  * on the same JsonLinesChannel the daemon uses. No reconnect: when the connection ends, every
  * request in flight rejects with `CHANNEL_CLOSED` and the client is done.
- *
- *   method ─▶ {id, action, payload} ─channel─▶ daemon
- *   pending[id] ◀── progress / chunk / event ◀── daemon      (routed by id to the call or stream)
- *   pending[id] ◀── {id, success, result|error}              (settles it, exactly once)
- *   events 'error' ◀── {id: null, success: false, error}      (a line the daemon could not read; it
- *                                                             fails the only pending request, if one)
+ * The typed methods live here; the requests in flight, and how each line of the daemon reaches
+ * its request, in request-table.ts.
  */
 import type { Readable, Writable } from 'node:stream';
-import { z } from 'zod';
-import { type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
+import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { ControlAction, ControlPayloadInput, EventName } from '../protocol/control.js';
-import {
-  type ControlEvent,
-  controlChunkSchema,
-  controlProgressSchema,
-  controlResponseSchema,
-} from '../protocol/control-replies.js';
+import type { ControlEvent } from '../protocol/control-replies.js';
 import type {
   AvailableRecipe,
   ControlResult,
@@ -29,7 +19,8 @@ import type {
   RecipeSummary,
   StatusResult,
 } from '../protocol/control-results.js';
-import { type InvalidLine, JsonLinesChannel } from '../transport/json-lines.js';
+import { JsonLinesChannel } from '../transport/json-lines.js';
+import { ClientRequestTable } from './request-table.js';
 import { type CallEvent, CallHandle, Subscription, toCallEvent } from './streams.js';
 
 export interface ClientCallOptions {
@@ -54,53 +45,45 @@ export interface ClientOptions {
   onClose?: () => Promise<void>;
 }
 
-interface Pending {
-  resolve(result: unknown): void;
-  reject(error: PodkeeperError): void;
-  event?: (line: Record<string, unknown>) => void;
-}
-
 export interface ClientEvents extends Record<string, unknown> {
   /** An error reply from the daemon that names no request (`id: null`). */
   error: PodkeeperError;
 }
-
-const eventLineSchema = z.looseObject({ type: z.literal('event'), id: z.unknown(), event: z.string() });
 
 export class PodkeeperClient {
   /** Settles once the connection has ended, for whatever reason. */
   readonly closed: Promise<void>;
   /** 'error': what the daemon reported about a line of ours it could not read at all (`id: null`). */
   readonly events = new Emitter<ClientEvents>();
-  readonly #channel: JsonLinesChannel;
-  readonly #pending = new Map<string, Pending>();
+  readonly #requests: ClientRequestTable;
   readonly #name: string;
   readonly #onClose: (() => Promise<void>) | undefined;
-  #nextId = 0;
-  #ended: PodkeeperError | undefined;
-  #markClosed!: () => void;
   #closing: Promise<void> | undefined;
 
   constructor(input: Readable, output: Writable, options: ClientOptions = {}) {
     this.#name = options.name ?? 'the daemon';
     this.#onClose = options.onClose;
-    this.closed = new Promise((resolve) => {
-      this.#markClosed = resolve;
-    });
-    this.#channel = new JsonLinesChannel(input, output, {
+    const closed = Promise.withResolvers<void>();
+    this.closed = closed.promise;
+    const channel = new JsonLinesChannel(input, output, {
       maxLineLength: options.maxLineLength,
       name: this.#name,
     });
-    this.#channel.onMessage((line) => this.#onLine(line));
-    this.#channel.onInvalid((bad) => this.#onInvalid(bad));
-    this.#channel.onClose(() =>
-      this.#end(new PodkeeperError('CHANNEL_CLOSED', `The connection to ${this.#name} was closed.`)),
+    const requests = new ClientRequestTable(channel, this.#name, {
+      onUnnamedError: (error) => this.events.emit('error', error),
+      onEnd: () => closed.resolve(),
+    });
+    this.#requests = requests;
+    channel.onMessage((line) => requests.onLine(line));
+    channel.onInvalid((bad) => requests.onInvalid(bad));
+    channel.onClose(() =>
+      requests.end(new PodkeeperError('CHANNEL_CLOSED', `The connection to ${this.#name} was closed.`)),
     );
   }
 
   /** Requests sent and not yet answered. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#requests.size;
   }
 
   // ---------------------------------------------------------------- typed actions
@@ -130,7 +113,7 @@ export class PodkeeperClient {
     if (options.keepAlive !== undefined) payload.keepAlive = options.keepAlive;
     let handle: CallHandle<T> | undefined;
     const early: CallEvent[] = [];
-    const { id, result } = this.#send('call', payload, {
+    const { id, result } = this.#requests.send('call', payload, {
       signal: options.signal,
       event: (line) => {
         const event = toCallEvent(line);
@@ -140,7 +123,7 @@ export class PodkeeperClient {
         else early.push(event);
       },
     });
-    handle = new CallHandle<T>(id, result as Promise<T>, () => this.#cancel(id));
+    handle = new CallHandle<T>(id, result as Promise<T>, () => this.#requests.cancel(id));
     for (const event of early) handle.push(event);
     return handle;
   }
@@ -161,7 +144,7 @@ export class PodkeeperClient {
     const payload: ControlPayloadInput<'recipes.install'> = { source };
     if (options.sha256 !== undefined) payload.sha256 = options.sha256;
     if (options.insecure !== undefined) payload.insecure = options.insecure;
-    const { result } = this.#send('recipes.install', payload, {
+    const { result } = this.#requests.send('recipes.install', payload, {
       event: (line) => options.onProgress?.(line as ControlEvent),
     });
     return ((await result) as ControlResult<'recipes.install'>).recipe;
@@ -206,46 +189,18 @@ export class PodkeeperClient {
     payload: ControlPayloadInput<A>,
     options: { signal?: AbortSignal } = {},
   ): Promise<ControlResult<A>> {
-    return this.#send(action, payload, options).result as Promise<ControlResult<A>>;
+    return this.#requests.send(action, payload, options).result as Promise<ControlResult<A>>;
   }
 
   /** Ends the connection; requests in flight reject with `CHANNEL_CLOSED` (the daemon cancels them). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#end(new PodkeeperError('CHANNEL_CLOSED', `The client closed its connection to ${this.#name}.`));
+      this.#requests.end(
+        new PodkeeperError('CHANNEL_CLOSED', `The client closed its connection to ${this.#name}.`),
+      );
       await this.#onClose?.();
     })();
     return this.#closing;
-  }
-
-  // ---------------------------------------------------------------- internals
-
-  #send(
-    action: ControlAction,
-    payload: unknown,
-    options: { signal?: AbortSignal; event?: Pending['event'] } = {},
-  ): { id: string; result: Promise<unknown> } {
-    this.#nextId += 1;
-    const id = this.#nextId.toString(36);
-    if (this.#ended) return { id, result: rejected(this.#ended) };
-    const { signal } = options;
-    if (signal?.aborted) {
-      return {
-        id,
-        result: rejected(new PodkeeperError('CANCELLED', `The ${action} request was cancelled.`)),
-      };
-    }
-    const result = new Promise<unknown>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, event: options.event });
-    });
-    this.#channel.send({ id, action, payload }).catch(() => undefined);
-    if (signal) {
-      const onAbort = () => this.#cancel(id);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const forget = () => signal.removeEventListener('abort', onAbort);
-      result.then(forget, forget);
-    }
-    return { id, result };
   }
 
   async #subscribe<E extends ControlEvent>(
@@ -257,13 +212,13 @@ export class PodkeeperClient {
       started = resolve;
     });
     let subscription: Subscription<E> | undefined;
-    const { id, result } = this.#send(action, payload, {
+    const { id, result } = this.#requests.send(action, payload, {
       event: (line) => {
         if (line['event'] === 'stream.started') started();
         else subscription?.push(line as E);
       },
     });
-    subscription = new Subscription<E>(id, () => this.#cancel(id));
+    subscription = new Subscription<E>(id, () => this.#requests.cancel(id));
     const sub = subscription;
     result.then(
       () => sub.end(),
@@ -272,111 +227,4 @@ export class PodkeeperClient {
     await Promise.race([ready, result]);
     return sub;
   }
-
-  #cancel(id: string): void {
-    if (!this.#pending.has(id) || this.#ended) return;
-    this.#nextId += 1;
-    const cancelId = this.#nextId.toString(36);
-    this.#channel.send({ id: cancelId, action: 'cancel', payload: { id } }).catch(() => undefined);
-  }
-
-  #onLine(line: unknown): void {
-    if (typeof line !== 'object' || line === null) return;
-    const record = line as Record<string, unknown>;
-    const type = record['type'];
-    if (type === undefined) {
-      const parsed = controlResponseSchema.safeParse(line);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = issue?.path.join('.') || '(root)';
-        this.#unreadable(
-          record['id'],
-          `${where}: ${issue?.message ?? 'invalid'}`,
-          'BAD_RESPONSE',
-          'schema',
-          true,
-        );
-        return;
-      }
-      if (parsed.data.id === null) {
-        if (!parsed.data.success) this.#unnamedError(PodkeeperError.fromJSON(parsed.data.error));
-        return;
-      }
-      const id = String(parsed.data.id);
-      const pending = this.#pending.get(id);
-      if (!pending) return;
-      this.#pending.delete(id);
-      if (parsed.data.success) pending.resolve(parsed.data.result);
-      else pending.reject(PodkeeperError.fromJSON(parsed.data.error));
-      return;
-    }
-    const schema =
-      type === 'progress' ? controlProgressSchema : type === 'chunk' ? controlChunkSchema : eventLineSchema;
-    if (!schema.safeParse(line).success) return;
-    this.#pending.get(String(record['id']))?.event?.(record);
-  }
-
-  /**
-   * An error naming no request: the daemon could not read one of our lines at all. It is emitted as
-   * 'error'. With exactly one request pending the line can only have been that one's, so it fails
-   * (and is cancelled, in case the daemon runs it after all); with more, none can be told apart.
-   */
-  #unnamedError(error: PodkeeperError): void {
-    this.events.emit('error', error);
-    if (this.#pending.size !== 1) return;
-    const [id, pending] = this.#pending.entries().next().value as [string, Pending];
-    this.#cancel(id);
-    this.#pending.delete(id);
-    pending.reject(error);
-  }
-
-  /** A line the channel could not read (too long, not UTF-8, not JSON, an inexact number). */
-  #onInvalid(bad: InvalidLine): void {
-    const code = unreadableLineCode(bad.reason);
-    this.#unreadable(bad.id, bad.detail, code, bad.reason, bad.type === undefined, bad.length);
-  }
-
-  /**
-   * Fails the request a reply it cannot read names; when that was one of its events (not `final`),
-   * asks the daemon to cancel it, since it still runs. A reply that names none of ours could belong to any of them: the connection ends, so
-   * no call is left waiting for it.
-   */
-  #unreadable(
-    id: unknown,
-    detail: string,
-    code: ErrorCode,
-    reason: string,
-    final: boolean,
-    size?: number,
-  ): void {
-    const requestId = typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-    const pending = requestId === undefined ? undefined : this.#pending.get(requestId);
-    const details = { requestId, reason, size };
-    if (requestId === undefined || !pending) {
-      if (requestId !== undefined) return; // an answer to a cancel, or to a call already given up
-      const message = `${this.#name} sent a line that cannot be read and names no request (${detail}).`;
-      this.#end(new PodkeeperError(code, `${message} The connection is closed.`, { details }));
-      return;
-    }
-    if (!final) this.#cancel(requestId);
-    this.#pending.delete(requestId);
-    const message = `The reply from ${this.#name} to request ${requestId} cannot be read: ${detail}`;
-    pending.reject(new PodkeeperError(code, message, { details }));
-  }
-
-  #end(error: PodkeeperError): void {
-    if (this.#ended) return;
-    this.#ended = error;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const request of pending) request.reject(error);
-    this.#channel.destroy();
-    this.#markClosed();
-  }
-}
-
-function rejected(error: PodkeeperError): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(() => undefined);
-  return promise;
 }

@@ -2,9 +2,11 @@
  * Reaching a daemon: `connect()` to its Unix socket, or `spawnDaemon()` to start one as a child and
  * speak over its stdio (a host app that owns its daemon).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { PodkeeperError } from '../errors.js';
 import { daemonCommand, resolveLocation } from '../location/home.js';
 import { checkSocketPath } from '../location/socket-path.js';
@@ -175,12 +177,6 @@ export async function spawnDaemon(options: SpawnDaemonOptions = {}): Promise<Spa
   return client;
 }
 
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const result = await Promise.race([promise.then(() => true as const), timeout]);
-  clearTimeout(timer);
-  return result;
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), delay(ms, false, { ref: false })]);
 }

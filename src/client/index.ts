@@ -10,6 +10,10 @@
  * await client.close();
  * ```
  */
+
+// First: on too old a Node, fail here with a coded error, before any module that needs a newer one.
+import '../node-version.js';
+
 export { isPodkeeperError, PodkeeperError } from '../errors.js';
 export type { ControlAction, EventName } from '../protocol/control.js';
 export type { ControlEvent } from '../protocol/control-replies.js';

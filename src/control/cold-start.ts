@@ -13,6 +13,7 @@ const ENV_PHASE_PROGRESS: Record<EnvPhase, number> = {
   resolving: 0.2,
   downloading: 0.4,
   installing: 0.7,
+  compiling: 0.75,
   'system-packages': 0.8,
   checking: 0.95,
 };

@@ -16,27 +16,21 @@
  * `maxBufferBytes` for the client, or when it holds the most as all clients together pass the shared
  * `budget`, the client is dropped. So slow clients can never grow the daemon's memory.
  */
+
 import type { Readable, Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
-import {
-  type ControlAction,
-  controlPayloadSchemas,
-  controlRequestSchema,
-  isControlAction,
-  type RequestId,
-  requestIdSchema,
-  STREAM_ACTIONS,
-} from '../protocol/control.js';
-import type { ControlEventBody, ErrorObject } from '../protocol/control-replies.js';
+import { type ControlAction, type RequestId, STREAM_ACTIONS } from '../protocol/control.js';
+import type { ControlEventBody } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
 import type { DaemonProgress, DaemonServices, HandlerContext } from './context.js';
-import { describeIssue } from './describe-issue.js';
 import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
-import { badRequest, failure, refusal } from './replies.js';
+import { failure, handlerFailure, refusal } from './replies.js';
+import { checkRequest } from './request-check.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
@@ -57,7 +51,6 @@ interface InFlight {
   answered?: boolean;
 }
 
-const KNOWN_ACTIONS = Object.keys(controlPayloadSchemas).join(', ');
 /**
  * Requests of one connection running at once before the daemon stops reading more from it (they are
  * not refused: reading resumes as they finish). With the pause while its output is blocked, this
@@ -157,7 +150,7 @@ export class ControlConnection implements BufferedClient {
       output.once('finish', resolve).once('close', resolve).once('error', resolve);
     });
     this.#channel.end();
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([finished, delay(2000, undefined, { ref: false })]);
     this.destroy();
   }
 
@@ -177,45 +170,9 @@ export class ControlConnection implements BufferedClient {
   }
 
   #onRequest(raw: unknown): void {
-    const envelope = controlRequestSchema.safeParse(raw);
-    if (!envelope.success) {
-      const issue = envelope.error.issues[0];
-      const id = requestIdSchema.safeParse((raw as { id?: unknown } | null)?.id);
-      const field = issue?.path.join('.') || '(root)';
-      this.#send(
-        failure(id.success ? id.data : null, badRequest(`Bad request: ${describeIssue(issue)}`, { field })),
-      );
-      return;
-    }
-    const { id, action, payload } = envelope.data;
-    if (!isControlAction(action)) {
-      const error = new PodkeeperError(
-        'UNKNOWN_ACTION',
-        `Unknown action "${action}". Known actions: ${KNOWN_ACTIONS}.`,
-        { details: { field: 'action', action, known: Object.keys(controlPayloadSchemas) } },
-      );
-      this.#send(failure(id, error.toJSON()));
-      return;
-    }
-    if (this.#inFlight.has(id)) {
-      const message = `Request id ${JSON.stringify(id)} is already in flight on this connection; use a new id.`;
-      this.#send(failure(id, badRequest(message, { field: 'id' })));
-      return;
-    }
-    if (this.#refusing && action !== 'cancel') {
-      this.#send(failure(id, this.#refusing.toJSON()));
-      return;
-    }
-    const parsed = controlPayloadSchemas[action].safeParse(payload ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue?.path.join('.');
-      const field = path ? `payload.${path}` : 'payload';
-      const message = `Bad payload for "${action}": ${describeIssue(issue, 'payload.')}`;
-      this.#send(failure(id, badRequest(message, { field, action })));
-      return;
-    }
-    this.#run(id, action, parsed.data);
+    const request = checkRequest(raw, { inFlight: (id) => this.#inFlight.has(id), refusing: this.#refusing });
+    if (request.ok) this.#run(request.id, request.action, request.payload);
+    else this.#send(request.answer);
   }
 
   #run(id: RequestId, action: ControlAction, payload: unknown): void {
@@ -242,7 +199,7 @@ export class ControlConnection implements BufferedClient {
     }
     running.then(
       (result) => this.#finish(id, stream, { id, success: true, result }),
-      (error: unknown) => this.#finish(id, stream, failure(id, this.#describe(error, action))),
+      (error: unknown) => this.#finish(id, stream, failure(id, handlerFailure(error, action, this.#log))),
     );
   }
 
@@ -274,13 +231,6 @@ export class ControlConnection implements BufferedClient {
       }),
     );
     return true;
-  }
-
-  #describe(error: unknown, action: string): ErrorObject {
-    if (isPodkeeperError(error)) return error.toJSON() as ErrorObject;
-    this.#log.error({ err: error, action }, 'handler failed unexpectedly');
-    const message = error instanceof Error ? error.message : String(error);
-    return { code: 'INTERNAL_ERROR', message: `The daemon failed while handling "${action}": ${message}` };
   }
 
   // ---------------------------------------------------------------- output

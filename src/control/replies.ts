@@ -1,5 +1,9 @@
-/** The control connection's error answers: a failure for an id, BAD_REQUEST, and the refusal of an unreadable line. */
-import { PodkeeperError } from '../errors.js';
+/**
+ * The control connection's error answers: a failure for an id, BAD_REQUEST, a handler's failure,
+ * and the refusal of an unreadable line.
+ */
+import type { Logger } from 'pino';
+import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import { type RequestId, requestIdSchema } from '../protocol/control.js';
 import type { ErrorObject } from '../protocol/control-replies.js';
 import type { InvalidLine } from '../transport/json-lines.js';
@@ -25,4 +29,12 @@ export function refusal(bad: InvalidLine) {
   }
   const what = bad.reason === 'json' ? `The line is not valid JSON: ${bad.preview.slice(0, 80)}` : bad.detail;
   return failure(id.success ? id.data : null, badRequest(what, details));
+}
+
+/** A handler's error as the client gets it; one that is not a PodkeeperError is logged and INTERNAL_ERROR. */
+export function handlerFailure(error: unknown, action: string, log: Logger): ErrorObject {
+  if (isPodkeeperError(error)) return error.toJSON() as ErrorObject;
+  log.error({ err: error, action }, 'handler failed unexpectedly');
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'INTERNAL_ERROR', message: `The daemon failed while handling "${action}": ${message}` };
 }

@@ -4,18 +4,19 @@
  * it came from, and the value received.
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
 import { launchersSchema, placementSchema } from '../launch/config.js';
+import { convert, envLayer, type Kind, type Layer } from '../location/environment.js';
 import { configFile, defaultSocketPath, resolveHome } from '../location/home.js';
 import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-checks.js';
 
 const seconds = z.number().min(0);
 
 /** Fields of `config.json` (every field is optional there). */
-export const configFileSchema = z.strictObject({
+const configFileSchema = z.strictObject({
   /** Control socket path. @default $PODKEEPER_HOME/podkeeper.sock */
   socket: z.string().min(1),
   /** Extra recipe folders, searched before the built-in ones. @default [] */
@@ -52,6 +53,8 @@ export const configFileSchema = z.strictObject({
   memoryWait: seconds,
   /** Serve the built-in recipes. @default true */
   builtinRecipes: z.boolean(),
+  /** Fork the pods of recipes that declare `preload` from a zygote. @default true */
+  zygotes: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
   /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */
@@ -111,23 +114,6 @@ export interface DaemonFlags {
   httpAllowRemote?: boolean;
 }
 
-type Layer = Record<string, { value: unknown; source: string }>;
-
-const ENV_FIELDS: Record<string, { field: keyof z.infer<typeof configFileSchema>; kind: Kind }> = {
-  PODKEEPER_SOCKET: { field: 'socket', kind: 'path' },
-  PODKEEPER_RECIPE_PATH: { field: 'recipePath', kind: 'paths' },
-  PODKEEPER_PYTHON: { field: 'python', kind: 'string' },
-  PODKEEPER_IDLE_TIMEOUT: { field: 'idleTimeout', kind: 'number' },
-  PODKEEPER_MAX_MEMORY_MB: { field: 'maxMemoryMB', kind: 'number' },
-  PODKEEPER_LOG_LEVEL: { field: 'logLevel', kind: 'string' },
-  PODKEEPER_SHUTDOWN_GRACE: { field: 'shutdownGrace', kind: 'number' },
-  PODKEEPER_ENV_MODE: { field: 'envMode', kind: 'string' },
-  PODKEEPER_UV: { field: 'uv', kind: 'command' },
-  PODKEEPER_WHEELHOUSE: { field: 'wheelhouse', kind: 'path' },
-  PODKEEPER_ENV_BUILD_TIMEOUT: { field: 'envBuildTimeout', kind: 'number' },
-  PODKEEPER_HTTP: { field: 'http', kind: 'string' },
-};
-
 const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind: Kind }> = {
   home: { field: 'home', flag: '--home', kind: 'path' },
   socket: { field: 'socket', flag: '--socket', kind: 'path' },
@@ -144,14 +130,22 @@ const FLAG_FIELDS: Record<keyof DaemonFlags, { field: string; flag: string; kind
   httpAllowRemote: { field: 'httpAllowRemote', flag: '--http-allow-remote', kind: 'flag' },
 };
 
-/** `command`: a bare name (looked up on PATH) stays as is; anything with a slash is a path. */
-type Kind = 'string' | 'number' | 'path' | 'paths' | 'command' | 'flag';
-
 /** Builds and validates the daemon's configuration. */
 export function loadDaemonConfig(
   flags: DaemonFlags = {},
   env: NodeJS.ProcessEnv = process.env,
 ): DaemonConfig {
+  return explainDaemonConfig(flags, env).config;
+}
+
+/**
+ * The daemon's configuration and, for each field set by a layer, where its value came from (a flag
+ * like `--idle-timeout`, `env PODKEEPER_…`, the config.json path, or `default`).
+ */
+export function explainDaemonConfig(
+  flags: DaemonFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { config: DaemonConfig; sources: Record<string, string>; file: string } {
   const home = resolveHome(flags.home, env);
   // Whoever may write the home could have written its config.json: judge the home before reading it.
   if (existsSync(home)) checkTrustedDir(home, 'home');
@@ -160,7 +154,7 @@ export function loadDaemonConfig(
   const merged: Layer = {
     home: {
       value: home,
-      source: flags.home !== undefined ? '--home' : env['PODKEEPER_HOME'] ? 'env PODKEEPER_HOME' : 'default',
+      source: flags.home ? '--home' : env['PODKEEPER_HOME'] ? 'env PODKEEPER_HOME' : 'default',
     },
     socket: { value: defaultSocketPath(home), source: 'default' },
     recipePath: { value: [], source: 'default' },
@@ -168,7 +162,10 @@ export function loadDaemonConfig(
   for (const layer of layers) Object.assign(merged, layer);
   const input = Object.fromEntries(Object.entries(merged).map(([field, { value }]) => [field, value]));
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return withHttp(parsed.data, merged, env);
+  if (parsed.success) {
+    const sources = Object.fromEntries(Object.entries(merged).map(([field, { source }]) => [field, source]));
+    return { config: withHttp(parsed.data, merged, env), sources, file };
+  }
   const issue = parsed.error.issues[0];
   const field = String(issue?.path[0] ?? '');
   if (issue?.code === 'unrecognized_keys') {
@@ -274,16 +271,6 @@ function checkPrivateSecrets(file: string, mode: number): void {
   );
 }
 
-function envLayer(env: NodeJS.ProcessEnv): Layer {
-  const layer: Layer = {};
-  for (const [name, { field, kind }] of Object.entries(ENV_FIELDS)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    layer[field] = { value: convert(raw, kind), source: `env ${name}` };
-  }
-  return layer;
-}
-
 function flagLayer(flags: DaemonFlags): Layer {
   const layer: Layer = {};
   for (const [key, { field, flag, kind }] of Object.entries(FLAG_FIELDS)) {
@@ -292,28 +279,6 @@ function flagLayer(flags: DaemonFlags): Layer {
     layer[field] = { value: convert(String(raw), kind), source: flag };
   }
   return layer;
-}
-
-function convert(raw: string, kind: Kind): unknown {
-  switch (kind) {
-    case 'number': {
-      const number = Number(raw);
-      return raw.trim() === '' || Number.isNaN(number) ? raw : number;
-    }
-    case 'path':
-      return resolve(raw);
-    case 'flag':
-      return Boolean(raw);
-    case 'command':
-      return raw.includes(sep) ? resolve(raw) : raw;
-    case 'paths':
-      return raw
-        .split(delimiter)
-        .filter(Boolean)
-        .map((path) => resolve(path));
-    default:
-      return raw;
-  }
 }
 
 function resolvePath(path: string, base: string): string {

@@ -25,6 +25,7 @@ import { defaultIndexLocation } from '../install/options.js';
 import type { Installer } from '../install/types.js';
 import type { PodManager } from '../manager/pod-manager.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import { wait } from '../process/group.js';
 import { CONTROL_PROTOCOL_VERSION } from '../protocol/control.js';
 import type { DaemonConfig } from './config.js';
 
@@ -39,7 +40,7 @@ export interface DaemonOptions {
   listen?: boolean;
 }
 
-export const VERSION: string = (
+const VERSION: string = (
   JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
@@ -187,15 +188,9 @@ export class Daemon implements DaemonServices {
     );
     const connections = [...this.#connections];
     const callsDone = Promise.all(connections.map((connection) => connection.refuseNew(refusal)));
-    const forced = new Promise<void>((resolve) => {
-      this.#force = resolve;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([callsDone, graceOver, forced]);
-    clearTimeout(timer);
+    const forced = Promise.withResolvers<void>();
+    this.#force = forced.resolve;
+    await wait(graceMs, Promise.race([callsDone, forced.promise]));
     const busy = connections.reduce((sum, connection) => sum + connection.calls, 0);
     if (busy > 0) this.#log.warn({ calls: busy }, 'grace over: stopping pods under calls still in flight');
     await this.manager.close();

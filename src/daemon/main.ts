@@ -9,6 +9,7 @@ import { createHome } from '../location/home-checks.js';
 import { PodManager } from '../manager/pod-manager.js';
 import { type DaemonFlags, loadDaemonConfig } from './config.js';
 import { Daemon } from './daemon.js';
+import { installHostOf } from './install-host.js';
 import { createDaemonLogger } from './logger.js';
 import { startMemoryReclaim } from './memory-reclaim.js';
 import { watchNpmShell } from './npm-parent.js';
@@ -30,34 +31,38 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     maxBytes: config.logMaxMB * 1024 * 1024,
     keep: config.logKeep,
   });
-  const manager = new PodManager({
-    home: config.home,
-    recipePath: config.recipePath,
-    builtinRecipes: config.builtinRecipes,
-    python: config.python,
-    idleTimeout: config.idleTimeout,
-    maxMemoryMB: config.maxMemoryMB,
-    maxLineLength: config.maxLineLength,
-    stopGrace: config.stopGrace,
-    drainTimeout: config.drainTimeout,
-    readyTimeout: config.readyTimeout,
-    maxQueue: config.maxQueue,
-    memoryWait: config.memoryWait,
-    env: config.env,
-    // The config has read PODKEEPER_ENV_MODE, _UV and _WHEELHOUSE (and validated them): it decides.
-    envMode: config.envMode,
-    uv: config.uv,
-    wheelhouse: config.wheelhouse,
-    pythonDownloads: config.pythonDownloads,
-    envBuildTimeout: config.envBuildTimeout,
-    launchers: config.launchers,
-    placement: config.placement,
-    logger,
-  });
+  // The config has layered and validated the PODKEEPER_* environment: the manager reads none of it again.
+  const manager = new PodManager(
+    {
+      home: config.home,
+      recipePath: config.recipePath,
+      builtinRecipes: config.builtinRecipes,
+      python: config.python,
+      idleTimeout: config.idleTimeout,
+      maxMemoryMB: config.maxMemoryMB,
+      maxLineLength: config.maxLineLength,
+      stopGrace: config.stopGrace,
+      drainTimeout: config.drainTimeout,
+      readyTimeout: config.readyTimeout,
+      ...(config.zygotes === undefined ? {} : { zygotes: config.zygotes }),
+      maxQueue: config.maxQueue,
+      memoryWait: config.memoryWait,
+      env: config.env,
+      envMode: config.envMode,
+      uv: config.uv,
+      wheelhouse: config.wheelhouse,
+      pythonDownloads: config.pythonDownloads,
+      envBuildTimeout: config.envBuildTimeout,
+      launchers: config.launchers,
+      placement: config.placement,
+      logger,
+    },
+    {},
+  );
   const daemon = new Daemon({
     config,
     manager,
-    installer: new RecipeInstaller({ host: manager, logger }),
+    installer: new RecipeInstaller({ host: installHostOf(manager), logger }),
     logger,
     stdio: options.stdio ? { input: process.stdin, output: process.stdout } : undefined,
     listen: !options.stdio || options.socket !== undefined,

@@ -1,6 +1,6 @@
 /**
- * Python environments for pods (DESIGN §4). `prepare(recipe)` answers the interpreter a recipe's pod
- * runs on, building what is missing first:
+ * Python environments for pods (docs/architecture.md#environments). `prepare(recipe)` answers the
+ * interpreter a recipe's pod runs on, building what is missing first:
  *
  *   recipe ─▶ no dependencies ───────────────────────────▶ base interpreter (fast path, no I/O)
  *          ├▶ venv mode ─ hash ─ check fingerprint ─ ok ─▶ envs/<hash>/bin/python

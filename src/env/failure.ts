@@ -26,13 +26,15 @@ export function envBuildFailed(context: FailureContext, result: CommandResult): 
     .map(redact);
   const requirements = context.requirements.map(redact);
   const shown = { ...result, args: result.args.map(redact), outputTail: output };
-  const requirement = failingRequirement(requirements, output.join('\n'));
+  // A command killed by the clock says nothing about its requirements: blame the limit, not them.
+  const requirement = result.timedOut ? undefined : failingRequirement(requirements, output.join('\n'));
   const detail = describeFailure(shown);
+  const hint = result.timedOut ? timeoutHint(result.timeoutMs) : (context.hint ?? DEFAULT_HINT);
   return new PodkeeperError(
     'ENV_BUILD_FAILED',
     `The environment of recipe "${context.recipe}" could not be built (${context.step}): ${detail}` +
       (requirement ? `\nFailing requirement: ${requirement}.` : '') +
-      `\n${context.hint ?? DEFAULT_HINT}`,
+      `\n${hint}`,
     {
       details: {
         recipe: context.recipe,
@@ -43,9 +45,19 @@ export function envBuildFailed(context: FailureContext, result: CommandResult): 
         exitCode: result.exitCode,
         signal: result.signal,
         timedOut: result.timedOut,
+        ...(result.timedOut ? { timeoutSeconds: result.timeoutMs / 1000 } : {}),
         output,
       },
     },
+  );
+}
+
+/** What to do when an env command ran out of time (a big download on a slow link, a stalled index). */
+function timeoutHint(timeoutMs: number): string {
+  return (
+    `Raise \`--env-build-timeout\` (now ${timeoutMs / 1000} s per command; ` +
+    'env PODKEEPER_ENV_BUILD_TIMEOUT, or `envBuildTimeout` in config.json) for large downloads or a slow ' +
+    'link, or check that the package index answers; then call again.'
   );
 }
 

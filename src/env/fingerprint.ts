@@ -12,7 +12,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ENV_FORMAT, type EnvKey } from './key.js';
 
-export const FINGERPRINT_FILE = 'podkeeper-env.json';
+const FINGERPRINT_FILE = 'podkeeper-env.json';
 export const ENV_PYTHON = join('bin', 'python');
 
 export interface Fingerprint {

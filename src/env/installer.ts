@@ -1,8 +1,9 @@
 /**
- * Finding the installer (DESIGN §4): the `uv` option or `PODKEEPER_UV`, then `uv` on PATH, then a uv
- * podkeeper installed earlier into `$PODKEEPER_HOME/tools`. When there is none, podkeeper installs
- * one there with the base interpreter's `pip install --target`; when that is impossible too (no
- * pip, no network), envs are built with `python -m venv` + pip. `status` says which was used.
+ * Finding the installer (docs/architecture.md#environments): the `uv` option or `PODKEEPER_UV`,
+ * then `uv` on PATH, then a uv podkeeper installed earlier into `$PODKEEPER_HOME/tools`. When
+ * there is none, podkeeper installs one there with the base interpreter's `pip install --target`;
+ * when that is impossible too (no pip, no network), envs are built with `python -m venv` + pip.
+ * `status` says which was used.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, rename, rm } from 'node:fs/promises';

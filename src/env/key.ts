@@ -52,7 +52,7 @@ export function hashKey(key: EnvKey): string {
 }
 
 /** True when the recipe asks for a Python the base interpreter is not (or may not be). */
-export function needsOtherPython(spec: string | undefined, base: PythonInterpreter): boolean {
+function needsOtherPython(spec: string | undefined, base: PythonInterpreter): boolean {
   if (spec === undefined) return false;
   return satisfiesPythonSpec(base.version, spec) !== true;
 }

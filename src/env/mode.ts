@@ -1,8 +1,9 @@
 /**
- * Which kind of environment pods get (DESIGN §4): `venv` (one uv venv per dependency set) or
- * `system` (the system interpreter, as in podkeeper's own Docker image). `auto` means `venv`: being
- * inside some container (a dev container, a CI runner, Codespaces) is no permission to install into
- * its Python. `system` is only ever chosen explicitly (the Dockerfile sets PODKEEPER_ENV_MODE=system).
+ * Which kind of environment pods get (docs/architecture.md#environments): `venv` (one uv venv per
+ * dependency set) or `system` (the system interpreter, as in podkeeper's own Docker image). `auto`
+ * means `venv`: being inside some container (a dev container, a CI runner, Codespaces) is no
+ * permission to install into its Python. `system` is only ever chosen explicitly (the Dockerfile
+ * sets PODKEEPER_ENV_MODE=system).
  */
 import { existsSync, readFileSync } from 'node:fs';
 

@@ -13,7 +13,7 @@
 import { hasUrlCredentials, isSecretName } from '../redact.js';
 
 /** Inherited by every pod when the daemon has them (and they hold no credentials). */
-export const BASE_ENV: readonly string[] = [
+const BASE_ENV: readonly string[] = [
   'PATH',
   'HOME',
   'USER',
@@ -58,12 +58,12 @@ export const BASE_ENV: readonly string[] = [
 ];
 
 /** Every variable starting with one of these is in the base set too. */
-export const BASE_ENV_PREFIXES: readonly string[] = ['LC_', 'XDG_', 'PODKEEPER_', 'UV_', 'PIP_'];
+const BASE_ENV_PREFIXES: readonly string[] = ['LC_', 'XDG_', 'PODKEEPER_', 'UV_', 'PIP_'];
 
 const BASE = new Set(BASE_ENV);
 
 /** True when a pod inherits this variable without asking. */
-export function inBaseSet(name: string, value: string): boolean {
+function inBaseSet(name: string, value: string): boolean {
   if (!BASE.has(name) && !BASE_ENV_PREFIXES.some((prefix) => name.startsWith(prefix))) return false;
   return !isSecretName(name) && !hasUrlCredentials(value);
 }

@@ -9,6 +9,7 @@ export type EnvPhase =
   | 'resolving'
   | 'downloading'
   | 'installing'
+  | 'compiling'
   | 'system-packages'
   | 'checking';
 
@@ -24,6 +25,7 @@ const PATTERNS: [RegExp, EnvPhase][] = [
   [/^Prepared \d+ packages? in /, 'downloading'],
   [/^(Installed|Uninstalled) \d+ packages? in /, 'installing'],
   [/^ [-+~] \S/, 'installing'],
+  [/^Bytecode compiled \d+ files? in /, 'compiling'],
   [/^(Audited|Checked) \d+ packages? in /, 'checking'],
   // pip
   [/^Collecting /, 'resolving'],

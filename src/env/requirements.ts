@@ -9,16 +9,16 @@ import { PodkeeperError } from '../errors.js';
 const NAME = /^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)/;
 
 /** The PEP 503 normalized project name of a requirement, or undefined for a URL or path. */
-export function requirementName(requirement: string): string | undefined {
+function requirementName(requirement: string): string | undefined {
   const match = NAME.exec(requirement);
   return match?.[1] ? normalizeName(match[1]) : undefined;
 }
 
-export function normalizeName(name: string): string {
+function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-export function normalizeRequirement(requirement: string): string {
+function normalizeRequirement(requirement: string): string {
   const trimmed = requirement.trim().replace(/\s+/g, ' ');
   const match = NAME.exec(trimmed);
   const name = match?.[1];

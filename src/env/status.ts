@@ -4,6 +4,7 @@ import { tryLock } from '../process/lock.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { Recipe } from '../recipes/schema.js';
 import type { EnvContext, InstallerState } from './context.js';
+import { bytesFreedByRemoving } from './disk-usage.js';
 import { checkEnv } from './fingerprint.js';
 import { needsVenv } from './key.js';
 import type { EnvMode, ResolvedEnvMode } from './mode.js';
@@ -40,6 +41,8 @@ export interface EnvironmentStatus {
 
 export interface GcResult {
   removed: string[];
+  /** Disk the removals gave back (files hard-linked elsewhere, as from uv's cache, excepted). */
+  freedBytes: number;
   kept: { hash: string; reason: 'referenced' | 'in use' | 'building' }[];
 }
 
@@ -103,17 +106,22 @@ export async function collectGarbage(
   );
   const live = await envsInUseByProcesses(store.root);
   for (const hash of inUse) live.add(hash);
-  const result: GcResult = { removed: [], kept: [] };
+  const result: GcResult = { removed: [], freedBytes: 0, kept: [] };
   for (const hash of await store.hashes()) {
+    let freed = 0;
     if (referenced.has(hash)) result.kept.push({ hash, reason: 'referenced' });
     else if (live.has(hash)) result.kept.push({ hash, reason: 'in use' });
     else if (
       venvs.isBusy(hash) ||
-      !(await underLock(ctx, hash, () => store.discard(store.dir(hash), hash)))
+      !(await underLock(ctx, hash, async () => {
+        freed = await bytesFreedByRemoving(store.dir(hash));
+        await store.discard(store.dir(hash), hash);
+      }))
     ) {
       result.kept.push({ hash, reason: 'building' });
     } else {
       result.removed.push(hash);
+      result.freedBytes += freed;
       venvs.removed(hash);
       options.emit({ event: 'env.removed', recipe: null, hash, reason: 'gc' });
       log.info({ hash }, 'removed an unreferenced env');
@@ -121,9 +129,10 @@ export async function collectGarbage(
   }
   for (const leftover of await store.leftovers()) {
     if (venvs.isBusy(leftover.hash)) continue;
-    await underLock(ctx, leftover.hash, () =>
-      rm(leftover.path, { recursive: true, force: true, maxRetries: 3 }),
-    );
+    await underLock(ctx, leftover.hash, async () => {
+      result.freedBytes += await bytesFreedByRemoving(leftover.path);
+      await rm(leftover.path, { recursive: true, force: true, maxRetries: 3 });
+    });
   }
   return result;
 }

@@ -20,11 +20,7 @@ export interface SystemPackages {
   progress: (progress: EnvProgress) => void;
 }
 
-export async function missingSystemPackages(
-  packages: readonly string[],
-  path: string,
-  run: Run,
-): Promise<string[]> {
+async function missingSystemPackages(packages: readonly string[], path: string, run: Run): Promise<string[]> {
   const found = await Promise.all(packages.map((name) => findOnPath(name, path)));
   const unknown = packages.filter((_, i) => found[i] === undefined);
   if (unknown.length === 0) return [];

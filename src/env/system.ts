@@ -1,6 +1,7 @@
 /**
- * System mode (DESIGN §4): pods run on the system interpreter, as in a Docker image that already
- * carries PyTorch. What the interpreter has is never upgraded nor downgraded:
+ * System mode (docs/architecture.md#environments): pods run on the system interpreter, as in a
+ * Docker image that already carries PyTorch. What the interpreter has is never upgraded nor
+ * downgraded:
  *
  *   requirements ─▶ dry run against the system ─ "no changes" ──────────────────▶ satisfied
  *                                               ├ only additions ─▶ install --system,
@@ -16,6 +17,7 @@
  * uv is told `--python-preference only-system`: it must never swap in a Python of its own here.
  * Without uv, pip does the same: a constrained install, and a conflict when only the unconstrained
  * dry run succeeds (pip then layers the recipe's requirements itself, skipping what the system has).
+ * What is installed is compiled to bytecode at once (see venv.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
@@ -97,7 +99,16 @@ async function withUv(install: SystemInstall, uv: string): Promise<SystemOutcome
   const result = await withConstraints(install, freeze, (constraints) =>
     install.run(
       uv,
-      ['pip', 'install', ...target, '--constraint', constraints, '--', ...install.requirements],
+      [
+        'pip',
+        'install',
+        '--compile-bytecode',
+        ...target,
+        '--constraint',
+        constraints,
+        '--',
+        ...install.requirements,
+      ],
       {
         onLine: forward(install),
       },
@@ -115,7 +126,7 @@ async function withPip(install: SystemInstall): Promise<SystemOutcome> {
   const result = await withConstraints(install, freeze, (constraints) =>
     install.run(
       install.python,
-      [...pip, 'install', ...links, '-c', constraints, '--', ...install.requirements],
+      [...pip, 'install', '--compile', ...links, '-c', constraints, '--', ...install.requirements],
       {
         onLine: forward(install),
       },

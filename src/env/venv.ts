@@ -2,6 +2,9 @@
  * Creating one venv and installing a dependency list into it, with uv (`uv venv` + `uv pip install`)
  * or, when uv is unavailable, `python -m venv` + pip. Only the filesystem work of one build: where it
  * happens, the lock, the rename into place and the fingerprint are the caller's (envs.ts).
+ * Packages are compiled to bytecode as they are installed (`--compile-bytecode`; pip compiles by
+ * default): where PYTHONDONTWRITEBYTECODE is set, no pod would ever write a `.pyc`, and every start
+ * would compile every module it imports again.
  *
  * uv's Python preference in venv mode: the base interpreter, by path; when the recipe's `python`
  * requirement rules the base out, uv gets the requirement and prefers a managed Python, downloading
@@ -62,7 +65,7 @@ async function buildWithUv(dir: string, build: VenvBuild, uv: string): Promise<v
   if (build.requirements.length === 0) return;
 
   build.progress({ phase: 'resolving', message: `resolving ${build.requirements.join(', ')}` });
-  const installArgs = ['pip', 'install', '--python', join(dir, 'bin', 'python')];
+  const installArgs = ['pip', 'install', '--compile-bytecode', '--python', join(dir, 'bin', 'python')];
   if (build.wheelhouse) installArgs.push('--find-links', build.wheelhouse);
   if (build.noDeps) installArgs.push('--no-deps');
   const installed = await build.run(uv, [...installArgs, '--', ...build.requirements], {
@@ -88,7 +91,7 @@ async function buildWithPip(dir: string, build: VenvBuild): Promise<void> {
   if (!succeeded(created)) throw envBuildFailed(failure(build, 'creating the venv'), created);
   if (build.requirements.length === 0) return;
   build.progress({ phase: 'resolving', message: `resolving ${build.requirements.join(', ')}` });
-  const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input'];
+  const args = ['-m', 'pip', 'install', '--compile', '--disable-pip-version-check', '--no-input'];
   if (build.wheelhouse) args.push('--find-links', build.wheelhouse);
   if (build.noDeps) args.push('--no-deps');
   const installed = await build.run(join(dir, 'bin', 'python'), [...args, '--', ...build.requirements], {

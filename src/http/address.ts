@@ -21,7 +21,7 @@ export interface HttpSettings {
 }
 
 /** Shortest token accepted: a guessable token is no protection. */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 const LOOPBACK_NAMES = new Set(['localhost', 'localhost.']);
 
@@ -35,7 +35,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Parses `HOST:PORT`; INVALID_OPTION naming the source when it is not one. */
-export function parseHttpAddress(text: string, source: string): HttpAddress {
+function parseHttpAddress(text: string, source: string): HttpAddress {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[2]);
   if (!match?.[1] || !Number.isInteger(port) || port > 65535) {

@@ -75,11 +75,8 @@ async function fetchOnce(
   const stall = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
   const stallMs = options.stallMs ?? 30_000;
-  let timer = setTimeout(() => stall.abort(), stallMs);
-  const touch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stall.abort(), stallMs);
-  };
+  const timer = setTimeout(() => stall.abort(), stallMs);
+  const touch = () => timer.refresh();
   try {
     let response: Response;
     try {

@@ -1,9 +1,10 @@
 /**
- * Recipe installs, upgrades and removals (DESIGN §5). Only composes; each step is its own module:
+ * Recipe installs, upgrades and removals (docs/architecture.md#installs). Only composes; each step
+ * is its own module:
  *
  *   source ─fetch/verify/unpack (source.ts)─▶ staging/<pid>-<id>/ ─validate (readRecipe)─▶
  *     ── one install of a name at a time (name-lock.ts) ──
- *     build or reuse the env (host.prepareEnv) ─▶ prefetch files + model ─▶ smoke start (host.trial)
+ *     build or reuse the env (host.prepareEnv) ─▶ prefetch files + model ─▶ smoke start (host.smokeStart)
  *     ─▶ activate (store.ts: rename into recipes/.versions/, swap the recipes/<name> link)
  *     ─▶ host.reloadRecipes() (the old version's pod stops; calls now reach the new one)
  *     ─▶ remove the old version's folder
@@ -37,7 +38,6 @@ import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
 import type { InstallRequest } from './types.js';
 
-export type { InstallHost } from './host.js';
 export type { RecipeInstallerOptions } from './options.js';
 export type { InstallProgress, InstallRequest } from './types.js';
 
@@ -58,7 +58,7 @@ export class RecipeInstaller {
     this.#host = host;
     this.#log = logger?.child({ component: 'installer' });
     this.#options = settings;
-    this.store = new RecipeStore(host.options.home, this.#log);
+    this.store = new RecipeStore(host.home, this.#log);
     this.#locks = new NameLocks((name) => this.store.lockPath(name));
     this.ready = this.store.cleanup().then(
       () => undefined,

@@ -34,7 +34,7 @@ export interface PrefetchedModel {
 }
 
 /** Exit code of the script when huggingface_hub cannot be imported by that interpreter. */
-export const NO_HUB_EXIT = 3;
+const NO_HUB_EXIT = 3;
 
 const SCRIPT = `
 import json, os, sys, time

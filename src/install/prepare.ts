@@ -9,11 +9,11 @@ import { BUILTIN_RECIPES_DIR } from '../paths.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { type InstallRecord, writeInstallRecord } from '../recipes/install-record.js';
 import { recipeSchema } from '../recipes/schema.js';
-import type { InstallHost } from './host.js';
+import type { InstallHost, SmokeStartResult } from './host.js';
 import { type InstallSettings, retryOf } from './options.js';
 import { prefetchFiles } from './prefetch-files.js';
 import { type PrefetchedModel, prefetchModel } from './prefetch-model.js';
-import { type Reporter, reporter } from './progress.js';
+import { reporter } from './progress.js';
 import type { FetchedRecipe } from './source.js';
 import type { InstallRequest } from './types.js';
 
@@ -36,13 +36,13 @@ export async function prepareCandidate(
       ? `preparing the env for ${recipe.dependencies.join(', ')}`
       : 'no dependencies: the base interpreter',
   );
-  const env = await withEnvProgress(host, recipe.name, progress, () => host.prepareEnv(staged));
+  const env = await host.prepareEnv(staged, (message) => progress('env', undefined, message));
   progress('env', 1, envSummary(env));
 
   const files =
     recipe.files.length > 0
       ? await prefetchFiles(staged.dir, recipe.files, {
-          cacheDir: join(host.options.home, 'cache', 'files'),
+          cacheDir: join(host.home, 'cache', 'files'),
           maxBytes: options.maxFileMB * 1024 * 1024,
           ...retryOf(options),
           signal: request.signal,
@@ -67,13 +67,13 @@ export async function prepareCandidate(
     install: record,
     ...(model ? { modelPath: model.path } : {}),
   };
-  let trial: { spawnToReadyMs: number; memoryMB: number };
+  let started: SmokeStartResult;
   try {
-    trial = await host.trial(candidate, { signal: request.signal });
+    started = await host.smokeStart(candidate, { signal: request.signal });
   } catch (error) {
     throw smokeFailure(recipe.name, error);
   }
-  progress('smoke', 1, `ready in ${trial.spawnToReadyMs} ms, ${trial.memoryMB} MB`);
+  progress('smoke', 1, `ready in ${started.spawnToReadyMs} ms, ${started.memoryMB} MB`);
   return candidate;
 }
 
@@ -92,9 +92,9 @@ async function prefetchRecipeModel(
       python,
       repo,
       revision: recipe.revision,
-      cacheDir: join(host.options.home, 'models', 'huggingface'),
+      cacheDir: join(host.home, 'models', 'huggingface'),
       // The download is the one step that goes online: a recipe's offline switches are for its pods.
-      env: { ...process.env, ...host.options.env, ...recipe.env, HF_HUB_OFFLINE: undefined },
+      env: { ...process.env, ...host.podEnvironment, ...recipe.env, HF_HUB_OFFLINE: undefined },
       timeoutMs: options.modelTimeout * 1000,
       signal: request.signal,
       onProgress: (fraction, message) => progress('prefetch', fraction, message),
@@ -110,8 +110,8 @@ async function prefetchRecipeModel(
       undefined,
       "huggingface_hub is not in the recipe's env: using podkeeper's download env",
     );
-    const tool = await withEnvProgress(host, recipe.name, progress, () =>
-      host.prepareEnv(downloadEnvRecipe()),
+    const tool = await host.prepareEnv(downloadEnvRecipe(), (message) =>
+      progress('prefetch', undefined, message),
     );
     model = await run(tool.executable);
   }
@@ -124,23 +124,6 @@ async function prefetchRecipeModel(
     `model ${repo}@${model.commit.slice(0, 12)} ${model.cached ? 'already cached' : 'downloaded'}`,
   );
   return model;
-}
-
-/** Runs `work`, passing the env progress of `recipe` on as `env` steps. */
-async function withEnvProgress<T>(
-  host: InstallHost,
-  recipe: string,
-  progress: Reporter,
-  work: () => Promise<T>,
-): Promise<T> {
-  const dispose = host.events.on('event', (event) => {
-    if (event.event === 'env.progress' && event.recipe === recipe) progress('env', undefined, event.message);
-  });
-  try {
-    return await work();
-  } finally {
-    dispose();
-  }
 }
 
 /** The env podkeeper downloads models with when a recipe's own env has no huggingface_hub. */

@@ -12,7 +12,7 @@ import { PodkeeperError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { download } from './download.js';
 
-export const indexEntrySchema = z.strictObject({
+const indexEntrySchema = z.strictObject({
   name: z.string().min(1),
   version: z.string().min(1),
   capability: z.string().min(1),
@@ -124,7 +124,7 @@ export function entryUrl(entry: IndexEntry, location: string): string {
 }
 
 /** Dotted versions, numerically where both parts are numbers (1.10.0 > 1.9.2). */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const left = a.split(/[.+-]/);
   const right = b.split(/[.+-]/);
   for (let i = 0; i < Math.max(left.length, right.length); i++) {

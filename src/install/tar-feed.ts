@@ -137,7 +137,7 @@ function isTarHeader(block: Buffer): boolean {
   }
 }
 
-export function unsafeArchive(file: string, why: string, details: Record<string, unknown>): PodkeeperError {
+function unsafeArchive(file: string, why: string, details: Record<string, unknown>): PodkeeperError {
   return new PodkeeperError('UNSAFE_ARCHIVE', `Refused to unpack "${file}": ${why}.`, {
     details: { archive: file, ...details },
   });

@@ -1,9 +1,7 @@
 /**
- * What the daemon needs from a recipe installer (DESIGN §5). The installer itself is another issue;
- * the daemon receives one, and until a build carries a real one every install answers
- * `INSTALL_FAILED` saying so.
+ * What the daemon's control handlers need from a recipe installer, and the request an install takes.
+ * `RecipeInstaller` (installer.ts) is the one implementation; see docs/architecture.md, "Installs".
  */
-import { PodkeeperError } from '../errors.js';
 import type { AvailableRecipe, RecipeSummary } from '../protocol/control-results.js';
 
 export interface InstallProgress {
@@ -25,7 +23,7 @@ export interface InstallRequest {
 }
 
 /** A request as the daemon makes it: always with a signal and a progress listener. */
-export type DaemonInstallRequest = InstallRequest & Required<Pick<InstallRequest, 'signal' | 'onProgress'>>;
+type DaemonInstallRequest = InstallRequest & Required<Pick<InstallRequest, 'signal' | 'onProgress'>>;
 
 export interface Installer {
   /** Installs (or upgrades) a recipe; resolves once it is in place and served. */
@@ -37,24 +35,3 @@ export interface Installer {
   /** The recipe index (`installed` left false: the caller knows what is installed). */
   available?(): Promise<AvailableRecipe[]>;
 }
-
-/** The installer of a build that has none. */
-export const unavailableInstaller: Installer = {
-  install: (request) =>
-    Promise.reject(
-      new PodkeeperError(
-        'INSTALL_FAILED',
-        `Cannot install "${request.source}": recipe installs are not available in this build of podkeeper. ` +
-          'Put the recipe folder on PODKEEPER_RECIPE_PATH (or --recipe-path) and restart the daemon instead.',
-        { details: { source: request.source } },
-      ),
-    ),
-  remove: (name) =>
-    Promise.reject(
-      new PodkeeperError(
-        'INSTALL_FAILED',
-        `Cannot remove "${name}": recipe installs are not available in this build of podkeeper.`,
-        { details: { name } },
-      ),
-    ),
-};

@@ -11,7 +11,7 @@ import { z } from 'zod';
 /** The Ray release the bridge's tool env installs (the cluster must run the same). */
 export const RAY_VERSION = '2.60.0';
 
-export const rayLauncherSchema = z.strictObject({
+const rayLauncherSchema = z.strictObject({
   kind: z.literal('ray'),
   /** The cluster's GCS address (`host:port`), or `ray://host:10001` for Ray Client. */
   address: z.string().min(1),
@@ -35,7 +35,7 @@ export const rayLauncherSchema = z.strictObject({
   namespace: z.string().min(1).default('podkeeper'),
 });
 
-export const commandLauncherSchema = z.strictObject({
+const commandLauncherSchema = z.strictObject({
   kind: z.literal('command'),
   /** The argv prefix, e.g. ["docker", "run", "-i", "--rm", "IMAGE"] or ["ssh", "gpu-box"]. */
   argv: z.array(z.string().min(1)).min(1),
@@ -47,7 +47,7 @@ export const commandLauncherSchema = z.strictObject({
   locality: z.enum(['local', 'remote']).default('remote'),
 });
 
-export const launcherConfigSchema = z.discriminatedUnion('kind', [rayLauncherSchema, commandLauncherSchema]);
+const launcherConfigSchema = z.discriminatedUnion('kind', [rayLauncherSchema, commandLauncherSchema]);
 
 export const launchersSchema = z.record(
   z

@@ -20,7 +20,7 @@ import type { RayLauncherConfig } from './config.js';
 import { rayToolPython } from './ray-tool-env.js';
 import type { Launcher, PodStart, Prepared } from './types.js';
 
-export const BRIDGE_BOOTSTRAP = 'from podkeeper_ray.bridge import main; main()';
+const BRIDGE_BOOTSTRAP = 'from podkeeper_ray.bridge import main; main()';
 
 /** Of the daemon's environment, what the bridge (a Ray driver) may need: never a secret. */
 const BRIDGE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];

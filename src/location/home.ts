@@ -5,16 +5,27 @@
  * `$home/podkeeper.sock`).
  */
 import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import envPaths from 'env-paths';
 import { trustProblem } from './home-checks.js';
 
-export function defaultHome(): string {
-  return envPaths('podkeeper', { suffix: '' }).data;
+/**
+ * The platform's data dir for podkeeper: `~/Library/Application Support/podkeeper` on macOS,
+ * `$XDG_DATA_HOME/podkeeper` (else `~/.local/share/podkeeper`) elsewhere. The Python client
+ * (clients/python, `connection.py`) applies the same rule; a test holds the two together.
+ */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'podkeeper');
+  return join(env['XDG_DATA_HOME'] || join(homedir(), '.local', 'share'), 'podkeeper');
 }
 
+/**
+ * The one home of the library, the daemon and both clients: `flag` (`--home`, the `home` option),
+ * else `PODKEEPER_HOME`, else the platform's data dir. An empty value counts as unset, never as
+ * the current directory.
+ */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag ?? (env['PODKEEPER_HOME'] || defaultHome()));
+  return resolve(flag || env['PODKEEPER_HOME'] || defaultHome(env));
 }
 
 export function defaultSocketPath(home: string): string {

@@ -10,7 +10,7 @@ import { PodkeeperError } from '../errors.js';
 import { modeOf, notOwned, trustProblem } from './home-checks.js';
 
 /** `sun_path` size, terminating NUL included: 104 on macOS and the BSDs, 108 on Linux. */
-export const SUN_PATH_BYTES = process.platform === 'linux' ? 108 : 104;
+const SUN_PATH_BYTES = process.platform === 'linux' ? 108 : 104;
 
 /** Throws an actionable `INVALID_OPTION` when `path` is too long to bind or connect to. */
 export function checkSocketPath(path: string): void {

@@ -1,9 +1,10 @@
 /**
- * Keeps the summed, measured RSS of all pods under `maxMemoryMB` (DESIGN §3). Before a spawn it makes
- * room by stopping idle pods, least recently used first; a busy pod is never stopped for room, and
- * nothing is stopped when even stopping every idle pod would not make room. A spawn that does not
- * fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails with
- * `NO_MEMORY`.
+ * Keeps the summed, measured RSS of all pods under `maxMemoryMB`
+ * (docs/architecture.md#pod-lifecycle). Before a spawn it makes room by stopping zygotes
+ * (zygotes.ts), then idle pods, least recently used first; a busy pod is never stopped for room,
+ * and nothing is stopped when even stopping every idle pod would not make room. A spawn that does
+ * not fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails
+ * with `NO_MEMORY`.
  *
  *   reserve ─▶ [one attempt at a time: measure → fits? spawn : can evicting idle pods make it fit?
  *               evict LRU (skipping any that turned busy), spawn : give up the turn] ─▶ wait a little,
@@ -19,6 +20,15 @@ const RETRY_MS = 100;
 
 export interface MemorySource {
   rssOfTrees(pids: number[]): Promise<Map<number, number>>;
+  privateOfTrees(pids: number[]): Promise<Map<number, number>>;
+  privateOfProcesses(pids: number[]): Promise<Map<number, number>>;
+}
+
+/** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped first for room. */
+interface Reclaimable {
+  id: string;
+  pid: number;
+  stop(): Promise<void>;
 }
 
 export interface BudgetDeps {
@@ -28,6 +38,8 @@ export interface BudgetDeps {
   estimateMB(recipe: string): number;
   /** Stops a pod to make room for a pod of `forRecipe` (the caller reports it). */
   evict(pod: Pod, forRecipe: string): Promise<void>;
+  /** The zygotes running now. */
+  zygotes?(): Reclaimable[];
 }
 
 /** The budget as `status` reports it; `usedMB` is null (and `warning` says why) when pods could not be measured. */
@@ -50,6 +62,8 @@ export class MemoryBudget {
   readonly #deps: BudgetDeps;
   /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** The last measured private memory of each zygote (by pid), MB. */
+  readonly #zygoteMB = new Map<number, number>();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
     this.maxMB = maxMB;
@@ -58,14 +72,34 @@ export class MemoryBudget {
     this.#deps = deps;
   }
 
-  /** Measured RSS per pod id (MB); a pod still starting counts at least its recipe's estimate. */
+  /**
+   * Measured memory per pod id (MB); a pod still starting counts at least its recipe's estimate. A
+   * pod forked from a zygote adds the private memory of its guardian's tree (the pages it shares
+   * with the zygote are the zygote's), and each zygote counts by its own private memory.
+   */
   async usage(): Promise<Map<string, number>> {
     const pods = this.#deps.livePods();
+    const zygotes = this.#deps.zygotes?.() ?? [];
     const pids = pods.map((pod) => pod.pid).filter((pid): pid is number => pid !== undefined);
-    const rss = await this.#source.rssOfTrees(pids);
+    const guardians = pods.flatMap((pod) => (pod.readyInfo?.guardian ? [pod.readyInfo.guardian] : []));
+    const [rss, forked, zygoteBytes] = await Promise.all([
+      this.#source.rssOfTrees(pids),
+      guardians.length > 0 ? this.#source.privateOfTrees(guardians) : new Map<number, number>(),
+      zygotes.length > 0
+        ? this.#source.privateOfProcesses(zygotes.map((zygote) => zygote.pid))
+        : new Map<number, number>(),
+    ]);
     const usage = new Map<string, number>();
+    this.#zygoteMB.clear();
+    for (const zygote of zygotes) {
+      const mb = (zygoteBytes.get(zygote.pid) ?? 0) / MB;
+      usage.set(zygote.id, mb);
+      this.#zygoteMB.set(zygote.pid, mb);
+    }
     for (const pod of pods) {
-      const measured = pod.pid === undefined ? 0 : (rss.get(pod.pid) ?? 0) / MB;
+      const guardian = pod.readyInfo?.guardian;
+      const tree = guardian === undefined ? 0 : (forked.get(guardian) ?? 0);
+      const measured = pod.pid === undefined ? 0 : ((rss.get(pod.pid) ?? 0) + tree) / MB;
       usage.set(
         pod.id,
         pod.state === 'starting' ? Math.max(measured, this.#deps.estimateMB(pod.recipe)) : measured,
@@ -113,14 +147,25 @@ export class MemoryBudget {
   /** One look: fits as is, fits once idle pods are stopped (they are), or the shortfall. */
   async #attempt(neededMB: number, recipe: string): Promise<Shortfall | undefined> {
     const pods = this.#deps.livePods();
-    // Nothing running: nothing to measure (a /proc scan costs milliseconds of a cold start).
-    if (pods.length === 0) {
-      return neededMB <= this.maxMB ? undefined : { usedMB: 0, hopeless: true };
+    const zygotes = this.#deps.zygotes?.() ?? [];
+    // No pod running: nothing to measure (a /proc scan costs milliseconds of a cold start) but the
+    // zygotes, which run no code after their preload: their first measurement stands.
+    const zygotesMB = zygotes.map((zygote) => this.#zygoteMB.get(zygote.pid));
+    if (pods.length === 0 && zygotesMB.every((mb) => mb !== undefined)) {
+      const usedMB = sum(zygotesMB as number[]);
+      if (usedMB + neededMB <= this.maxMB) return undefined;
+      if (zygotes.length === 0) return { usedMB: 0, hopeless: true };
     }
     const usage = await this.usage();
-    let usedMB = sum(pods.map((pod) => usage.get(pod.id) ?? 0));
+    let usedMB = sum([...pods, ...zygotes].map((held) => usage.get(held.id) ?? 0));
     if (usedMB + neededMB <= this.maxMB) return undefined;
     if (neededMB > this.maxMB) return { usedMB, hopeless: true };
+    // A zygote only saves imports: it makes room before any pod does.
+    for (const zygote of zygotes) {
+      if (usedMB + neededMB <= this.maxMB) return undefined;
+      await zygote.stop();
+      usedMB -= usage.get(zygote.id) ?? 0;
+    }
     const idle = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedMono - b.lastUsedMono);
     const busyMB = usedMB - sum(idle.map((pod) => usage.get(pod.id) ?? 0));
     // Stopping every idle pod would not make room: stop none, wait for busy ones to finish.

@@ -1,5 +1,6 @@
 /**
- * Measured memory of pods: the resident set size of a whole process tree (DESIGN §3, memory budget).
+ * Measured memory of pods: the resident set size of a whole process tree
+ * (docs/architecture.md#pod-lifecycle, memory budget).
  *
  * A pod's tree is its root pid, every descendant by parent pid (transitively), and every process in the
  * root's process group: pods are group leaders, and a grandchild whose parent died is reparented to
@@ -24,6 +25,13 @@ export interface ProcessMemorySampler {
   rssOfTree(rootPid: number): Promise<number | undefined>;
   /** RSS in bytes of each tree, from one scan; roots that are gone have no entry. */
   rssOfTrees(rootPids: readonly number[]): Promise<Map<number, number>>;
+  /**
+   * Private bytes (`Private_Clean` + `Private_Dirty`) of every process of each tree, for processes
+   * forked from a zygote: their RSS is mostly the zygote's pages, shared. RSS where smaps cannot be read.
+   */
+  privateOfTrees(rootPids: readonly number[]): Promise<Map<number, number>>;
+  /** Private bytes of each process alone (a zygote: its forked pods count as their own). */
+  privateOfProcesses(pids: readonly number[]): Promise<Map<number, number>>;
 }
 
 /** Options of {@link createMemorySampler}. */
@@ -89,13 +97,52 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
       sample = latest !== sample && latest !== undefined ? latest : rescan();
     }
   };
+  // A process's private bytes are read once per maxAgeMs however many callers ask, like the walk: a
+  // flood of `status` must not open one smaps_rollup per request and take every descriptor.
+  let privateReads = { at: Number.NEGATIVE_INFINITY, byPid: new Map<number, Promise<number | undefined>>() };
+  const privateBytesOf = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
+    const now = performance.now();
+    if (privateReads.at < now - maxAgeMs) privateReads = { at: now, byPid: new Map() };
+    const { byPid } = privateReads;
+    const found = new Map<number, number>();
+    await forEachBounded(rootPids.filter(isRoot), concurrency, async (pid) => {
+      const read = byPid.get(pid) ?? readPrivateBytes(pid);
+      byPid.set(pid, read);
+      const privateBytes = await read;
+      if (privateBytes !== undefined) found.set(pid, privateBytes);
+    });
+    return found;
+  };
   const rssOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
     if (!rootPids.some(isRoot)) return new Map();
     const table = await tableFor(rootPids);
-    return sumTrees(table, rootPids, linux ? await privateBytesOfRoots(rootPids) : new Map());
+    return sumTrees(table, rootPids, linux ? await privateBytesOf(rootPids) : new Map());
+  };
+  const privateOfTrees = async (rootPids: readonly number[]): Promise<Map<number, number>> => {
+    if (!rootPids.some(isRoot)) return new Map();
+    const table = await tableFor(rootPids);
+    const members = treeMembers(table, rootPids);
+    const everyone = [...new Set([...members.values()].flat())];
+    const privateBytes = linux ? await privateBytesOf(everyone) : new Map<number, number>();
+    const rss = new Map(table.map((entry) => [entry.pid, entry.rss]));
+    const sums = new Map<number, number>();
+    for (const [root, pids] of members)
+      sums.set(root, sum(pids.map((pid) => privateBytes.get(pid) ?? rss.get(pid) ?? 0)));
+    return sums;
+  };
+  const privateOfProcesses = async (pids: readonly number[]): Promise<Map<number, number>> => {
+    if (!pids.some(isRoot)) return new Map();
+    const table = await tableFor(pids);
+    const privateBytes = linux ? await privateBytesOf(pids) : new Map<number, number>();
+    const found = new Map<number, number>();
+    for (const entry of table)
+      if (pids.includes(entry.pid)) found.set(entry.pid, privateBytes.get(entry.pid) ?? entry.rss);
+    return found;
   };
   return {
     rssOfTrees,
+    privateOfTrees,
+    privateOfProcesses,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
   };
 }
@@ -125,35 +172,50 @@ export function totalMemoryMB(): number {
   return Math.floor(bytes / (1024 * 1024));
 }
 
-/** `rootRss`: what to count for a root instead of its RSS (its private bytes: see privateBytesOfRoots). */
+/** `rootRss`: what to count for a root instead of its RSS (its private bytes: see privateBytesOf). */
 function sumTrees(
   table: ProcessEntry[],
   rootPids: readonly number[],
   rootRss: ReadonlyMap<number, number>,
 ): Map<number, number> {
-  const byPid = new Map<number, ProcessEntry>();
+  const rss = new Map(table.map((entry) => [entry.pid, entry.rss]));
+  const sums = new Map<number, number>();
+  for (const [root, pids] of treeMembers(table, rootPids)) {
+    sums.set(
+      root,
+      sum(pids.map((pid) => (pid === root ? rootRss.get(pid) : undefined) ?? rss.get(pid) ?? 0)),
+    );
+  }
+  return sums;
+}
+
+/** The pids of each root's tree (the root, its descendants, its group); roots that are gone have no entry. */
+function treeMembers(table: ProcessEntry[], rootPids: readonly number[]): Map<number, number[]> {
+  const known = new Set<number>();
   const children = new Map<number, number[]>();
   const groups = new Map<number, number[]>();
   for (const entry of table) {
-    byPid.set(entry.pid, entry);
+    known.add(entry.pid);
     append(children, entry.ppid, entry.pid);
     append(groups, entry.pgid, entry.pid);
   }
-  const sums = new Map<number, number>();
+  const members = new Map<number, number[]>();
   for (const root of rootPids) {
-    if (!isRoot(root) || !byPid.has(root) || sums.has(root)) continue;
+    if (!isRoot(root) || !known.has(root) || members.has(root)) continue;
     const seen = new Set<number>();
     const stack = [root, ...(groups.get(root) ?? [])];
-    let rss = 0;
     for (let pid = stack.pop(); pid !== undefined; pid = stack.pop()) {
       if (seen.has(pid)) continue;
       seen.add(pid);
-      rss += (pid === root ? rootRss.get(pid) : undefined) ?? byPid.get(pid)?.rss ?? 0;
       stack.push(...(children.get(pid) ?? []));
     }
-    sums.set(root, rss);
+    members.set(root, [...seen]);
   }
-  return sums;
+  return members;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function append(map: Map<number, number[]>, key: number, value: number): void {
@@ -226,17 +288,6 @@ async function readStat(pid: string, page: number): Promise<ProcessEntry | undef
  * pages are shared with the runner and counted there already. Count only its private pages
  * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
  */
-async function privateBytesOfRoots(rootPids: readonly number[]): Promise<Map<number, number>> {
-  const found = new Map<number, number>();
-  await Promise.all(
-    rootPids.filter(isRoot).map(async (pid) => {
-      const privateBytes = await readPrivateBytes(pid);
-      if (privateBytes !== undefined) found.set(pid, privateBytes);
-    }),
-  );
-  return found;
-}
-
 async function readPrivateBytes(pid: number): Promise<number | undefined> {
   let text: string;
   try {

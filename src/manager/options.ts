@@ -1,19 +1,20 @@
 /**
  * PodManager options, validated once when the manager is built: a bad value is `INVALID_OPTION`
  * naming the field and the value received. Durations are in seconds, like recipe.json and the
- * control protocol (DESIGN §3, §5).
+ * control protocol (docs/architecture.md#pod-lifecycle).
  */
-import { homedir, totalmem } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
 import { launchersSchema, placementSchema } from '../launch/config.js';
 import { checkPlacement } from '../launch/launchers.js';
+import { envLayer } from '../location/environment.js';
+import { resolveHome } from '../location/home.js';
 
 const seconds = z.number().refine(Number.isFinite, 'must be finite').min(0);
 
-export const restartOptionsSchema = z.strictObject({
+const restartOptionsSchema = z.strictObject({
   /** First backoff, seconds. @default 0.5 */
   backoffBase: seconds.default(0.5),
   /** @default 1.5 */
@@ -30,10 +31,10 @@ export const restartOptionsSchema = z.strictObject({
   fatalCooldownCap: seconds.default(600),
 });
 
-export const podManagerOptionsSchema = z.strictObject({
+const podManagerOptionsSchema = z.strictObject({
   /** Base interpreter for pods. @default $PODKEEPER_PYTHON or "python3" */
   python: z.string().min(1).optional(),
-  /** Daemon home: caches live under it. @default $PODKEEPER_HOME or ~/.local/share/podkeeper */
+  /** Daemon home: caches live under it. @default $PODKEEPER_HOME, else the platform's data dir */
   home: z.string().min(1).optional(),
   /** Extra recipe folders, searched before the built-in ones. @default $PODKEEPER_RECIPE_PATH */
   recipePath: z.array(z.string().min(1)).optional(),
@@ -45,6 +46,8 @@ export const podManagerOptionsSchema = z.strictObject({
   maxMemoryMB: z.number().positive().optional(),
   /** How long a spawn waits for room under the budget before `NO_MEMORY`, seconds. @default 30 */
   memoryWait: seconds.default(30),
+  /** Fork the pods of recipes that declare `preload` from a zygote that imported it once. @default true */
+  zygotes: z.boolean().default(true),
   /** Seconds a pod may go without `ready` or a log line. @default 120 */
   readyTimeout: z.number().positive().default(120),
   /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */
@@ -94,22 +97,39 @@ export type ResolvedOptions = z.infer<typeof podManagerOptionsSchema> & {
   maxMemoryMB: number;
 };
 
+/** The options a `PODKEEPER_*` variable may default (the home aside: `resolveHome` reads it). */
+const FROM_ENVIRONMENT = ['python', 'recipePath', 'envMode', 'uv', 'wheelhouse'] as const;
+
+/**
+ * Validates `input` over the defaults the environment gives (read by the one `PODKEEPER_*` table the
+ * daemon's config uses too). The daemon passes `env = {}`: its config has layered the environment.
+ */
 export function resolveOptions(
   input: PodManagerOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
-  const parsed = podManagerOptionsSchema.safeParse(input);
+  const layer = envLayer(env);
+  const merged: Record<string, unknown> = {};
+  for (const field of FROM_ENVIRONMENT) if (layer[field]) merged[field] = layer[field].value;
+  for (const [field, value] of Object.entries(input)) if (value !== undefined) merged[field] = value;
+  const parsed = podManagerOptionsSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') ?? '';
-    const received = field ? field.split('.').reduce<unknown>(pick, input) : input;
+    const received = field ? field.split('.').reduce<unknown>(pick, merged) : merged;
+    const top = String(issue?.path[0] ?? '');
+    const from =
+      top && (input as Record<string, unknown>)[top] === undefined && layer[top]
+        ? ` (from ${layer[top].source})`
+        : '';
     const what =
       issue?.code === 'unrecognized_keys'
         ? `unknown option ${issue.keys.map((k) => `\`${k}\``).join(', ')}`
         : '';
     throw new PodkeeperError(
       'INVALID_OPTION',
-      what || `Expected \`${field}\` ${issue?.message ?? 'to be valid'}, got ${JSON.stringify(received)}.`,
+      what ||
+        `Expected \`${field}\`${from} ${issue?.message ?? 'to be valid'}, got ${JSON.stringify(received)}.`,
       { details: { field, received } },
     );
   }
@@ -117,24 +137,12 @@ export function resolveOptions(
   checkPlacement(Object.keys(options.launchers), options.placement);
   return {
     ...options,
-    python: options.python ?? env['PODKEEPER_PYTHON'] ?? 'python3',
-    home: options.home ?? env['PODKEEPER_HOME'] ?? join(homedir(), '.local', 'share', 'podkeeper'),
-    recipePath: options.recipePath ?? (env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean),
+    python: options.python ?? 'python3',
+    home: options.home ?? resolveHome(undefined, env),
+    recipePath: options.recipePath ?? [],
     maxMemoryMB: options.maxMemoryMB ?? Math.floor(totalmem() / 1024 / 1024 / 2),
-    envMode: options.envMode ?? envModeFrom(env['PODKEEPER_ENV_MODE']),
-    uv: options.uv ?? (env['PODKEEPER_UV'] || undefined),
-    wheelhouse: options.wheelhouse ?? (env['PODKEEPER_WHEELHOUSE'] || undefined),
+    envMode: options.envMode ?? 'auto',
   };
-}
-
-function envModeFrom(value: string | undefined): 'auto' | 'venv' | 'system' {
-  if (value === undefined || value === '') return 'auto';
-  if (value === 'auto' || value === 'venv' || value === 'system') return value;
-  throw new PodkeeperError(
-    'INVALID_OPTION',
-    `Expected PODKEEPER_ENV_MODE to be "auto", "venv" or "system", got ${JSON.stringify(value)}.`,
-    { details: { field: 'envMode', received: value } },
-  );
 }
 
 function pick(value: unknown, key: string): unknown {

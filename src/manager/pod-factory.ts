@@ -8,15 +8,18 @@ import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PreparedEnv } from '../env/envs.js';
 import { inheritedEnvironment } from '../env/pod-environment.js';
+import { RUNNER_BOOTSTRAP } from '../launch/local.js';
 import type { Launcher, Prepared } from '../launch/types.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
+import { spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import type { Zygotes } from './zygotes.js';
 
 /** Where the runner's start command lives now (the local launcher); kept for existing imports. */
-export { RUNNER_BOOTSTRAP } from '../launch/local.js';
+export { RUNNER_BOOTSTRAP };
 
 export function createPod(
   id: string,
@@ -24,18 +27,25 @@ export function createPod(
   prepared: Prepared,
   options: ResolvedOptions,
   emit: (event: ManagerEvent) => void,
+  zygotes?: Zygotes,
 ): Pod {
   const { loaded } = prepared;
-  const { recipe } = loaded;
-  const env =
-    launcher.locality === 'local' && prepared.env
-      ? podEnvironment(id, loaded, prepared.env, options)
-      : remotePodEnvironment(id, loaded, options);
+  const { recipe, dir } = loaded;
+  const local = launcher.locality === 'local' ? prepared.env : undefined;
+  const env = local ? podEnvironment(id, loaded, local, options) : remotePodEnvironment(id, loaded, options);
+  // A local pod may be forked from the recipe's zygote when it has one ready (zygotes.ts); every
+  // other start is its launcher's.
+  const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
+  const launch = local && launcher.name === 'local' ? zygotes?.launch(id, loaded, local, normal) : undefined;
+  const process = launch
+    ? (launch.process ??
+      spawnPodProcess({ executable: local?.executable ?? 'python3', args: launch.args, cwd: dir, env }))
+    : launcher.start(prepared, { podId: id, env });
   const pod = new Pod({
     id,
     recipe: recipe.name,
     capability: recipe.capability,
-    process: launcher.start(prepared, { podId: id, env }),
+    process,
     concurrency: recipe.concurrency,
     pipelining: options.pipelining,
     maxQueue: options.maxQueue,
@@ -45,6 +55,8 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
+  const onForkedExit = launch?.onForkedExit;
+  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
@@ -77,7 +89,7 @@ function remotePodEnvironment(
   return { ...asked, ...options.env, ...recipe.env, PODKEEPER_POD_ID: id };
 }
 
-function podEnvironment(
+export function podEnvironment(
   id: string,
   { recipe, modelPath }: LoadedRecipe,
   env: PreparedEnv,
@@ -88,7 +100,14 @@ function podEnvironment(
     ...inheritedEnvironment(process.env, recipe.passEnv),
     ...options.env,
     ...recipe.env,
-    PYTHONPATH: [PODS_DIR, process.env['PYTHONPATH']].filter(Boolean).join(delimiter),
+    // The runner's package first, then what the recipe, the manager's `env` and the daemon's own
+    // environment put there (in that order): merged, so a recipe's own modules stay importable.
+    PYTHONPATH: mergedPath([
+      PODS_DIR,
+      recipe.env['PYTHONPATH'],
+      options.env['PYTHONPATH'],
+      process.env['PYTHONPATH'],
+    ]),
     PODKEEPER_POD_ID: id,
     PODKEEPER_CACHE_DIR: join(options.home, 'cache', recipe.name),
     // The model an install prefetched: the pod's ctx.model.
@@ -107,4 +126,10 @@ function podEnvironment(
         }
       : {}),
   };
+}
+
+/** `PATH`-like lists joined in order, each entry once. */
+function mergedPath(lists: (string | undefined)[]): string {
+  const entries = lists.flatMap((list) => (list ? list.split(delimiter) : [])).filter(Boolean);
+  return [...new Set(entries)].join(delimiter);
 }

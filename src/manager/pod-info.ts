@@ -2,11 +2,11 @@
 import type { Pod } from '../pod/pod.js';
 import type { PodInfo } from './events.js';
 
-/** `seat`: what the pod's supervisor knows (none for an install's smoke start). */
+/** `supervisor`: what the pod's supervisor knows (none for an install's smoke start). */
 export function describePod(
   pod: Pod,
   rssMB: number | undefined,
-  seat?: { restarts: number; reclaimInSeconds: number | null },
+  supervisor?: { restarts: number; reclaimInSeconds: number | null },
 ): PodInfo {
   return {
     id: pod.id,
@@ -23,8 +23,8 @@ export function describePod(
     queued: pod.queued,
     calls: pod.calls,
     spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
-    restarts: seat?.restarts ?? 0,
-    reclaimInSeconds: seat?.reclaimInSeconds ?? null,
+    restarts: supervisor?.restarts ?? 0,
+    reclaimInSeconds: supervisor?.reclaimInSeconds ?? null,
     where: {
       launcher: pod.where.launcher,
       locality: pod.where.locality,

@@ -1,61 +1,30 @@
-/**
- * PodManager: which pod serves a request, spawn on demand, idle reclaim, memory budget, restart
- * policy (DESIGN §1, §3). It composes the pieces; each piece lives in its own module:
- *
- *   call(target) ─catalog.resolve─▶ Supervisor (one per recipe) ─acquire─▶ Environments.prepare
- *                                        │                               ─▶ MemoryBudget.reserve ─▶ new Pod
- *                                        └── idle timer / restart policy ◀── pod events ◀───────┘
- *
- * The env is prepared (built if need be) before the memory-budget turn, so a long build never holds
- * up other recipes' spawns.
- */
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { type EnvironmentStatus, Environments, type GcResult, type PreparedEnv } from '../env/envs.js';
-import { insideContainer } from '../env/mode.js';
-import { resolvePython } from '../env/python.js';
+import type { EnvironmentStatus, Environments, GcResult, PreparedEnv } from '../env/envs.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { Launchers } from '../launch/launchers.js';
 import { LocalLauncher } from '../launch/local.js';
 import type { Prepared } from '../launch/types.js';
-import { BUILTIN_RECIPES_DIR } from '../paths.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
-import type { RequestEvent } from '../protocol/pod.js';
-import { type LoadedRecipe, RecipeCatalog, type RecipeSource } from '../recipes/catalog.js';
-import { redact } from '../redact.js';
-import {
-  type CallFinished,
-  type ManagerEvent,
-  type PodInfo,
-  podExitEvents,
-  type StopReason,
-} from './events.js';
+import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
+import type { CallFinished, ManagerEvent, PodInfo } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { createPod } from './pod-factory.js';
+import { type CallOptions, requestOn } from './pod-call.js';
+import { createPod, podEnvironment } from './pod-factory.js';
 import { describePod } from './pod-info.js';
+import { superviseRecipe } from './recipe-supervisor.js';
 import { watchPlacement } from './remote-contention.js';
-import { RestartPolicy } from './restart-policy.js';
-import { type SmokeStartResult, smokeStart } from './smoke-start.js';
-import { Supervisor } from './supervisor.js';
+import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
+import { loadCatalog, startManager } from './startup.js';
+import { StopReasons } from './stop-reasons.js';
+import type { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
+import { Zygotes } from './zygotes.js';
 
-export type { PodSelector };
-
-export interface CallOptions {
-  /** Recipe action. @default "process" */
-  action?: string;
-  /** Seconds without an answer or progress before `TIMEOUT`. @default the recipe's `timeout`, else none */
-  timeout?: number;
-  /** Seconds the pod stays after this call: 0 = stop after this reply, -1 = never (Ollama's keep_alive). */
-  keepAlive?: number;
-  signal?: AbortSignal;
-  /** The call's progress and chunk events, as they arrive. */
-  onEvent?: (event: RequestEvent) => void;
-}
+export type { CallOptions, PodSelector };
 
 export class PodManager {
   readonly options: ResolvedOptions;
@@ -65,6 +34,7 @@ export class PodManager {
   readonly #log;
   readonly #supervisors = new Supervisors();
   readonly #budget: MemoryBudget;
+  readonly #zygotes: Zygotes | undefined;
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
@@ -75,14 +45,22 @@ export class PodManager {
   #podCount = 0;
   #initialized = false;
   #closing = false;
-  /** Pods of install smoke starts (`trial`), outside any supervisor. */
-  readonly #trials = new Set<Pod>();
-  /** Why a pod is being stopped, for its `pod.stopped` event (the first reason given wins). */
-  readonly #stopReasons = new WeakMap<Pod, StopReason>();
+  /** Pods of install smoke starts, outside any supervisor. */
+  readonly #smokeStarts = new Set<Pod>();
+  readonly #stopReasons = new StopReasons();
 
-  constructor(options: PodManagerOptions = {}) {
-    this.options = resolveOptions(options);
+  /** `environment` gives defaults for options left unset (`PODKEEPER_HOME`, `PODKEEPER_PYTHON`…). */
+  constructor(options: PodManagerOptions = {}, environment: NodeJS.ProcessEnv = process.env) {
+    this.options = resolveOptions(options, environment);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
+    const resolved = this.options;
+    this.#zygotes = resolved.zygotes
+      ? new Zygotes({
+          logger: this.#log,
+          idleTimeout: resolved.idleTimeout,
+          environment: (id, loaded, env) => podEnvironment(id, loaded, env, resolved),
+        })
+      : undefined;
     this.#budget = new MemoryBudget(
       this.options.maxMemoryMB,
       this.options.memoryWait * 1000,
@@ -92,6 +70,7 @@ export class PodManager {
         estimateMB: (recipe) =>
           this.#launchers?.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
           this.#supervisors.estimateMB(recipe),
+        zygotes: () => this.#zygotes?.running() ?? [],
         evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
       },
     );
@@ -119,7 +98,7 @@ export class PodManager {
     const pod = supervisor?.livePod();
     const answer =
       supervisor && pod
-        ? this.#request(supervisor, pod, input, options)
+        ? requestOn(supervisor, pod, input, options, (event) => this.#emit(event))
         : this.#callAfterSpawn(target, input, options);
     const finished = (outcome: string) =>
       this.calls.emit('finished', { recipe: this.#nameOf(target), ms: performance.now() - started, outcome });
@@ -145,40 +124,8 @@ export class PodManager {
     for (let attempt = 0; ; attempt++) {
       const pod = await supervisor.acquire(options.signal);
       if (pod.state === 'stopping' && attempt < 3) continue;
-      return this.#request(supervisor, pod, input, options);
+      return requestOn(supervisor, pod, input, options, (event) => this.#emit(event));
     }
-  }
-
-  #request(supervisor: Supervisor, pod: Pod, input: unknown, options: CallOptions): Promise<unknown> {
-    const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
-    if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
-    const action = options.action ?? 'process';
-    return pod
-      .request(action, input, {
-        timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-        signal: options.signal,
-        onEvent: options.onEvent,
-      })
-      .catch((error: unknown) => {
-        this.#logTraceback(pod, action, error);
-        throw error;
-      });
-  }
-
-  /** A handler's traceback goes to the recipe's logs too: the caller may not print it. */
-  #logTraceback(pod: Pod, action: string, error: unknown): void {
-    if (!(error instanceof PodkeeperError)) return;
-    const traceback = error.details['traceback'];
-    if (typeof traceback !== 'string' || traceback.trim() === '') return;
-    this.#emit({
-      event: 'pod.log',
-      podId: pod.id,
-      recipe: pod.recipe,
-      time: Date.now(),
-      source: 'daemon',
-      level: 'error',
-      message: redact(`call ${action} failed: ${error.code}: ${error.message}\n${traceback.trimEnd()}`),
-    });
   }
 
   /** The recipe a target (name or capability) resolves to; `UNKNOWN_TARGET` when none. */
@@ -207,7 +154,7 @@ export class PodManager {
     await this.#init;
     const chosen = this.#supervisors.select(selector, (target) => this.#resolve(target).recipe.name);
     const infos = chosen.flatMap((s) => (s.pod ? [this.#info(s.pod, undefined)] : []));
-    for (const s of chosen) this.#noteStop(s.pod, { why: 'stopped' });
+    for (const s of chosen) this.#stopReasons.note(s.pod, { why: 'stopped' });
     await Promise.all(chosen.map((supervisor) => supervisor.stop()));
     return infos;
   }
@@ -274,12 +221,22 @@ export class PodManager {
    */
   async reloadRecipes(): Promise<void> {
     await this.#init;
-    const catalog = await RecipeCatalog.load(this.#recipeSources());
-    for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    const catalog = await loadCatalog(this.options, this.#log);
+    const before = this.#catalog;
     this.#catalog = catalog;
+    // Zygotes follow the catalog: an upgraded or removed recipe's stops, an installed one's starts.
+    const current = (name: string, dir: string) => catalog.get(name)?.dir === dir;
+    const stale = this.#zygotes?.stopWhere((name, dir) => !current(name, dir));
+    for (const loaded of catalog.list()) {
+      if (loaded.recipe.preload.length === 0 || before.get(loaded.recipe.name)?.dir === loaded.dir) continue;
+      this.startZygote(loaded.recipe.name).catch((error: unknown) =>
+        this.#log.warn({ recipe: loaded.recipe.name, err: error }, 'zygote: not started after the install'),
+      );
+    }
+    await stale;
     await this.#supervisors.dropWhere((s) => {
       const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
-      if (stale) this.#noteStop(s.pod, { why: 'upgraded' });
+      if (stale) this.#stopReasons.note(s.pod, { why: 'upgraded' });
       return stale;
     }, this.options.drainTimeout * 1000);
   }
@@ -300,14 +257,29 @@ export class PodManager {
    * An install's smoke start: spawns one pod of `loaded` (which need not be in the catalog), waits
    * until it is ready, stops it. Rejects with the pod's error (crash, ready timeout) or `CANCELLED`.
    */
-  async trial(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
+  async smokeStart(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const prepared = await this.#prepare(loaded);
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(prepared));
-    this.#trials.add(pod);
-    void pod.exited.then(() => this.#trials.delete(pod));
-    return smokeStart(pod, loaded.recipe.name, options.signal);
+    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(prepared, false));
+    this.#smokeStarts.add(pod);
+    void pod.exited.then(() => this.#smokeStarts.delete(pod));
+    return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
+  }
+
+  /**
+   * Starts the zygote of a recipe that declares `preload` (its env built first) and resolves with
+   * its pid once it can fork pods; undefined when the recipe has none or it failed to start (the
+   * daemon log says why). Pods start from it from then on; without this, the first pod starts it.
+   */
+  async startZygote(target: string): Promise<number | undefined> {
+    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    await this.#init;
+    const loaded = this.#resolve(target);
+    if (this.#launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
+    const env = await this.#environments().prepare(loaded);
+    return this.#zygotes?.start(loaded, env);
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -315,49 +287,32 @@ export class PodManager {
     this.#closing = true;
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
-    await Promise.all([...this.#trials].map((pod) => pod.stop()));
-    for (const pod of this.#supervisors.livePods()) this.#noteStop(pod, { why: 'shutdown' });
+    await Promise.all([...this.#smokeStarts].map((pod) => pod.stop()));
+    for (const pod of this.#supervisors.livePods()) this.#stopReasons.note(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
+    await this.#zygotes?.close();
   }
 
   // ---------------------------------------------------------------- internals
 
-  /** The recipe path, then the installed recipes, then the built-in ones: earlier ones shadow later ones. */
-  #recipeSources(): RecipeSource[] {
-    const sources: RecipeSource[] = this.options.recipePath.map((dir) => ({ dir, builtin: false }));
-    sources.push({ dir: join(this.options.home, 'recipes'), builtin: false, installed: true });
-    if (this.options.builtinRecipes) sources.push({ dir: BUILTIN_RECIPES_DIR, builtin: true });
-    return sources;
-  }
-
   async #initialize(): Promise<void> {
-    const [catalog, python] = await Promise.all([
-      RecipeCatalog.load(this.#recipeSources()),
-      resolvePython(this.options.python),
-    ]);
-    for (const problem of catalog.problems) this.#log.warn({ file: problem.file }, problem.error.message);
+    const { catalog, environments } = await startManager(this.options, this.#log, (event) =>
+      this.#emit(event),
+    );
     this.#catalog = catalog;
-    const options = this.options;
     this.#initialized = true;
-    this.#envs = new Environments({
-      home: options.home,
-      mode: options.envMode,
-      base: python,
-      uv: options.uv,
-      wheelhouse: options.wheelhouse,
-      pythonDownloads: options.pythonDownloads,
-      timeoutMs: options.envBuildTimeout * 1000,
-      env: { ...process.env, ...options.env },
-      logger: this.#log,
-      emit: (event) => this.#emit(event),
-      container: insideContainer(),
-    });
+    this.#envs = environments;
     this.#launchers = Launchers.fromConfig(
       new LocalLauncher(() => this.#environments()),
-      options.launchers,
-      options.placement,
-      { home: options.home, uv: options.uv ?? 'uv', python: python.executable, logger: this.#log },
+      this.options.launchers,
+      this.options.placement,
+      {
+        home: this.options.home,
+        uv: this.options.uv ?? 'uv',
+        python: this.options.python,
+        logger: this.#log,
+      },
     );
   }
 
@@ -379,35 +334,19 @@ export class PodManager {
     const loaded = this.#resolve(target);
     let supervisor = this.#supervisors.get(loaded.recipe.name);
     if (!supervisor) {
-      const seat: Supervisor = new Supervisor(loaded, RestartPolicy.fromSeconds(this.options.restart), {
-        spawn: async (recipe) => {
-          const prepared = await this.#prepare(recipe);
-          return this.#budget.reserve(recipe.recipe.name, () => {
-            // An install replaced or removed this recipe while its pod was on the way.
-            if (this.#supervisors.get(recipe.recipe.name) !== seat) {
-              throw new PodkeeperError(
-                'UNKNOWN_TARGET',
-                `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
-                { details: { target: recipe.recipe.name } },
-              );
-            }
-            return this.#spawn(prepared);
-          });
-        },
-        onExit: (_, exit, fatal) => {
-          const reason = this.#stopReasons.get(exit.pod);
-          if (exit.reason === 'stopped' && reason)
-            this.#log.info({ podId: exit.pod.id, recipe: exit.pod.recipe, ...reason }, 'pod stopped');
-          for (const event of podExitEvents(exit, fatal, reason)) this.#emit(event);
-        },
-        onReclaim: (_, pod, idleSeconds) => {
-          this.#noteStop(pod, idleSeconds === 0 ? { why: 'keepAlive' } : { why: 'idle', idleSeconds });
-          this.#emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds });
-        },
+      const created: Supervisor = superviseRecipe(loaded, {
+        restart: this.options.restart,
         idleTimeout: this.options.idleTimeout,
+        prepare: (recipe) => this.#prepare(recipe),
+        reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
+        isCurrent: (recipe) => this.#supervisors.get(recipe) === created,
+        spawn: (prepared) => this.#spawn(prepared),
+        stopReasons: this.#stopReasons,
+        log: this.#log,
+        emit: (event) => this.#emit(event),
         isClosing: () => this.#closing,
       });
-      supervisor = seat;
+      supervisor = created;
       this.#supervisors.add(supervisor);
     }
     return supervisor;
@@ -424,13 +363,14 @@ export class PodManager {
     return this.#launchers.for(loaded.recipe.name);
   }
 
-  #spawn(prepared: Prepared): Pod {
+  #spawn(prepared: Prepared, fork = true): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     const { loaded, env } = prepared;
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
+    const zygotes = fork ? this.#zygotes : undefined;
     const launcher = this.#launcherFor(loaded);
-    const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event));
+    const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event), zygotes);
     watchPlacement(pod, {
       livePods: () => this.#supervisors.livePods(),
       reclaim: (victim, forRecipe) => this.#evict(victim, forRecipe),
@@ -443,23 +383,19 @@ export class PodManager {
   }
 
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    const seat = this.#supervisors.get(pod.recipe);
+    const supervisor = this.#supervisors.get(pod.recipe);
     return describePod(
       pod,
       rssMB,
-      seat && { restarts: seat.restarts, reclaimInSeconds: seat.reclaimInSeconds(pod) },
+      supervisor && { restarts: supervisor.restarts, reclaimInSeconds: supervisor.reclaimInSeconds(pod) },
     );
   }
 
   /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
   async #evict(pod: Pod, forRecipe: string): Promise<void> {
     this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
-    this.#stopReasons.set(pod, { why: 'evicted', for: forRecipe });
+    this.#stopReasons.note(pod, { why: 'evicted', for: forRecipe }, { replace: true });
     await pod.stop();
-  }
-
-  #noteStop(pod: Pod | undefined, reason: StopReason): void {
-    if (pod && !this.#stopReasons.has(pod)) this.#stopReasons.set(pod, reason);
   }
 
   #emit(event: ManagerEvent): void {

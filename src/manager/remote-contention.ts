@@ -7,7 +7,7 @@
  */
 import type { Pod } from '../pod/pod.js';
 
-export const CONTENTION_MS = 2000;
+const CONTENTION_MS = 2000;
 const LOOK_EVERY_MS = 250;
 
 export interface ContentionDeps {
@@ -42,7 +42,7 @@ export function watchPlacement(pod: Pod, deps: ContentionDeps): void {
 }
 
 /** Idle pods that may hold what `waiting` asks for: placed by the same launcher, oldest use first. */
-export function idleHolders(waiting: Pod, pods: Pod[]): Pod[] {
+function idleHolders(waiting: Pod, pods: Pod[]): Pod[] {
   return pods
     .filter((pod) => pod !== waiting && pod.idle && pod.where.launcher === waiting.where.launcher)
     .filter((pod) => pod.where.locality === 'remote' && !pod.where.placing)

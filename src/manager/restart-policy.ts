@@ -1,5 +1,5 @@
 /**
- * When a pod that ended may start again (DESIGN §3).
+ * When a pod that ended may start again (docs/architecture.md#pod-lifecycle).
  *
  * - A pod that could not start (it died before `ready`, timed out, or failed by itself soon after
  *   start: an exit code, SIGSEGV, SIGABRT…) is an unstable crash: the next start waits a backoff of
@@ -38,7 +38,7 @@ export interface RestartPolicyOptions {
   fatalCooldownCapMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
+const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
   backoffBaseMs: 500,
   backoffFactor: 1.5,
   backoffCapMs: 15_000,

@@ -11,7 +11,11 @@ export interface SmokeStartResult {
 }
 
 /** Waits until `pod` is ready (or fails, or `signal` aborts), then stops it. */
-export async function smokeStart(pod: Pod, recipe: string, signal?: AbortSignal): Promise<SmokeStartResult> {
+export async function awaitReadyThenStop(
+  pod: Pod,
+  recipe: string,
+  signal?: AbortSignal,
+): Promise<SmokeStartResult> {
   const cancelled = () => new PodkeeperError('CANCELLED', `The smoke start of "${recipe}" was cancelled.`);
   const onAbort = () => void pod.stop();
   signal?.addEventListener('abort', onAbort, { once: true });

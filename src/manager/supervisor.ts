@@ -1,9 +1,8 @@
 /**
- * One recipe's seat in the manager: at most one live pod, started on demand (one spawn at a time,
+ * Supervises one recipe in the manager: at most one live pod, started on demand (one spawn at a time,
  * concurrent callers share it), restarted after a crash under the restart policy, and stopped when
  * it has been idle for its keep-alive.
  */
-import { performance } from 'node:perf_hooks';
 import { PodkeeperError } from '../errors.js';
 import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';

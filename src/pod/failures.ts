@@ -56,7 +56,7 @@ function launcherFailure(facts: PodExitFacts, failure: PodkeeperError): Podkeepe
   );
 }
 
-export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
+function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
   return new PodkeeperError(
     'POD_CRASHED',
     withTail(
@@ -69,7 +69,7 @@ export function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {
 }
 
 /** The process could not be started at all (no pid): out of descriptors or processes, no executable… */
-export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
+function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
   const errno = (cause as NodeJS.ErrnoException).code;
   return new PodkeeperError(
     'SPAWN_FAILED',
@@ -79,7 +79,7 @@ export function spawnFailed(facts: PodExitFacts, cause: Error): PodkeeperError {
   );
 }
 
-export function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
+function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
   return new PodkeeperError(
     'READY_TIMEOUT',
     withTail(

@@ -19,18 +19,18 @@ export class PendingCall {
   /** Run once the pod is done with the request (e.g. to drop an abort listener). */
   cleanup: (() => void) | undefined;
 
-  #resolve!: (value: unknown) => void;
-  #reject!: (error: PodkeeperError) => void;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: PodkeeperError) => void;
 
   constructor(id: string, action: string, payload: unknown, onEvent?: (event: RequestEvent) => void) {
     this.id = id;
     this.action = action;
     this.payload = payload;
     this.onEvent = onEvent;
-    this.promise = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.promise = promise;
+    this.#resolve = resolve;
+    this.#reject = reject;
   }
 
   succeed(result: unknown): void {

@@ -1,5 +1,5 @@
 /**
- * One Python pod process and its state machine (DESIGN §3):
+ * One Python pod process and its state machine (docs/architecture.md#pod-lifecycle):
  *
  *   starting ──ready──▶ ready ⇄ busy ──stop()──▶ stopping ──exit──▶ stopped
  *      │                  │
@@ -21,6 +21,7 @@ import { wait } from '../process/group.js';
 import type { ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
+import { describeExit } from './exit-facts.js';
 import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
@@ -42,7 +43,6 @@ import {
 export type { RequestOptions } from './requests.js';
 export type { ExitReason, PodEvents, PodExit, PodOptions, PodState } from './types.js';
 
-const STDERR_TAIL = 20;
 const silent = pino({ level: 'silent' });
 
 export class Pod {
@@ -69,8 +69,8 @@ export class Pod {
   readonly #requests: RequestTable;
   readonly #spawnedAt = performance.now();
   readonly #ready: Promise<ReadyMessage>;
-  #resolveReady!: (ready: ReadyMessage) => void;
-  #rejectReady!: (error: PodkeeperError) => void;
+  readonly #resolveReady: (ready: ReadyMessage) => void;
+  readonly #rejectReady: (error: PodkeeperError) => void;
   #state: PodState = 'starting';
   #readyTimer: NodeJS.Timeout | undefined;
   #exitReason: ExitReason | undefined;
@@ -100,10 +100,10 @@ export class Pod {
         void this.kill('killed', `after request ${requestId} ignored cancel for ${grace} s`);
       },
     });
-    this.#ready = new Promise<ReadyMessage>((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
+    const ready = Promise.withResolvers<ReadyMessage>();
+    this.#ready = ready.promise;
+    this.#resolveReady = ready.resolve;
+    this.#rejectReady = ready.reject;
     this.#ready.catch(() => undefined);
 
     this.#process = options.process ?? spawnPodProcess(localSpec(options));
@@ -203,10 +203,9 @@ export class Pod {
   async drain(timeoutMs: number): Promise<PodExit> {
     const open = this.#state === 'starting' || this.#state === 'ready' || this.#state === 'busy';
     if (open && !this.#onDrained && this.#requests.inFlight + this.#requests.queued > 0) {
-      const drained = new Promise<void>((resolve) => {
-        this.#onDrained = resolve;
-      });
-      await wait(timeoutMs, Promise.race([drained, this.exited]));
+      const drained = Promise.withResolvers<void>();
+      this.#onDrained = drained.resolve;
+      await wait(timeoutMs, Promise.race([drained.promise, this.exited]));
     }
     this.#onDrained ??= () => undefined;
     return this.stop();
@@ -289,27 +288,18 @@ export class Pod {
   ): Promise<PodExit> {
     clearTimeout(this.#readyTimer);
     if (this.pid !== undefined) this.#process.signal('SIGKILL');
-    // The last stderr lines (a traceback) may still be in the pipe: give them a moment.
-    const stderr = this.#process.stderr;
-    if (!stderr.closed) await wait(100, new Promise((resolve) => stderr.once('close', resolve)));
-    const stderrTail = this.logs
-      .tail(STDERR_TAIL, (line) => line.source === 'stderr')
-      .map((line) => line.message);
-    if (spawnError) stderrTail.push(String(spawnError));
-    const facts: failures.PodExitFacts = {
+    const { facts, reason, error } = await describeExit({
       podId: this.id,
       recipe: this.recipe,
       pid: this.pid,
       exitCode,
       signal,
-      stderrTail,
-      uptimeMs: Math.round(performance.now() - this.#spawnedAt),
-    };
-    // A process that never started is a failure even when a stop came first: nothing was stopped.
-    const reason: ExitReason = spawnError ? 'crashed' : (this.#exitReason ?? 'crashed');
-    const error = failures.exitError(facts, reason, {
-      failure,
       spawnError,
+      failure,
+      stderr: this.#process.stderr,
+      logs: this.logs,
+      spawnedAt: this.#spawnedAt,
+      endedBecause: this.#exitReason,
       readyTimeoutMs: this.#options.readyTimeoutMs,
       killWhy: this.#killWhy,
     });

@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { ProcessExit } from './spawn.js';
 
 /** How long a spawn that produced no pid may take to report its error. */
-export const SPAWN_REPORT_MS = 1000;
+const SPAWN_REPORT_MS = 1000;
 
 /** The exit of a process that got no pid: its spawn error when reported in time, else a diagnosis. */
 export function whenSpawnFailed(exited: Promise<ProcessExit>): Promise<ProcessExit> {

@@ -1,13 +1,13 @@
 /**
- * A pod's process as the pod sees it, whoever started it (the launcher seam), and the local start:
- * its own session and process group (so the whole tree can be signalled at once), piped stdio, and
- * an `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
- * hold stderr open long after the pod died).
+ * A pod's process as the pod sees it, whoever started it (the launcher seam), and the local start
+ * (in its own process group, see process/spawn.ts) with piped stdio, and an `exited` promise that
+ * settles on the process's exit, not on its pipes closing (a grandchild may hold stderr open long
+ * after the pod died).
  */
 import type { Readable, Writable } from 'node:stream';
-import { execa } from 'execa';
 import type { PodkeeperError } from '../errors.js';
 import { killGroup, send } from '../process/group.js';
+import { spawnInGroup } from '../process/spawn.js';
 
 export interface PodProcessSpec {
   executable: string;
@@ -56,24 +56,17 @@ export interface PodProcess {
   readonly where: Where;
 }
 
-export const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });
+const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });
 
 /**
  * Starts `spec` as a session leader. SIGTERM and SIGKILL go to its whole group; SIGUSR1 to the
  * leader alone (the guardian, which then kills its tree, setsid() escapees included).
  */
 export function spawnPodProcess(spec: PodProcessSpec, where: Where = LOCAL): PodProcess {
-  const subprocess = execa(spec.executable, spec.args, {
+  const subprocess = spawnInGroup(spec.executable, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    buffer: false,
-    reject: false,
     stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
   });
   const child = subprocess.nodeChildProcess;
   const exited = new Promise<ProcessExit>((resolve) => {

@@ -12,7 +12,10 @@ export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 
 /** Why a pod process ended. `killed` is a deliberate kill by the daemon (a request ignored cancel). */
 export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
 
-/** The process: a started one (`process`, from a launcher), or a command the pod starts locally. */
+/**
+ * The process: a started one (`process`: a launcher's, or a zygote's spare stand-in), or a command
+ * the pod starts locally.
+ */
 export interface PodOptions extends Partial<PodProcessSpec> {
   process?: PodProcess;
   id: string;

@@ -7,11 +7,13 @@
  * It never throws for a failed command: the caller decides what a failure means and turns the
  * result into its own coded error with {@link describeFailure}.
  */
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execa } from 'execa';
+import { stripVTControlCharacters } from 'node:util';
 import type { Logger } from 'pino';
 import split2 from 'split2';
 import { killGroup, wait } from './group.js';
+import { spawnInGroup } from './spawn.js';
 
 export interface CommandOptions {
   cwd?: string;
@@ -36,13 +38,15 @@ export interface CommandResult {
   /** The last lines of stdout and stderr interleaved, as they arrived. */
   outputTail: string[];
   durationMs: number;
+  /** The limit it ran under, ms. */
+  timeoutMs: number;
   timedOut: boolean;
   aborted: boolean;
   /** Set when the command could not be started (ENOENT, EACCES). */
   spawnError?: string;
 }
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 300_000;
 const TAIL_LINES = 60;
 const STDOUT_LINES = 5000;
 const KILL_GRACE_MS = 2000;
@@ -56,18 +60,7 @@ export async function runCommand(
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const log = options.logger?.child({ command: basename(command) });
   log?.debug({ args }, 'run');
-  const subprocess = execa(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
+  const subprocess = spawnInGroup(command, args, { cwd: options.cwd, env: options.env, stdin: 'ignore' });
   const tail: string[] = [];
   const stdout: string[] = [];
   const collect = (stream: 'stdout' | 'stderr') => (line: string) => {
@@ -92,10 +85,12 @@ export async function runCommand(
     killGroup(pid, 'SIGKILL');
   };
   const exited = subprocess.then((result) => result);
-  const timer = setTimeout(() => {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const onDeadline = () => {
     timedOut = true;
     killTree().catch(() => undefined);
-  }, timeoutMs);
+  };
+  deadline.addEventListener('abort', onDeadline, { once: true });
   const onAbort = () => {
     aborted = true;
     killTree().catch(() => undefined);
@@ -119,6 +114,7 @@ export async function runCommand(
       stdout: stdout.join('\n'),
       outputTail: tail,
       durationMs: performance.now() - started,
+      timeoutMs,
       timedOut,
       aborted,
       ...(spawnError ? { spawnError } : {}),
@@ -129,7 +125,7 @@ export async function runCommand(
     );
     return outcome;
   } finally {
-    clearTimeout(timer);
+    deadline.removeEventListener('abort', onDeadline);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -157,20 +153,9 @@ function pipeLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) 
   return new Promise((resolve) => {
     stream
       .pipe(split2())
-      .on('data', (line: string) => onLine(stripAnsi(line.trimEnd())))
+      .on('data', (line: string) => onLine(stripVTControlCharacters(line.trimEnd())))
       .on('end', resolve)
       .on('error', () => resolve());
     stream.on('error', () => resolve());
   });
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters.
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
-
-function stripAnsi(line: string): string {
-  return line.replace(ANSI, '');
 }

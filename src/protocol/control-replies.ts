@@ -7,7 +7,7 @@ import { requestIdSchema } from './control.js';
 import { podStateSchema } from './control-results.js';
 import { chunkMessageSchema, logLevelSchema, progressMessageSchema } from './pod.js';
 
-export const errorObjectSchema = z
+const errorObjectSchema = z
   .looseObject({
     code: z.string().describe('A stable code (docs/protocol.md, "Error codes").'),
     message: z.string(),
@@ -15,13 +15,13 @@ export const errorObjectSchema = z
   .describe('More fields carry the facts: podId, exitCode, signal, stderrTail, field, …');
 export type ErrorObject = z.infer<typeof errorObjectSchema>;
 
-export const successResponseSchema = z.object({
+const successResponseSchema = z.object({
   id: requestIdSchema,
   success: z.literal(true),
   result: z.unknown(),
 });
 
-export const failureResponseSchema = z.object({
+const failureResponseSchema = z.object({
   id: requestIdSchema.nullable().describe('null when the line had no usable id (bad JSON, oversized).'),
   success: z.literal(false),
   error: errorObjectSchema,
@@ -30,7 +30,6 @@ export const failureResponseSchema = z.object({
 export const controlResponseSchema = z
   .discriminatedUnion('success', [successResponseSchema, failureResponseSchema])
   .describe('The one final answer to a request.');
-export type ControlResponse = z.infer<typeof controlResponseSchema>;
 
 const eventBase = { type: z.literal('event'), id: requestIdSchema };
 const podEvent = { ...eventBase, podId: z.string(), recipe: z.string() };
@@ -169,4 +168,3 @@ export const controlServerLineSchema = z.union([
   controlChunkSchema,
   controlEventSchema,
 ]);
-export type ControlServerLine = z.infer<typeof controlServerLineSchema>;

@@ -16,14 +16,14 @@ export const podStateSchema = z.enum([
   'crashed',
 ]);
 
-export const podWhereSchema = z.object({
+const podWhereSchema = z.object({
   launcher: z.string().describe("`local`, or the name of a launcher of the daemon's config."),
   locality: z.enum(['local', 'remote']),
   node: z.string().optional().describe('The node it runs on (a Ray node id), once placed.'),
   host: z.string().optional().describe('The address of that node, once placed.'),
 });
 
-export const podInfoSchema = z.object({
+const podInfoSchema = z.object({
   id: z.string(),
   recipe: z.string(),
   capability: z.string(),
@@ -50,7 +50,7 @@ export const podInfoSchema = z.object({
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
 
-export const availableRecipeSchema = z.object({
+const availableRecipeSchema = z.object({
   name: z.string(),
   version: z.string(),
   capability: z.string(),
@@ -61,7 +61,7 @@ export const availableRecipeSchema = z.object({
 });
 export type AvailableRecipe = z.infer<typeof availableRecipeSchema>;
 
-export const recipeSummarySchema = z.object({
+const recipeSummarySchema = z.object({
   name: z.string(),
   version: z.string(),
   capability: z.string(),
@@ -71,7 +71,7 @@ export const recipeSummarySchema = z.object({
 });
 export type RecipeSummary = z.infer<typeof recipeSummarySchema>;
 
-export const logLineSchema = z.object({
+const logLineSchema = z.object({
   time: z.number().describe('Epoch milliseconds.'),
   podId: z.string(),
   recipe: z.string(),
@@ -81,7 +81,7 @@ export const logLineSchema = z.object({
 });
 export type LogLine = z.infer<typeof logLineSchema>;
 
-export const envInstallerSchema = z
+const envInstallerSchema = z
   .discriminatedUnion('kind', [
     z.object({
       kind: z.literal('uv'),
@@ -96,7 +96,7 @@ export const envInstallerSchema = z
   ])
   .describe('What builds envs: uv (and where it came from), or `python -m venv` + pip.');
 
-export const environmentSummarySchema = z.object({
+const environmentSummarySchema = z.object({
   mode: z.enum(['venv', 'system']).describe('The env mode in force (`auto` resolved).'),
   requestedMode: z.enum(['auto', 'venv', 'system']),
   container: z.boolean().describe('Whether the daemon runs inside a container.'),
@@ -107,8 +107,15 @@ export const environmentSummarySchema = z.object({
 });
 export type EnvironmentSummary = z.infer<typeof environmentSummarySchema>;
 
-export const gcResultSchema = z.object({
+const gcResultSchema = z.object({
   removed: z.array(z.string()).describe('Hashes of the envs removed.'),
+  freedBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      "Disk the removals gave back, bytes (files hard-linked elsewhere too, as from uv's cache, excepted).",
+    ),
   kept: z.array(
     z.object({
       hash: z.string(),
@@ -120,7 +127,7 @@ export const gcResultSchema = z.object({
 });
 export type GcResultWire = z.infer<typeof gcResultSchema>;
 
-export const statusResultSchema = z.object({
+const statusResultSchema = z.object({
   version: z.string(),
   protocol: z.literal(CONTROL_PROTOCOL_VERSION),
   pid: z.number().int(),

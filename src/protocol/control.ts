@@ -1,8 +1,9 @@
 /**
- * Control protocol, version 1 (DESIGN §6): what a host, the CLI and the client library say to the
- * daemon, one JSON object per line, over the daemon's Unix socket or its stdio (`daemon --stdio`).
- * These schemas are the single definition of every message; the JSON Schemas in `docs/schemas/` are
- * generated from them (`npm run schemas`), and `docs/protocol.md` explains them.
+ * Control protocol, version 1 (docs/architecture.md#protocols): what a host, the CLI and the
+ * client library say to the daemon, one JSON object per line, over the daemon's Unix socket or its
+ * stdio (`daemon --stdio`). These schemas are the single definition of every message; the JSON
+ * Schemas in `docs/schemas/` are generated from them (`npm run schemas`), and `docs/protocol.md`
+ * explains them.
  *
  *   client → daemon   {"id":"1","action":"call","payload":{"target":"echo","input":{"text":"hi"}}}
  *   daemon → client   {"type":"progress","id":"1","progress":0.5}          (a call's own events)
@@ -33,7 +34,6 @@ export const controlRequestSchema = z
     payload: z.unknown().optional().describe("The action's payload; {} when absent."),
   })
   .describe('One request, client → daemon.');
-export type ControlRequest = z.infer<typeof controlRequestSchema>;
 
 // ---------------------------------------------------------------- payloads
 
@@ -42,7 +42,7 @@ const podId = z.string().min(1).max(256).describe('A pod id, as `pods.list` show
 const empty = z.strictObject({});
 
 /** Names of the events a subscriber can ask for (`events.subscribe` `events` filter). */
-export const EVENT_NAMES = [
+const EVENT_NAMES = [
   'pod.spawned',
   'pod.state',
   'pod.ready',
@@ -58,10 +58,10 @@ export const EVENT_NAMES = [
   'env.command',
   'env.removed',
 ] as const;
-export const eventNameSchema = z.enum(EVENT_NAMES);
+const eventNameSchema = z.enum(EVENT_NAMES);
 export type EventName = z.infer<typeof eventNameSchema>;
 
-export const podSelectorPayloadSchema = z
+const podSelectorPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -71,7 +71,7 @@ export const podSelectorPayloadSchema = z
     message: 'give exactly one of `target`, `podId` or `all: true`',
   });
 
-export const callPayloadSchema = z.strictObject({
+const callPayloadSchema = z.strictObject({
   target,
   action: z.string().min(1).max(128).optional().describe('The recipe action. Default "process".'),
   input: z.unknown().optional().describe("The pod's payload. Default {}."),
@@ -90,7 +90,7 @@ export const callPayloadSchema = z.strictObject({
     .describe('Seconds the pod stays after this call: 0 = stop after the reply, -1 = never.'),
 });
 
-export const logsPayloadSchema = z
+const logsPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -100,7 +100,7 @@ export const logsPayloadSchema = z
     message: 'give at most one of `target` and `podId`',
   });
 
-export const followPayloadSchema = z
+const followPayloadSchema = z
   .strictObject({
     target: target.optional(),
     podId: podId.optional(),
@@ -116,7 +116,7 @@ export const followPayloadSchema = z
     message: 'give at most one of `target` and `podId`',
   });
 
-export const subscribePayloadSchema = z.strictObject({
+const subscribePayloadSchema = z.strictObject({
   events: z.array(eventNameSchema).optional().describe('Only these events. Default: all.'),
   target: target.optional().describe('Only events of the recipe this names (a recipe or a capability).'),
   podId: podId.optional().describe('Only events of this pod.'),

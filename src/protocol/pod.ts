@@ -1,15 +1,12 @@
 /**
- * Pod wire protocol, version 1 (DESIGN §2): one JSON object per line on the pod's stdin (daemon → pod)
- * and stdout (pod → daemon). These schemas are the single definition of every message; the Python
- * runner (`pods/podkeeper_pod/protocol.py`) mirrors them and both sides are checked against the same
- * fixtures (`test/fixtures/protocol/pod-wire-v1.json`).
+ * Pod wire protocol, version 1 (docs/architecture.md#protocols): one JSON object per line on the
+ * pod's stdin (daemon → pod) and stdout (pod → daemon). These schemas are the single definition of
+ * every message; the Python runner (`pods/podkeeper_pod/protocol.py`) mirrors them and both sides
+ * are checked against the same fixtures (`test/fixtures/protocol/pod-wire-v1.json`).
  */
 import { z } from 'zod';
 
 export const POD_PROTOCOL_VERSION = 1;
-
-/** Actions every runner answers by itself, whatever the recipe exposes. */
-export const RESERVED_ACTIONS = ['ping', 'cancel', 'shutdown'] as const;
 
 const requestId = z.string().min(1).max(256);
 
@@ -27,7 +24,7 @@ export type PodRequest = z.input<typeof podRequestSchema>;
 export const logLevelSchema = z.enum(['debug', 'info', 'warning', 'error']);
 export type LogLevel = z.infer<typeof logLevelSchema>;
 
-export const readyMessageSchema = z.object({
+const readyMessageSchema = z.object({
   type: z.literal('ready'),
   capability: z.string(),
   backend: z.string(),
@@ -36,10 +33,18 @@ export const readyMessageSchema = z.object({
   protocol: z.literal(POD_PROTOCOL_VERSION),
   actions: z.array(z.string()),
   python: z.string(),
+  guardian: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'A pod forked from a zygote: the pid of the guardian owning its process tree (not the spawned process).',
+    ),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;
 
-export const logMessageSchema = z.object({
+const logMessageSchema = z.object({
   type: z.literal('log'),
   level: logLevelSchema,
   message: z.string(),
@@ -62,36 +67,33 @@ export const chunkMessageSchema = z.object({
 });
 export type ChunkMessage = z.infer<typeof chunkMessageSchema>;
 
-export const errorBodySchema = z.object({
+const errorBodySchema = z.object({
   code: z.string().min(1),
   message: z.string(),
   traceback: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-export const successResultSchema = z.object({
+const successResultSchema = z.object({
   id: requestId,
   success: z.literal(true),
   result: z.unknown(),
 });
 
-export const failureResultSchema = z.object({
+const failureResultSchema = z.object({
   id: requestId,
   success: z.literal(false),
   error: errorBodySchema,
 });
 
-export const resultMessageSchema = z.discriminatedUnion('success', [
-  successResultSchema,
-  failureResultSchema,
-]);
+const resultMessageSchema = z.discriminatedUnion('success', [successResultSchema, failureResultSchema]);
 export type ResultMessage = z.infer<typeof resultMessageSchema>;
 
 /**
  * The runner's answer to a request line it could not read and in which it found no id: the daemon
  * fails the oldest request it sent to the pod and has not had answered.
  */
-export const invalidMessageSchema = z.object({
+const invalidMessageSchema = z.object({
   type: z.literal('invalid'),
   error: errorBodySchema,
 });
@@ -100,7 +102,7 @@ export type InvalidMessage = z.infer<typeof invalidMessageSchema>;
 /** A request's own events, forwarded to its caller as they arrive. */
 export type RequestEvent = ProgressMessage | ChunkMessage;
 
-export const podMessageSchema = z.union([
+const podMessageSchema = z.union([
   readyMessageSchema,
   logMessageSchema,
   progressMessageSchema,

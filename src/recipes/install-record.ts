@@ -1,15 +1,16 @@
 /**
  * What an install remembers about an installed recipe, in `.podkeeper-install.json` inside its
  * folder: where it came from, the archive's digest, and the prefetched model's local path (which the
- * pod gets as `ctx.model`). Written before the smoke start, so the trial pod sees what real ones will.
+ * pod gets as `ctx.model`). Written before the smoke start, so the smoke start's pod sees what
+ * real ones will.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const INSTALL_RECORD = '.podkeeper-install.json';
+const INSTALL_RECORD = '.podkeeper-install.json';
 
-export const installRecordSchema = z.object({
+const installRecordSchema = z.object({
   source: z.string(),
   /** sha256 of the archive, when the source was one. */
   sha256: z.string().optional(),

@@ -1,7 +1,8 @@
 /**
- * The schema of `recipe.json` (DESIGN §5). Unknown fields are an error naming the field, so a typo
- * in a recipe never silently falls back to a default. `recipes/recipe.schema.json` is exported from
- * it (see ./json-schema.ts) for recipe authors' editors.
+ * The schema of `recipe.json` (docs/architecture.md#recipes). Unknown fields are an error naming
+ * the field, so a typo in a recipe never silently falls back to a default.
+ * `recipes/recipe.schema.json` is exported from it (see ./json-schema.ts) for recipe authors'
+ * editors.
  */
 import { z } from 'zod';
 
@@ -14,7 +15,7 @@ const relativePath = z
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/i, 'must be a 64-digit hex sha256');
 
-export const recipeFileSchema = z
+const recipeFileSchema = z
   .strictObject({
     path: relativePath.describe('Where the file goes, relative to the recipe directory.'),
     url: z.url({ protocol: /^https?$/ }).describe('An http(s) URL to download it from.'),
@@ -73,6 +74,19 @@ export const recipeSchema = z
       .positive()
       .optional()
       .describe('Seconds the pod may take to send `ready` without a log line.'),
+    preload: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*)?$/,
+            'must be a module name ("numpy") or module:function ("warm:preload")',
+          ),
+      )
+      .default([])
+      .describe(
+        'Modules a zygote imports once (and `module:function` entries it calls after them) so that pods fork from it instead of importing them again. See "Fast cold starts (preload)" in the README.',
+      ),
     systemDependencies: z
       .array(z.string().min(1))
       .default([])
@@ -100,7 +114,6 @@ export const recipeSchema = z
   .describe('A podkeeper recipe: a folder holding this recipe.json and its entry script.');
 
 export type Recipe = z.infer<typeof recipeSchema>;
-export type RecipeInput = z.input<typeof recipeSchema>;
 
 /** Turns zod issues into one line per problem, each naming the field: `concurrency: expected ...`. */
 export function describeIssues(error: z.ZodError): string {

@@ -199,9 +199,12 @@ def test_daemon_errors_carry_their_code(daemon, client):
     with pytest.raises(PodkeeperError) as caught:
         client.call("no-such-recipe", {})
     assert caught.value.code == "UNKNOWN_TARGET"
+    missing = daemon.home / "nobody.sock"
     with pytest.raises(PodkeeperError) as caught:
-        Podkeeper(socket=str(daemon.home / "nobody.sock"))
+        Podkeeper(socket=str(missing))
     assert caught.value.code == "DAEMON_NOT_RUNNING"
+    # The command a user has on PATH (not `npx`, which only works inside the checkout).
+    assert f"start one with `podkeeper daemon --socket {missing}`" in str(caught.value)
 
 
 def test_status_pods_stop_and_gc_reach_the_daemon(daemon, client):

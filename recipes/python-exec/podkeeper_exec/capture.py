@@ -5,7 +5,7 @@
     logging (root) ───────────▶ CaptureHandler ("logs") ┘        └─ none set ─▶ the stream underneath
 
 The response's `stdout` is all three in the order they were written (worker-tetra's field); its
-`stderr` and `logs` are those parts alone (DESIGN §8).
+`stderr` and `logs` are those parts alone (docs/architecture.md#recipes).
 
 `sys.stdout` and `sys.stderr` are replaced once, at setup, by proxies that look up the request
 running in the current context: a thread's for a sync handler, an asyncio task's for a coroutine. Two

@@ -148,7 +148,7 @@ class DependencyInstaller:
         uv = find_uv(self._env)
         if uv is not None:
             target = ["--system", "--python-preference", "only-system"] if kind == "system" else []
-            return [uv, "pip", "install", "--python", sys.executable, *target, *links, "--", *requirements]
+            return [uv, "pip", "install", "--compile-bytecode", "--python", sys.executable, *target, *links, "--", *requirements]
         if importlib.util.find_spec("pip") is None:
             raise DependencyError(
                 f"cannot install {', '.join(requirements)}: uv was not found (PODKEEPER_UV, PATH, "

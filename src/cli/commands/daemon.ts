@@ -1,31 +1,56 @@
-import type { Command } from 'commander';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
 import type { RunDaemonOptions } from '../../daemon/main.js';
+import { PodkeeperError } from '../../errors.js';
+import { withDaemonOptions } from '../daemon-options.js';
+import { detachDaemon } from '../detach.js';
+
+interface DaemonCommandOptions extends RunDaemonOptions {
+  detach?: boolean;
+  pidFile?: string;
+}
 
 export function registerDaemon(program: Command): void {
-  program
-    .command('daemon')
-    .description('run the daemon in the foreground (Ctrl-C or `podkeeper shutdown` stops it)')
-    .option('--stdio', 'speak the control protocol on stdin/stdout (for a host app that spawns it)')
-    .option('--home <dir>', 'daemon home (env PODKEEPER_HOME)')
-    .option('--socket <path>', 'control socket (env PODKEEPER_SOCKET); with --stdio: also listen here')
-    .option('--idle-timeout <sec>', 'idle seconds before a pod is stopped; 0 = after each reply, -1 = never')
-    .option('--max-memory <mb>', 'budget for the summed RSS of all pods, MB')
-    .option('--recipe-path <dirs>', 'extra recipe folders, ":"-separated (env PODKEEPER_RECIPE_PATH)')
-    .option('--python <exe>', 'base interpreter for pods (env PODKEEPER_PYTHON)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent (env PODKEEPER_LOG_LEVEL)')
-    .option('--env-mode <mode>', "pods' Python environments: auto, venv or system (env PODKEEPER_ENV_MODE)")
-    .option('--uv <exe>', 'the uv that builds envs (env PODKEEPER_UV; default: uv on PATH)')
-    .option('--wheelhouse <dir>', 'a folder of wheels for offline installs (env PODKEEPER_WHEELHOUSE)')
-    .option('--env-build-timeout <sec>', 'seconds one env command may run (env PODKEEPER_ENV_BUILD_TIMEOUT)')
-    .option(
-      '--http <host:port>',
-      'serve a status page, JSON API and /metrics here, e.g. 127.0.0.1:7878 (env PODKEEPER_HTTP)',
-    )
-    .option('--http-allow-remote', 'allow a non-loopback --http address (needs PODKEEPER_HTTP_TOKEN)')
-    .action(async (options: RunDaemonOptions) => {
-      const { runDaemon } = await import('../../daemon/main.js'); // the daemon's modules, only for it
+  withDaemonOptions(
+    program
+      .command('daemon')
+      .description('run the daemon in the foreground (Ctrl-C or `podkeeper shutdown` stops it)')
+      .option('--stdio', 'speak the control protocol on stdin/stdout (for a host app that spawns it)')
+      .option(
+        '--detach',
+        'run in the background: wait until it answers, print its pid ($home/podkeeper.pid), exit',
+      )
+      .addOption(new Option('--pid-file <path>', 'write the pid here while running').hideHelp()),
+  ).action(async ({ detach, pidFile, ...options }: DaemonCommandOptions) => {
+    if (detach && options.stdio) {
+      throw new PodkeeperError(
+        'BAD_REQUEST',
+        '--detach and --stdio cannot go together: a --stdio daemon speaks on the stdio of the app that spawned it.',
+        { details: { field: 'detach' } },
+      );
+    }
+    if (detach) {
+      const pid = await detachDaemon(options, process.argv.slice(2));
+      process.stdout.write(`${pid}\n`);
+      return;
+    }
+    const { runDaemon } = await import('../../daemon/main.js'); // the daemon's modules, only for it
+    if (pidFile) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+    try {
       process.exitCode = await runDaemon(options);
-      // Everything is closed; should a stray handle still hold the loop, do not hang on it.
-      setTimeout(() => process.exit(), 2000).unref();
-    });
+    } finally {
+      if (pidFile) removePidFile(pidFile);
+    }
+    // Everything is closed; should a stray handle still hold the loop, do not hang on it.
+    setTimeout(() => process.exit(), 2000).unref();
+  });
+}
+
+/** Removes the pid file if it is still ours (a later daemon may have written its own). */
+function removePidFile(file: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+  } catch {
+    // gone already
+  }
 }

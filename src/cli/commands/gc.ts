@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatBytes } from '../../install/download.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { printJson } from '../output.js';
 
@@ -12,6 +13,9 @@ export function registerGc(program: Command): void {
       for (const hash of result.removed) process.stdout.write(`removed ${hash}\n`);
       for (const { hash, reason } of result.kept) process.stdout.write(`kept ${hash} (${reason})\n`);
       const envs = (n: number) => `${n} env${n === 1 ? '' : 's'}`;
-      process.stdout.write(`${envs(result.removed.length)} removed, ${envs(result.kept.length)} kept\n`);
+      process.stdout.write(
+        `${envs(result.removed.length)} removed (${formatBytes(result.freedBytes)} freed), ` +
+          `${envs(result.kept.length)} kept\n`,
+      );
     });
 }

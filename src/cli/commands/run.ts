@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { recipePathFrom } from '../../location/environment.js';
 import { printJson } from '../output.js';
 import { jsonInput, timeoutSeconds } from '../parse.js';
 
@@ -29,7 +30,7 @@ export function registerRun(program: Command): void {
       const folder = await recipeFolder(target);
       const manager = new PodManager({
         idleTimeout: -1,
-        ...(folder ? { recipePath: [folder.dir, ...defaultRecipePath()] } : {}),
+        ...(folder ? { recipePath: [folder.dir, ...recipePathFrom(process.env)] } : {}),
       });
       try {
         const result = await manager.call(folder?.name ?? target, payload, {
@@ -55,8 +56,4 @@ async function recipeFolder(target: string): Promise<{ dir: string; name: string
   const { readRecipe } = await import('../../recipes/catalog.js');
   const { recipe } = await readRecipe(dir);
   return { dir, name: recipe.name };
-}
-
-function defaultRecipePath(): string[] {
-  return (process.env['PODKEEPER_RECIPE_PATH'] ?? '').split(delimiter).filter(Boolean);
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { connect } from '../../client/connect.js';
 import { isPodkeeperError } from '../../errors.js';
@@ -19,7 +20,7 @@ export function registerShutdown(program: Command): void {
       try {
         await client.shutdown();
         // The daemon hangs up once it has stopped.
-        await Promise.race([client.closed, new Promise((resolve) => setTimeout(resolve, 120_000).unref())]);
+        await Promise.race([client.closed, delay(120_000, undefined, { ref: false })]);
       } finally {
         await client.close();
       }

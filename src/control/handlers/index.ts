@@ -1,4 +1,7 @@
-/** One handler per control action (DESIGN §6); the dispatcher validates payloads before calling them. */
+/**
+ * One handler per control action (docs/architecture.md#protocols); the dispatcher validates
+ * payloads before calling them.
+ */
 import type { HandlerTable } from '../context.js';
 import { handleCall } from './handle-call.js';
 import { handleCancel } from './handle-cancel.js';

@@ -1,7 +1,6 @@
 /** Shared by the streaming handlers: how a stream ends, and which recipe a `target` filter names. */
 import { isPodkeeperError } from '../../errors.js';
 import type { PodManager } from '../../manager/pod-manager.js';
-import { RecipeCatalog } from '../../recipes/catalog.js';
 
 /**
  * Resolves `{}` when the client cancels the stream; rejects with the reason when the daemon ends it
@@ -18,5 +17,5 @@ export function untilStreamEnds(signal: AbortSignal): Promise<Record<string, nev
 /** The recipe name a target (a recipe or a capability) stands for; `UNKNOWN_TARGET` if none. */
 export async function recipeOf(manager: PodManager, target: string | undefined): Promise<string | undefined> {
   if (target === undefined) return undefined;
-  return new RecipeCatalog(await manager.recipes()).resolve(target).recipe.name;
+  return (await manager.recipeFor(target)).recipe.name;
 }

@@ -14,7 +14,7 @@ an instance alive in the pod across calls and clients.
 """
 
 from .classes import RemoteClass
-from .connection import Podkeeper, default_socket
+from .connection import Podkeeper, default_home, default_socket
 from .errors import InstanceLostWarning, PodkeeperError, RemoteError, RemoteTraceback
 from .functions import RemoteFunction
 from .remote import remote
@@ -27,6 +27,7 @@ __all__ = [
     "RemoteError",
     "RemoteFunction",
     "RemoteTraceback",
+    "default_home",
     "default_socket",
     "remote",
 ]

@@ -3,8 +3,11 @@
  * `sentiment` (VADER's packaged lexicon). Their envs are built with uv from the package registry on
  * first use (venv mode; the uv cache makes later builds quick); nothing is downloaded at run time.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createManager } from './helpers.js';
+import { BUILTIN_RECIPES_DIR } from '../../src/paths.js';
+import { createManager, tempDir } from '../helpers.js';
 
 const ENV_BUILD_MS = 240_000;
 
@@ -30,13 +33,27 @@ describe('built-in recipe language-id', () => {
       top: 1,
     })) as { results: { language: string }[] };
     expect(batch.results.map((result) => result.language)).toEqual(['en', 'de', 'es', 'ja']);
-    // Served by capability too.
-    expect(
-      await manager.call('language-id', { text: 'Questo è un libro molto interessante.' }),
-    ).toMatchObject({
-      language: 'it',
-    });
     await expect(manager.call('language-id', { text: '' })).rejects.toMatchObject({ code: 'HANDLER_ERROR' });
+  });
+
+  it('is served by its capability when the recipe is named otherwise', {
+    timeout: ENV_BUILD_MS,
+  }, async () => {
+    // The built-in's name is its capability, so a call by name proves nothing: a copy named otherwise.
+    const recipes = tempDir();
+    const copy = join(recipes, 'langid-copy');
+    cpSync(join(BUILTIN_RECIPES_DIR, 'language-id'), copy, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(copy, 'recipe.json'), 'utf8')) as Record<string, unknown>;
+    delete manifest['$schema'];
+    writeFileSync(
+      join(copy, 'recipe.json'),
+      JSON.stringify({ ...manifest, name: 'langid-copy', capability: 'language-detection' }),
+    );
+    const manager = createManager({ envMode: 'venv', recipePath: [recipes] });
+    expect(
+      await manager.call('language-detection', { text: 'Questo è un libro molto interessante.' }),
+    ).toMatchObject({ language: 'it' });
+    expect((await manager.list()).map((pod) => pod.recipe)).toEqual(['langid-copy']);
   });
 });
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv } from './daemon-helpers.js';
-import { EXEC_RECIPE, type ExecSetup, execSetupIn, PYTHON, startExecDaemon } from './python-exec-helpers.js';
+import { childEnv } from '../daemon-helpers.js';
+import { EXEC_RECIPE, type ExecSetup, execSetupIn, PYTHON, startExecDaemon } from '../python-exec-helpers.js';
 
 const run = promisify(execFile);
 const FLASH = 'runpod-flash==1.21.0';

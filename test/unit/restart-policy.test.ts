@@ -1,6 +1,6 @@
 /** The restart policy's timing rules (pure logic): backoff, fatal, external kills, cool-down. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type EndedPod, RestartPolicy } from '../src/manager/restart-policy.js';
+import { type EndedPod, RestartPolicy } from '../../src/manager/restart-policy.js';
 
 const policy = () =>
   new RestartPolicy({

@@ -6,14 +6,14 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isPodkeeperError, PodkeeperError } from '../src/errors.js';
-import { parseBridgeLine } from '../src/launch/bridge-process.js';
-import { BRIDGE_ESTIMATE_MB, Launchers } from '../src/launch/launchers.js';
-import type { Launcher, Locality } from '../src/launch/types.js';
-import { MemoryBudget } from '../src/manager/memory-budget.js';
-import { resolveOptions } from '../src/manager/options.js';
-import { Pod } from '../src/pod/pod.js';
-import type { PodProcess, PodSignal, ProcessExit, Where } from '../src/pod/spawn.js';
+import { isPodkeeperError, PodkeeperError } from '../../src/errors.js';
+import { parseBridgeLine } from '../../src/launch/bridge-process.js';
+import { BRIDGE_ESTIMATE_MB, Launchers } from '../../src/launch/launchers.js';
+import type { Launcher, Locality } from '../../src/launch/types.js';
+import { MemoryBudget } from '../../src/manager/memory-budget.js';
+import { resolveOptions } from '../../src/manager/options.js';
+import { Pod } from '../../src/pod/pod.js';
+import type { PodProcess, PodSignal, ProcessExit, Where } from '../../src/pod/spawn.js';
 
 /** A process that is only streams: the test writes the pod's lines and decides how it ends. */
 function memoryProcess(where: Where) {
@@ -142,7 +142,11 @@ describe('placement and the memory budget', () => {
     const budget = new MemoryBudget(
       1000,
       0,
-      { rssOfTrees: async () => new Map() },
+      {
+        rssOfTrees: async () => new Map(),
+        privateOfTrees: async () => new Map(),
+        privateOfProcesses: async () => new Map(),
+      },
       {
         livePods: () => [],
         estimateMB: (recipe) => placed.localEstimateMB(recipe, 8000),

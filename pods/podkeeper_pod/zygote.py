@@ -1,0 +1,225 @@
+"""The zygote: a process that has imported a recipe's heavy modules once and forks pods from itself,
+so a pod starts without importing them again and shares their pages with every sibling.
+
+    daemon ─spawn─▶ zygote <recipe_dir> <socket>   imports `preload`, listens, prints one line
+    daemon ─spawn─▶ via_zygote <recipe_dir> <socket>  (the process the daemon holds: pid, stdio)
+                       │ connect, send (recipe_dir, environ, cwd) + its fds 0, 1, 2 (SCM_RIGHTS)
+                       ▼
+                    zygote ─fork─▶ forked guardian (setsid, subreaper; stdio = those fds)
+                                      └─fork─▶ runner, exactly as a normally spawned pod's
+
+`preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
+(`"warm:preload"`: `preload()` of the recipe's module `warm`). Before each fork the zygote checks that
+nothing but its own thread runs: a Python thread, or a native thread started by a preload function
+(native threads that the imports themselves start, such as OpenBLAS's pool, are counted once after
+the imports: those libraries stop them at fork and start them again in the child). When another
+thread runs, the request is refused with `ZYGOTE_THREADS` and the pod starts normally; so it is
+with `ZYGOTE_CUDA` when the preload initialised CUDA (torch's).
+
+The zygote exits when the daemon closes its stdin, on SIGTERM, or when the daemon dies. Pods it has
+forked do not depend on it: each is tied to its own spawned process (via_zygote.py), not to the zygote.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import select
+import socket
+import sys
+import time
+
+try:
+    import _signal as signals
+except ImportError:  # pragma: no cover
+    import signal as signals
+
+from . import codec, wire
+from .channel import note
+from .guardian import PR_SET_PDEATHSIG, _prctl
+
+USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
+PARENT_POLL_SECONDS = 1.0
+
+
+class PreloadError(Exception):
+    """A `preload` entry is malformed, or importing or calling it failed (exit 3)."""
+
+
+def read_preload(recipe_dir: str) -> list[str]:
+    with open(os.path.join(recipe_dir, "recipe.json"), "rb") as file:
+        data = codec.loads(file.read())
+    preload = data.get("preload") if type(data) is dict else None
+    if type(preload) is not list or not all(type(item) is str and item for item in preload):
+        raise PreloadError(f"`preload` in {recipe_dir}/recipe.json must be a list of module names, got {preload!r}")
+    return preload
+
+
+def preload(recipe_dir: str, entries: list[str]) -> int:
+    """Import every module, then call every `module:function`; returns the native thread count
+    between the two (what imports start on their own)."""
+    import importlib
+
+    if recipe_dir not in sys.path[:1]:
+        sys.path.insert(0, recipe_dir)
+    functions = []
+    for entry in entries:
+        module_name, _, function = entry.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except BaseException as error:
+            raise PreloadError(f"preload {entry!r}: importing {module_name!r} failed: {error!r}") from error
+        if function:
+            target = getattr(module, function, None)
+            if not callable(target):
+                raise PreloadError(f"preload {entry!r}: {module_name}.{function} is not a function")
+            functions.append((entry, target))
+    baseline = native_threads()
+    for entry, target in functions:
+        try:
+            target()
+        except BaseException as error:
+            raise PreloadError(f"preload {entry!r} raised {error!r}") from error
+    return baseline
+
+
+def native_threads() -> int | None:
+    """Threads of this process from /proc (None without /proc, as on macOS)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def unsafe_to_fork(baseline: int | None) -> tuple[str, str] | None:
+    """Why forking now would be unsafe, as (code, reason), or None."""
+    frames = sys._current_frames()
+    if len(frames) > 1:
+        reason = f"{len(frames) - 1} Python thread(s) besides the main one are running in the zygote"
+        return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"
+    native = native_threads()
+    if baseline is not None and native is not None and native > baseline:
+        reason = f"{native - baseline} native thread(s) were started after the preload imports (by a preload function)"
+        return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"
+    torch = sys.modules.get("torch")
+    is_initialized = getattr(getattr(torch, "cuda", None), "is_initialized", None)
+    if callable(is_initialized) and is_initialized():
+        return "ZYGOTE_CUDA", "CUDA was initialised in the zygote (by the preload): a forked child cannot use it"
+    return None
+
+
+class Zygote:
+    def __init__(self, recipe_dir: str, listener: socket.socket, baseline: int | None) -> None:
+        self.recipe_dir = recipe_dir
+        self.listener = listener
+        self.baseline = baseline
+        self.forks = 0
+
+    def serve(self) -> None:
+        """Accept fork requests until stdin closes (the daemon is done with us) or the parent is gone."""
+        parent = os.getppid()
+        while True:
+            ready, _, _ = select.select([self.listener, 0], [], [], PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                return
+            if 0 in ready and not os.read(0, 4096):
+                return
+            if self.listener in ready:
+                try:
+                    conn, _ = self.listener.accept()
+                except OSError:
+                    continue
+                with conn:
+                    self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        fds: list[int] = []
+        try:
+            conn.settimeout(5)
+            request, fds = wire.receive(conn, want_fds=True)
+            if request is None or request[0] != "fork" or len(fds) != 3 or len(request) != 4:
+                raise wire.WireError(f"expected ('fork', recipe_dir, environ, cwd) and 3 fds, got {len(fds)} fds")
+            _, recipe_dir, environ, cwd = request
+            if recipe_dir != self.recipe_dir:
+                conn.settimeout(None)
+                wire.send(conn, ("refused", "ZYGOTE_MISMATCH", f"this zygote serves {self.recipe_dir}"))
+                return
+            unsafe = unsafe_to_fork(self.baseline)
+            conn.settimeout(None)
+            if unsafe is not None:
+                wire.send(conn, ("refused", *unsafe))
+                return
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                from .forked import become_pod
+
+                self.listener.close()
+                become_pod(conn, fds, recipe_dir, environ, cwd)  # never returns
+            self.forks += 1
+        except (OSError, wire.WireError) as error:
+            note(f"zygote: a fork request failed: {error}")
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def listen(path: str) -> socket.socket:
+    try:
+        os.unlink(path)  # a stale socket of a zygote that died
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    listener.listen(16)
+    return listener
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        note(f"{USAGE} (got {' '.join(argv) or 'no arguments'})")
+        return 2
+    recipe_dir, path = os.path.abspath(argv[0]), argv[1]
+    if sys.platform.startswith("linux"):
+        try:
+            _prctl(PR_SET_PDEATHSIG, int(signals.SIGTERM))
+        except (OSError, AttributeError, ImportError):
+            pass  # serve() polls the parent too
+    started = time.monotonic()
+    try:
+        entries = read_preload(recipe_dir)
+        from . import __main__, dispatch, failures, forked  # noqa: F401 - the runner's own modules, shared too
+
+        baseline = preload(recipe_dir, entries)
+    except (OSError, ValueError, PreloadError) as error:
+        note(f"zygote: cannot preload: {error}")
+        return 3
+    signals.signal(signals.SIGCHLD, signals.SIG_IGN)  # forked pods are reaped by the kernel
+    listener = listen(path)
+    gc.freeze()  # what is loaded lives as long as the zygote: keep collections off those pages
+    line = {
+        "type": "zygote",
+        "pid": os.getpid(),
+        "preloaded": entries,
+        "preloadMs": round((time.monotonic() - started) * 1000, 1),
+        "nativeThreads": baseline,
+    }
+    os.write(1, codec.encode_line(line))
+    try:
+        Zygote(recipe_dir, listener, baseline).serve()
+    finally:
+        listener.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return 0
+
+
+def run() -> None:
+    """The daemon's entry: `python -u -c "from podkeeper_pod.zygote import run; run()" <recipe_dir> <socket>`."""
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,236 @@
+"""The zygote's pieces with real processes: a pod forked from a zygote answers and outlives it, the
+process the daemon spawns starts the pod normally when there is no zygote, the daemon's death ends a
+forked pod's tree, a failing preload is a clear exit 3, and the thread check and the framing."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+
+import pytest
+from helpers import PYTHON, TIMEOUT, kill_quietly, wait_gone, write_recipe
+
+from podkeeper_pod import wire, zygote
+
+VIA_ZYGOTE = ["-S", "-c", "from podkeeper_pod.via_zygote import run; run()"]
+ZYGOTE = ["-u", "-c", "from podkeeper_pod.zygote import run; run()"]
+CODE = """
+    import os, re
+    import warm
+
+    def process(payload, ctx):
+        if payload and payload.get("hold"):  # one C call that holds the GIL for minutes
+            ctx.progress(0.0, "holding")
+            re.match(r"(x+x+)+y", "x" * 40)
+        return {"pid": os.getpid(), "warmedIn": warm.WARMED_IN, "podId": os.environ.get("PODKEEPER_POD_ID")}
+"""
+WARM = "import os\nWARMED_IN = None\n\ndef preload():\n    global WARMED_IN\n    WARMED_IN = os.getpid()\n"
+
+
+def _eventually(check, timeout: float = TIMEOUT) -> bool:
+    """Poll `check` until it holds or `timeout` passes (stderr is read by another thread)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    directory = write_recipe(tmp_path / "recipe", CODE, preload=["json", "warm:preload"])
+    (directory / "warm.py").write_text(WARM)
+    return directory
+
+
+@pytest.fixture
+def start_zygote(pod_env: dict[str, str], tmp_path: Path):
+    started: list[subprocess.Popen] = []
+
+    def start(recipe_dir: Path) -> tuple[subprocess.Popen, str]:
+        path = str(tmp_path / "z.sock")
+        proc = subprocess.Popen(
+            [PYTHON, *ZYGOTE, str(recipe_dir), path],
+            env=pod_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        started.append(proc)
+        return proc, path
+
+    yield start
+    for proc in started:
+        kill_quietly(proc.pid)
+        proc.wait()
+        assert proc.stderr is not None and proc.stdout is not None
+        proc.stderr.close()
+        proc.stdout.close()
+        if proc.stdin is not None:
+            proc.stdin.close()
+
+
+def test_a_forked_pod_answers_with_its_own_environment_and_outlives_the_zygote(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    line = json.loads(proc.stdout.readline())
+    assert line["type"] == "zygote"
+    assert line["pid"] == proc.pid
+    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="p-1")
+    ready = pod.ready()
+    assert ready["guardian"] not in (pod.pid, ready["pid"])
+    answer = pod.call(payload={})["result"]
+    assert answer == {"pid": ready["pid"], "warmedIn": proc.pid, "podId": "p-1"}
+    assert proc.stdin is not None
+    proc.stdin.close()  # end of input: the zygote exits, its pods do not
+    assert proc.wait(TIMEOUT) == 0
+    assert not os.path.exists(path)
+    assert pod.call(payload={}, request_id="r2")["result"]["pid"] == ready["pid"]
+    pod.close_stdin()
+    assert pod.wait() == 0
+    assert wait_gone(ready["pid"], TIMEOUT) and wait_gone(ready["guardian"], TIMEOUT)
+
+
+def test_without_a_zygote_the_spawned_process_starts_the_pod_itself(recipe, start_pod, tmp_path):
+    pod = start_pod(recipe, args=[str(recipe), str(tmp_path / "none.sock")], entry=VIA_ZYGOTE)
+    ready = pod.ready()
+    assert "guardian" not in ready
+    assert pod.call(payload={})["result"]["warmedIn"] is None
+    assert _eventually(lambda: "ZYGOTE_UNAVAILABLE: cannot reach the zygote at" in pod.stderr)
+    assert "starting the pod without it" in pod.stderr
+
+
+def test_the_daemon_dying_ends_a_forked_pod_even_while_it_holds_the_gil(recipe, start_zygote, pod_env, tmp_path):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    # A stand-in daemon: spawns the pod through the zygote, sends a request that holds the GIL (so the
+    # runner cannot notice anything itself), prints the ready line once it runs, then waits to be killed.
+    daemon = f"""
+import subprocess, sys, time
+pod = subprocess.Popen([{PYTHON!r}, "-u", *{VIA_ZYGOTE!r}, {str(recipe)!r}, {path!r}],
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+ready = pod.stdout.readline()
+pod.stdin.write(b'{{"id": "h", "payload": {{"hold": true}}}}\\n'); pod.stdin.flush()
+while b'"progress"' not in pod.stdout.readline(): pass
+sys.stdout.write(ready.decode()); sys.stdout.flush()
+time.sleep(3600)
+"""
+    parent = subprocess.Popen([PYTHON, "-c", daemon], env=pod_env, stdout=subprocess.PIPE)
+    ready: dict = {}
+    try:
+        assert parent.stdout is not None
+        ready = json.loads(parent.stdout.readline())
+        kill_quietly(parent.pid)
+        parent.wait()
+        assert wait_gone(ready["pid"], TIMEOUT), "the runner outlived the daemon"
+        assert wait_gone(ready["guardian"], TIMEOUT), "the forked guardian outlived the daemon"
+    finally:
+        for pid in (parent.pid, ready.get("pid", 0), ready.get("guardian", 0)):
+            if pid > 0:
+                kill_quietly(pid)
+        if parent.stdout is not None:
+            parent.stdout.close()
+
+
+def test_a_failing_preload_exits_3_naming_the_entry(tmp_path, start_zygote):
+    directory = write_recipe(tmp_path / "bad", CODE, preload=["json", "no_such_module_here"])
+    proc, _ = start_zygote(directory)
+    assert proc.wait(TIMEOUT) == 3
+    assert proc.stderr is not None
+    assert "preload 'no_such_module_here': importing 'no_such_module_here' failed" in proc.stderr.read().decode()
+
+
+def test_a_thread_makes_forking_unsafe() -> None:
+    baseline = zygote.native_threads()
+    assert zygote.unsafe_to_fork(baseline) is None
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        code, reason = zygote.unsafe_to_fork(baseline) or ("", "")
+        assert code == "ZYGOTE_THREADS"
+        assert reason.startswith("1 Python thread(s)")
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_an_initialised_cuda_makes_forking_unsafe(monkeypatch) -> None:
+    # A stand-in for torch (pure logic: what the check reads is `torch.cuda.is_initialized()`).
+    fake = types.ModuleType("torch")
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: False)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert zygote.unsafe_to_fork(None) is None
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: True)
+    assert (zygote.unsafe_to_fork(None) or ("",))[0] == "ZYGOTE_CUDA"
+
+
+def test_frames_carry_descriptors_and_refuse_garbage() -> None:
+    left, right = socket.socketpair()
+    read_end, write_end = os.pipe()
+    with left, right:
+        wire.send(left, ("fork", "dir", {"A": "1"}, "/"), (read_end,))
+        message, fds = wire.receive(right, want_fds=True)
+        assert message == ("fork", "dir", {"A": "1"}, "/")
+        assert len(fds) == 1
+        os.write(write_end, b"x")
+        assert os.read(fds[0], 1) == b"x"  # the same pipe, through another descriptor
+        left.sendall((5).to_bytes(4, "little") + b"\x00oops")
+        with pytest.raises(wire.WireError):
+            wire.receive(right)
+        left.close()
+        assert wire.receive(right) == (None, [])
+    for fd in (read_end, write_end, *fds):
+        os.close(fd)
+
+
+def test_a_spare_waits_for_its_pod_id_and_leaves_quietly_at_end_of_input(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    unused = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE)
+    unused.close_stdin()
+    assert unused.wait() == 0
+    assert unused.stderr == ""
+    spare = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="spare")
+    spare.send_raw(b"go p-7\n")
+    ready = spare.ready()
+    assert "guardian" in ready
+    assert spare.call(payload={})["result"]["podId"] == "p-7"
+
+
+NATIVE_THREAD = """
+import ctypes
+
+
+def preload():
+    # A thread of C code only (no Python thread state): pthread_create(sleep, 3600), as a native pool would.
+    libc = ctypes.CDLL(None)
+    libc.pthread_create.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    thread = ctypes.c_ulong()
+    sleep = ctypes.cast(libc.sleep, ctypes.c_void_p)
+    assert libc.pthread_create(ctypes.byref(thread), None, sleep, ctypes.c_void_p(3600)) == 0
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="native threads are counted in /proc (Linux)")
+def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path, start_zygote, start_pod):
+    directory = write_recipe(tmp_path / "native", CODE, preload=["native:preload"])
+    (directory / "native.py").write_text(NATIVE_THREAD)
+    (directory / "warm.py").write_text(WARM)
+    proc, path = start_zygote(directory)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    pod = start_pod(directory, args=[str(directory), path], entry=VIA_ZYGOTE)
+    assert "guardian" not in pod.ready()
+    assert _eventually(lambda: "ZYGOTE_THREADS: the zygote did not fork the pod: 1 native thread(s)" in pod.stderr)

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+/**
+ * Cold starts of a numpy + pandas recipe, every figure beside its baseline from the same run, in
+ * alternating rounds (a noisy neighbour on a shared machine hits every side alike). Everything runs
+ * with PYTHONDONTWRITEBYTECODE=1, as in many container images: nothing writes a `.pyc` on the way.
+ *
+ *   1. bytecode: a cold call (spawn to first answer, no zygote) on the env podkeeper built (compiled
+ *      at build time) vs a bare `python -c 'import numpy, pandas; print(1)'` to its first line on the same env; and the old
+ *      figures: the same two on a copy of that env without its `__pycache__` folders.
+ *   2. zygote: a cold call forked from the recipe's zygote (`preload: ["numpy", "pandas"]`) vs a
+ *      normal cold call; then the private memory (smaps_rollup Private_Clean + Private_Dirty) of a
+ *      forked pod's processes vs a normally started pod's, and their RSS.
+ *
+ * numpy and pandas come from PyPI through uv (its cache makes later runs offline-fast).
+ * Run: npm run bench:coldstart  (BENCH_ROUNDS=N, default 7). Prints a table; no assertions.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PodManager } from '../dist/index.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const root = mkdtempSync(join(tmpdir(), 'podkeeper-bench-cold-'));
+const env = { PYTHONDONTWRITEBYTECODE: '1' };
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const POD = `
+import numpy
+import pandas
+
+
+def process(payload, ctx):
+    return {"sum": float(pandas.Series(numpy.arange(10)).sum())}
+`;
+
+function writeRecipe(dir) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'pod.py'), POD);
+  writeFileSync(
+    join(dir, 'recipe.json'),
+    JSON.stringify({
+      name: 'np',
+      capability: 'np',
+      entry: 'pod.py',
+      dependencies: ['numpy', 'pandas'],
+      preload: ['numpy', 'pandas'],
+    }),
+  );
+}
+
+/** Spawn to the first line of a bare interpreter importing what the recipe imports (not to its
+ * exit: tearing pandas down is no part of a start). */
+function bareImport(python) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(python, ['-u', '-c', 'import numpy, pandas; print(1)'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.once('error', reject);
+    child.stdout.once('data', () => {
+      const ms = performance.now() - started;
+      child.once('exit', () => resolve(ms));
+    });
+  });
+}
+
+/** A cold call: no pod running, so the call spawns one and waits for its first answer. */
+async function coldCall(manager) {
+  const started = performance.now();
+  await manager.call('np', {});
+  const ms = performance.now() - started;
+  await manager.stop({ target: 'np' });
+  return ms;
+}
+
+function stripBytecode(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (!entry.isDirectory()) continue;
+    if (entry.name === '__pycache__') rmSync(path, { recursive: true });
+    else stripBytecode(path);
+  }
+}
+
+/** Private_Clean + Private_Dirty and Rss of a process, kB. */
+function smaps(pid) {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+  const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  return { private: field('Private_Clean') + field('Private_Dirty'), rss: field('Rss') };
+}
+
+function parentOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** The processes of a ready pod: runner, its guardian, and (forked) the process the daemon spawned. */
+function podProcesses(runner, spawned) {
+  const guardian = parentOf(runner);
+  return guardian === spawned ? [runner, guardian] : [runner, guardian, spawned];
+}
+
+async function podMemory(manager) {
+  let spawned;
+  const off = manager.events.on('event', (event) => {
+    if (event.event === 'pod.spawned') spawned = event.pid;
+  });
+  await manager.call('np', {});
+  off();
+  const [pod] = await manager.list();
+  const pids = podProcesses(pod.pid, spawned);
+  const total = { private: 0, rss: 0, byProcess: [] };
+  for (const pid of pids) {
+    const { private: own, rss } = smaps(pid);
+    total.private += own;
+    total.rss += rss;
+    total.byProcess.push((own / 1024).toFixed(1));
+  }
+  await manager.stop({ target: 'np' });
+  return { ...total, processes: pids.length };
+}
+
+try {
+  const recipes = join(root, 'recipes');
+  writeRecipe(join(recipes, 'np'));
+  const home = join(root, 'home');
+  const options = { home, recipePath: [recipes], builtinRecipes: false, idleTimeout: -1, env };
+  console.log('building the env (uv, numpy + pandas from PyPI or its cache)…');
+  const builder = new PodManager({ ...options, zygotes: false });
+  await builder.call('np', {});
+  await builder.close();
+  const [hash] = readdirSync(join(home, 'envs')).filter((name) => name !== '.locks');
+  const compiled = join(home, 'envs', hash);
+  const stripped = join(root, 'stripped-env');
+  cpSync(compiled, stripped, { recursive: true, verbatimSymlinks: true });
+  stripBytecode(join(stripped, 'lib'));
+  const python = { compiled: join(compiled, 'bin', 'python'), stripped: join(stripped, 'bin', 'python') };
+  const version = execFileSync(
+    python.compiled,
+    ['-c', 'import numpy, pandas, sys; print(sys.version.split()[0], numpy.__version__, pandas.__version__)'],
+    { env: { ...process.env, ...env } },
+  )
+    .toString()
+    .trim();
+  console.log(`python, numpy, pandas: ${version}; ${ROUNDS} rounds\n`);
+
+  // The old env runs in system mode on the copy's interpreter (it has everything: nothing to install).
+  const normal = new PodManager({ ...options, zygotes: false });
+  const old = new PodManager({
+    ...options,
+    home: join(root, 'home-old'),
+    envMode: 'system',
+    python: python.stripped,
+    zygotes: false,
+  });
+  const forking = new PodManager(options);
+  const zygote = await forking.startZygote('np');
+  if (zygote === undefined) throw new Error('the zygote did not start (see the daemon log)');
+  await Promise.all([coldCall(normal), coldCall(old), coldCall(forking)]); // first spawns: env checks
+
+  const times = { bare: [], ours: [], bareOld: [], oursOld: [], forked: [] };
+  const memory = { normal: [], forked: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    times.bare.push(await bareImport(python.compiled));
+    times.ours.push(await coldCall(normal));
+    times.forked.push(await coldCall(forking));
+    times.oursOld.push(await coldCall(old));
+    times.bareOld.push(await bareImport(python.stripped));
+  }
+  for (let round = 0; round < 3; round++) {
+    memory.normal.push(await podMemory(normal));
+    memory.forked.push(await podMemory(forking));
+  }
+  const zygoteMemory = smaps(zygote);
+  await Promise.all([normal.close(), old.close(), forking.close()]);
+
+  const m = Object.fromEntries(Object.entries(times).map(([key, values]) => [key, median(values)]));
+  const mem = (side, key) => median(memory[side].map((sample) => sample[key])) / 1024;
+  const pm = { normal: mem('normal', 'private'), forked: mem('forked', 'private') };
+  const rss = { normal: mem('normal', 'rss'), forked: mem('forked', 'rss') };
+  // [figure, baseline, ours, target, what the baseline is]
+  const rows = [
+    ['cold call, env with bytecode (ms)', m.bare, m.ours, '≤ 1.2×', 'bare import, same env'],
+    ['cold call, env without bytecode (ms)', m.bareOld, m.oursOld, '(old)', 'bare import, same env'],
+    ['old cold call vs new (ms)', m.oursOld, m.ours, '', 'cold call without bytecode'],
+    ['cold call forked from the zygote (ms)', m.ours, m.forked, '≤ 0.05×', 'normal cold call'],
+    ['pod private memory (MB)', pm.normal, pm.forked, '≤ 0.10×', 'normal pod'],
+    ['pod RSS (MB)', rss.normal, rss.forked, '', 'normal pod (shared pages included)'],
+  ];
+  console.log(
+    `${'figure'.padEnd(40)}${'baseline'.padStart(10)}${'ours'.padStart(10)}${'ratio'.padStart(9)}  target   baseline is`,
+  );
+  for (const [name, base, ours, target, what] of rows) {
+    const ratio = ours / base;
+    console.log(
+      `${name.padEnd(40)}${base.toFixed(1).padStart(10)}${ours.toFixed(1).padStart(10)}${`${ratio.toFixed(3)}×`.padStart(9)}  ${target.padEnd(8)} ${what}`,
+    );
+  }
+  console.log(
+    `\nprivate MB per process: normal pod ${memory.normal[0].byProcess.join(' + ')} (runner, guardian); ` +
+      `forked pod ${memory.forked[0].byProcess.join(' + ')} (runner, guardian, the spawned stand-in); ` +
+      `the zygote itself: private ${(zygoteMemory.private / 1024).toFixed(1)} MB, RSS ${(zygoteMemory.rss / 1024).toFixed(1)} MB (counted once, not per pod)`,
+  );
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

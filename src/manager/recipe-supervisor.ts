@@ -1,0 +1,62 @@
+/**
+ * A recipe's Supervisor wired into the manager: its pods spawn once their env is ready and the memory
+ * budget gives them a turn, and its exits and reclaims become manager events, with their reasons.
+ */
+import type { Logger } from 'pino';
+import { PodkeeperError } from '../errors.js';
+import type { Prepared } from '../launch/types.js';
+import type { Pod } from '../pod/pod.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import { type ManagerEvent, podExitEvents } from './events.js';
+import type { ResolvedOptions } from './options.js';
+import { RestartPolicy } from './restart-policy.js';
+import type { StopReasons } from './stop-reasons.js';
+import { Supervisor } from './supervisor.js';
+
+export interface SupervisorWiring {
+  restart: ResolvedOptions['restart'];
+  idleTimeout: number;
+  /** What the recipe's launcher needs first: the local env built or reused, or a remote check. */
+  prepare(recipe: LoadedRecipe): Promise<Prepared>;
+  /** Runs `spawn` once the memory budget has room for a pod of `recipe`. */
+  reserve(recipe: string, spawn: () => Pod): Promise<Pod>;
+  /** False once an install replaced or removed the supervised recipe. */
+  isCurrent(recipe: string): boolean;
+  spawn(prepared: Prepared): Pod;
+  stopReasons: StopReasons;
+  log: Logger;
+  emit(event: ManagerEvent): void;
+  isClosing(): boolean;
+}
+
+export function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Supervisor {
+  const { stopReasons, emit } = wiring;
+  return new Supervisor(loaded, RestartPolicy.fromSeconds(wiring.restart), {
+    spawn: async (recipe) => {
+      const prepared = await wiring.prepare(recipe);
+      return wiring.reserve(recipe.recipe.name, () => {
+        // An install replaced or removed this recipe while its pod was on the way.
+        if (!wiring.isCurrent(recipe.recipe.name)) {
+          throw new PodkeeperError(
+            'UNKNOWN_TARGET',
+            `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
+            { details: { target: recipe.recipe.name } },
+          );
+        }
+        return wiring.spawn(prepared);
+      });
+    },
+    onExit: (_, exit, fatal) => {
+      const reason = stopReasons.get(exit.pod);
+      if (exit.reason === 'stopped' && reason)
+        wiring.log.info({ podId: exit.pod.id, recipe: exit.pod.recipe, ...reason }, 'pod stopped');
+      for (const event of podExitEvents(exit, fatal, reason)) emit(event);
+    },
+    onReclaim: (_, pod, idleSeconds) => {
+      stopReasons.note(pod, idleSeconds === 0 ? { why: 'keepAlive' } : { why: 'idle', idleSeconds });
+      emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds });
+    },
+    idleTimeout: wiring.idleTimeout,
+    isClosing: wiring.isClosing,
+  });
+}

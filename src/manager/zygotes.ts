@@ -1,0 +1,263 @@
+/**
+ * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
+ * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
+ *
+ *   launch(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>: it asks the zygote to fork
+ *                  │                      (started ahead as the zygote's spare: zygote-spare.ts)
+ *                  └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
+ *                    zygote is started in the background for the next pod
+ *
+ * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
+ * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
+ * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
+ * memory budget needs its room (it counts by its private memory); a dead one is started again on
+ * next use, after a pause when it failed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { PreparedEnv } from '../env/envs.js';
+import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
+import { terminateGroup } from '../pod/terminate.js';
+import type { LoadedRecipe } from '../recipes/catalog.js';
+import { ZygoteSpare } from './zygote-spare.js';
+
+const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
+/** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
+const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
+/** How long a zygote that failed to start is not tried again. */
+const RETRY_AFTER_FAILURE_MS = 30_000;
+const STOP_GRACE_MS = 2000;
+/** Forked pods in a row dying before ready that retire a zygote. */
+const MAX_STRIKES = 3;
+
+/** The first line a zygote prints once it has preloaded and listens. */
+interface ZygoteReady {
+  type: 'zygote';
+  pid: number;
+  preloadMs: number;
+}
+
+interface Zygote {
+  key: string;
+  recipe: string;
+  dir: string;
+  socket: string;
+  process: PodProcess;
+  spare: ZygoteSpare;
+  ready: boolean;
+  /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
+  started: Promise<number | undefined>;
+  /** Forked pods in a row that died before ready. */
+  strikes: number;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/** How a pod starts: see {@link Zygotes.launch}. */
+export interface Launch {
+  args: string[];
+  /** The spare stand-in taken for this pod, already started. */
+  process?: PodProcess;
+  onForkedExit?: (ready: boolean) => void;
+}
+
+export interface ZygoteDeps {
+  logger: Logger;
+  /** Seconds without a fork before a zygote is stopped (<= 0: never). */
+  idleTimeout: number;
+  /** The environment of a process of this recipe (the same as its pods'). */
+  environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
+}
+
+export class Zygotes {
+  readonly #deps: ZygoteDeps;
+  readonly #zygotes = new Map<string, Zygote>();
+  readonly #failedAt = new Map<string, number>();
+  /** Zygotes whose forked pods kept dying before ready: never started again by this manager. */
+  readonly #retired = new Set<string>();
+  #dir: string | undefined;
+  #closed = false;
+
+  constructor(deps: ZygoteDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
+   * forked, what to call once it exits (`ready`: whether it ever was). Forked pods that keep dying
+   * before `ready` while the zygote lives (on macOS, a preload that initialised Objective-C classes
+   * makes every forked child abort) retire the zygote: its recipe's pods start normally from then on.
+   */
+  launch(podId: string, loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
+    const zygote = this.#ensure(loaded, env);
+    if (!zygote?.ready) return { args: normal };
+    this.#touch(zygote);
+    const process = zygote.spare.take(podId);
+    // The next spare, off this spawn's path; not for a zygote stopped meanwhile.
+    if (process) setImmediate(() => this.#zygotes.get(zygote.key) === zygote && zygote.spare.refill());
+    return {
+      args: standInArgs(zygote),
+      ...(process ? { process } : {}),
+      onForkedExit: (ready) => {
+        zygote.strikes = ready ? 0 : zygote.strikes + 1;
+        if (zygote.strikes < MAX_STRIKES || !zygote.ready) return;
+        this.#retired.add(zygote.key);
+        this.#deps.logger.warn(
+          { recipe: zygote.recipe, strikes: zygote.strikes },
+          'zygote retired: the pods forked from it die before ready, and normally started ones may not; see the README (preload)',
+        );
+        void this.#stop(zygote);
+      },
+    };
+  }
+
+  /**
+   * Starts the zygote of `loaded` unless it runs; resolves with its pid once it listens, or undefined
+   * (no `preload`, zygotes off, or it failed: see the daemon log).
+   */
+  async start(loaded: LoadedRecipe, env: PreparedEnv): Promise<number | undefined> {
+    return this.#ensure(loaded, env)?.started;
+  }
+
+  #ensure(loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
+    if (this.#closed || loaded.recipe.preload.length === 0) return undefined;
+    const key = `${loaded.recipe.name}\0${loaded.dir}\0${env.executable}`;
+    if (this.#retired.has(key)) return undefined;
+    return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
+  }
+
+  /** The zygotes (and their spares) running now: what the memory budget counts and may stop. */
+  running(): { id: string; pid: number; stop: () => Promise<void> }[] {
+    return [...this.#zygotes.values()].flatMap((zygote) => {
+      const stop = () => this.#stop(zygote);
+      const { pid } = zygote.process;
+      const spare = zygote.spare.pid;
+      return [
+        ...(pid === undefined ? [] : [{ id: `zygote:${zygote.recipe}`, pid, stop }]),
+        ...(spare === undefined ? [] : [{ id: `zygote-spare:${zygote.recipe}`, pid: spare, stop }]),
+      ];
+    });
+  }
+
+  /** Stops the zygotes of the recipes (name, folder) that `stale` picks; their pods live on. */
+  async stopWhere(stale: (recipe: string, dir: string) => boolean): Promise<void> {
+    const picked = [...this.#zygotes.values()].filter((zygote) => stale(zygote.recipe, zygote.dir));
+    await Promise.all(picked.map((zygote) => this.#stop(zygote)));
+  }
+
+  /** Stops every zygote (their pods live on) and removes their sockets. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#zygotes.values()].map((zygote) => this.#stop(zygote)));
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  #start(key: string, loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
+    const failedAt = this.#failedAt.get(key);
+    if (failedAt !== undefined && performance.now() - failedAt < RETRY_AFTER_FAILURE_MS) return undefined;
+    const recipe = loaded.recipe.name;
+    // A private directory (mkdtemp: 0700) with a short path: a Unix socket path has ~100 bytes at most.
+    this.#dir ??= mkdtempSync(join(tmpdir(), 'podkeeper-zygotes-'));
+    const socket = join(this.#dir, `${this.#zygotes.size}-${Date.now().toString(36)}.sock`);
+    const child = spawnPodProcess({
+      executable: env.executable,
+      args: ['-u', '-c', ZYGOTE_BOOTSTRAP, loaded.dir, socket],
+      cwd: loaded.dir,
+      env: this.#deps.environment(`${recipe}-zygote`, loaded, env),
+    });
+    let settle: (pid: number | undefined) => void = () => undefined;
+    const started = new Promise<number | undefined>((resolve) => {
+      settle = resolve;
+    });
+    const spare = new ZygoteSpare(() =>
+      spawnPodProcess({
+        executable: env.executable,
+        args: [...standInArgs({ dir: loaded.dir, socket }), '--spare'],
+        cwd: loaded.dir,
+        env: this.#deps.environment(`${recipe}-spare`, loaded, env),
+      }),
+    );
+    const zygote: Zygote = {
+      spare,
+      key,
+      recipe,
+      dir: loaded.dir,
+      socket,
+      process: child,
+      ready: false,
+      started,
+      strikes: 0,
+    };
+    child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
+    this.#zygotes.set(key, zygote);
+    const log = this.#deps.logger.child({ component: 'zygote', recipe, pid: child.pid });
+    const stderr: string[] = [];
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      for (const line of text.split('\n')) if (line) stderr.push(line);
+      stderr.splice(0, Math.max(0, stderr.length - 20));
+    });
+    let pending = '';
+    const onData = (text: string) => {
+      pending += text;
+      const end = pending.indexOf('\n');
+      if (end < 0) return;
+      child.stdout.off('data', onData);
+      const line = parseReady(pending.slice(0, end));
+      if (line === undefined) {
+        log.warn({ line: pending.slice(0, 200) }, 'zygote: unexpected first line; stopping it');
+        void this.#stop(zygote);
+        return;
+      }
+      zygote.ready = true;
+      zygote.spare.refill();
+      settle(line.pid);
+      this.#touch(zygote);
+      log.info({ preloadMs: line.preloadMs }, 'zygote ready');
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    void child.exited.then((exit) => {
+      settle(undefined);
+      void spare.discard();
+      clearTimeout(zygote.idleTimer);
+      if (this.#zygotes.get(key) === zygote) this.#zygotes.delete(key);
+      const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
+      // One that never got ready (a preload that fails) is not tried again for a while; one that
+      // died later (killed, say) is started again by the next pod, which starts normally meanwhile.
+      if (!zygote.ready) this.#failedAt.set(key, performance.now());
+      zygote.ready = false;
+      log.info(facts, 'zygote exited; pods start without it until it is started again');
+    });
+    return zygote;
+  }
+
+  #touch(zygote: Zygote): void {
+    clearTimeout(zygote.idleTimer);
+    if (this.#deps.idleTimeout <= 0) return;
+    zygote.idleTimer = setTimeout(() => void this.#stop(zygote), this.#deps.idleTimeout * 1000);
+    zygote.idleTimer.unref();
+  }
+
+  async #stop(zygote: Zygote): Promise<void> {
+    if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
+    clearTimeout(zygote.idleTimer);
+    const { pid, exited, stdin } = zygote.process;
+    const spare = zygote.spare.discard();
+    if (pid !== undefined) await terminateGroup(zygote.process, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+    await spare;
+  }
+}
+
+function standInArgs({ dir, socket }: { dir: string; socket: string }): string[] {
+  return ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, dir, socket];
+}
+
+function parseReady(line: string): ZygoteReady | undefined {
+  try {
+    const parsed = JSON.parse(line) as Partial<ZygoteReady>;
+    return parsed.type === 'zygote' && typeof parsed.pid === 'number' ? (parsed as ZygoteReady) : undefined;
+  } catch {
+    return undefined;
+  }
+}

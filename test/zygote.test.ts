@@ -1,0 +1,210 @@
+/**
+ * Zygotes with real processes: a recipe with `preload` gets a zygote that forks its pods, and a
+ * forked pod behaves as a normally started one (answers, crash facts, stop and kill of its whole
+ * tree); a killed zygote means a normal start and a new zygote; a thread in the zygote means a clear
+ * error and a normal start; nothing is left behind. numpy in a forked pod needs the package
+ * registry: test/online/zygote-numpy.online.ts.
+ */
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
+import {
+  createManager,
+  eventually,
+  FIXTURE_RECIPES,
+  isAlive,
+  ourProcesses,
+  pidOf,
+  recordEvents,
+  tempDir,
+} from './helpers.js';
+import { commandLine } from './processes.js';
+
+interface WarmAnswer {
+  pid: number;
+  warmedIn: number | null;
+  random: number;
+  descendants: number[];
+  podId: string;
+}
+
+const modes = [
+  { mode: 'forked from the zygote', zygotes: true },
+  { mode: 'started normally', zygotes: false },
+] as const;
+
+/** A manager whose `warm` pods fork from a ready zygote (or, with zygotes off, start normally). */
+async function warmManager(zygotes: boolean, options: Parameters<typeof createManager>[0] = {}) {
+  const manager = createManager({ zygotes, ...options });
+  const zygote = await manager.startZygote('warm');
+  expect(zygote === undefined).toBe(!zygotes);
+  return { manager, zygote };
+}
+
+function logLines(events: ReturnType<typeof recordEvents>): string[] {
+  return events.flatMap((e) => (e.event === 'pod.log' ? [e.message] : []));
+}
+
+describe('a recipe with preload', () => {
+  it('gets a zygote; its pods fork from it, answer, and are not the zygote', async () => {
+    const { manager, zygote } = await warmManager(true);
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(first.warmedIn).toBe(zygote); // warm_lib.preload() ran in the zygote, not in the pod
+    expect(first.pid).not.toBe(zygote);
+    expect(first.podId).toBe('warm-1'); // the pod's own environment, not the zygote's
+    const [info] = await manager.list();
+    expect(info).toMatchObject({ pid: first.pid, state: 'ready' });
+    expect(info?.rssMB).toBeGreaterThan(0);
+    await manager.stop({ target: 'warm' });
+    const second = (await manager.call('warm', {})) as WarmAnswer;
+    expect(second.warmedIn).toBe(zygote);
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.random).not.toBe(first.random); // seeds renewed in every fork
+    expect(second.podId).toBe('warm-2'); // told to the spare stand-in taken for it
+    expect(await manager.memory()).toMatchObject({ usedMB: expect.any(Number) });
+  });
+
+  it('the first pod starts normally while the zygote starts in the background', async () => {
+    const manager = createManager();
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(first.warmedIn).toBeNull();
+    const zygote = await manager.startZygote('warm'); // the one the first spawn started
+    expect(zygote).toEqual(expect.any(Number));
+    await manager.stop({ target: 'warm' });
+    expect(((await manager.call('warm', {})) as WarmAnswer).warmedIn).toBe(zygote);
+  });
+
+  for (const { mode, zygotes } of modes) {
+    describe(mode, () => {
+      it('a crash gives POD_CRASHED with the signal; an exit, its code and stderr', async () => {
+        const { manager } = await warmManager(zygotes, { restart: { backoffBase: 0 } });
+        const crash = await manager.call('warm', { do: 'crash' }).catch((e: unknown) => e);
+        expect(crash).toMatchObject({ code: 'POD_CRASHED', details: { signal: 'SIGABRT', exitCode: null } });
+        const exit = await manager.call('warm', { do: 'exit' }).catch((e: unknown) => e);
+        expect(exit).toMatchObject({ code: 'POD_CRASHED', details: { exitCode: 7, signal: null } });
+        expect((exit as Error).message).toContain('leaving with 7');
+        const again = (await manager.call('warm', {})) as WarmAnswer;
+        expect(again.warmedIn === null).toBe(!zygotes);
+      });
+
+      it('a stop ends its whole tree, a setsid() escapee included', async () => {
+        const { manager } = await warmManager(zygotes);
+        const { pid, descendants } = (await manager.call('warm', { do: 'descendants' })) as WarmAnswer;
+        expect([pid, ...descendants].every(isAlive)).toBe(true);
+        await manager.stop({ target: 'warm' });
+        expect(await eventually(() => ![pid, ...descendants].some(isAlive), 3000)).toBe(true);
+      });
+
+      it('a pod killed for a timeout takes its tree along, and the next one answers', async () => {
+        const { manager } = await warmManager(zygotes, { cancelGrace: 0.3 });
+        const events = recordEvents(manager);
+        const { descendants } = (await manager.call('warm', { do: 'descendants' })) as WarmAnswer;
+        const [before] = await manager.list();
+        const error = await manager.call('warm', { do: 'hang' }, { timeout: 0.3 }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'TIMEOUT' });
+        const respawned = () => events.some((e) => e.event === 'pod.ready' && e.podId !== before?.id);
+        expect(await eventually(respawned, 5000)).toBe(true);
+        expect(events.find((e) => e.event === 'pod.crashed')).toMatchObject({ reason: 'killed' });
+        expect(await eventually(() => ![before?.pid ?? 0, ...descendants].some(isAlive), 5000)).toBe(true);
+        const after = (await manager.call('warm', {})) as WarmAnswer;
+        expect(after.pid).not.toBe(before?.pid);
+        expect(after.warmedIn === null).toBe(!zygotes);
+      });
+    });
+  }
+
+  it('a killed zygote: the next pod starts normally, and a new zygote serves the one after', async () => {
+    const { manager, zygote } = await warmManager(true);
+    const events = recordEvents(manager);
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    process.kill(pidOf({ pid: zygote }), 'SIGKILL');
+    expect(await eventually(() => !isAlive(zygote), 3000)).toBe(true);
+    expect(((await manager.call('warm', {})) as WarmAnswer).pid).toBe(first.pid); // its pods live on
+    await manager.stop({ target: 'warm' });
+    const fallback = (await manager.call('warm', {})) as WarmAnswer;
+    expect(fallback.warmedIn).toBeNull();
+    const restarted = await manager.startZygote('warm');
+    expect(restarted).toEqual(expect.any(Number));
+    expect(restarted).not.toBe(zygote);
+    await manager.stop({ target: 'warm' });
+    expect(((await manager.call('warm', {})) as WarmAnswer).warmedIn).toBe(restarted);
+    expect(events.some((e) => e.event === 'pod.crashed')).toBe(false);
+  });
+
+  it('a thread running in the zygote: ZYGOTE_THREADS in the pod log, and a normal start', async () => {
+    const manager = createManager();
+    const events = recordEvents(manager);
+    expect(await manager.startZygote('warm-thread')).toEqual(expect.any(Number));
+    const answer = (await manager.call('warm-thread', {})) as { threads: number };
+    expect(answer.threads).toBe(1); // the spinner thread was never started here: not forked
+    const refused = /ZYGOTE_THREADS: .*1 Python thread.*; starting the pod without it/;
+    expect(await eventually(() => logLines(events).some((line) => refused.test(line)))).toBe(true);
+  });
+
+  it('a zygote whose forked pods die before ready is retired; pods then start normally', async () => {
+    const manager = createManager({ restart: { backoffBase: 0 } });
+    const events = recordEvents(manager);
+    expect(await manager.startZygote('warm-abort')).toEqual(expect.any(Number));
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 5 && outcomes.at(-1) !== 'ok'; attempt++) {
+      const answer = await manager.call('warm-abort', {}).then(
+        () => 'ok',
+        (error: { code: string }) => error.code,
+      );
+      outcomes.push(answer);
+    }
+    expect(outcomes).toEqual(['POD_CRASHED', 'POD_CRASHED', 'POD_CRASHED', 'ok']);
+    expect(events.filter((e) => e.event === 'pod.crashed')).toHaveLength(3);
+    expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
+  });
+
+  it("a recipe installed (found on reload) gets its zygote, and a removed one's stops", async () => {
+    const recipes = tempDir();
+    const manager = createManager({ recipePath: [recipes], builtinRecipes: false });
+    expect(await manager.recipes()).toEqual([]);
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    const zygoteOf = () => ourProcesses().find((pid) => commandLine(pid)?.includes('podkeeper_pod.zygote'));
+    expect(zygoteOf()).toBeUndefined();
+    await manager.reloadRecipes();
+    expect(await eventually(() => zygoteOf() !== undefined, 5000)).toBe(true);
+    const zygote = await manager.startZygote('warm');
+    expect(zygote).toBe(zygoteOf());
+    expect(ourProcesses()).toContain(zygote); // and its spare stand-in
+    rmSync(join(recipes, 'warm'), { recursive: true });
+    await manager.reloadRecipes(); // removed: its zygote stops
+    expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
+  });
+
+  it('counts in the memory budget by its private memory, and is stopped first to make room', async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    cpSync(join(BUILTIN_RECIPES_DIR, 'echo'), join(recipes, 'big'), { recursive: true });
+    const big = JSON.parse(readFileSync(join(recipes, 'big', 'recipe.json'), 'utf8'));
+    writeFileSync(
+      join(recipes, 'big', 'recipe.json'),
+      JSON.stringify({ ...big, name: 'big', capability: 'big', memoryMB: 100 }),
+    );
+    const manager = createManager({ recipePath: [recipes], builtinRecipes: false, maxMemoryMB: 101 });
+    const zygote = await manager.startZygote('warm');
+    const { usedMB } = await manager.memory();
+    expect(usedMB).toBeGreaterThan(1); // the zygote alone, no pod
+    expect(usedMB).toBeLessThan(60); // its private pages, not the interpreter's shared ones twice
+    await manager.call('big', { text: 'room' });
+    expect(await eventually(() => !isAlive(zygote ?? 0), 3000)).toBe(true);
+  });
+
+  it('closing the manager stops zygotes and pods and leaves no process or socket', async () => {
+    const { manager } = await warmManager(true);
+    await manager.call('warm', { do: 'descendants' });
+    const zygote = await manager.startZygote('warm');
+    const socket =
+      commandLine(pidOf({ pid: zygote }))
+        ?.split(' ')
+        .find((arg) => arg.endsWith('.sock')) ?? '';
+    expect(socket.endsWith('.sock') && existsSync(socket)).toBe(true);
+    await manager.close();
+    expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
+    expect(existsSync(socket)).toBe(false);
+  });
+});
