@@ -4,7 +4,7 @@
  * settles on the process's exit, not on its pipes closing (a grandchild may hold stderr open long
  * after the pod died).
  */
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { PodkeeperError } from '../errors.js';
 import { killGroup, send } from '../process/group.js';
 import { spawnInGroup } from '../process/spawn.js';
@@ -63,26 +63,26 @@ const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });
  * leader alone (the guardian, which then kills its tree, setsid() escapees included).
  */
 export function spawnPodProcess(spec: PodProcessSpec, where: Where = LOCAL): PodProcess {
-  const subprocess = spawnInGroup(spec.executable, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    stdin: 'pipe',
-  });
-  const child = subprocess.nodeChildProcess;
+  let child: ReturnType<typeof spawnInGroup>;
+  try {
+    child = spawnInGroup(spec.executable, spec.args, { cwd: spec.cwd, env: spec.env });
+  } catch (spawnError) {
+    // Thrown for bad arguments and some errno values; the process never started.
+    return stillborn(spawnError as Error, where);
+  }
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     child.once('error', (spawnError) => {
       if (child.pid === undefined) resolve({ exitCode: null, signal: null, spawnError });
     });
   });
-  // The result promise is not used (exit is observed above); it must never become an unhandled rejection.
-  void subprocess.catch(() => undefined);
-  const pid = subprocess.pid;
+  // Out of descriptors (EMFILE), Node gives a child without pipes and reports the error next tick.
+  const pid = child.pid;
   return {
     pid,
-    stdin: subprocess.stdin,
-    stdout: subprocess.stdout,
-    stderr: subprocess.stderr,
+    stdin: child.stdin ?? new PassThrough(),
+    stdout: child.stdout ?? ended(),
+    stderr: child.stderr ?? ended(),
     exited,
     where,
     signal: (signal) => {
@@ -90,4 +90,23 @@ export function spawnPodProcess(spec: PodProcessSpec, where: Where = LOCAL): Pod
       return signal === 'SIGUSR1' ? send(pid, signal) : killGroup(pid, signal);
     },
   };
+}
+
+/** A process that never started: streams that carry nothing, and its spawn error as its exit. */
+function stillborn(spawnError: Error, where: Where): PodProcess {
+  return {
+    pid: undefined,
+    stdin: new PassThrough(),
+    stdout: ended(),
+    stderr: ended(),
+    exited: Promise.resolve({ exitCode: null, signal: null, spawnError }),
+    where,
+    signal: () => false,
+  };
+}
+
+function ended(): Readable {
+  const stream = new PassThrough();
+  stream.end();
+  return stream;
 }
