@@ -53,6 +53,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       wheelhouse: config.wheelhouse,
       pythonDownloads: config.pythonDownloads,
       envBuildTimeout: config.envBuildTimeout,
+      launchers: config.launchers,
+      placement: config.placement,
       logger,
     },
     {},

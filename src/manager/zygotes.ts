@@ -244,7 +244,7 @@ export class Zygotes {
     clearTimeout(zygote.idleTimer);
     const { pid, exited, stdin } = zygote.process;
     const spare = zygote.spare.discard();
-    if (pid !== undefined) await terminateGroup(pid, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+    if (pid !== undefined) await terminateGroup(zygote.process, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
     await spare;
   }
 }
