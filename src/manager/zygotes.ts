@@ -27,8 +27,8 @@ import { ZygoteSpare } from './zygote-spare.js';
 const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
 /** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
 const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
-/** How long a zygote that failed to start is not tried again. */
-const RETRY_AFTER_FAILURE_MS = 30_000;
+/** How long a zygote that failed to start, or was stopped for room, is not started again. */
+const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 /** Forked pods in a row dying before ready that retire a zygote. */
 const MAX_STRIKES = 3;
@@ -74,7 +74,8 @@ export interface ZygoteDeps {
 export class Zygotes {
   readonly #deps: ZygoteDeps;
   readonly #zygotes = new Map<string, Zygote>();
-  readonly #failedAt = new Map<string, number>();
+  /** When a zygote failed to start or was stopped for room: not started again for a while. */
+  readonly #pausedAt = new Map<string, number>();
   /** Zygotes whose forked pods kept dying before ready: never started again by this manager. */
   readonly #retired = new Set<string>();
   #dir: string | undefined;
@@ -128,15 +129,23 @@ export class Zygotes {
     return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
   }
 
-  /** The zygotes (and their spares) running now: what the memory budget counts and may stop. */
-  running(): { id: string; pid: number; stop: () => Promise<void> }[] {
+  /**
+   * The zygotes (and their spares) running now: what the memory budget counts and may stop. One
+   * stopped for room is not started again for a while: its next pod would start it at once, outside
+   * the budget, next to a normally started pod.
+   */
+  running(): { id: string; pid: number; recipe: string; stop: () => Promise<void> }[] {
     return [...this.#zygotes.values()].flatMap((zygote) => {
-      const stop = () => this.#stop(zygote);
+      const { recipe } = zygote;
+      const stop = () => {
+        this.#pausedAt.set(zygote.key, performance.now());
+        return this.#stop(zygote);
+      };
       const { pid } = zygote.process;
       const spare = zygote.spare.pid;
       return [
-        ...(pid === undefined ? [] : [{ id: `zygote:${zygote.recipe}`, pid, stop }]),
-        ...(spare === undefined ? [] : [{ id: `zygote-spare:${zygote.recipe}`, pid: spare, stop }]),
+        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, stop }]),
+        ...(spare === undefined ? [] : [{ id: `zygote-spare:${recipe}`, pid: spare, recipe, stop }]),
       ];
     });
   }
@@ -155,8 +164,8 @@ export class Zygotes {
   }
 
   #start(key: string, loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
-    const failedAt = this.#failedAt.get(key);
-    if (failedAt !== undefined && performance.now() - failedAt < RETRY_AFTER_FAILURE_MS) return undefined;
+    const pausedAt = this.#pausedAt.get(key);
+    if (pausedAt !== undefined && performance.now() - pausedAt < PAUSE_MS) return undefined;
     const recipe = loaded.recipe.name;
     // A private directory (mkdtemp: 0700) with a short path: a Unix socket path has ~100 bytes at most.
     this.#dir ??= mkdtempSync(join(tmpdir(), 'podkeeper-zygotes-'));
@@ -225,7 +234,7 @@ export class Zygotes {
       const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
       // One that never got ready (a preload that fails) is not tried again for a while; one that
       // died later (killed, say) is started again by the next pod, which starts normally meanwhile.
-      if (!zygote.ready) this.#failedAt.set(key, performance.now());
+      if (!zygote.ready) this.#pausedAt.set(key, performance.now());
       zygote.ready = false;
       log.info(facts, 'zygote exited; pods start without it until it is started again');
     });
