@@ -65,7 +65,10 @@ export interface Launch {
 
 export interface ZygoteDeps {
   logger: Logger;
-  /** Seconds without a fork before a zygote is stopped (<= 0: never). */
+  /**
+   * Seconds without a fork before a zygote is stopped. <= 0: never (-1 never stops pods; 0 stops them
+   * after every reply, and then the zygote is what keeps their restarts fast: only the budget stops it).
+   */
   idleTimeout: number;
   /** The environment of a process of this recipe (the same as its pods'). */
   environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
