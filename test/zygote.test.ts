@@ -5,7 +5,9 @@
  * error and a normal start; nothing is left behind. numpy in a forked pod needs the package
  * registry: test/online/zygote-numpy.online.ts.
  */
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
@@ -14,6 +16,7 @@ import {
   eventually,
   FIXTURE_RECIPES,
   isAlive,
+  onCleanup,
   ourProcesses,
   pidOf,
   recordEvents,
@@ -113,6 +116,22 @@ describe('a recipe with preload', () => {
       });
     });
   }
+
+  it("removes the socket folder a dead manager left behind, and keeps a live one's", async () => {
+    const folder = (pid: number | undefined) => {
+      const dir = mkdtempSync(join(tmpdir(), `podkeeper-zygotes-${pid}-`));
+      onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, '0-x.sock'), '');
+      return dir;
+    };
+    const gone = spawnSync('true').pid; // a manager killed with SIGKILL: its pid is no one's now
+    expect(isAlive(gone)).toBe(false);
+    const stale = folder(gone);
+    const live = folder(process.pid);
+    await warmManager(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
 
   it('a killed zygote: the next pod starts normally, and a new zygote serves the one after', async () => {
     const { manager, zygote } = await warmManager(true);

@@ -13,8 +13,7 @@
  * memory budget needs its room (it counts by its private memory); a dead one is started again on
  * next use, after a pause when it failed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -22,6 +21,7 @@ import type { PreparedEnv } from '../env/envs.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { createZygoteDir } from './zygote-dir.js';
 import { ZygoteSpare } from './zygote-spare.js';
 
 const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
@@ -170,8 +170,7 @@ export class Zygotes {
     const pausedAt = this.#pausedAt.get(key);
     if (pausedAt !== undefined && performance.now() - pausedAt < PAUSE_MS) return undefined;
     const recipe = loaded.recipe.name;
-    // A private directory (mkdtemp: 0700) with a short path: a Unix socket path has ~100 bytes at most.
-    this.#dir ??= mkdtempSync(join(tmpdir(), 'podkeeper-zygotes-'));
+    this.#dir ??= createZygoteDir();
     const socket = join(this.#dir, `${this.#zygotes.size}-${Date.now().toString(36)}.sock`);
     const child = spawnPodProcess({
       executable: env.executable,
