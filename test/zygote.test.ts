@@ -165,7 +165,7 @@ describe('a recipe with preload', () => {
     expect(await eventually(() => logLines(events).some((line) => refused.test(line)))).toBe(true);
   });
 
-  it('a zygote whose forked pods die before ready is retired; pods then start normally', async () => {
+  it('a zygote whose forked pods die of a signal before ready is retired once a normal start works', async () => {
     const manager = createManager({ restart: { backoffBase: 0 } });
     const events = recordEvents(manager);
     expect(await manager.startZygote('warm-abort')).toEqual(expect.any(Number));
@@ -180,6 +180,30 @@ describe('a recipe with preload', () => {
     expect(outcomes).toEqual(['POD_CRASHED', 'POD_CRASHED', 'POD_CRASHED', 'ok']);
     expect(events.filter((e) => e.event === 'pod.crashed')).toHaveLength(3);
     expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
+  });
+
+  it('pods whose setup() fails are not strikes: the zygote is kept', async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'failing-setup'), { recursive: true });
+    writeFileSync(
+      join(recipes, 'failing-setup', 'recipe.json'),
+      JSON.stringify({
+        name: 'failing-setup',
+        capability: 'x',
+        entry: 'pod.py',
+        preload: ['warm_lib:preload'],
+      }),
+    );
+    writeFileSync(
+      join(recipes, 'failing-setup', 'pod.py'),
+      'def setup(ctx):\n    raise RuntimeError("no model")\n',
+    );
+    const manager = createManager({ recipePath: [recipes], restart: { backoffBase: 0 } });
+    const zygote = await manager.startZygote('failing-setup');
+    expect(zygote).toEqual(expect.any(Number));
+    for (let attempt = 0; attempt < 4; attempt++)
+      await expect(manager.call('failing-setup', {})).rejects.toMatchObject({ code: expect.any(String) });
+    expect(await manager.startZygote('failing-setup')).toBe(zygote); // not retired
   });
 
   it("a recipe installed (found on reload) gets its zygote, and a removed one's stops", async () => {

@@ -13,7 +13,7 @@ import { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { Zygotes } from './zygotes.js';
+import type { LaunchOutcome, Zygotes } from './zygotes.js';
 
 /**
  * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
@@ -53,8 +53,7 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
-  const { onForkedExit } = launch;
-  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
+  if (launch.onOutcome) tellOutcome(pod, launch.onOutcome);
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
@@ -70,6 +69,24 @@ export function createPod(
   );
   pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
   return pod;
+}
+
+/** Tells `onOutcome` once: ready, or gone before (of a signal before its first log line: `diedEarly`). */
+function tellOutcome(pod: Pod, onOutcome: (outcome: LaunchOutcome) => void): void {
+  let logged = false;
+  let told = false;
+  const tell = (outcome: LaunchOutcome) => {
+    if (told) return;
+    told = true;
+    onOutcome(outcome);
+  };
+  pod.events.on('log', () => {
+    logged = true;
+  });
+  pod.events.on('ready', () => tell({ ready: true, diedEarly: false }));
+  pod.events.on('exit', ({ reason, facts }) =>
+    tell({ ready: false, diedEarly: reason === 'crashed' && facts.signal !== null && !logged }),
+  );
 }
 
 /** The environment of a pod (or a zygote) of a recipe. */

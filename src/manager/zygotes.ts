@@ -30,7 +30,11 @@ const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
 /** How long a zygote that failed to start, or was stopped for room, is not started again. */
 const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
-/** Forked pods in a row dying before ready that retire a zygote. */
+/**
+ * Forked pods in a row that died of a signal before their first log line (a fork that cannot live:
+ * see {@link Zygotes.launch}) before the next pod is started normally to tell whether the zygote
+ * is to blame.
+ */
 const MAX_STRIKES = 3;
 
 /** The first line a zygote prints once it has preloaded and listens. */
@@ -50,9 +54,16 @@ interface Zygote {
   ready: boolean;
   /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
   started: Promise<number | undefined>;
-  /** Forked pods in a row that died before ready. */
+  /** Forked pods in a row that died of a signal before their first log line. */
   strikes: number;
+  /** A pod started normally after MAX_STRIKES is starting: it decides whether the zygote retires. */
+  probing: boolean;
   idleTimer?: NodeJS.Timeout;
+}
+
+export interface LaunchOutcome {
+  ready: boolean;
+  diedEarly: boolean;
 }
 
 /** How a pod starts: see {@link Zygotes.launch}. */
@@ -60,7 +71,8 @@ export interface Launch {
   args: string[];
   /** The spare stand-in taken for this pod, already started. */
   process?: PodProcess;
-  onForkedExit?: (ready: boolean) => void;
+  /** Told once: when the pod is ready, or when it exits before (`diedEarly`: of a signal, before any log line). */
+  onOutcome?: (outcome: LaunchOutcome) => void;
 }
 
 export interface ZygoteDeps {
@@ -79,7 +91,7 @@ export class Zygotes {
   readonly #zygotes = new Map<string, Zygote>();
   /** When a zygote failed to start or was stopped for room: not started again for a while. */
   readonly #pausedAt = new Map<string, number>();
-  /** Zygotes whose forked pods kept dying before ready: never started again by this manager. */
+  /** Zygotes whose forked pods kept dying while a normal start worked: never started again by this manager. */
   readonly #retired = new Set<string>();
   #dir: string | undefined;
   #closed = false;
@@ -90,13 +102,17 @@ export class Zygotes {
 
   /**
    * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
-   * forked, what to call once it exits (`ready`: whether it ever was). Forked pods that keep dying
-   * before `ready` while the zygote lives (on macOS, a preload that initialised Objective-C classes
-   * makes every forked child abort) retire the zygote: its recipe's pods start normally from then on.
+   * forked, what to call with its outcome. A forked pod that dies of a signal before its first log
+   * line is a strike (on macOS, a preload that initialised Objective-C classes makes every forked
+   * child abort); a setup() that fails, a stop during start or a normal start after a refusal is
+   * not. After MAX_STRIKES in a row the next pod starts normally: if it gets ready, the zygote is
+   * retired (its recipe's pods start normally from then on); if not, the recipe is to blame, and
+   * the strikes start again from zero.
    */
   launch(podId: string, loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
     const zygote = this.#ensure(loaded, env);
     if (!zygote?.ready) return { args: normal };
+    if (zygote.strikes >= MAX_STRIKES) return this.#probe(zygote, normal);
     this.#touch(zygote);
     const process = zygote.spare.take(podId);
     // The next spare, off this spawn's path; not for a zygote stopped meanwhile.
@@ -104,13 +120,29 @@ export class Zygotes {
     return {
       args: standInArgs(zygote),
       ...(process ? { process } : {}),
-      onForkedExit: (ready) => {
-        zygote.strikes = ready ? 0 : zygote.strikes + 1;
-        if (zygote.strikes < MAX_STRIKES || !zygote.ready) return;
+      onOutcome: ({ ready, diedEarly }) => {
+        if (ready) zygote.strikes = 0;
+        else if (diedEarly) zygote.strikes += 1;
+      },
+    };
+  }
+
+  /** One normal start, while no other is under way, that decides whether the zygote is to blame. */
+  #probe(zygote: Zygote, normal: string[]): Launch {
+    if (zygote.probing) return { args: normal };
+    zygote.probing = true;
+    return {
+      args: normal,
+      onOutcome: ({ ready }) => {
+        zygote.probing = false;
+        if (!ready) {
+          zygote.strikes = 0; // a normal start fails too: the recipe, not the fork
+          return;
+        }
         this.#retired.add(zygote.key);
         this.#deps.logger.warn(
           { recipe: zygote.recipe, strikes: zygote.strikes },
-          'zygote retired: the pods forked from it die before ready, and normally started ones may not; see the README (preload)',
+          'zygote retired: the pods forked from it die before ready, and a normally started one works; see the README (preload)',
         );
         void this.#stop(zygote);
       },
@@ -200,6 +232,7 @@ export class Zygotes {
       ready: false,
       started,
       strikes: 0,
+      probing: false,
     };
     child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
     this.#zygotes.set(key, zygote);
