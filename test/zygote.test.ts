@@ -182,6 +182,23 @@ describe('a recipe with preload', () => {
     expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
   });
 
+  it("under memory pressure the budget evicts an idle pod, not the recipe's own zygote", async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    const recipe = JSON.parse(readFileSync(join(recipes, 'warm', 'recipe.json'), 'utf8')) as object;
+    writeFileSync(join(recipes, 'warm', 'recipe.json'), JSON.stringify({ ...recipe, memoryMB: 40 }));
+    const manager = createManager({ recipePath: [recipes, FIXTURE_RECIPES], maxMemoryMB: 60 });
+    const events = recordEvents(manager);
+    const zygote = await manager.startZygote('warm');
+    await manager.call('echo', { text: 'hi' });
+    const { usedMB } = await manager.memory();
+    expect(usedMB ?? 0, 'the zygote and the idle echo pod leave no room for 40 MB').toBeGreaterThan(20);
+    const answer = (await manager.call('warm', {})) as WarmAnswer;
+    expect(answer.warmedIn).toBe(zygote); // forked: its zygote was kept
+    expect(await manager.startZygote('warm')).toBe(zygote);
+    expect(events.filter((e) => e.event === 'pod.evicted').map((e) => e.recipe)).toEqual(['echo']);
+  });
+
   it('pods whose setup() fails are not strikes: the zygote is kept', async () => {
     const recipes = tempDir();
     cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'failing-setup'), { recursive: true });
