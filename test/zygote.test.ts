@@ -199,6 +199,15 @@ describe('a recipe with preload', () => {
     expect(events.filter((e) => e.event === 'pod.evicted').map((e) => e.recipe)).toEqual(['echo']);
   });
 
+  it('idleTimeout 0 stops each pod after its reply but keeps the zygote that restarts it fast', async () => {
+    const { manager, zygote } = await warmManager(true, { idleTimeout: 0 });
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(await eventually(() => !isAlive(first.pid))).toBe(true); // stopped after its reply
+    const second = (await manager.call('warm', {})) as WarmAnswer;
+    expect(second.warmedIn).toBe(zygote);
+    expect(await manager.startZygote('warm')).toBe(zygote);
+  });
+
   it('pods whose setup() fails are not strikes: the zygote is kept', async () => {
     const recipes = tempDir();
     cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'failing-setup'), { recursive: true });
