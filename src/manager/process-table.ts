@@ -3,9 +3,12 @@
  * process) from `/proc/<pid>/stat` on Linux or one `ps` elsewhere, and a process's private bytes
  * from `/proc/<pid>/smaps_rollup`. No sharing or caching here: memory.ts decides when to read.
  */
+import { execFile } from 'node:child_process';
 import { open, readdir } from 'node:fs/promises';
-import { execa } from 'execa';
+import { promisify } from 'node:util';
 import { forEachBounded } from '../bounded.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface ProcessEntry {
   pid: number;
@@ -23,7 +26,7 @@ let pageSize: Promise<number> | undefined;
 
 /** The kernel's page size, asked once; 4096 when `getconf` is unavailable. */
 function getPageSize(): Promise<number> {
-  pageSize ??= execa('getconf', ['PAGESIZE']).then(
+  pageSize ??= execFileAsync('getconf', ['PAGESIZE']).then(
     ({ stdout }) => {
       const size = Number.parseInt(stdout, 10);
       return Number.isSafeInteger(size) && size > 0 ? size : 4096;
@@ -103,7 +106,9 @@ export async function readPrivateBytes(pid: number): Promise<number | undefined>
 // ---------------------------------------------------------------- elsewhere: ps
 
 export async function scanPs(): Promise<ProcessEntry[]> {
-  const { stdout } = await execa('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss=']);
+  const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss='], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const entries: ProcessEntry[] = [];
   for (const line of stdout.split('\n')) {
     const fields = line.trim().split(/\s+/).map(Number);
