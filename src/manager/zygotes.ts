@@ -30,11 +30,7 @@ const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
 /** How long a zygote that failed to start, or was stopped for room, is not started again. */
 const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
-/**
- * Forked pods in a row that died of a signal before their first log line (a fork that cannot live:
- * see {@link Zygotes.launch}) before the next pod is started normally to tell whether the zygote
- * is to blame.
- */
+/** Forked pods in a row dying early (see {@link Zygotes.launch}) before a normal start tests the zygote. */
 const MAX_STRIKES = 3;
 
 /** The first line a zygote prints once it has preloaded and listens. */
@@ -61,26 +57,21 @@ interface Zygote {
   idleTimer?: NodeJS.Timeout;
 }
 
-export interface LaunchOutcome {
-  ready: boolean;
-  diedEarly: boolean;
-}
+/** How a launched pod did: ready, or gone before (`diedEarly`: of a signal, before any log line). */
+export type LaunchOutcome = { ready: boolean; diedEarly: boolean };
 
 /** How a pod starts: see {@link Zygotes.launch}. */
 export interface Launch {
   args: string[];
   /** The spare stand-in taken for this pod, already started. */
   process?: PodProcess;
-  /** Told once: when the pod is ready, or when it exits before (`diedEarly`: of a signal, before any log line). */
+  /** Told once, when the pod is ready or exits before. */
   onOutcome?: (outcome: LaunchOutcome) => void;
 }
 
 export interface ZygoteDeps {
   logger: Logger;
-  /**
-   * Seconds without a fork before a zygote is stopped. <= 0: never (-1 never stops pods; 0 stops them
-   * after every reply, and then the zygote is what keeps their restarts fast: only the budget stops it).
-   */
+  /** Seconds without a fork before a zygote is stopped; <= 0: never (with 0, it keeps pod restarts fast). */
   idleTimeout: number;
   /** The environment of a process of this recipe (the same as its pods'). */
   environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
