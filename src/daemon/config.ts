@@ -77,6 +77,10 @@ const configFileSchema = z.strictObject({
   placement: placementSchema,
 });
 
+/** Every field config.json may set: what `podkeeper config` shows (besides the home). */
+export type ConfigFileField = keyof typeof configFileSchema.shape;
+export const CONFIG_FILE_FIELDS = Object.keys(configFileSchema.shape) as ConfigFileField[];
+
 const configSchema = configFileSchema.partial().extend({
   home: z.string().min(1),
   socket: z.string().min(1),

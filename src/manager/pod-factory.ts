@@ -16,7 +16,7 @@ import { spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { Zygotes } from './zygotes.js';
+import type { LaunchOutcome, Zygotes } from './zygotes.js';
 
 /** Where the runner's start command lives now (the local launcher); kept for existing imports. */
 export { RUNNER_BOOTSTRAP };
@@ -55,8 +55,7 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
-  const onForkedExit = launch?.onForkedExit;
-  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
+  if (launch?.onOutcome) tellOutcome(pod, launch.onOutcome);
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
@@ -89,6 +88,25 @@ function remotePodEnvironment(
   return { ...asked, ...options.env, ...recipe.env, PODKEEPER_POD_ID: id };
 }
 
+/** Tells `onOutcome` once: ready, or gone before (of a signal before its first log line: `diedEarly`). */
+function tellOutcome(pod: Pod, onOutcome: (outcome: LaunchOutcome) => void): void {
+  let logged = false;
+  let told = false;
+  const tell = (outcome: LaunchOutcome) => {
+    if (told) return;
+    told = true;
+    onOutcome(outcome);
+  };
+  pod.events.on('log', () => {
+    logged = true;
+  });
+  pod.events.on('ready', () => tell({ ready: true, diedEarly: false }));
+  pod.events.on('exit', ({ reason, facts }) =>
+    tell({ ready: false, diedEarly: reason === 'crashed' && facts.signal !== null && !logged }),
+  );
+}
+
+/** The environment of a pod (or a zygote) of a recipe. */
 export function podEnvironment(
   id: string,
   { recipe, modelPath }: LoadedRecipe,
