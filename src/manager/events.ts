@@ -24,7 +24,8 @@ export interface PodInfo {
   /** Which of its recipe's replicas this pod is: 0 for the first (see the recipe's `replicas`). */
   replica: number;
   capability: string;
-  state: PodState;
+  /** `placing`: a remote pod still waiting for a node. */
+  state: PodState | 'placing';
   pid: number | null;
   rssMB: number | null;
   startedAt: string;
@@ -37,6 +38,7 @@ export interface PodInfo {
   restarts: number;
   /** Seconds until this idle pod is reclaimed; null while busy or when it never is. */
   reclaimInSeconds: number | null;
+  where: { launcher: string; locality: 'local' | 'remote'; node?: string; host?: string };
 }
 
 export type ManagerEvent =
