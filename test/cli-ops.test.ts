@@ -141,13 +141,18 @@ describe('cli: ps', () => {
     expect((await runCli(['call', 'crash-mid', '{}', ...at])).code).toBe(0);
     expect((await runCli(['call', 'echo', '{}', '-k', '-1', ...at])).code).toBe(0);
     const ps = await runCli(['ps', ...at]);
-    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m);
-    expect(ps.stdout).toMatch(/^crash-mid-\d+ +crash-mid +ready +\d+ +\S+ +\S+ +\S+ +(4m5\ds|5m00s) +1 +1$/m);
-    expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready .* forever +1 +0$/m);
+    expect(ps.stdout).toMatch(
+      /^ID +RECIPE +REPLICA +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m,
+    );
+    expect(ps.stdout).toMatch(
+      /^crash-mid-\d+ +crash-mid +0 +ready +\d+ +\S+ +\S+ +\S+ +(4m5\ds|5m00s) +1 +1$/m,
+    );
+    expect(ps.stdout).toMatch(/^echo-\d+ +echo +0 +ready .* forever +1 +0$/m);
     const json = JSON.parse((await runCli(['ps', '--json', ...at])).stdout) as {
-      pods: { recipe: string; restarts: number; reclaimInSeconds: number | null }[];
+      pods: { recipe: string; replica: number; restarts: number; reclaimInSeconds: number | null }[];
     };
     expect(json.pods.find((p) => p.recipe === 'crash-mid')).toMatchObject({
+      replica: 0,
       restarts: 1,
       reclaimInSeconds: expect.any(Number),
     });

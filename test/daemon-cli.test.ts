@@ -72,9 +72,11 @@ describe('cli', () => {
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/^concurrent-\d+ ready \(pid \d+, ready in \d+ ms\)/);
     const ps = await cli('ps');
-    expect(ps.stdout).toMatch(/^ID +RECIPE +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m);
-    expect(ps.stdout).toMatch(/^echo-\d+ +echo +ready +\d+ /m);
-    expect(ps.stdout).toMatch(/^concurrent-\d+ +concurrent +ready +\d+ /m);
+    expect(ps.stdout).toMatch(
+      /^ID +RECIPE +REPLICA +STATE +PID +RSS MB +UPTIME +IDLE +UNTIL +CALLS +RESTARTS$/m,
+    );
+    expect(ps.stdout).toMatch(/^echo-\d+ +echo +0 +ready +\d+ /m);
+    expect(ps.stdout).toMatch(/^concurrent-\d+ +concurrent +0 +ready +\d+ /m);
 
     const recipes = await cli('recipes', '--json');
     expect(

@@ -18,6 +18,7 @@ describe('recipe manifests', () => {
     const dir = recipeDir(tempDir(), 'mini', { name: 'mini', capability: 'echo', entry: 'pod.py' });
     const { recipe } = await readRecipe(dir);
     expect(recipe).toMatchObject({ name: 'mini', dependencies: [], concurrency: 1, env: {}, default: false });
+    expect(recipe).toMatchObject({ minWarm: 0, replicas: { max: 1 } });
   });
 
   it.each([
@@ -27,6 +28,16 @@ describe('recipe manifests', () => {
     [{ name: 'x', capability: 'x', entry: '../escape.py' }, /entry: must be a relative path/],
     [{ name: 'Bad Name', capability: 'x', entry: 'pod.py' }, /name: must be/],
     [{ name: 'x', capability: 'x', entry: 'missing.py' }, /entry: "missing.py" does not exist/],
+    [
+      { name: 'x', capability: 'x', entry: 'pod.py', minWarm: 3, replicas: { max: 2 } },
+      /minWarm: must not exceed replicas\.max/,
+    ],
+    [{ name: 'x', capability: 'x', entry: 'pod.py', minWarm: 2 }, /minWarm: must not exceed replicas\.max/],
+    [{ name: 'x', capability: 'x', entry: 'pod.py', replicas: { max: 0 } }, /replicas\.max:/],
+    [
+      { name: 'x', capability: 'x', entry: 'pod.py', replicas: { maxx: 2 } },
+      /unknown field "replicas\.maxx"/,
+    ],
     ['{ not json', /cannot be read as JSON/],
   ])('rejects %j with INVALID_RECIPE naming the file and the field', async (manifest, message) => {
     const dir = recipeDir(tempDir(), 'bad', manifest);

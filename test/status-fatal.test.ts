@@ -41,7 +41,7 @@ describe('status of a fatal recipe', () => {
 
     // pm2's `errored`: ps and recipes show the fatal recipe, with its last error.
     const ps = await runCli(['ps', '--home', daemon.home]);
-    expect(ps.stdout).toMatch(/^- +crash-import +fatal +(- +){6}5$/m);
+    expect(ps.stdout).toMatch(/^- +crash-import +- +fatal +(- +){6}5$/m);
     expect(ps.stdout).toMatch(
       /^crash-import: fatal after 5 crashes in a row, .*podkeeper start crash-import.*; last error: .*missing model file/m,
     );

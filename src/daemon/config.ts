@@ -55,6 +55,8 @@ const configFileSchema = z.strictObject({
   builtinRecipes: z.boolean(),
   /** Fork the pods of recipes that declare `preload` from a zygote. @default true */
   zygotes: z.boolean(),
+  /** Start recipes' `minWarm` pods with the daemon and after an install (false: only on calls). @default true */
+  warmPools: z.boolean(),
   /** Extra environment for every pod. @default {} */
   env: z.record(z.string(), z.string()),
   /** Pods' Python environments: `venv`, `system`, or `auto` (= venv, even inside a container). @default "auto" */

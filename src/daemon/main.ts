@@ -47,6 +47,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       drainTimeout: config.drainTimeout,
       readyTimeout: config.readyTimeout,
       ...(config.zygotes === undefined ? {} : { zygotes: config.zygotes }),
+      ...(config.warmPools === undefined ? {} : { warmPools: config.warmPools }),
       maxQueue: config.maxQueue,
       memoryWait: config.memoryWait,
       env: config.env,

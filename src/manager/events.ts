@@ -21,6 +21,8 @@ export type StopReason =
 export interface PodInfo {
   id: string;
   recipe: string;
+  /** Which of its recipe's replicas this pod is: 0 for the first (see the recipe's `replicas`). */
+  replica: number;
   capability: string;
   /** `placing`: a remote pod still waiting for a node. */
   state: PodState | 'placing';

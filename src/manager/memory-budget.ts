@@ -141,6 +141,20 @@ export class MemoryBudget {
     }
   }
 
+  /**
+   * Runs `spawn` when a pod of `recipe` fits under the budget as it is now; undefined when it does
+   * not. Nothing is stopped to make room and nothing waits: what a replica asks (replicas only speed
+   * up calls that would otherwise queue on the pods already running).
+   */
+  async reserveIfFits<T>(recipe: string, spawn: () => T): Promise<T | undefined> {
+    const neededMB = this.#deps.estimateMB(recipe);
+    return this.#exclusive(async () => {
+      const usage = await this.usage();
+      const usedMB = sum([...usage.values()]);
+      return usedMB + neededMB <= this.maxMB ? spawn() : undefined;
+    });
+  }
+
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#turn.then(fn);
     this.#turn = run.catch(() => undefined);

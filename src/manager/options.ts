@@ -48,6 +48,8 @@ const podManagerOptionsSchema = z.strictObject({
   memoryWait: seconds.default(30),
   /** Fork the pods of recipes that declare `preload` from a zygote that imported it once. @default true */
   zygotes: z.boolean().default(true),
+  /** Start the `minWarm` pods of recipes that ask for them when the manager starts and after an install. @default true */
+  warmPools: z.boolean().default(true),
   /** Seconds a pod may go without `ready` or a log line. @default 120 */
   readyTimeout: z.number().positive().default(120),
   /** Seconds for the whole stop sequence (shutdown, SIGTERM at half, SIGKILL). @default 5 */

@@ -6,11 +6,12 @@ import type { PodInfo } from './events.js';
 export function describePod(
   pod: Pod,
   rssMB: number | undefined,
-  supervisor?: { restarts: number; reclaimInSeconds: number | null },
+  supervisor?: { restarts: number; reclaimInSeconds: number | null; replica: number },
 ): PodInfo {
   return {
     id: pod.id,
     recipe: pod.recipe,
+    replica: supervisor?.replica ?? 0,
     capability: pod.capability,
     state: pod.state === 'starting' && pod.where.placing ? 'placing' : pod.state,
     // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).

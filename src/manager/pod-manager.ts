@@ -95,7 +95,7 @@ export class PodManager {
     const started = performance.now();
     // Hot path: a recipe named directly whose pod is up is called without a single await.
     const supervisor = this.#initialized && !this.#closing ? this.#supervisors.get(target) : undefined;
-    const pod = supervisor?.livePod();
+    const pod = supervisor?.podForCall();
     const answer =
       supervisor && pod
         ? requestOn(supervisor, pod, input, options, (event) => this.#emit(event))
@@ -136,7 +136,7 @@ export class PodManager {
 
   /** True when a call to this recipe name would go straight to a running pod (no spawn, no env build). */
   isWarm(recipe: string): boolean {
-    return this.#supervisors.get(recipe)?.livePod() !== undefined;
+    return (this.#supervisors.get(recipe)?.livePods().length ?? 0) > 0;
   }
 
   /** Starts the target's pod (clearing a fatal state) and waits until it is ready. */
@@ -149,13 +149,20 @@ export class PodManager {
     return this.#info(pod, undefined);
   }
 
-  /** Stops the selected pods; resolves with what they were just before they stopped. */
+  /**
+   * Stops the selected pods (a pod id: that replica only); resolves with what they were just before
+   * they stopped. A warm pool stopped this way is not refilled until the recipe is called or started.
+   */
   async stop(selector: PodSelector): Promise<PodInfo[]> {
     await this.#init;
     const chosen = this.#supervisors.select(selector, (target) => this.#resolve(target).recipe.name);
-    const infos = chosen.flatMap((s) => (s.pod ? [this.#info(s.pod, undefined)] : []));
-    for (const s of chosen) this.#stopReasons.note(s.pod, { why: 'stopped' });
-    await Promise.all(chosen.map((supervisor) => supervisor.stop()));
+    const pods = chosen
+      .flatMap((s) => s.pods)
+      .filter((pod) => !('podId' in selector) || pod.id === selector.podId);
+    const infos = pods.map((pod) => this.#info(pod, undefined));
+    for (const pod of pods) this.#stopReasons.note(pod, { why: 'stopped' });
+    if ('podId' in selector) await Promise.all(pods.map((pod) => pod.stop()));
+    else await Promise.all(chosen.map((supervisor) => supervisor.stop()));
     return infos;
   }
 
@@ -176,14 +183,16 @@ export class PodManager {
     return { pods, memory: { usedMB, maxMB: this.#budget.maxMB, ...(warning ? { warning } : {}) } };
   }
 
-  /** Recent log lines of a recipe's or a pod's current pod, oldest first. */
+  /** Recent log lines of a recipe's current pods (every replica) or of one pod, oldest first. */
   async logs(selector: { target: string } | { podId: string }, lines = 100): Promise<PodLogLine[]> {
     await this.#init;
-    const pod =
+    const pods =
       'podId' in selector
-        ? this.#supervisors.livePods().find((p) => p.id === selector.podId)
-        : this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pod;
-    return pod ? pod.logs.tail(lines) : [];
+        ? this.#supervisors.livePods().filter((p) => p.id === selector.podId)
+        : (this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pods ?? []);
+    // A recipe's replicas: their lines interleaved by time (each line names its pod).
+    const merged = pods.flatMap((pod) => pod.logs.tail(lines));
+    return pods.length > 1 ? merged.sort((a, b) => a.time - b.time).slice(-lines) : merged;
   }
 
   /** The summed, measured RSS of all pods and the budget, MB (see {@link snapshot}). */
@@ -234,11 +243,16 @@ export class PodManager {
       );
     }
     await stale;
-    await this.#supervisors.dropWhere((s) => {
+    const dropped = this.#supervisors.dropWhere((s) => {
       const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
-      if (stale) this.#stopReasons.note(s.pod, { why: 'upgraded' });
+      if (stale) for (const pod of s.pods) this.#stopReasons.note(pod, { why: 'upgraded' });
       return stale;
     }, this.options.drainTimeout * 1000);
+    // An installed or upgraded recipe's warm pods start now; the old version's drain meanwhile.
+    for (const loaded of catalog.list()) {
+      if (before.get(loaded.recipe.name)?.dir !== loaded.dir) this.#warmInBackground(loaded);
+    }
+    await dropped;
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -314,6 +328,23 @@ export class PodManager {
         logger: this.#log,
       },
     );
+    for (const loaded of catalog.list()) this.#warmInBackground(loaded);
+  }
+
+  /**
+   * Starts the `minWarm` pods of a recipe that asks for them (its zygote first when it has `preload`,
+   * so they fork from it); failures are logged, a call then starts its pod as usual.
+   */
+  #warmInBackground(loaded: LoadedRecipe): void {
+    if (!this.options.warmPools || loaded.recipe.minWarm === 0 || this.#closing) return;
+    const name = loaded.recipe.name;
+    const warm = async () => {
+      if (loaded.recipe.preload.length > 0) await this.startZygote(name).catch(() => undefined);
+      await (await this.#supervisor(name)).warm();
+    };
+    warm().catch((error: unknown) => {
+      if (!this.#closing) this.#log.warn({ recipe: name, err: error }, 'warm pool: pods not started');
+    });
   }
 
   /** Only after #init has settled. */
@@ -339,6 +370,7 @@ export class PodManager {
         idleTimeout: this.options.idleTimeout,
         prepare: (recipe) => this.#prepare(recipe),
         reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
+        reserveIfFits: (recipe, spawn) => this.#budget.reserveIfFits(recipe, spawn),
         isCurrent: (recipe) => this.#supervisors.get(recipe) === created,
         spawn: (prepared) => this.#spawn(prepared),
         stopReasons: this.#stopReasons,
@@ -383,11 +415,15 @@ export class PodManager {
   }
 
   #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    const supervisor = this.#supervisors.get(pod.recipe);
+    const supervisor = this.#supervisors.of(pod);
     return describePod(
       pod,
       rssMB,
-      supervisor && { restarts: supervisor.restarts, reclaimInSeconds: supervisor.reclaimInSeconds(pod) },
+      supervisor && {
+        restarts: supervisor.restarts,
+        reclaimInSeconds: supervisor.reclaimInSeconds(pod),
+        replica: supervisor.replicaOf(pod) ?? 0,
+      },
     );
   }
 

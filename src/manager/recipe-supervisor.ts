@@ -20,6 +20,8 @@ export interface SupervisorWiring {
   prepare(recipe: LoadedRecipe): Promise<Prepared>;
   /** Runs `spawn` once the memory budget has room for a pod of `recipe`. */
   reserve(recipe: string, spawn: () => Pod): Promise<Pod>;
+  /** Runs `spawn` only when a pod of `recipe` fits under the memory budget now. */
+  reserveIfFits(recipe: string, spawn: () => Pod): Promise<Pod | undefined>;
   /** False once an install replaced or removed the supervised recipe. */
   isCurrent(recipe: string): boolean;
   spawn(prepared: Prepared): Pod;
@@ -31,20 +33,30 @@ export interface SupervisorWiring {
 
 export function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Supervisor {
   const { stopReasons, emit } = wiring;
+  const spawnIn = (recipe: LoadedRecipe, prepared: Prepared) => () => {
+    // An install replaced or removed this recipe while its pod was on the way.
+    if (!wiring.isCurrent(recipe.recipe.name)) {
+      throw new PodkeeperError(
+        'UNKNOWN_TARGET',
+        `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
+        { details: { target: recipe.recipe.name } },
+      );
+    }
+    return wiring.spawn(prepared);
+  };
   return new Supervisor(loaded, RestartPolicy.fromSeconds(wiring.restart), {
-    spawn: async (recipe) => {
-      const prepared = await wiring.prepare(recipe);
-      return wiring.reserve(recipe.recipe.name, () => {
-        // An install replaced or removed this recipe while its pod was on the way.
-        if (!wiring.isCurrent(recipe.recipe.name)) {
-          throw new PodkeeperError(
-            'UNKNOWN_TARGET',
-            `Recipe "${recipe.recipe.name}" was replaced or removed while its pod was starting; call it again.`,
-            { details: { target: recipe.recipe.name } },
-          );
-        }
-        return wiring.spawn(prepared);
-      });
+    spawn: async (recipe) =>
+      wiring.reserve(recipe.recipe.name, spawnIn(recipe, await wiring.prepare(recipe))),
+    spawnIfFits: async (recipe) =>
+      wiring.reserveIfFits(recipe.recipe.name, spawnIn(recipe, await wiring.prepare(recipe))),
+    onNotStarted: (supervisor, why, error) => {
+      const recipe = supervisor.name;
+      if (error === undefined)
+        wiring.log.info(
+          { recipe },
+          'replica not started: it does not fit under the memory budget; calls queue on the running pods',
+        );
+      else if (!wiring.isClosing()) wiring.log.warn({ recipe, err: error }, `${why} pod not started`);
     },
     onExit: (_, exit, fatal) => {
       const reason = stopReasons.get(exit.pod);

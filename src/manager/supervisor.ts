@@ -1,21 +1,31 @@
 /**
- * Supervises one recipe in the manager: at most one live pod, started on demand (one spawn at a time,
- * concurrent callers share it), restarted after a crash under the restart policy, and stopped when
- * it has been idle for its keep-alive.
+ * Supervises one recipe in the manager (docs/architecture.md#warm-pools-and-replicas): its pods
+ * (replicas, at most `replicas.max`), started on demand (one first spawn at a time, concurrent callers
+ * share it), another one when every replica has calls waiting and the memory budget has room for it,
+ * `minWarm` of them kept ready even when idle, restarted after a crash under the restart policy, and
+ * each stopped when it has been idle for its keep-alive.
  */
 import { PodkeeperError } from '../errors.js';
 import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
 import { wait } from '../process/group.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { chooseReplica, shouldScaleUp } from './replica-choice.js';
 import type { RestartPolicy } from './restart-policy.js';
+
+/** After the budget refused a replica, calls queue on the others this long before another try. */
+const REFUSED_RETRY_MS = 1000;
 
 export interface SupervisorDeps {
   /** Makes room under the memory budget, then spawns a pod for this recipe. */
   spawn(loaded: LoadedRecipe): Promise<Pod>;
+  /** Spawns another replica only if it fits under the memory budget now (no eviction, no wait). */
+  spawnIfFits(loaded: LoadedRecipe): Promise<Pod | undefined>;
   /** Reports a pod's end (crash, reclaim, fatal) to the manager. */
   onExit(supervisor: Supervisor, exit: PodExit, fatal: PodkeeperError | undefined): void;
   onReclaim(supervisor: Supervisor, pod: Pod, idleSeconds: number): void;
+  /** A replica or a warm pod that could not start (the budget refused it, its spawn failed). */
+  onNotStarted(supervisor: Supervisor, why: 'replica' | 'warm', error: unknown): void;
   /** Manager default idle timeout, seconds. */
   idleTimeout: number;
   isClosing(): boolean;
@@ -25,9 +35,10 @@ export class Supervisor {
   readonly loaded: LoadedRecipe;
   readonly #policy: RestartPolicy;
   readonly #deps: SupervisorDeps;
-  pod: Pod | undefined;
+  /** Every pod that has not exited yet (live or stopping), with its replica index. */
+  readonly #pods = new Map<Pod, number>();
   fatal: PodkeeperError | undefined;
-  /** The keep-alive asked for by the latest call (seconds), for the current pod. */
+  /** The keep-alive asked for by the latest call (seconds), for the current pods. */
   keepAlive: number | undefined;
   /**
    * The RSS its recent pods had at `ready`, MB, decaying (each new pod's figure weighs half): what a
@@ -38,8 +49,15 @@ export class Supervisor {
   restarts = 0;
   #lastCrashed = false;
   #spawning: Promise<Pod> | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
-  #idleTimerSeconds = 0;
+  /** Replicas (beyond the first pod) whose spawn has not returned yet. */
+  #scaling = 0;
+  /** No replica is tried again before this (performance.now()) after the budget refused one. */
+  #refusedUntil = 0;
+  /** Counts calls, so that equally loaded replicas take turns. */
+  #turn = 0;
+  /** Pods stopped by their idle timer: refilled up to `minWarm`, unlike a pod stopped on purpose. */
+  readonly #reclaimed = new WeakSet<Pod>();
+  readonly #idleTimers = new Map<Pod, { timer: NodeJS.Timeout; seconds: number }>();
 
   constructor(loaded: LoadedRecipe, policy: RestartPolicy, deps: SupervisorDeps) {
     this.loaded = loaded;
@@ -51,11 +69,35 @@ export class Supervisor {
     return this.loaded.recipe.name;
   }
 
-  /** The current pod when it takes requests (starting, ready or busy) and the recipe is not fatal. */
-  livePod(): Pod | undefined {
-    const pod = this.pod;
-    if (this.fatal || !pod) return undefined;
-    return pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy' ? pod : undefined;
+  /** Every pod not exited yet (live or stopping), in replica order. */
+  get pods(): Pod[] {
+    return [...this.#pods.entries()].sort((a, b) => a[1] - b[1]).map(([pod]) => pod);
+  }
+
+  /** A pod's replica index (0 for the first), or undefined for a pod not of this supervisor. */
+  replicaOf(pod: Pod): number | undefined {
+    return this.#pods.get(pod);
+  }
+
+  /** The pods that take requests (starting, ready or busy), none while the recipe is fatal. */
+  livePods(): Pod[] {
+    if (this.fatal) return [];
+    return this.pods.filter(
+      (pod) => pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy',
+    );
+  }
+
+  /**
+   * The live pod the next call should go to (fewest outstanding requests, see replica-choice.ts), or
+   * undefined when none is live. When every replica is full, another is started for the calls after
+   * this one (this call still goes to the pod returned).
+   */
+  podForCall(): Pod | undefined {
+    if (this.loaded.recipe.replicas.max === 1) return this.#onlyPod();
+    const live = this.livePods();
+    const choice = chooseReplica(live, this.loaded.recipe.concurrency, this.#turn++);
+    if (shouldScaleUp(choice, live.length, this.#pending(), this.loaded.recipe.replicas.max)) this.#scaleUp();
+    return choice.pod;
   }
 
   /**
@@ -79,12 +121,29 @@ export class Supervisor {
     if (this.fatal && this.#policy.endCooldown(performance.now())) this.fatal = undefined;
     if (this.fatal) return Promise.reject(this.fatal);
     // A pending idle timer stays armed: when it fires it stops the pod only if the pod is idle.
-    const live = this.livePod();
+    const live = this.podForCall();
     if (live) return Promise.resolve(live);
-    this.#spawning ??= this.#spawn().finally(() => {
+    this.#spawning ??= this.#spawnFirst().finally(() => {
       this.#spawning = undefined;
     });
     return this.#spawning;
+  }
+
+  /**
+   * Starts pods until `minWarm` are live or on the way (the first through {@link acquire}, the others
+   * as replicas that wait for room like any spawn). Resolves once they are started, not ready.
+   */
+  async warm(): Promise<void> {
+    const missing = () => this.loaded.recipe.minWarm - this.livePods().length - this.#pending();
+    if (this.#deps.isClosing() || missing() <= 0) return;
+    if (this.livePods().length === 0) await this.acquire();
+    // A crashed pod's replacement waits out the restart backoff, as a first pod's does.
+    const delay = this.#policy.delayMs(performance.now());
+    if (delay > 0) await wait(delay);
+    const starting: Promise<unknown>[] = [];
+    for (let n = missing(); n > 0; n--)
+      starting.push(this.#startReplica(() => this.#deps.spawn(this.loaded)));
+    await Promise.all(starting);
   }
 
   /** The fatal state while it lasts: crashes in a row, ms until the next try, the last stderr lines. */
@@ -101,7 +160,7 @@ export class Supervisor {
     this.#policy.reset();
   }
 
-  /** Idle seconds before this recipe's pod is stopped: the call's keep-alive, the recipe's, the default. */
+  /** Idle seconds before a pod of this recipe is stopped: the call's keep-alive, the recipe's, the default. */
   get idleSeconds(): number {
     return this.keepAlive ?? this.loaded.recipe.idleTimeout ?? this.#deps.idleTimeout;
   }
@@ -109,58 +168,105 @@ export class Supervisor {
   /** Seconds until an idle `pod` is reclaimed; null while it works, or when it never is. */
   reclaimInSeconds(pod: Pod): number | null {
     const seconds = this.idleSeconds;
-    if (pod !== this.pod || !pod.idle || seconds < 0) return null;
+    if (!this.#pods.has(pod) || !pod.idle || seconds < 0 || this.#keptWarm()) return null;
     return Math.max(0, Math.round((seconds - (Date.now() - pod.lastUsedAt) / 1000) * 10) / 10);
   }
 
-  /** Stops the current pod, if any. */
-  async stop(): Promise<Pod | undefined> {
-    this.#clearIdle();
-    const pod = this.pod;
-    if (!pod) return undefined;
-    await pod.stop();
-    return pod;
+  /** Stops every pod of the recipe; resolves with them once they have exited. */
+  async stop(): Promise<Pod[]> {
+    const pods = this.pods;
+    for (const pod of pods) this.#clearIdle(pod);
+    await Promise.all(pods.map((pod) => pod.stop()));
+    return pods;
   }
 
-  /** Lets the current pod finish its calls (at most `timeoutMs`), then stops it; it takes no new ones. */
-  async drain(timeoutMs: number): Promise<Pod | undefined> {
-    this.#clearIdle();
-    const pod = this.pod;
-    if (!pod) return undefined;
-    await pod.drain(timeoutMs);
-    return pod;
+  /** Lets the pods finish their calls (at most `timeoutMs`), then stops them; they take no new ones. */
+  async drain(timeoutMs: number): Promise<Pod[]> {
+    const pods = this.pods;
+    for (const pod of pods) this.#clearIdle(pod);
+    await Promise.all(pods.map((pod) => pod.drain(timeoutMs)));
+    return pods;
   }
 
-  async #spawn(): Promise<Pod> {
-    if (this.pod?.state === 'stopping') await this.pod.exited;
+  /** The hot path of a recipe without replicas: its one live pod, with no array built. */
+  #onlyPod(): Pod | undefined {
+    if (this.fatal) return undefined;
+    for (const pod of this.#pods.keys()) {
+      if (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy') return pod;
+    }
+    return undefined;
+  }
+
+  #pending(): number {
+    return (this.#spawning ? 1 : 0) + this.#scaling;
+  }
+
+  /** True while the idle timer must spare the pods: no call asked for a keep-alive and only minWarm are live. */
+  #keptWarm(): boolean {
+    return this.keepAlive === undefined && this.livePods().length <= this.loaded.recipe.minWarm;
+  }
+
+  #scaleUp(): void {
+    if (performance.now() < this.#refusedUntil) return;
+    this.#startReplica(() => this.#deps.spawnIfFits(this.loaded)).catch(() => undefined);
+  }
+
+  async #startReplica(spawn: () => Promise<Pod | undefined>): Promise<void> {
+    this.#scaling += 1;
+    try {
+      const pod = await spawn();
+      if (pod) this.#adopt(pod);
+      else {
+        this.#refusedUntil = performance.now() + REFUSED_RETRY_MS;
+        this.#deps.onNotStarted(this, 'replica', undefined);
+      }
+    } catch (error) {
+      this.#deps.onNotStarted(this, 'replica', error);
+    } finally {
+      this.#scaling -= 1;
+    }
+  }
+
+  async #spawnFirst(): Promise<Pod> {
+    await Promise.all(this.pods.filter((pod) => pod.state === 'stopping').map((pod) => pod.exited));
     const delay = this.#policy.delayMs(performance.now());
     if (delay > 0) await wait(delay);
     if (this.fatal) throw this.fatal;
     const pod = await this.#deps.spawn(this.loaded);
+    this.keepAlive = undefined;
+    this.#adopt(pod);
+    return pod;
+  }
+
+  #adopt(pod: Pod): void {
     if (this.#lastCrashed) this.restarts += 1;
     this.#lastCrashed = false;
-    this.pod = pod;
-    this.keepAlive = undefined;
+    const used = new Set(this.#pods.values());
+    let index = 0;
+    while (used.has(index)) index += 1;
+    this.#pods.set(pod, index);
     pod.events.on('idle', () => this.#scheduleIdle(pod));
     pod.events.on('ready', ({ ready }) => {
       this.#policy.noteReady();
       this.readyMB = this.readyMB === 0 ? ready.memoryMB : (this.readyMB + ready.memoryMB) / 2;
     });
     pod.events.on('exit', (exit) => this.#onExit(exit));
-    return pod;
   }
 
   /** Runs after every reply that leaves the pod idle: on the hot path, so the timer is re-armed, not remade. */
   #scheduleIdle(pod: Pod): void {
     const seconds = this.idleSeconds;
-    if (this.#idleTimer && this.#idleTimerSeconds === seconds && this.pod === pod && seconds > 0) {
-      this.#idleTimer.refresh();
+    const armed = this.#idleTimers.get(pod);
+    if (armed && armed.seconds === seconds && seconds > 0) {
+      armed.timer.refresh();
       return;
     }
-    this.#clearIdle();
-    if (seconds < 0 || this.pod !== pod) return;
+    this.#clearIdle(pod);
+    if (seconds < 0 || !this.#pods.has(pod)) return;
     const reclaim = () => {
-      if (this.pod !== pod || !pod.idle) return;
+      this.#idleTimers.delete(pod);
+      if (!this.#pods.has(pod) || !pod.idle || this.#keptWarm()) return;
+      this.#reclaimed.add(pod);
       this.#deps.onReclaim(this, pod, seconds);
       void pod.stop();
     };
@@ -168,22 +274,23 @@ export class Supervisor {
       reclaim();
       return;
     }
-    this.#idleTimer = setTimeout(reclaim, seconds * 1000);
-    this.#idleTimer.unref();
-    this.#idleTimerSeconds = seconds;
+    const timer = setTimeout(reclaim, seconds * 1000);
+    timer.unref();
+    this.#idleTimers.set(pod, { timer, seconds });
   }
 
-  #clearIdle(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+  #clearIdle(pod: Pod): void {
+    clearTimeout(this.#idleTimers.get(pod)?.timer);
+    this.#idleTimers.delete(pod);
   }
 
   #onExit(exit: PodExit): void {
-    this.#clearIdle();
-    if (this.pod === exit.pod) this.pod = undefined;
+    this.#clearIdle(exit.pod);
+    this.#pods.delete(exit.pod);
     const now = performance.now();
     const { reason, facts } = exit;
-    if (this.pod === undefined) this.#lastCrashed = reason !== 'stopped';
+    if (reason !== 'stopped') this.#lastCrashed = true;
+    else if (this.#pods.size === 0) this.#lastCrashed = false;
     const { uptimeMs, signal, exitCode } = facts;
     const wasReady = exit.pod.readyInfo !== undefined;
     const ended = {
@@ -199,7 +306,13 @@ export class Supervisor {
       this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
     }
     this.#deps.onExit(this, exit, this.fatal);
+    if (this.#deps.isClosing()) return;
     // A pod killed for ignoring a cancel was warm and wanted: bring it back at once.
-    if (exit.reason === 'killed' && !this.#deps.isClosing()) this.acquire().catch(() => undefined);
+    if (exit.reason === 'killed') this.acquire().catch(() => undefined);
+    // A reclaimed or crashed pod of a warm pool is replaced; one stopped on purpose (stop, eviction,
+    // upgrade) is not.
+    if ((reason !== 'stopped' || this.#reclaimed.has(exit.pod)) && !this.fatal) {
+      this.warm().catch((error: unknown) => this.#deps.onNotStarted(this, 'warm', error));
+    }
   }
 }

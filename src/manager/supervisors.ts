@@ -13,6 +13,11 @@ export class Supervisors {
   /** Supervisors of a replaced or removed recipe whose pod is finishing its calls. */
   readonly #draining = new Set<Supervisor>();
 
+  /** The supervisor running `pod` (draining ones included). */
+  of(pod: Pod): Supervisor | undefined {
+    return [...this.all(), ...this.#draining].find((s) => s.replicaOf(pod) !== undefined);
+  }
+
   get(name: string): Supervisor | undefined {
     return this.#byName.get(name);
   }
@@ -27,15 +32,13 @@ export class Supervisors {
 
   /** Every pod that has not stopped yet (starting, ready, busy or stopping), draining ones included. */
   livePods(): Pod[] {
-    return [...this.all(), ...this.#draining].flatMap((s) =>
-      s.pod && s.pod.state !== 'stopped' ? [s.pod] : [],
-    );
+    return [...this.all(), ...this.#draining].flatMap((s) => s.pods.filter((pod) => pod.state !== 'stopped'));
   }
 
   /** The supervisors `selector` picks; `recipeOf` turns a target (name or capability) into a recipe name. */
   select(selector: PodSelector, recipeOf: (target: string) => string): Supervisor[] {
     if ('all' in selector) return this.all();
-    if ('podId' in selector) return this.all().filter((s) => s.pod?.id === selector.podId);
+    if ('podId' in selector) return this.all().filter((s) => s.pods.some((pod) => pod.id === selector.podId));
     const supervisor = this.#byName.get(recipeOf(selector.target));
     return supervisor ? [supervisor] : [];
   }

@@ -26,6 +26,11 @@ const podWhereSchema = z.object({
 const podInfoSchema = z.object({
   id: z.string(),
   recipe: z.string(),
+  replica: z
+    .number()
+    .int()
+    .min(0)
+    .describe("Which of its recipe's replicas this pod is: 0 for the first (see the recipe's `replicas`)."),
   capability: z.string(),
   state: podStateSchema,
   pid: z.number().int().nullable(),

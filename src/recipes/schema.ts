@@ -90,6 +90,29 @@ export const recipeSchema = z
       .describe(
         'Modules a zygote imports once (and `module:function` entries it calls after them) so that pods fork from it instead of importing them again. See "Fast cold starts (preload)" in the README.',
       ),
+    minWarm: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(0)
+      .describe(
+        'Pods kept ready even when idle: started with the daemon (and at install), refilled after a reclaim or a crash. See "Warm pools and replicas" in the README.',
+      ),
+    replicas: z
+      .strictObject({
+        max: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(1)
+          .describe('The most pods of this recipe at once: another starts when every one has calls waiting.'),
+      })
+      .default({ max: 1 })
+      .describe(
+        'More than one pod of this recipe while calls queue, inside the memory budget; extra ones stop when idle.',
+      ),
     systemDependencies: z
       .array(z.string().min(1))
       .default([])
@@ -113,6 +136,10 @@ export const recipeSchema = z
       .boolean()
       .default(false)
       .describe('Marks the recipe that serves its capability when several do.'),
+  })
+  .refine((recipe) => recipe.minWarm <= recipe.replicas.max, {
+    message: 'must not exceed replicas.max (the pods kept warm are replicas too)',
+    path: ['minWarm'],
   })
   .describe('A podkeeper recipe: a folder holding this recipe.json and its entry script.');
 

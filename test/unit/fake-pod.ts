@@ -14,6 +14,9 @@ export class FakePod {
   lastUsedAt = Date.now();
   lastUsedMono = performance.now();
   readyInfo: unknown = { memoryMB: 10 };
+  /** Requests sent and not answered, and waiting for a slot: what replica choice reads. */
+  inFlight = 0;
+  queued = 0;
   stops = 0;
   readonly exited: Promise<PodExit>;
   #exit!: (exit: PodExit) => void;
@@ -30,7 +33,7 @@ export class FakePod {
   }
 
   get idle(): boolean {
-    return this.state === 'ready';
+    return this.state === 'ready' && this.inFlight === 0 && this.queued === 0;
   }
 
   get asPod(): Pod {
@@ -40,6 +43,8 @@ export class FakePod {
   /** A reply left the pod idle (what Pod emits after each answer). */
   becomeIdle(): void {
     this.state = 'ready';
+    this.inFlight = 0;
+    this.queued = 0;
     this.lastUsedAt = Date.now();
     this.lastUsedMono = performance.now();
     this.events.emit('idle', { pod: this.asPod });

@@ -181,3 +181,20 @@ describe('MemoryBudget', () => {
     expect(second.error).toMatchObject({ code: 'NO_MEMORY' });
   });
 });
+
+describe('MemoryBudget.reserveIfFits (replicas)', () => {
+  it('spawns when the estimate fits now, and otherwise neither evicts an idle pod nor waits', async () => {
+    const { memory, pod, evicted } = budget(100, 30_000, 40);
+    pod('idle', 50);
+    let spawned = 0;
+    const first = outcome(memory.reserveIfFits('r', () => ++spawned));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first).toEqual({ value: 1, done: true }); // 50 + 40 <= 100
+    pod('replica', 40);
+    const second = outcome(memory.reserveIfFits('r', () => ++spawned));
+    await vi.advanceTimersByTimeAsync(0); // answered at once: no wait for room
+    expect(second).toEqual({ value: undefined, done: true });
+    expect(spawned).toBe(1);
+    expect(evicted).toEqual([]); // reserve() would have evicted the idle pod for it
+  });
+});

@@ -40,7 +40,9 @@ function supervisor(options: { idleTimeout?: number; recipeIdle?: number; maxUns
       return pod.asPod;
     },
     onExit: (_sup, exit, fatal) => exits.push({ exit, fatal }),
+    spawnIfFits: async () => undefined,
     onReclaim: (_sup, pod, seconds) => reclaimed.push({ pod: pod.id, seconds }),
+    onNotStarted: () => undefined,
     idleTimeout: options.idleTimeout ?? 60,
     isClosing: () => false,
   });
@@ -160,6 +162,6 @@ describe('Supervisor spawns and restarts', () => {
     (pods[0] as FakePod).end('killed', { signal: 'SIGKILL' });
     await vi.advanceTimersByTimeAsync(0);
     expect(pods).toHaveLength(2);
-    expect(sup.pod).toBe(pods[1]?.asPod);
+    expect(sup.pods).toEqual([pods[1]?.asPod]);
   });
 });

@@ -5,7 +5,7 @@ import { duration, printJson, printTable } from '../output.js';
 export function registerPs(program: Command): void {
   withConnectionOptions(program.command('ps'))
     .description(
-      'running pods (id, recipe, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
+      'running pods, one row per replica (id, recipe, replica index, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
         'then the recipes that are fatal',
     )
     .option('--json', 'machine-readable output')
@@ -23,6 +23,7 @@ export function registerPs(program: Command): void {
         [
           'ID',
           'RECIPE',
+          'REPLICA',
           'STATE',
           'PID',
           'RSS MB',
@@ -37,6 +38,7 @@ export function registerPs(program: Command): void {
           ...pods.map((pod) => [
             pod.id,
             pod.recipe,
+            pod.replica,
             pod.state,
             pod.pid ?? '-',
             pod.rssMB === null ? '-' : pod.rssMB.toFixed(1),
@@ -52,6 +54,7 @@ export function registerPs(program: Command): void {
           ...fatal.map((f) => [
             '-',
             f.recipe,
+            '-',
             'fatal',
             '-',
             '-',

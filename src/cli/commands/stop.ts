@@ -5,7 +5,7 @@ import { printJson } from '../output.js';
 
 export function registerStop(program: Command): void {
   withConnectionOptions(program.command('stop'))
-    .description('stop the pod of a recipe (by name or capability), one pod by id, or --all')
+    .description('stop the pods of a recipe (by name or capability, every replica), one pod by id, or --all')
     .argument('[target]', 'recipe name, capability or pod id')
     .option('--all', 'stop every pod')
     .option('--json', 'machine-readable output')

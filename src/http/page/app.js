@@ -72,6 +72,7 @@ function drawPods(pods) {
       el('td', {}, pod.calls),
       el('td', {}, pod.restarts),
       el('td', {}, pod.spawnToReadyMs === null ? '–' : `${pod.spawnToReadyMs} ms`),
+      el('td', {}, pod.replica),
     ),
   );
   for (const [id, { pod, why, at }] of gone) {
@@ -88,6 +89,7 @@ function drawPods(pods) {
         el('td', {}, pod.calls),
         el('td', {}, pod.restarts),
         el('td', {}, pod.spawnToReadyMs === null ? '–' : `${pod.spawnToReadyMs} ms`),
+        el('td', {}, pod.replica ?? '–'),
       ),
     );
   }

@@ -1,0 +1,190 @@
+/**
+ * Replica scaling and warm pools with fake timers and fake pods: which replica takes a call, when
+ * another starts (every replica full, below `replicas.max`, inside the budget), when one stops (its
+ * idle timer, down to `minWarm`), and which ends refill a warm pool. Real pods: test/replicas.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { chooseReplica } from '../../src/manager/replica-choice.js';
+import { RestartPolicy } from '../../src/manager/restart-policy.js';
+import { Supervisor } from '../../src/manager/supervisor.js';
+import { recipeSchema } from '../../src/recipes/schema.js';
+import { FakePod } from './fake-pod.js';
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+function pool(options: { max?: number; minWarm?: number; fits?: () => boolean; concurrency?: number } = {}) {
+  const recipe = recipeSchema.parse({
+    name: 'r',
+    capability: 'r',
+    entry: 'pod.py',
+    concurrency: options.concurrency ?? 1,
+    minWarm: options.minWarm ?? 0,
+    replicas: { max: options.max ?? 2 },
+  });
+  const policy = new RestartPolicy({
+    backoffBaseMs: 500,
+    backoffFactor: 2,
+    backoffCapMs: 4000,
+    unstableWindowMs: 10_000,
+    maxUnstable: 5,
+    fatalCooldownMs: 30_000,
+    fatalCooldownCapMs: 600_000,
+  });
+  const pods: FakePod[] = [];
+  const refused: string[] = [];
+  const make = () => {
+    const pod = new FakePod(`r-${pods.length + 1}`);
+    pods.push(pod);
+    return pod.asPod;
+  };
+  const sup = new Supervisor({ recipe, dir: '/nowhere', builtin: false }, policy, {
+    spawn: async () => make(),
+    spawnIfFits: async () => ((options.fits ?? (() => true))() ? make() : undefined),
+    onExit: () => undefined,
+    onReclaim: () => undefined,
+    onNotStarted: (_sup, why, error) =>
+      refused.push(error === undefined ? `${why}: no room` : `${why}: error`),
+    idleTimeout: 60,
+    isClosing: () => false,
+  });
+  return { sup, pods, refused };
+}
+
+/** `n` calls in flight on a fake pod (what a real pod's request table would report). */
+function load(pod: FakePod | undefined, n: number): void {
+  if (!pod) throw new Error('no such pod');
+  pod.inFlight = n;
+  pod.state = n > 0 ? 'busy' : 'ready';
+}
+
+describe('chooseReplica', () => {
+  const view = (state: 'starting' | 'ready' | 'busy', inFlight: number, queued = 0) => ({
+    state,
+    inFlight,
+    queued,
+  });
+
+  it('sends a call to the replica with the fewest outstanding requests, queued ones included', () => {
+    const a = view('busy', 1, 3);
+    const b = view('busy', 2);
+    expect(chooseReplica([a, b], 1, 0)).toEqual({ pod: b, saturated: true });
+    expect(chooseReplica([a, b], 4, 0)).toEqual({ pod: b, saturated: false });
+  });
+
+  it('takes turns among equally loaded replicas', () => {
+    const a = view('ready', 0);
+    const b = view('ready', 0);
+    const c = view('ready', 0);
+    expect([0, 1, 2, 3].map((turn) => chooseReplica([a, b, c], 1, turn).pod)).toEqual([a, b, c, a]);
+  });
+
+  it('sends calls to a starting replica only when none is up', () => {
+    const starting = view('starting', 0);
+    const up = view('busy', 5);
+    expect(chooseReplica([starting, up], 1, 0).pod).toBe(up);
+    expect(chooseReplica([starting], 1, 0).pod).toBe(starting);
+    expect(chooseReplica([], 1, 0)).toEqual({ pod: undefined, saturated: false });
+  });
+});
+
+describe('Supervisor replicas', () => {
+  it('starts another replica only when every one is full, never more than replicas.max', async () => {
+    const { sup, pods } = pool({ max: 2 });
+    await sup.acquire();
+    expect(sup.podForCall()).toBe(pods[0]?.asPod); // idle: no scaling
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(1);
+    load(pods[0], 1);
+    expect(sup.podForCall()).toBe(pods[0]?.asPod); // this call queues; the next ones get a replica
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+    expect(sup.replicaOf(pods[1]?.asPod as never)).toBe(1);
+    expect(sup.podForCall()).toBe(pods[1]?.asPod);
+    load(pods[1], 1);
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+  });
+
+  it('starts no replica the budget refuses, and asks it again only a second later', async () => {
+    let fits = false;
+    const { sup, pods, refused } = pool({ max: 3, fits: () => fits });
+    await sup.acquire();
+    load(pods[0], 2);
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(refused).toEqual(['replica: no room']);
+    fits = true;
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(999);
+    sup.podForCall();
+    expect(pods).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+  });
+
+  it('stops idle replicas after the idle timeout down to minWarm, which it keeps ready', async () => {
+    const { sup, pods } = pool({ max: 2, minWarm: 1 });
+    await sup.acquire();
+    load(pods[0], 1);
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(0);
+    pods[0]?.becomeIdle();
+    pods[1]?.becomeIdle();
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(pods.map((pod) => pod.stops)).toEqual([0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pods.map((pod) => pod.stops).sort()).toEqual([0, 1]);
+    const kept = sup.livePods()[0];
+    expect(kept).toBeDefined();
+    expect(sup.reclaimInSeconds(kept as never)).toBeNull();
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(sup.livePods()).toEqual([kept]);
+    expect(pods).toHaveLength(2);
+  });
+
+  it("refills a warm pool after a call's keep-alive reclaimed its pod, and after a crash", async () => {
+    const { sup, pods } = pool({ max: 1, minWarm: 1 });
+    await sup.warm();
+    expect(pods).toHaveLength(1);
+    sup.keepAlive = 0;
+    pods[0]?.becomeIdle(); // keepAlive 0: reclaimed after this reply
+    expect(pods[0]?.stops).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+    expect(sup.keepAlive).toBeUndefined(); // the refilled pod stays warm
+    pods[1]?.end('crashed', { exitCode: 1, uptimeMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(pods).toHaveLength(3);
+    expect(sup.livePods()).toEqual([pods[2]?.asPod]);
+  });
+
+  it('does not refill a pool whose pods were stopped on purpose (an eviction, then a stop)', async () => {
+    const { sup, pods } = pool({ max: 2, minWarm: 2 });
+    await sup.warm();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2);
+    await pods[0]?.stop(); // what the memory budget's eviction does
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(pods).toHaveLength(2);
+    await sup.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(pods).toHaveLength(2);
+    expect(sup.livePods()).toEqual([]);
+  });
+
+  it('keeps serving on the other replica when one crashes', async () => {
+    const { sup, pods } = pool({ max: 2 });
+    await sup.acquire();
+    load(pods[0], 1);
+    sup.podForCall();
+    await vi.advanceTimersByTimeAsync(0);
+    pods[0]?.end('crashed', { exitCode: 1, uptimeMs: 60_000 });
+    expect(sup.podForCall()).toBe(pods[1]?.asPod);
+    await expect(sup.acquire()).resolves.toBe(pods[1]?.asPod);
+    expect(sup.replicaOf(pods[1]?.asPod as never)).toBe(1);
+  });
+});
