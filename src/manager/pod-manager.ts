@@ -2,9 +2,6 @@ import { pino } from 'pino';
 import type { EnvironmentStatus, Environments, GcResult, PreparedEnv } from '../env/envs.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { Launchers } from '../launch/launchers.js';
-import { LocalLauncher } from '../launch/local.js';
-import type { Prepared } from '../launch/types.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
@@ -13,10 +10,10 @@ import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type CallOptions, requestOn } from './pod-call.js';
-import { createPod, podEnvironment } from './pod-factory.js';
-import { describePod } from './pod-info.js';
+import { podEnvironment } from './pod-factory.js';
+import { PodStarter } from './pod-starter.js';
+import { podInfo, recentLogs, snapshotPods } from './pod-views.js';
 import { superviseRecipe } from './recipe-supervisor.js';
-import { watchPlacement } from './remote-contention.js';
 import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
@@ -38,11 +35,8 @@ export class PodManager {
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
-  /** Which launcher starts a recipe's pods (local unless the placement map says otherwise). */
-  #launchers: Launchers | undefined;
-  /** The env hash each live pod runs from (venv mode). */
-  readonly #podEnvs = new Map<string, string>();
-  #podCount = 0;
+  /** Chooses each recipe's launcher and starts its pods; set once #init has settled. */
+  #starter: PodStarter | undefined;
   #initialized = false;
   #closing = false;
   /** Pods of install smoke starts, outside any supervisor. */
@@ -68,7 +62,7 @@ export class PodManager {
       {
         livePods: () => this.#supervisors.livePods(),
         estimateMB: (recipe) =>
-          this.#launchers?.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
+          this.#starter?.launchers.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
           this.#supervisors.estimateMB(recipe),
         zygotes: () => this.#zygotes?.running() ?? [],
         evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
@@ -146,7 +140,7 @@ export class PodManager {
     this.#envs?.forget(supervisor.loaded);
     const pod = await supervisor.acquire();
     await pod.whenReady();
-    return this.#info(pod, undefined);
+    return podInfo(this.#supervisors, pod, undefined);
   }
 
   /**
@@ -159,7 +153,7 @@ export class PodManager {
     const pods = chosen
       .flatMap((s) => s.pods)
       .filter((pod) => !('podId' in selector) || pod.id === selector.podId);
-    const infos = pods.map((pod) => this.#info(pod, undefined));
+    const infos = pods.map((pod) => podInfo(this.#supervisors, pod, undefined));
     for (const pod of pods) this.#stopReasons.note(pod, { why: 'stopped' });
     if ('podId' in selector) await Promise.all(pods.map((pod) => pod.stop()));
     else await Promise.all(chosen.map((supervisor) => supervisor.stop()));
@@ -177,10 +171,7 @@ export class PodManager {
    */
   async snapshot(): Promise<{ pods: PodInfo[]; memory: MemoryReport }> {
     await this.#init;
-    const { usage, warning } = await this.#budget.sample();
-    const pods = this.#supervisors.livePods().map((pod) => this.#info(pod, usage?.get(pod.id)));
-    const usedMB = usage ? Math.round([...usage.values()].reduce((a, b) => a + b, 0)) : null;
-    return { pods, memory: { usedMB, maxMB: this.#budget.maxMB, ...(warning ? { warning } : {}) } };
+    return snapshotPods(this.#supervisors, this.#budget);
   }
 
   /** Recent log lines of a recipe's current pods (every replica) or of one pod, oldest first. */
@@ -190,9 +181,7 @@ export class PodManager {
       'podId' in selector
         ? this.#supervisors.livePods().filter((p) => p.id === selector.podId)
         : (this.#supervisors.get(this.#resolve(selector.target).recipe.name)?.pods ?? []);
-    // A recipe's replicas: their lines interleaved by time (each line names its pod).
-    const merged = pods.flatMap((pod) => pod.logs.tail(lines));
-    return pods.length > 1 ? merged.sort((a, b) => a.time - b.time).slice(-lines) : merged;
+    return recentLogs(pods, lines);
   }
 
   /** The summed, measured RSS of all pods and the budget, MB (see {@link snapshot}). */
@@ -218,8 +207,9 @@ export class PodManager {
   async gc(): Promise<GcResult> {
     await this.#init;
     // Only the envs that local recipes need: a recipe placed elsewhere has its env on its node.
-    const local = this.#catalog.list().filter((loaded) => !this.#launchers?.isRemote(loaded.recipe.name));
-    return this.#environments().gc(local, this.#podEnvs.values());
+    const starter = this.#podStarter();
+    const local = this.#catalog.list().filter((loaded) => !starter.launchers.isRemote(loaded.recipe.name));
+    return this.#environments().gc(local, starter.envsInUse());
   }
 
   /**
@@ -258,13 +248,7 @@ export class PodManager {
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
   async prepareEnv(loaded: LoadedRecipe): Promise<PreparedEnv> {
     await this.#init;
-    const launcher = this.#launcherFor(loaded);
-    if (launcher.locality === 'remote') {
-      // No local env for a recipe placed elsewhere: only what its launcher needs here.
-      const { executable } = await launcher.prepare(loaded);
-      return { kind: 'remote', executable: executable ?? launcher.name };
-    }
-    return this.#environments().prepare(loaded);
+    return this.#podStarter().prepareEnv(loaded);
   }
 
   /**
@@ -274,9 +258,10 @@ export class PodManager {
   async smokeStart(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
-    const prepared = await this.#prepare(loaded);
+    const starter = this.#podStarter();
+    const prepared = await starter.prepare(loaded);
     // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(prepared, false));
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => starter.spawn(prepared, false));
     this.#smokeStarts.add(pod);
     void pod.exited.then(() => this.#smokeStarts.delete(pod));
     return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
@@ -291,7 +276,7 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const loaded = this.#resolve(target);
-    if (this.#launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
+    if (this.#podStarter().launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
     const env = await this.#environments().prepare(loaded);
     return this.#zygotes?.start(loaded, env);
   }
@@ -317,17 +302,16 @@ export class PodManager {
     this.#catalog = catalog;
     this.#initialized = true;
     this.#envs = environments;
-    this.#launchers = Launchers.fromConfig(
-      new LocalLauncher(() => this.#environments()),
-      this.options.launchers,
-      this.options.placement,
-      {
-        home: this.options.home,
-        uv: this.options.uv ?? 'uv',
-        python: this.options.python,
-        logger: this.#log,
-      },
-    );
+    this.#starter = new PodStarter({
+      options: this.options,
+      log: this.#log,
+      environments: () => this.#environments(),
+      zygotes: this.#zygotes,
+      livePods: () => this.#supervisors.livePods(),
+      evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
+      emit: (event) => this.#emit(event),
+      isClosing: () => this.#closing,
+    });
     for (const loaded of catalog.list()) this.#warmInBackground(loaded);
   }
 
@@ -368,11 +352,11 @@ export class PodManager {
       const created: Supervisor = superviseRecipe(loaded, {
         restart: this.options.restart,
         idleTimeout: this.options.idleTimeout,
-        prepare: (recipe) => this.#prepare(recipe),
+        prepare: (recipe) => this.#podStarter().prepare(recipe),
         reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
         reserveIfFits: (recipe, spawn) => this.#budget.reserveIfFits(recipe, spawn),
         isCurrent: (recipe) => this.#supervisors.get(recipe) === created,
-        spawn: (prepared) => this.#spawn(prepared),
+        spawn: (prepared) => this.#podStarter().spawn(prepared),
         stopReasons: this.#stopReasons,
         log: this.#log,
         emit: (event) => this.#emit(event),
@@ -384,47 +368,11 @@ export class PodManager {
     return supervisor;
   }
 
-  /** What the recipe's launcher needs before a start: the local env built or reused, or a check. */
-  #prepare(loaded: LoadedRecipe): Promise<Prepared> {
-    return this.#launcherFor(loaded).prepare(loaded);
-  }
-
-  #launcherFor(loaded: LoadedRecipe) {
-    if (!this.#launchers)
+  /** Only after #init has settled. */
+  #podStarter(): PodStarter {
+    if (!this.#starter)
       throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
-    return this.#launchers.for(loaded.recipe.name);
-  }
-
-  #spawn(prepared: Prepared, fork = true): Pod {
-    if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
-    const { loaded, env } = prepared;
-    this.#podCount += 1;
-    const id = `${loaded.recipe.name}-${this.#podCount}`;
-    const zygotes = fork ? this.#zygotes : undefined;
-    const launcher = this.#launcherFor(loaded);
-    const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event), zygotes);
-    watchPlacement(pod, {
-      livePods: () => this.#supervisors.livePods(),
-      reclaim: (victim, forRecipe) => this.#evict(victim, forRecipe),
-    });
-    if (env?.hash) {
-      this.#podEnvs.set(id, env.hash);
-      pod.events.on('exit', () => this.#podEnvs.delete(id));
-    }
-    return pod;
-  }
-
-  #info(pod: Pod, rssMB: number | undefined): PodInfo {
-    const supervisor = this.#supervisors.of(pod);
-    return describePod(
-      pod,
-      rssMB,
-      supervisor && {
-        restarts: supervisor.restarts,
-        reclaimInSeconds: supervisor.reclaimInSeconds(pod),
-        replica: supervisor.replicaOf(pod) ?? 0,
-      },
-    );
+    return this.#starter;
   }
 
   /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
