@@ -5,16 +5,18 @@ import { Emitter } from '../events.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
+import { type CallRouting, routeCall } from './call-routing.js';
+import { swapCatalog, warmInBackground } from './catalog-swap.js';
 import type { CallFinished, ManagerEvent, PodInfo } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { type CallOptions, requestOn } from './pod-call.js';
+import type { CallOptions } from './pod-call.js';
 import { podEnvironment } from './pod-factory.js';
 import { PodStarter } from './pod-starter.js';
 import { podInfo, recentLogs, snapshotPods } from './pod-views.js';
 import { superviseRecipe } from './recipe-supervisor.js';
-import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
+import type { SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
 import type { Supervisor } from './supervisor.js';
@@ -39,9 +41,15 @@ export class PodManager {
   #starter: PodStarter | undefined;
   #initialized = false;
   #closing = false;
-  /** Pods of install smoke starts, outside any supervisor. */
-  readonly #smokeStarts = new Set<Pod>();
   readonly #stopReasons = new StopReasons();
+  readonly #routing: CallRouting = {
+    accepting: () => this.#initialized && !this.#closing,
+    get: (target) => this.#supervisors.get(target),
+    supervisor: (target) => this.#supervisor(target),
+    resolveName: (target) => this.#resolve(target).recipe.name,
+    emit: (event) => this.#emit(event),
+    finished: (call) => this.calls.emit('finished', call),
+  };
 
   /** `environment` gives defaults for options left unset (`PODKEEPER_HOME`, `PODKEEPER_PYTHON`…). */
   constructor(options: PodManagerOptions = {}, environment: NodeJS.ProcessEnv = process.env) {
@@ -86,40 +94,7 @@ export class PodManager {
 
   /** Calls a recipe (by name or capability), spawning its pod when none is running. */
   call(target: string, input: unknown, options: CallOptions = {}): Promise<unknown> {
-    const started = performance.now();
-    // Hot path: a recipe named directly whose pod is up is called without a single await.
-    const supervisor = this.#initialized && !this.#closing ? this.#supervisors.get(target) : undefined;
-    const pod = supervisor?.podForCall();
-    const answer =
-      supervisor && pod
-        ? requestOn(supervisor, pod, input, options, (event) => this.#emit(event))
-        : this.#callAfterSpawn(target, input, options);
-    const finished = (outcome: string) =>
-      this.calls.emit('finished', { recipe: this.#nameOf(target), ms: performance.now() - started, outcome });
-    answer.then(
-      () => finished('ok'),
-      (error: unknown) => finished(error instanceof PodkeeperError ? error.code : 'INTERNAL_ERROR'),
-    );
-    return answer;
-  }
-
-  /** The recipe name a target resolves to, or the target as given when it resolves to none. */
-  #nameOf(target: string): string {
-    if (this.#supervisors.get(target)) return target;
-    try {
-      return this.#resolve(target).recipe.name;
-    } catch {
-      return target;
-    }
-  }
-
-  async #callAfterSpawn(target: string, input: unknown, options: CallOptions): Promise<unknown> {
-    const supervisor = await this.#supervisor(target);
-    for (let attempt = 0; ; attempt++) {
-      const pod = await supervisor.acquire(options.signal);
-      if (pod.state === 'stopping' && attempt < 3) continue;
-      return requestOn(supervisor, pod, input, options, (event) => this.#emit(event));
-    }
+    return routeCall(target, input, options, this.#routing);
   }
 
   /** The recipe a target (name or capability) resolves to; `UNKNOWN_TARGET` when none. */
@@ -223,26 +198,15 @@ export class PodManager {
     const catalog = await loadCatalog(this.options, this.#log);
     const before = this.#catalog;
     this.#catalog = catalog;
-    // Zygotes follow the catalog: an upgraded or removed recipe's stops, an installed one's starts.
-    const current = (name: string, dir: string) => catalog.get(name)?.dir === dir;
-    const stale = this.#zygotes?.stopWhere((name, dir) => !current(name, dir));
-    for (const loaded of catalog.list()) {
-      if (loaded.recipe.preload.length === 0 || before.get(loaded.recipe.name)?.dir === loaded.dir) continue;
-      this.startZygote(loaded.recipe.name).catch((error: unknown) =>
-        this.#log.warn({ recipe: loaded.recipe.name, err: error }, 'zygote: not started after the install'),
-      );
-    }
-    await stale;
-    const dropped = this.#supervisors.dropWhere((s) => {
-      const stale = catalog.get(s.name)?.dir !== s.loaded.dir;
-      if (stale) for (const pod of s.pods) this.#stopReasons.note(pod, { why: 'upgraded' });
-      return stale;
-    }, this.options.drainTimeout * 1000);
-    // An installed or upgraded recipe's warm pods start now; the old version's drain meanwhile.
-    for (const loaded of catalog.list()) {
-      if (before.get(loaded.recipe.name)?.dir !== loaded.dir) this.#warmInBackground(loaded);
-    }
-    await dropped;
+    await swapCatalog(before, catalog, {
+      supervisors: this.#supervisors,
+      zygotes: this.#zygotes,
+      stopReasons: this.#stopReasons,
+      drainTimeoutMs: this.options.drainTimeout * 1000,
+      log: this.#log,
+      startZygote: (recipe) => this.startZygote(recipe),
+      warm: (loaded) => this.#warmInBackground(loaded),
+    });
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -258,13 +222,7 @@ export class PodManager {
   async smokeStart(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
-    const starter = this.#podStarter();
-    const prepared = await starter.prepare(loaded);
-    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => starter.spawn(prepared, false));
-    this.#smokeStarts.add(pod);
-    void pod.exited.then(() => this.#smokeStarts.delete(pod));
-    return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
+    return this.#podStarter().smokeStart(loaded, options.signal);
   }
 
   /**
@@ -275,10 +233,7 @@ export class PodManager {
   async startZygote(target: string): Promise<number | undefined> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
-    const loaded = this.#resolve(target);
-    if (this.#podStarter().launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
-    const env = await this.#environments().prepare(loaded);
-    return this.#zygotes?.start(loaded, env);
+    return this.#podStarter().startZygote(this.#resolve(target));
   }
 
   /** Stops every pod and leaves no process behind. Calls made afterwards fail with `SHUTTING_DOWN`. */
@@ -286,7 +241,7 @@ export class PodManager {
     this.#closing = true;
     await this.#init.catch(() => undefined);
     await this.#envs?.close();
-    await Promise.all([...this.#smokeStarts].map((pod) => pod.stop()));
+    await this.#starter?.stopSmokeStarts();
     for (const pod of this.#supervisors.livePods()) this.#stopReasons.note(pod, { why: 'shutdown' });
     await this.#supervisors.stopAll();
     await Promise.all(this.#supervisors.livePods().map((pod) => pod.exited));
@@ -308,6 +263,7 @@ export class PodManager {
       environments: () => this.#environments(),
       zygotes: this.#zygotes,
       livePods: () => this.#supervisors.livePods(),
+      reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
       evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
       emit: (event) => this.#emit(event),
       isClosing: () => this.#closing,
@@ -315,19 +271,14 @@ export class PodManager {
     for (const loaded of catalog.list()) this.#warmInBackground(loaded);
   }
 
-  /**
-   * Starts the `minWarm` pods of a recipe that asks for them (its zygote first when it has `preload`,
-   * so they fork from it); failures are logged, a call then starts its pod as usual.
-   */
+  /** Starts the recipe's warm pool, if it asks for one (see catalog-swap.ts). */
   #warmInBackground(loaded: LoadedRecipe): void {
-    if (!this.options.warmPools || loaded.recipe.minWarm === 0 || this.#closing) return;
-    const name = loaded.recipe.name;
-    const warm = async () => {
-      if (loaded.recipe.preload.length > 0) await this.startZygote(name).catch(() => undefined);
-      await (await this.#supervisor(name)).warm();
-    };
-    warm().catch((error: unknown) => {
-      if (!this.#closing) this.#log.warn({ recipe: name, err: error }, 'warm pool: pods not started');
+    warmInBackground(loaded, {
+      enabled: this.options.warmPools,
+      isClosing: () => this.#closing,
+      startZygote: (recipe) => this.startZygote(recipe),
+      supervisor: (recipe) => this.#supervisor(recipe),
+      log: this.#log,
     });
   }
 

@@ -2,7 +2,8 @@
  * Starts a recipe's pods: picks the launcher its placement names (local unless the placement map
  * says otherwise), prepares what that launcher needs (the local env built or reused, or a check),
  * spawns the pod (forked from the recipe's zygote when one is ready) and remembers the env each live
- * pod runs from, so that env gc never removes one in use.
+ * pod runs from, so that env gc never removes one in use. It also starts the pods and zygotes that no
+ * supervisor owns: an install's smoke start, a recipe's zygote ahead of its first pod.
  */
 import type { Logger } from 'pino';
 import type { Environments, PreparedEnv } from '../env/envs.js';
@@ -16,6 +17,7 @@ import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { createPod } from './pod-factory.js';
 import { watchPlacement } from './remote-contention.js';
+import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
 import type { Zygotes } from './zygotes.js';
 
 /** What a {@link PodStarter} needs from its manager. */
@@ -25,6 +27,8 @@ export interface PodStarterDeps {
   environments: () => Environments;
   zygotes: Zygotes | undefined;
   livePods: () => Pod[];
+  /** Spawns once the memory budget has room for a pod of `recipe`. */
+  reserve: (recipe: string, spawn: () => Pod) => Promise<Pod>;
   /** Stops `pod` to make room for a pod of `forRecipe` (a contended remote resource). */
   evict: (pod: Pod, forRecipe: string) => Promise<void>;
   emit: (event: ManagerEvent) => void;
@@ -38,6 +42,8 @@ export class PodStarter {
   /** The env hash each live pod runs from (venv mode). */
   readonly #podEnvs = new Map<string, string>();
   #podCount = 0;
+  /** Pods of install smoke starts, outside any supervisor. */
+  readonly #smokeStarts = new Set<Pod>();
 
   constructor(deps: PodStarterDeps) {
     this.#deps = deps;
@@ -87,6 +93,31 @@ export class PodStarter {
       pod.events.on('exit', () => this.#podEnvs.delete(id));
     }
     return pod;
+  }
+
+  /**
+   * An install's smoke start: spawns one pod of `loaded` (which need not be in the catalog), waits
+   * until it is ready, stops it. Rejects with the pod's error (crash, ready timeout) or `CANCELLED`.
+   */
+  async smokeStart(loaded: LoadedRecipe, signal: AbortSignal | undefined): Promise<SmokeStartResult> {
+    const prepared = await this.prepare(loaded);
+    // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
+    const pod = await this.#deps.reserve(loaded.recipe.name, () => this.spawn(prepared, false));
+    this.#smokeStarts.add(pod);
+    void pod.exited.then(() => this.#smokeStarts.delete(pod));
+    return awaitReadyThenStop(pod, loaded.recipe.name, signal);
+  }
+
+  /** Stops the smoke starts under way. */
+  async stopSmokeStarts(): Promise<void> {
+    await Promise.all([...this.#smokeStarts].map((pod) => pod.stop()));
+  }
+
+  /** Starts `loaded`'s zygote (its env built first); its pid, undefined when it has none or is remote. */
+  async startZygote(loaded: LoadedRecipe): Promise<number | undefined> {
+    if (this.launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
+    const env = await this.#deps.environments().prepare(loaded);
+    return this.#deps.zygotes?.start(loaded, env);
   }
 
   /** The env hashes live pods run from. */
