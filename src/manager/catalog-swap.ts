@@ -6,21 +6,17 @@
  */
 import type { Logger } from 'pino';
 import type { LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
+import type { ResolvedOptions } from './options.js';
 import type { StopReasons } from './stop-reasons.js';
 import type { Supervisor } from './supervisor.js';
 import type { Supervisors } from './supervisors.js';
 import type { Zygotes } from './zygotes.js';
 
-/** What {@link swapCatalog} and {@link warmInBackground} need from the manager. */
-export interface CatalogSwapDeps {
+/** What {@link swapCatalog} needs from the manager. */
+export interface CatalogSwapDeps extends WarmPoolDeps {
   supervisors: Supervisors;
   zygotes: Zygotes | undefined;
   stopReasons: StopReasons;
-  /** How long an old pod may finish its calls before it is stopped, ms. */
-  drainTimeoutMs: number;
-  log: Logger;
-  startZygote: (recipe: string) => Promise<unknown>;
-  warm: (loaded: LoadedRecipe) => void;
 }
 
 /** Swaps `before` for `after`; resolves once the old versions' pods have stopped. */
@@ -46,16 +42,16 @@ export async function swapCatalog(
     const stale = after.get(s.name)?.dir !== s.loaded.dir;
     if (stale) for (const pod of s.pods) deps.stopReasons.note(pod, { why: 'upgraded' });
     return stale;
-  }, deps.drainTimeoutMs);
+  }, deps.options.drainTimeout * 1000);
   // An installed or upgraded recipe's warm pods start now; the old version's drain meanwhile.
-  for (const loaded of after.list()) if (changed(loaded)) deps.warm(loaded);
+  for (const loaded of after.list()) if (changed(loaded)) warmInBackground(loaded, deps);
   await dropped;
 }
 
 /** What {@link warmInBackground} needs from the manager. */
 export interface WarmPoolDeps {
-  /** The manager's `warmPools` option. */
-  enabled: boolean;
+  /** `warmPools` (off: no pod starts before a call) and `drainTimeout`. */
+  options: Pick<ResolvedOptions, 'warmPools' | 'drainTimeout'>;
   isClosing: () => boolean;
   startZygote: (recipe: string) => Promise<unknown>;
   supervisor: (recipe: string) => Promise<Supervisor>;
@@ -67,7 +63,7 @@ export interface WarmPoolDeps {
  * so they fork from it); failures are logged, a call then starts its pod as usual.
  */
 export function warmInBackground(loaded: LoadedRecipe, deps: WarmPoolDeps): void {
-  if (!deps.enabled || loaded.recipe.minWarm === 0 || deps.isClosing()) return;
+  if (!deps.options.warmPools || loaded.recipe.minWarm === 0 || deps.isClosing()) return;
   const name = loaded.recipe.name;
   const warm = async () => {
     if (loaded.recipe.preload.length > 0) await deps.startZygote(name).catch(() => undefined);

@@ -6,16 +6,16 @@ import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
 import { type CallRouting, routeCall } from './call-routing.js';
-import { swapCatalog, warmInBackground } from './catalog-swap.js';
+import { type CatalogSwapDeps, swapCatalog, warmInBackground } from './catalog-swap.js';
 import type { CallFinished, ManagerEvent, PodInfo } from './events.js';
 import { createMemorySampler } from './memory.js';
 import { MemoryBudget, type MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CallOptions } from './pod-call.js';
 import { podEnvironment } from './pod-factory.js';
-import { PodStarter } from './pod-starter.js';
+import { PodStarter, type PodStarterDeps } from './pod-starter.js';
 import { podInfo, recentLogs, snapshotPods } from './pod-views.js';
-import { superviseRecipe } from './recipe-supervisor.js';
+import { type SupervisorWiring, supervisorOf } from './recipe-supervisor.js';
 import type { SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
@@ -42,6 +42,8 @@ export class PodManager {
   #initialized = false;
   #closing = false;
   readonly #stopReasons = new StopReasons();
+  /** The manager's parts as its helpers see them (pod-starter, catalog-swap, recipe-supervisor). */
+  readonly #parts: PodStarterDeps & CatalogSwapDeps & Omit<SupervisorWiring, 'isCurrent'>;
   readonly #routing: CallRouting = {
     accepting: () => this.#initialized && !this.#closing,
     get: (target) => this.#supervisors.get(target),
@@ -76,6 +78,26 @@ export class PodManager {
         evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
       },
     );
+    this.#parts = {
+      options: this.options,
+      restart: this.options.restart,
+      idleTimeout: this.options.idleTimeout,
+      log: this.#log,
+      zygotes: this.#zygotes,
+      supervisors: this.#supervisors,
+      stopReasons: this.#stopReasons,
+      environments: () => this.#environments(),
+      livePods: () => this.#supervisors.livePods(),
+      prepare: (recipe) => this.#podStarter().prepare(recipe),
+      spawn: (prepared) => this.#podStarter().spawn(prepared),
+      reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
+      reserveIfFits: (recipe, spawn) => this.#budget.reserveIfFits(recipe, spawn),
+      evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
+      emit: (event) => this.#emit(event),
+      isClosing: () => this.#closing,
+      startZygote: (recipe) => this.startZygote(recipe),
+      supervisor: (recipe) => this.#supervisor(recipe),
+    };
     this.#init = this.#initialize();
     this.#init.catch(() => undefined);
   }
@@ -198,15 +220,7 @@ export class PodManager {
     const catalog = await loadCatalog(this.options, this.#log);
     const before = this.#catalog;
     this.#catalog = catalog;
-    await swapCatalog(before, catalog, {
-      supervisors: this.#supervisors,
-      zygotes: this.#zygotes,
-      stopReasons: this.#stopReasons,
-      drainTimeoutMs: this.options.drainTimeout * 1000,
-      log: this.#log,
-      startZygote: (recipe) => this.startZygote(recipe),
-      warm: (loaded) => this.#warmInBackground(loaded),
-    });
+    await swapCatalog(before, catalog, this.#parts);
   }
 
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
@@ -257,36 +271,19 @@ export class PodManager {
     this.#catalog = catalog;
     this.#initialized = true;
     this.#envs = environments;
-    this.#starter = new PodStarter({
-      options: this.options,
-      log: this.#log,
-      environments: () => this.#environments(),
-      zygotes: this.#zygotes,
-      livePods: () => this.#supervisors.livePods(),
-      reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
-      evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
-      emit: (event) => this.#emit(event),
-      isClosing: () => this.#closing,
-    });
-    for (const loaded of catalog.list()) this.#warmInBackground(loaded);
+    this.#starter = new PodStarter(this.#parts);
+    for (const loaded of catalog.list()) warmInBackground(loaded, this.#parts);
   }
 
-  /** Starts the recipe's warm pool, if it asks for one (see catalog-swap.ts). */
-  #warmInBackground(loaded: LoadedRecipe): void {
-    warmInBackground(loaded, {
-      enabled: this.options.warmPools,
-      isClosing: () => this.#closing,
-      startZygote: (recipe) => this.startZygote(recipe),
-      supervisor: (recipe) => this.#supervisor(recipe),
-      log: this.#log,
-    });
-  }
-
-  /** Only after #init has settled. */
-  #environments(): Environments {
-    if (!this.#envs)
+  /** A part #init makes, once it has settled: `INVALID_STATE` when the start failed. */
+  #started<T>(part: T | undefined): T {
+    if (part === undefined)
       throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
-    return this.#envs;
+    return part;
+  }
+
+  #environments(): Environments {
+    return this.#started(this.#envs);
   }
 
   /** Only after #init has settled. */
@@ -297,33 +294,11 @@ export class PodManager {
   async #supervisor(target: string): Promise<Supervisor> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new calls.');
     await this.#init;
-    const loaded = this.#resolve(target);
-    let supervisor = this.#supervisors.get(loaded.recipe.name);
-    if (!supervisor) {
-      const created: Supervisor = superviseRecipe(loaded, {
-        restart: this.options.restart,
-        idleTimeout: this.options.idleTimeout,
-        prepare: (recipe) => this.#podStarter().prepare(recipe),
-        reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
-        reserveIfFits: (recipe, spawn) => this.#budget.reserveIfFits(recipe, spawn),
-        isCurrent: (recipe) => this.#supervisors.get(recipe) === created,
-        spawn: (prepared) => this.#podStarter().spawn(prepared),
-        stopReasons: this.#stopReasons,
-        log: this.#log,
-        emit: (event) => this.#emit(event),
-        isClosing: () => this.#closing,
-      });
-      supervisor = created;
-      this.#supervisors.add(supervisor);
-    }
-    return supervisor;
+    return supervisorOf(this.#resolve(target), this.#supervisors, this.#parts);
   }
 
-  /** Only after #init has settled. */
   #podStarter(): PodStarter {
-    if (!this.#starter)
-      throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
-    return this.#starter;
+    return this.#started(this.#starter);
   }
 
   /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
