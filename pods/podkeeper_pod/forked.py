@@ -38,16 +38,7 @@ def become_pod(conn: socket, fds: list[int], recipe_dir: str, environ: dict, cwd
         os.setsid()
         for signum in (signals.SIGCHLD, *FORWARDED):
             signals.signal(signum, signals.SIG_DFL)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        for fd in fds:
-            if fd > 2:
-                os.close(fd)
-        os.environ.clear()
-        os.environ.update(environ)
-        os.chdir(cwd)
-        sys.argv = ["-c", recipe_dir]
-        renew_random_seeds()
+        adopt(fds, environ, cwd, recipe_dir)
         from . import __main__ as runner_main
 
         runner_main.guardian_pid = os.getpid()
@@ -58,10 +49,25 @@ def become_pod(conn: socket, fds: list[int], recipe_dir: str, environ: dict, cwd
         finally:
             os._exit(70)
     guardian.guard(
-        lambda: _arm(conn),
+        lambda: arm(conn),
         in_runner=conn.close,
-        report=lambda status: _report(conn, status),
+        report=lambda status: report(conn, status),
     )
+
+
+def adopt(fds: list[int], environ: dict, cwd: str, recipe_dir: str) -> None:
+    """Become the spawned process's pod: its stdio (fds 0, 1, 2), environment and working directory,
+    the runner's argv, fresh random seeds."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    sys.argv = ["-c", recipe_dir]
+    renew_random_seeds()
 
 
 def renew_random_seeds() -> None:
@@ -72,7 +78,7 @@ def renew_random_seeds() -> None:
         numpy_random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
-def _arm(conn: socket) -> bool:
+def arm(conn: socket) -> bool:
     """The subreaper flag (no parent-death signal: the parent is the zygote, which may exit before
     us), and a watch on the spawned process through the connection."""
     if sys.platform.startswith("linux"):
@@ -98,7 +104,7 @@ def _watch(conn: socket, main: int) -> None:
         pass
 
 
-def _report(conn: socket, status: int) -> None:
+def report(conn: socket, status: int) -> None:
     try:
         wire.send(conn, ("exited", status))
     except OSError:  # the spawned process is gone: nobody to tell

@@ -8,6 +8,10 @@ so a pod starts without importing them again and shares their pages with every s
                     zygote ─fork─▶ forked guardian (setsid, subreaper; stdio = those fds)
                                       └─fork─▶ runner, exactly as a normally spawned pod's
 
+Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), a guardian and its
+runner waiting for a request, and hands it the request (connection and fds) when one comes; it
+forks on demand (forked.py) only when the spare is gone.
+
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
 (`"warm:preload"`: `preload()` of the recipe's module `warm`). Before each fork the zygote checks that
 nothing but its own thread runs: a Python thread, or a native thread started by a preload function
@@ -37,6 +41,7 @@ except ImportError:  # pragma: no cover
 from . import codec, wire
 from .channel import note
 from .guardian import PR_SET_PDEATHSIG, _prctl
+from .prefork import Spare, fork_spare
 
 USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
 PARENT_POLL_SECONDS = 1.0
@@ -114,11 +119,14 @@ class Zygote:
         self.listener = listener
         self.baseline = baseline
         self.forks = 0
+        self.spare: Spare | None = None  # a pod forked ahead of need (prefork.py)
 
     def serve(self) -> None:
         """Accept fork requests until stdin closes (the daemon is done with us) or the parent is gone."""
         parent = os.getppid()
         while True:
+            if self.spare is None and unsafe_to_fork(self.baseline) is None:
+                self.spare = fork_spare(self.listener)
             ready, _, _ = select.select([self.listener, 0], [], [], PARENT_POLL_SECONDS)
             if os.getppid() != parent:
                 return
@@ -148,6 +156,10 @@ class Zygote:
             conn.settimeout(None)
             if unsafe is not None:
                 wire.send(conn, ("refused", *unsafe))
+                return
+            spare, self.spare = self.spare, None
+            if spare is not None and spare.hand_on(conn, fds, recipe_dir, environ, cwd):
+                self.forks += 1
                 return
             sys.stdout.flush()
             sys.stderr.flush()

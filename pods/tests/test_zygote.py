@@ -234,3 +234,69 @@ def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path
     pod = start_pod(directory, args=[str(directory), path], entry=VIA_ZYGOTE)
     assert "guardian" not in pod.ready()
     assert _eventually(lambda: "ZYGOTE_THREADS: the zygote did not fork the pod: 1 native thread(s)" in pod.stderr)
+
+
+def _children(pid: int) -> list[int]:
+    """Live children of `pid`, from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if fields[0] != b"Z" and int(fields[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+def _spare(zygote_pid: int, not_this: int = 0) -> tuple[int, int]:
+    """The spare pod the zygote keeps: (guardian, runner), once both exist."""
+    spare: list[tuple[int, int]] = []
+
+    def found() -> bool:
+        for guardian in _children(zygote_pid):
+            runners = _children(guardian)
+            if guardian != not_this and len(runners) == 1:
+                spare.append((guardian, runners[0]))
+                return True
+        return False
+
+    assert _eventually(found), f"no spare pod under the zygote {zygote_pid}"
+    return spare[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
+def test_a_pod_is_the_spare_forked_ahead_and_the_spare_goes_with_the_zygote(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None and proc.stdin is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    guardian, runner = _spare(proc.pid)
+    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="p-1")
+    ready = pod.ready()
+    assert (ready["guardian"], ready["pid"]) == (guardian, runner)  # both forks were made before the request
+    assert pod.call(payload={})["result"] == {"pid": runner, "warmedIn": proc.pid, "podId": "p-1"}
+    next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
+    proc.stdin.close()
+    assert proc.wait(TIMEOUT) == 0
+    assert wait_gone(next_guardian, TIMEOUT) and wait_gone(next_runner, TIMEOUT)  # no spare outlives the zygote
+    assert pod.call(payload={}, request_id="r2")["result"]["pid"] == runner
+    pod.close_stdin()
+    assert pod.wait() == 0
+    assert wait_gone(runner, TIMEOUT) and wait_gone(guardian, TIMEOUT)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
+def test_when_the_spare_was_killed_the_zygote_forks_the_pod_on_demand(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    guardian, runner = _spare(proc.pid)
+    kill_quietly(guardian)
+    assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)  # its runner reads end of input
+    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE)
+    ready = pod.ready()
+    assert ready["guardian"] not in (guardian, pod.pid)
+    assert pod.call(payload={})["result"]["warmedIn"] == proc.pid
+    assert "starting the pod without it" not in pod.stderr
