@@ -288,15 +288,16 @@ def test_a_pod_is_the_spare_forked_ahead_and_the_spare_goes_with_the_zygote(reci
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
-def test_when_the_spare_was_killed_the_zygote_forks_the_pod_on_demand(recipe, start_zygote, start_pod):
+def test_a_killed_spare_is_replaced_and_the_next_pod_comes_from_the_new_one(recipe, start_zygote, start_pod):
     proc, path = start_zygote(recipe)
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline())["type"] == "zygote"
     guardian, runner = _spare(proc.pid)
     kill_quietly(guardian)
     assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)  # its runner reads end of input
+    next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
     pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE)
     ready = pod.ready()
-    assert ready["guardian"] not in (guardian, pod.pid)
+    assert (ready["guardian"], ready["pid"]) == (next_guardian, next_runner)
     assert pod.call(payload={})["result"]["warmedIn"] == proc.pid
     assert "starting the pod without it" not in pod.stderr
