@@ -132,6 +132,12 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
   };
   const privateOfProcesses = async (pids: readonly number[]): Promise<Map<number, number>> => {
     if (!pids.some(isRoot)) return new Map();
+    if (linux) {
+      // Each process's own smaps_rollup is the answer: no walk of /proc (it costs tens of ms on a
+      // busy machine, and a zygote's new spare is measured this way on a forked pod's cold start).
+      const privateBytes = await privateBytesOf(pids);
+      if (pids.filter(isRoot).every((pid) => privateBytes.has(pid))) return privateBytes;
+    }
     const table = await tableFor(pids);
     const privateBytes = linux ? await privateBytesOf(pids) : new Map<number, number>();
     const found = new Map<number, number>();
