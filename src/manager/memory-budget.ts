@@ -22,6 +22,7 @@ export interface MemorySource {
   rssOfTrees(pids: number[]): Promise<Map<number, number>>;
   privateOfTrees(pids: number[]): Promise<Map<number, number>>;
   privateOfProcesses(pids: number[]): Promise<Map<number, number>>;
+  residentOfProcesses(pids: number[]): Promise<Map<number, number>>;
 }
 
 /** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped first for room. */
@@ -62,7 +63,7 @@ export class MemoryBudget {
   readonly #deps: BudgetDeps;
   /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
-  /** The last measured private memory of each zygote (by pid), MB. */
+  /** The last measured resident memory of each zygote (by pid), MB. */
   readonly #zygoteMB = new Map<number, number>();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
@@ -75,7 +76,9 @@ export class MemoryBudget {
   /**
    * Measured memory per pod id (MB); a pod still starting counts at least its recipe's estimate. A
    * pod forked from a zygote adds the private memory of its guardian's tree (the pages it shares
-   * with the zygote are the zygote's), and each zygote counts by its own private memory.
+   * with the zygote are the zygote's), and each zygote (and its stand-in spare) counts by its
+   * resident pages: the pods it forked and its spare pod share them, so its private figure would
+   * shrink as they come.
    */
   async usage(): Promise<Map<string, number>> {
     const pods = this.#deps.livePods();
@@ -86,7 +89,7 @@ export class MemoryBudget {
       this.#source.rssOfTrees(pids),
       guardians.length > 0 ? this.#source.privateOfTrees(guardians) : new Map<number, number>(),
       zygotes.length > 0
-        ? this.#source.privateOfProcesses(zygotes.map((zygote) => zygote.pid))
+        ? this.#source.residentOfProcesses(zygotes.map((zygote) => zygote.pid))
         : new Map<number, number>(),
     ]);
     const usage = new Map<string, number>();

@@ -12,7 +12,7 @@
  * On Linux the stat files are read a few at a time, so a flood of `status` requests costs one walk
  * and a bounded number of file descriptors.
  */
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
@@ -30,8 +30,13 @@ export interface ProcessMemorySampler {
    * forked from a zygote: their RSS is mostly the zygote's pages, shared. RSS where smaps cannot be read.
    */
   privateOfTrees(rootPids: readonly number[]): Promise<Map<number, number>>;
-  /** Private bytes of each process alone (a zygote: its forked pods count as their own). */
+  /** Private bytes of each process alone. */
   privateOfProcesses(pids: readonly number[]): Promise<Map<number, number>>;
+  /**
+   * Resident bytes of each process alone, without its children: a zygote's pages, whether or not
+   * the pods it forked (and its spare) share them; its private figure shrinks as they come.
+   */
+  residentOfProcesses(pids: readonly number[]): Promise<Map<number, number>>;
 }
 
 /** Options of {@link createMemorySampler}. */
@@ -145,10 +150,26 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
       if (pids.includes(entry.pid)) found.set(entry.pid, privateBytes.get(entry.pid) ?? entry.rss);
     return found;
   };
+  const residentOfProcesses = async (pids: readonly number[]): Promise<Map<number, number>> => {
+    const roots = pids.filter(isRoot);
+    const found = new Map<number, number>();
+    if (roots.length === 0) return found;
+    if (linux) {
+      const page = await getPageSize();
+      await forEachBounded(roots, concurrency, async (pid) => {
+        const bytes = await readResidentBytes(pid, page);
+        if (bytes !== undefined) found.set(pid, bytes);
+      });
+      return found;
+    }
+    for (const entry of await tableFor(roots)) if (roots.includes(entry.pid)) found.set(entry.pid, entry.rss);
+    return found;
+  };
   return {
     rssOfTrees,
     privateOfTrees,
     privateOfProcesses,
+    residentOfProcesses,
     rssOfTree: async (rootPid) => (await rssOfTrees([rootPid])).get(rootPid),
   };
 }
@@ -313,6 +334,16 @@ async function readPrivateBytes(pid: number): Promise<number | undefined> {
     found = true;
   }
   return found ? kib * 1024 : undefined;
+}
+
+/** Resident bytes of one process (`/proc/<pid>/statm`, field 2 in pages); undefined once it is gone. */
+async function readResidentBytes(pid: number, page: number): Promise<number | undefined> {
+  try {
+    const pages = Number((await readFile(`/proc/${pid}/statm`, 'latin1')).split(' ')[1]);
+    return Number.isNaN(pages) ? undefined : pages * page;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------- elsewhere: ps

@@ -10,7 +10,7 @@
  * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
  * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
  * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
- * memory budget needs its room (it counts by its private memory); a dead one is started again on
+ * memory budget needs its room (it counts by its resident memory); a dead one is started again on
  * next use, after a pause when it failed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

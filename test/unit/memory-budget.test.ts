@@ -24,6 +24,7 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
       // No pod here is forked from a zygote, and there is no zygote.
       privateOfTrees: async () => new Map(),
       privateOfProcesses: async () => new Map(),
+      residentOfProcesses: async () => new Map(),
     },
     {
       livePods: () => pods.filter((pod) => pod.state !== 'stopped').map((pod) => pod.asPod),
