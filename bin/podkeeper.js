@@ -36,7 +36,8 @@ if (major < 22 || (major === 22 && minor < 12)) {
       ...process.argv.slice(1),
     ]);
   }
-  await import('../dist/cli/main.js');
+  // The daemon's own entry loads none of the other commands' modules (a lighter long-running process).
+  await import(args[0] === 'daemon' ? '../dist/cli/daemon-main.js' : '../dist/cli/main.js');
 }
 
 function needsDaemonFlags() {

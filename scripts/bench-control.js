@@ -1,31 +1,15 @@
 #!/usr/bin/env node
-/**
- * The control plane beside its floor, measured in one run on the same interpreter:
- *   1. a warm `call echo` through a real daemon's Unix socket (the client library) vs a raw
- *      Node↔Python JSON-lines pipe echo (p50, p99), in alternating rounds; beside them, to show where
- *      the time goes, the same call in-process (PodManager, no socket) and a control round trip that
- *      reaches no pod (a `cancel` of nothing); and the least a Node process in the middle can cost: the
- *      same hops through a zero-logic Node relay (echo-relay.js), next to the daemon driven by the same
- *      bare socket client
- *   2. pipelined calls/s through one pod over one connection (window of outstanding calls), same floor
- *   3. the daemon's RSS idle, and with 20 pods running (20 copies of the echo recipe)
- * Run after `npm run build`: node scripts/bench-control.js  (BENCH_SCALE=0.2 for a quick pass).
- * Prints a markdown table; no assertions.
- */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import split2 from 'split2';
-import { connect } from '../dist/client/index.js';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
+import { echoCopies, rssMB, startDaemon, startRelay, stopChild, stopDaemon } from './bench-processes.js';
 import { percentile, pipelined, rawEcho } from './echo-floor.js';
+import { lineClient } from './line-client.js';
 
-const ROOT = join(import.meta.dirname, '..');
+const _ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = 6;
 const ROUND_TRIPS = Math.round(1000 * scale);
@@ -45,82 +29,18 @@ async function sequential(call, times) {
   }
 }
 
-/** A bare JSON-lines socket client, the same for the relay and the daemon: `call(input)` → result. */
-async function lineClient(path) {
-  const socket = net.createConnection(path);
-  await once(socket, 'connect');
-  const waiting = new Map();
-  socket.pipe(split2(JSON.parse)).on('data', (answer) => {
-    waiting.get(answer.id)?.(answer.result);
-    waiting.delete(answer.id);
-  });
-  let next = 0;
-  return {
-    call(input) {
-      const id = `b${next++}`;
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        socket.write(`${JSON.stringify({ id, action: 'call', payload: { target: 'echo', input } })}\n`);
-      });
-    },
-    close: () => socket.destroy(),
-  };
-}
-
-async function startRelay(path, python) {
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'echo-relay.js'), path, python], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await once(child.stdout, 'data');
-  return child;
-}
-
-function rssMB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function startDaemon(home, recipes) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'podkeeper.js'),
-      'daemon',
-      '--home',
-      home,
-      '--idle-timeout',
-      '-1',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PODKEEPER_RECIPE_PATH: recipes } },
-  );
-  for (let i = 0; i < 400; i++) {
-    try {
-      return { child, client: await connect({ home }) };
-    } catch {
-      await sleep(25);
-    }
-  }
-  throw new Error('the daemon did not start');
-}
-
 const { executable, version } = await resolvePython(process.env.PODKEEPER_PYTHON ?? 'python3');
 console.log(
   `podkeeper control bench — node ${process.version}, python ${version} (${executable}), scale ${scale}\n`,
 );
 
 const home = mkdtempSync(join(tmpdir(), 'pk-bench-'));
-const recipes = join(home, 'bench-recipes');
-mkdirSync(recipes);
-for (let i = 1; i <= PODS; i++) {
-  const name = `echo-${String(i).padStart(2, '0')}`;
-  cpSync(join(ROOT, 'recipes', 'echo'), join(recipes, name), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(recipes, name, 'recipe.json'), 'utf8'));
-  writeFileSync(join(recipes, name, 'recipe.json'), JSON.stringify({ ...manifest, name, capability: name }));
-}
+const recipes = echoCopies(
+  join(home, 'bench-recipes'),
+  Array.from({ length: PODS }, (_, i) => `echo-${String(i + 1).padStart(2, '0')}`),
+);
 
-const { child, client } = await startDaemon(home, recipes);
+const { child, client } = await startDaemon(home, { env: { PODKEEPER_RECIPE_PATH: recipes } });
 const raw = rawEcho(executable);
 const relayChild = await startRelay(join(home, 'relay.sock'), executable);
 const relay = await lineClient(join(home, 'relay.sock'));
@@ -211,9 +131,7 @@ try {
   raw.close();
   relay.close();
   bare.close();
-  relayChild.kill('SIGTERM');
-  await client.shutdown().catch(() => undefined);
-  await client.close();
-  await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+  await stopChild(relayChild);
+  await stopDaemon({ child, client });
   rmSync(home, { recursive: true, force: true });
 }

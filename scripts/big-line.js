@@ -12,13 +12,17 @@ import { JsonLinesChannel } from '../dist/transport/json-lines.js';
 
 const CHUNK = 64 * 1024;
 
-/** A JSON object line of about `bytes`, with many short strings and numbers, as a result would be. */
+const ITEM = { token: 'abcdefgh', score: 0.125, n: 12345 };
+const ITEM_BYTES = JSON.stringify(ITEM).length + 1;
+
+/** A JSON value of about `bytes` serialized: many short strings and numbers, as a result would be. */
+export function bigValue(bytes) {
+  return Array.from({ length: Math.ceil(bytes / ITEM_BYTES) }, () => ({ ...ITEM }));
+}
+
+/** A JSON answer line of about `bytes` carrying {@link bigValue}. */
 export function bigLine(bytes) {
-  const item = '{"token":"abcdefgh","score":0.125,"n":12345},';
-  const count = Math.ceil(bytes / item.length);
-  return Buffer.from(
-    `{"id":"big","success":true,"result":[${item.repeat(count - 1)}${item.slice(0, -1)}]}\n`,
-  );
+  return Buffer.from(`${JSON.stringify({ id: 'big', success: true, result: bigValue(bytes) })}\n`);
 }
 
 function chunks(line) {

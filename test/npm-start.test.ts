@@ -1,9 +1,10 @@
 /**
  * `npm start -- OPTIONS`, as the README says to run the daemon: the options reach the daemon (npm
- * used to take them as its own config), and an up-to-date dist/ is not compiled again.
+ * used to take them as its own config), an up-to-date dist/ is not compiled again, and the daemon
+ * runs with its young-generation cap.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childEnv, ROOT, runCli } from './daemon-helpers.js';
@@ -36,6 +37,12 @@ describe('npm start', () => {
     expect(listening, output).toBe(true);
     expect(statSync(built).mtimeMs).toBe(builtAt);
     expect(output).not.toContain('building');
+
+    // The daemon npm started runs with the young-generation cap bin/podkeeper.js gives it.
+    const { pid } = JSON.parse((await runCli(['status', '--json', '--home', home])).stdout) as {
+      pid: number;
+    };
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=4');
 
     expect((await runCli(['call', 'echo', '{}', '--home', home])).code).toBe(0);
     // --idle-timeout 0.5 reached the daemon: the pod is reclaimed within moments, not 5 minutes.

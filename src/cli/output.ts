@@ -1,5 +1,5 @@
 /** How the CLI prints: tables for people, JSON for scripts, errors as `CODE: message`, NO_COLOR honoured. */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
 import { colorsFor } from '../colors.js';
 import { isPodkeeperError } from '../errors.js';
 import type { LogLine } from '../protocol/control-results.js';
@@ -13,6 +13,8 @@ export function printJson(value: unknown, pretty = true): void {
 
 /** A borderless table, like `docker ps`: a bold header row, columns two spaces apart. */
 export function printTable(head: string[], rows: (string | number)[][]): void {
+  // Loaded here, not at start: the daemon's entry prints errors through this module and no tables.
+  const Table = createRequire(import.meta.url)('cli-table3') as typeof import('cli-table3');
   const table = new Table({
     head: head.map((title) => out.bold(title)),
     chars: {

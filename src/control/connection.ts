@@ -158,7 +158,9 @@ export class ControlConnection implements BufferedClient {
   destroy(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.abortAll(new PodkeeperError('CANCELLED', `The client (${this.name}) left.`));
+    // The error (a stack capture) only when something is in flight: every CLI command is a connection.
+    if (this.#inFlight.size > 0)
+      this.abortAll(new PodkeeperError('CANCELLED', `The client (${this.name}) left.`));
     this.#channel.destroy();
     this.#markClosed();
   }

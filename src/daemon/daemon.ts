@@ -20,7 +20,7 @@ import { LogStore } from '../control/log-store.js';
 import { OutboundBudget } from '../control/outbound-budget.js';
 import { ControlSocketServer } from '../control/socket-server.js';
 import { PodkeeperError } from '../errors.js';
-import { HttpListener } from '../http/server.js';
+import type { HttpListener } from '../http/server.js';
 import { defaultIndexLocation } from '../install/options.js';
 import type { Installer } from '../install/types.js';
 import type { PodManager } from '../manager/pod-manager.js';
@@ -93,6 +93,8 @@ export class Daemon implements DaemonServices {
     }
     const http = this.#config.httpListener;
     if (http) {
+      // The status page and its metrics (prom-client) load only when it is asked for.
+      const { HttpListener } = await import('../http/server.js');
       this.#http = new HttpListener({
         services: this,
         address: http.address,

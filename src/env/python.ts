@@ -5,8 +5,8 @@
  * runner for that interpreter: with PYTHONDONTWRITEBYTECODE set (common in containers) every pod
  * would otherwise recompile it at start, about 10 ms each time.
  */
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { PodkeeperError } from '../errors.js';
 import { PODS_DIR } from '../paths.js';
 
@@ -29,15 +29,24 @@ const PROBE = [
 
 export async function resolvePython(command: string): Promise<PythonInterpreter> {
   const runner = join(PODS_DIR, 'podkeeper_pod');
-  const result = await execa(command, ['-c', PROBE, runner], { reject: false, timeout: 30_000 });
-  if (result.failed || result.exitCode !== 0) {
+  const result = await run(command, ['-c', PROBE, runner]);
+  if (result.failure !== undefined) {
     throw new PodkeeperError(
       'INVALID_OPTION',
-      `python: cannot run "${command}" (${result.stderr.trim() || result.shortMessage}). ` +
+      `python: cannot run "${command}" (${result.stderr.trim() || result.failure}). ` +
         'Install Python 3.9+ or point the `python` option (env PODKEEPER_PYTHON) at an interpreter.',
       { details: { python: command } },
     );
   }
   const info = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as PythonInterpreter;
   return { executable: info.executable || command, version: info.version };
+}
+
+/** Runs the probe; `failure` says why it did not exit 0 (not found, killed after 30 s, exit code). */
+function run(command: string, args: string[]): Promise<{ stdout: string; stderr: string; failure?: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 30_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve(error ? { stdout, stderr, failure: error.message } : { stdout, stderr });
+    });
+  });
 }

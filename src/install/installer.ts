@@ -30,11 +30,9 @@ import { activateRecipe } from './activate.js';
 import type { InstallHost } from './host.js';
 import { NameLocks } from './name-lock.js';
 import { type InstallSettings, parseInstallSettings, type RecipeInstallerOptions } from './options.js';
-import { prepareCandidate } from './prepare.js';
 import { reporter } from './progress.js';
 import { loadIndex } from './recipe-index.js';
 import type { FetchedRecipe } from './source.js';
-import { stageRecipe } from './stage.js';
 import { RecipeStore } from './store.js';
 import type { InstallRequest } from './types.js';
 
@@ -74,6 +72,8 @@ export class RecipeInstaller {
     const work = await this.store.stage();
     try {
       const options = this.#options;
+      // Fetching, unpacking (tar) and preparing load on the first install, not with the daemon.
+      const { stageRecipe } = await import('./stage.js');
       const { staged, fetched } = await stageRecipe(request, work, options, progress);
       const { recipe } = staged;
       const summary = await this.#locks.run(recipe.name, () => this.#complete(staged, fetched, request), {
@@ -177,6 +177,7 @@ export class RecipeInstaller {
     fetched: FetchedRecipe,
     request: InstallRequest,
   ): Promise<RecipeSummary> {
+    const { prepareCandidate } = await import('./prepare.js');
     await prepareCandidate(this.#host, this.#options, staged, fetched, request);
     return activateRecipe(this.#host, this.store, staged, request);
   }

@@ -12,12 +12,15 @@
  * On Linux the stat files are read a few at a time, so a flood of `status` requests costs one walk
  * and a bounded number of file descriptors.
  */
+import { execFile } from 'node:child_process';
 import { open, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { execa } from 'execa';
+import { promisify } from 'node:util';
 import { forEachBounded } from '../bounded.js';
 import { PodkeeperError } from '../errors.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Samples the RSS of process trees. */
 export interface ProcessMemorySampler {
@@ -259,7 +262,7 @@ let pageSize: Promise<number> | undefined;
 
 /** The kernel's page size, asked once; 4096 when `getconf` is unavailable. */
 function getPageSize(): Promise<number> {
-  pageSize ??= execa('getconf', ['PAGESIZE']).then(
+  pageSize ??= execFileAsync('getconf', ['PAGESIZE']).then(
     ({ stdout }) => {
       const size = Number.parseInt(stdout, 10);
       return Number.isSafeInteger(size) && size > 0 ? size : 4096;
@@ -349,7 +352,9 @@ async function readResidentBytes(pid: number, page: number): Promise<number | un
 // ---------------------------------------------------------------- elsewhere: ps
 
 async function scanPs(): Promise<ProcessEntry[]> {
-  const { stdout } = await execa('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss=']);
+  const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss='], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const entries: ProcessEntry[] = [];
   for (const line of stdout.split('\n')) {
     const fields = line.trim().split(/\s+/).map(Number);

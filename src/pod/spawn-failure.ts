@@ -1,7 +1,7 @@
 /**
  * A spawn that produced no pid: the process never started. Node reports such a spawn's error on the
- * next tick, but execa hands back a stand-in child when the spawn throws (EMFILE, for one), whose
- * `exit` and `error` never fire. The pod must not wait on that forever (its callers, a stop, the
+ * next tick (EMFILE: on a child without pipes), or throws it (spawn.ts then hands back a stand-in
+ * whose exit is that error); should an error ever go unreported, `exit` and `error` never fire. The pod must not wait on that forever (its callers, a stop, the
  * daemon's shutdown would hang): past {@link SPAWN_REPORT_MS} it gives up and says why it thinks
  * the spawn failed.
  */

@@ -3,7 +3,7 @@
  * `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
  * hold stderr open long after the pod died).
  */
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { spawnInGroup } from '../process/spawn.js';
 
 export interface PodProcessSpec {
@@ -29,25 +29,42 @@ export interface PodProcess {
 }
 
 export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
-  const subprocess = spawnInGroup(spec.executable, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    stdin: 'pipe',
-  });
-  const child = subprocess.nodeChildProcess;
+  let child: ReturnType<typeof spawnInGroup>;
+  try {
+    child = spawnInGroup(spec.executable, spec.args, { cwd: spec.cwd, env: spec.env });
+  } catch (spawnError) {
+    // Thrown for bad arguments and some errno values; the process never started.
+    return stillborn(spawnError as Error);
+  }
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     child.once('error', (spawnError) => {
       if (child.pid === undefined) resolve({ exitCode: null, signal: null, spawnError });
     });
   });
-  // The result promise is not used (exit is observed above); it must never become an unhandled rejection.
-  void subprocess.catch(() => undefined);
+  // Out of descriptors (EMFILE), Node gives a child without pipes and reports the error next tick.
   return {
-    pid: subprocess.pid,
-    stdin: subprocess.stdin,
-    stdout: subprocess.stdout,
-    stderr: subprocess.stderr,
+    pid: child.pid,
+    stdin: child.stdin ?? new PassThrough(),
+    stdout: child.stdout ?? ended(),
+    stderr: child.stderr ?? ended(),
     exited,
   };
+}
+
+/** A process that never started: streams that carry nothing, and its spawn error as its exit. */
+function stillborn(spawnError: Error): PodProcess {
+  return {
+    pid: undefined,
+    stdin: new PassThrough(),
+    stdout: ended(),
+    stderr: ended(),
+    exited: Promise.resolve({ exitCode: null, signal: null, spawnError }),
+  };
+}
+
+function ended(): Readable {
+  const stream = new PassThrough();
+  stream.end();
+  return stream;
 }

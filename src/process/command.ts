@@ -13,7 +13,7 @@ import { stripVTControlCharacters } from 'node:util';
 import type { Logger } from 'pino';
 import split2 from 'split2';
 import { killGroup, wait } from './group.js';
-import { spawnInGroup } from './spawn.js';
+import { runInGroup } from './spawn.js';
 
 export interface CommandOptions {
   cwd?: string;
@@ -60,7 +60,7 @@ export async function runCommand(
   const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const log = options.logger?.child({ command: basename(command) });
   log?.debug({ args }, 'run');
-  const subprocess = spawnInGroup(command, args, { cwd: options.cwd, env: options.env, stdin: 'ignore' });
+  const { subprocess } = await runInGroup(command, args, { cwd: options.cwd, env: options.env });
   const tail: string[] = [];
   const stdout: string[] = [];
   const collect = (stream: 'stdout' | 'stderr') => (line: string) => {
