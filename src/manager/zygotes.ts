@@ -129,16 +129,17 @@ export class Zygotes {
   }
 
   /** The zygotes (and their spares) running now: what the memory budget counts and may stop. */
-  running(): { id: string; pid: number; sharesPages: boolean; stop: () => Promise<void> }[] {
+  running(): { id: string; recipe: string; pid: number; sharesPages: boolean; stop: () => Promise<void> }[] {
     return [...this.#zygotes.values()].flatMap((zygote) => {
       const stop = () => this.#stop(zygote);
       const { pid } = zygote.process;
+      const { recipe } = zygote;
       const spare = zygote.spare.pid;
       return [
-        ...(pid === undefined ? [] : [{ id: `zygote:${zygote.recipe}`, pid, sharesPages: true, stop }]),
+        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, recipe, pid, sharesPages: true, stop }]),
         ...(spare === undefined
           ? []
-          : [{ id: `zygote-spare:${zygote.recipe}`, pid: spare, sharesPages: false, stop }]),
+          : [{ id: `zygote-spare:${recipe}`, recipe, pid: spare, sharesPages: false, stop }]),
       ];
     });
   }

@@ -6,14 +6,14 @@ export function registerPs(program: Command): void {
   withConnectionOptions(program.command('ps'))
     .description(
       'running pods (id, recipe, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
-        'then the recipes that are fatal',
+        'then the recipes that are fatal and the zygotes (RSS: resident memory, which its pods share)',
     )
     .option('--json', 'machine-readable output')
     .action(async (options: ConnectionFlags & { json?: boolean }) => {
-      const [pods, fatal] = await withClient(options, async (client) =>
-        Promise.all([client.pods(), client.status().then((status) => status.fatal)]),
+      const [pods, { fatal, zygotes }] = await withClient(options, async (client) =>
+        Promise.all([client.pods(), client.status()]),
       );
-      if (options.json) return printJson({ pods, fatal });
+      if (options.json) return printJson({ pods, fatal, zygotes });
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
       printTable(
@@ -34,6 +34,18 @@ export function registerPs(program: Command): void {
             pod.restarts,
           ]),
           ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
+          ...zygotes.map((z) => [
+            '-',
+            z.recipe,
+            'zygote',
+            z.pid,
+            z.memoryMB === null ? '-' : z.memoryMB.toFixed(1),
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+          ]),
         ],
       );
       for (const f of fatal) {
