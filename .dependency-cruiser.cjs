@@ -13,6 +13,7 @@ const LAYERS = [
   ['pod', '^src/pod/'],
   ['recipes', '^src/recipes/'],
   ['env', '^src/env/'],
+  ['launch', '^src/launch/'],
   ['manager', '^src/manager/'],
   ['install', '^src/install/'],
   ['control', '^src/control/'],

@@ -5,7 +5,7 @@
  * terminal: its script is syntax-checked by `zsh -n` and its content checked.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, childEnv, runCli, startDaemon } from './daemon-helpers.js';
@@ -63,6 +63,49 @@ describe('bash completion', () => {
     // Past the recipe, and after a flag that takes a value, nothing is guessed.
     expect(complete('podkeeper', 'call', 'echo', '')).toEqual([]);
     expect(complete('podkeeper', 'call', '-a', '')).toEqual([]);
+  });
+
+  it('never runs a command hidden in a recipe name, and offers only valid names', async () => {
+    const file = await script('bash');
+    const root = tempDir('pk-evil-');
+    const pwned = join(root, 'PWNED');
+    const plant = (folder: string, name: string) => {
+      mkdirSync(join(root, 'rp', folder), { recursive: true });
+      writeFileSync(
+        join(root, 'rp', folder, 'recipe.json'),
+        JSON.stringify({ name, capability: 'x', entry: 'pod.py' }),
+      );
+    };
+    plant('dollar', `$(touch\${IFS}${pwned})`);
+    plant('backquote', `\`touch\${IFS}${pwned}\``);
+    plant('fine', 'fine');
+    const env = childEnv({
+      PATH: userPath(),
+      PODKEEPER_HOME: join(root, 'h'),
+      PODKEEPER_RECIPE_PATH: join(root, 'rp'),
+    });
+    const driver = `source ${JSON.stringify(file)}; COMP_WORDS=(podkeeper call ""); COMP_CWORD=2; _podkeeper; printf "%s\\n" "\${COMPREPLY[@]}"`;
+    const run = spawnSync('bash', ['-c', driver], { env, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(existsSync(pwned)).toBe(false);
+    const offered = run.stdout.split('\n').filter(Boolean);
+    expect(offered).toContain('fine');
+    expect(offered.filter((name) => name.includes('touch'))).toEqual([]);
+  });
+
+  it("reads a home's recipes only from a home the daemon would trust", async () => {
+    const home = tempDir('pk-home-');
+    mkdirSync(join(home, 'recipes', 'mine'), { recursive: true });
+    writeFileSync(
+      join(home, 'recipes', 'mine', 'recipe.json'),
+      JSON.stringify({ name: 'mine', capability: 'x', entry: 'pod.py' }),
+    );
+    const names = async () =>
+      (await runCli(['completion', '--recipes'], { env: { PODKEEPER_HOME: home } })).stdout.split('\n');
+    expect(await names()).toContain('mine');
+    chmodSync(home, 0o777);
+    expect(await names()).not.toContain('mine');
+    chmodSync(home, 0o700);
   });
 
   it('asks a running daemon for the recipe names', async () => {

@@ -5,6 +5,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_FILE_FIELDS } from '../src/daemon/config.js';
 import { runCli } from './daemon-helpers.js';
 import { tempDir } from './helpers.js';
 
@@ -41,6 +42,14 @@ describe('podkeeper config', () => {
     expect(shown.settings['envBuildTimeout']).toEqual({ value: 900, source: file });
     expect(shown.settings['home']).toEqual({ value: home, source: '--home' });
     expect(shown.settings['socket']).toEqual({ value: join(home, 'podkeeper.sock'), source: 'default' });
+  });
+
+  it('lists every config.json field, zygotes included', async () => {
+    const home = tempDir('pk-home-');
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ zygotes: false }));
+    const shown = await config(home);
+    expect(shown.settings['zygotes']).toEqual({ value: false, source: join(home, 'config.json') });
+    expect(Object.keys(shown.settings).sort()).toEqual(['home', ...CONFIG_FILE_FIELDS].sort());
   });
 
   it('hides secrets in env, and refuses a bad value as the daemon would (INVALID_OPTION, exit 2)', async () => {

@@ -45,6 +45,23 @@ describe('podkeeper daemon --detach', () => {
     expect(await eventually(() => ourProcesses().length === 0, 5000)).toBe(true);
   });
 
+  it('two at once: one starts and owns the pid file, the other says DAEMON_ALREADY_RUNNING', async () => {
+    const home = tempDir('pk-home-');
+    const results = await Promise.all([0, 1].map(() => runCli(['daemon', '--detach', '--home', home])));
+    const won = results.filter((result) => result.code === 0);
+    for (const result of won) reap(Number(result.stdout.trim()));
+    expect(won).toHaveLength(1);
+    const pid = Number(won[0]?.stdout.trim());
+    const lost = results.find((result) => result.code !== 0);
+    expect(lost?.code).toBe(1);
+    expect(lost?.stderr).toMatch(new RegExp(`^DAEMON_ALREADY_RUNNING: .*\\(pid ${pid}\\)`));
+    // The loser has exited without taking the winner's pid file with it.
+    expect(await eventually(() => ourProcesses().filter((p) => p !== pid).length === 0, 10_000)).toBe(true);
+    expect(readFileSync(join(home, 'podkeeper.pid'), 'utf8')).toBe(`${pid}\n`);
+    expect(await runCli(['shutdown', '--home', home])).toMatchObject({ code: 0 });
+    expect(await eventually(() => !isAlive(pid), 10_000)).toBe(true);
+  });
+
   it('a bad setting is refused before anything starts (INVALID_OPTION, exit 2)', async () => {
     const home = tempDir('pk-home-');
     const result = await runCli(['daemon', '--detach', '--home', home, '--idle-timeout', '-7']);

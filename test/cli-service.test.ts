@@ -40,6 +40,13 @@ function words(value: string): string[] {
   return found.map((word) => word.replaceAll('%%', '%'));
 }
 
+/** ExecStart's words as systemd runs them: `$$` is a `$`, `$VAR` and `${VAR}` expand (to nothing here). */
+function execWords(value: string): string[] {
+  return words(value).map((word) =>
+    word.replace(/\$\$|\$\{\w*\}|\$\w+/g, (found) => (found === '$$' ? '$' : '')),
+  );
+}
+
 async function service(args: string[], env: Record<string, string | undefined>) {
   const result = await runCli(['service', ...args], { env });
   expect(result.code, result.stderr).toBe(0);
@@ -50,8 +57,10 @@ describe('podkeeper service (systemd user unit)', () => {
   it('writes a unit systemd accepts, whose ExecStart runs a daemon; status and uninstall follow it', async () => {
     const userHome = tempDir('pk-user-');
     const xdg = join(userHome, 'xdg config');
-    const home = join(tempDir('pk-home-'), 'pods home'); // a space: quoting is tested too
-    const env = { HOME: userHome, XDG_CONFIG_HOME: xdg };
+    // A space, a `$` (systemd expands $VAR in ExecStart) and a `%` (a specifier): quoting is tested too.
+    const home = join(tempDir('pk-home-'), 'pods $home 100%');
+    // Relative and empty PATH entries would be looked up from the service's working directory.
+    const env = { HOME: userHome, XDG_CONFIG_HOME: xdg, PATH: `bin::./tools:${process.env['PATH'] ?? ''}` };
 
     const installed = await service(['install', '--platform', 'linux', '--no-enable', '--home', home], env);
     const file = join(xdg, 'systemd', 'user', 'podkeeper.service');
@@ -59,7 +68,7 @@ describe('podkeeper service (systemd user unit)', () => {
     expect(installed.stdout).toContain('systemctl --user enable --now podkeeper.service');
 
     const unit = parseUnit(readFileSync(file, 'utf8'));
-    const exec = words(unit['Service']?.['ExecStart'] ?? '');
+    const exec = execWords(unit['Service']?.['ExecStart'] ?? '');
     const [node = '', bin = '', ...rest] = exec;
     expect(node).toMatch(/^\//);
     expect(statSync(node).mode & 0o111).not.toBe(0);
@@ -70,6 +79,12 @@ describe('podkeeper service (systemd user unit)', () => {
     expect(unit['Install']).toEqual({ WantedBy: 'default.target' });
     const path = words(unit['Service']?.['Environment'] ?? '')[0] ?? '';
     expect(path).toMatch(/^PATH=\//);
+    expect(
+      path
+        .slice('PATH='.length)
+        .split(':')
+        .filter((entry) => !entry.startsWith('/')),
+    ).toEqual([]);
 
     if (has('systemd-analyze')) {
       const verified = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
@@ -89,7 +104,8 @@ describe('podkeeper service (systemd user unit)', () => {
       await eventually(() => existsSync(join(home, 'podkeeper.sock')), 15_000, 50),
       'the ExecStart daemon did not listen',
     ).toBe(true);
-    const status = await service(['status', '--platform', 'linux', '--home', home, '--json'], env);
+    // Without --home: the daemon asked about is the one at the home written in the unit.
+    const status = await service(['status', '--platform', 'linux', '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ installed: true, file, daemon: 'running', home });
     await stop(daemon);
 
@@ -145,6 +161,8 @@ describe('podkeeper service (launchd agent)', () => {
     expect(parsed).toMatchObject({ RunAtLoad: true, KeepAlive: { SuccessfulExit: false } });
     if (has('plutil')) expect(spawnSync('plutil', ['-lint', file]).status).toBe(0);
     // plutil ships with macOS only; on Linux the plistlib parse above is the check.
+    const status = await service(['status', '--platform', 'darwin', '--json'], { HOME: userHome });
+    expect(JSON.parse(status.stdout)).toMatchObject({ installed: true, home }); // the plist's home
   });
 });
 

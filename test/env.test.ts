@@ -68,7 +68,7 @@ describe('venv mode', () => {
     const fingerprint = JSON.parse(
       readFileSync(join(home, 'envs', hash ?? '', 'podkeeper-env.json'), 'utf8'),
     );
-    expect(fingerprint).toMatchObject({ hash, key: { dependencies: ['pk-beta'], protocol: 1 } });
+    expect(fingerprint).toMatchObject({ hash, key: { dependencies: ['pk-beta'], protocol: 2 } });
     expect((await manager.environment()).envs).toMatchObject([
       { hash, ok: true, dependencies: ['pk-beta'], recipes: ['beta'] },
     ]);

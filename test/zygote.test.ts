@@ -5,7 +5,9 @@
  * error and a normal start; nothing is left behind. numpy in a forked pod needs the package
  * registry: test/online/zygote-numpy.online.ts.
  */
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
@@ -14,6 +16,7 @@ import {
   eventually,
   FIXTURE_RECIPES,
   isAlive,
+  onCleanup,
   ourProcesses,
   pidOf,
   recordEvents,
@@ -25,6 +28,8 @@ interface WarmAnswer {
   pid: number;
   warmedIn: number | null;
   random: number;
+  /** From the numpy.random stand-in: a generator Python does not reseed after a fork. */
+  numpyRandom: number;
   descendants: number[];
   podId: string;
 }
@@ -60,7 +65,9 @@ describe('a recipe with preload', () => {
     const second = (await manager.call('warm', {})) as WarmAnswer;
     expect(second.warmedIn).toBe(zygote);
     expect(second.pid).not.toBe(first.pid);
-    expect(second.random).not.toBe(first.random); // seeds renewed in every fork
+    // Python reseeds `random` after a fork by itself; numpy's global generator is renewed by us.
+    expect(second.random).not.toBe(first.random);
+    expect(second.numpyRandom).not.toBe(first.numpyRandom);
     expect(second.podId).toBe('warm-2'); // told to the spare stand-in taken for it
     expect(await manager.memory()).toMatchObject({ usedMB: expect.any(Number) });
   });
@@ -114,6 +121,22 @@ describe('a recipe with preload', () => {
     });
   }
 
+  it("removes the socket folder a dead manager left behind, and keeps a live one's", async () => {
+    const folder = (pid: number | undefined) => {
+      const dir = mkdtempSync(join(tmpdir(), `podkeeper-zygotes-${pid}-`));
+      onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, '0-x.sock'), '');
+      return dir;
+    };
+    const gone = spawnSync('true').pid; // a manager killed with SIGKILL: its pid is no one's now
+    expect(isAlive(gone)).toBe(false);
+    const stale = folder(gone);
+    const live = folder(process.pid);
+    await warmManager(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('a killed zygote: the next pod starts normally, and a new zygote serves the one after', async () => {
     const { manager, zygote } = await warmManager(true);
     const events = recordEvents(manager);
@@ -142,7 +165,7 @@ describe('a recipe with preload', () => {
     expect(await eventually(() => logLines(events).some((line) => refused.test(line)))).toBe(true);
   });
 
-  it('a zygote whose forked pods die before ready is retired; pods then start normally', async () => {
+  it('a zygote whose forked pods die of a signal before ready is retired once a normal start works', async () => {
     const manager = createManager({ restart: { backoffBase: 0 } });
     const events = recordEvents(manager);
     expect(await manager.startZygote('warm-abort')).toEqual(expect.any(Number));
@@ -157,6 +180,56 @@ describe('a recipe with preload', () => {
     expect(outcomes).toEqual(['POD_CRASHED', 'POD_CRASHED', 'POD_CRASHED', 'ok']);
     expect(events.filter((e) => e.event === 'pod.crashed')).toHaveLength(3);
     expect(await manager.startZygote('warm-abort')).toBeUndefined(); // retired
+  });
+
+  it("under memory pressure the budget evicts an idle pod, not the recipe's own zygote", async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'warm'), { recursive: true });
+    const recipe = JSON.parse(readFileSync(join(recipes, 'warm', 'recipe.json'), 'utf8')) as object;
+    writeFileSync(join(recipes, 'warm', 'recipe.json'), JSON.stringify({ ...recipe, memoryMB: 40 }));
+    const manager = createManager({ recipePath: [recipes, FIXTURE_RECIPES], maxMemoryMB: 60 });
+    const events = recordEvents(manager);
+    const zygote = await manager.startZygote('warm');
+    await manager.call('echo', { text: 'hi' });
+    const { usedMB } = await manager.memory();
+    expect(usedMB ?? 0, 'the zygote and the idle echo pod leave no room for 40 MB').toBeGreaterThan(20);
+    const answer = (await manager.call('warm', {})) as WarmAnswer;
+    expect(answer.warmedIn).toBe(zygote); // forked: its zygote was kept
+    expect(await manager.startZygote('warm')).toBe(zygote);
+    expect(events.filter((e) => e.event === 'pod.evicted').map((e) => e.recipe)).toEqual(['echo']);
+  });
+
+  it('idleTimeout 0 stops each pod after its reply but keeps the zygote that restarts it fast', async () => {
+    const { manager, zygote } = await warmManager(true, { idleTimeout: 0 });
+    const first = (await manager.call('warm', {})) as WarmAnswer;
+    expect(await eventually(() => !isAlive(first.pid))).toBe(true); // stopped after its reply
+    const second = (await manager.call('warm', {})) as WarmAnswer;
+    expect(second.warmedIn).toBe(zygote);
+    expect(await manager.startZygote('warm')).toBe(zygote);
+  });
+
+  it('pods whose setup() fails are not strikes: the zygote is kept', async () => {
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'failing-setup'), { recursive: true });
+    writeFileSync(
+      join(recipes, 'failing-setup', 'recipe.json'),
+      JSON.stringify({
+        name: 'failing-setup',
+        capability: 'x',
+        entry: 'pod.py',
+        preload: ['warm_lib:preload'],
+      }),
+    );
+    writeFileSync(
+      join(recipes, 'failing-setup', 'pod.py'),
+      'def setup(ctx):\n    raise RuntimeError("no model")\n',
+    );
+    const manager = createManager({ recipePath: [recipes], restart: { backoffBase: 0 } });
+    const zygote = await manager.startZygote('failing-setup');
+    expect(zygote).toEqual(expect.any(Number));
+    for (let attempt = 0; attempt < 4; attempt++)
+      await expect(manager.call('failing-setup', {})).rejects.toMatchObject({ code: expect.any(String) });
+    expect(await manager.startZygote('failing-setup')).toBe(zygote); // not retired
   });
 
   it("a recipe installed (found on reload) gets its zygote, and a removed one's stops", async () => {

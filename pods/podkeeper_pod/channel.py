@@ -55,7 +55,19 @@ class Channel:
         """Request lines, as they arrive, until end of input."""
         if self._in_fd is None:
             return iter(())
-        return iter(open(self._in_fd, "rb", buffering=1 << 16))
+        self._reader = open(self._in_fd, "rb", buffering=1 << 16)  # noqa: SIM115 - lives as long as the pod
+        return iter(self._reader)
+
+    def read_frames(self, lengths: list[int]) -> list[bytes]:
+        """The raw frames that follow a line announcing them; EOFError when the input ends first.
+        Called by the thread that read the line, before anyone reads the next one."""
+        frames = []
+        for length in lengths:
+            data = self._reader.read(length)
+            if len(data) != length:
+                raise EOFError(f"the input ended inside a frame ({len(data)} of {length} bytes)")
+            frames.append(data)
+        return frames
 
 
 def claim_stdio() -> Channel:

@@ -6,6 +6,11 @@ interpreter start-up (measured: +10 ms on a 12 ms `python -c "print(1)"`). The r
 exactly as `json.JSONEncoder.encode` / `json.JSONDecoder.raw_decode` do, and falls back to the
 `json` package when the accelerator is missing or its interface differs (checked once, at import).
 
+Bytes (`bytes`, `bytearray`, `memoryview`, and arrays with `tobytes`, e.g. numpy's) are not JSON:
+`encode_line` writes each as `{"$bytes": i}` and appends its raw bytes after the line, listed in a
+top-level `"$frames": [length, ...]` (docs/architecture.md#protocols). A message without bytes is
+encoded exactly as before, by the same fast encoder.
+
 Both directions are strict JSON: no NaN/Infinity, no control characters inside strings. Decoding
 refuses what Python cannot represent as sent (a number such as `1e400` that would become infinity)
 and nesting deeper than the interpreter's recursion limit, always with a ValueError, never another
@@ -47,6 +52,26 @@ class _ScannerContext:
     parse_constant = staticmethod(_reject_constant)
 
 
+def _bytes_of(value: object) -> bytes | bytearray | memoryview | None:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return value
+    to_bytes = getattr(value, "tobytes", None)  # numpy arrays (and array.array): their raw data
+    if to_bytes is not None and hasattr(value, "__array_interface__"):
+        return to_bytes()
+    return None
+
+
+def _framing_default(frames: list) -> Callable[[object], object]:
+    def default(value: object) -> object:
+        data = _bytes_of(value)
+        if data is None:
+            return _no_default(value)
+        frames.append(data)
+        return {"$bytes": len(frames) - 1}
+
+    return default
+
+
 def _accelerated() -> tuple[Callable[[object], str], Callable[[str, int], tuple[object, int]]]:
     from _json import encode_basestring, make_encoder, make_scanner
 
@@ -69,7 +94,23 @@ def _accelerated() -> tuple[Callable[[object], str], Callable[[str, int], tuple[
     probe = {"a": [1, 2.5, "\u00e9\n", None, True], "b": {}}
     if encode(probe) != '{"a":[1,2.5,"\u00e9\\n",null,true],"b":{}}' or scan(encode(probe), 0)[0] != probe:
         raise ImportError("unexpected _json behaviour")
+
+    def encode_framed(value: object, frames: list) -> str:
+        default = _framing_default(frames)
+        chunks = make_encoder({}, default, encode_basestring, None, ":", ",", False, False, False)(value, 0)
+        return chunks if isinstance(chunks, str) else "".join(chunks)
+
+    global _encode_framed
+    _encode_framed = encode_framed
     return encode, scan
+
+
+def _encode_framed(value: object, frames: list) -> str:
+    import json
+
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    encoder.default = _framing_default(frames)
+    return encoder.encode(value)
 
 
 def _portable() -> tuple[Callable[[object], str], Callable[[str, int], tuple[object, int]]]:
@@ -96,12 +137,42 @@ def dumps(value: object) -> str:
 
 
 def encode_line(value: object) -> bytes:
-    """One protocol line: compact UTF-8 JSON terminated by `\\n`."""
-    text = _encode(value)
+    """One protocol line: compact UTF-8 JSON terminated by `\\n`, then the frames of its bytes."""
+    frames: list = []
     try:
-        return text.encode("utf-8") + b"\n"
+        text = _encode(value)
+    except TypeError:  # bytes inside (or something JSON cannot carry: raised again below)
+        text = _encode_framed(value, frames)
+    if frames:
+        lengths = ",".join(str(memoryview(frame).nbytes) for frame in frames)
+        text = f'{text[:-1]},"$frames":[{lengths}]}}'
+    try:
+        line = text.encode("utf-8") + b"\n"
     except UnicodeEncodeError as error:  # lone surrogates: valid in Python str, not in UTF-8
         raise ValueError(f"string is not valid Unicode: {error.reason}") from None
+    return b"".join((line, *frames)) if frames else line
+
+
+def frame_lengths(value: dict) -> list[int]:
+    """Removes and checks a decoded message's `$frames`; raises ValueError naming what is wrong."""
+    lengths = value.pop("$frames")
+    if type(lengths) is not list or not all(type(n) is int and n >= 0 for n in lengths):
+        raise ValueError(f"`$frames` must be an array of byte lengths, got {str(lengths)[:40]}")
+    return lengths
+
+
+def attach_frames(value: object, frames: list[bytes]) -> object:
+    """`value` with each `{"$bytes": i}` replaced by frame `i`; ValueError when `i` names no frame."""
+    if type(value) is list:
+        return [attach_frames(item, frames) for item in value]
+    if type(value) is not dict:
+        return value
+    if len(value) == 1 and "$bytes" in value:
+        index = value["$bytes"]
+        if type(index) is not int or not 0 <= index < len(frames):
+            raise ValueError(f'{{"$bytes": {str(index)[:20]}}} names no frame of {len(frames)}')
+        return frames[index]
+    return {key: attach_frames(item, frames) for key, item in value.items()}
 
 
 def loads(data: bytes | str) -> object:

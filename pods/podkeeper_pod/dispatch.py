@@ -71,6 +71,9 @@ class Dispatcher:
             raise StopIteration from error
         try:
             return self.handle(line)
+        except EOFError as error:
+            note(f"cannot read requests any more: {error}")
+            raise StopIteration from error
         except Exception as error:  # noqa: BLE001 - a runner bug must not stop the reading
             note(f"internal error while handling a request line: {type(error).__name__}: {error}")
             return None
@@ -89,6 +92,17 @@ class Dispatcher:
             if line.strip():
                 self._bad(line, None, f"not valid JSON ({error})")
             return None
+        if type(obj) is dict and "$frames" in obj:
+            try:
+                lengths = codec.frame_lengths(obj)
+            except ValueError as error:
+                self._bad(line, obj, str(error))
+                return None
+            try:
+                obj = codec.attach_frames(obj, self._channel.read_frames(lengths))
+            except ValueError as error:
+                self._bad(line, obj, str(error))
+                return None
         try:
             request = parse_request(obj)
         except ProtocolError as error:

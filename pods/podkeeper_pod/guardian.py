@@ -9,8 +9,8 @@ group with setsid().
     SIGHUP    the daemon is gone (PR_SET_PDEATHSIG on Linux; a poll of the parent pid elsewhere):
               SIGTERM to the runner, SIGKILL after STOP_GRACE_SECONDS even if it holds the GIL
     SIGUSR1   the daemon's SIGKILL: kill the whole tree now
-    runner exits (or is killed) ─▶ sweep: SIGTERM group G and every descendant, SIGKILL after
-              SWEEP_GRACE_SECONDS ─▶ exit with the runner's exit code, or die of its signal
+    runner exits (or is killed) ─▶ sweep (sweep.py): SIGTERM group G and every descendant, SIGKILL
+              after SWEEP_GRACE_SECONDS ─▶ exit with the runner's exit code, or die of its signal
 
 Descendants are found in /proc: as subreaper, the guardian inherits every orphan of its tree, so an
 escapee whose parent died is its child. Without /proc (macOS) it signals group G only, and finds no
@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal as signals
 
-from .groupkill import reap_children
+from .sweep import kill, sweep
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 STOP_GRACE_SECONDS = 1.0
-SWEEP_GRACE_SECONDS = 0.3
 PARENT_POLL_SECONDS = 1.0
 
 
@@ -56,12 +55,12 @@ class Guardian:
         self.waiting = False  # in serve()'s loop, where _Wake is caught
 
     def on_term(self, signum: int, frame: object) -> None:
-        _kill(self.runner, signals.SIGTERM)
+        kill(self.runner, signals.SIGTERM)
 
     def on_parent_gone(self, signum: int, frame: object) -> None:
         if self.deadline is None:
             self.deadline = time.monotonic() + STOP_GRACE_SECONDS
-            _kill(self.runner, signals.SIGTERM)
+            kill(self.runner, signals.SIGTERM)
         self._wake()
 
     def on_kill(self, signum: int, frame: object) -> None:
@@ -96,7 +95,7 @@ class Guardian:
         for signum in (signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM):
             signals.signal(signum, signals.SIG_IGN)
         if self.status is None:
-            _kill(self.runner, signals.SIGKILL)
+            kill(self.runner, signals.SIGKILL)
         sweep(gentle=not self.kill_now)
         return signals.SIGKILL if self.status is None else self.status  # a wait status: killed by SIGKILL
 
@@ -109,94 +108,6 @@ class Guardian:
                 self.status = status
                 return
             flags = os.WNOHANG  # an adopted orphan: reap what else is ready, then wait again
-
-
-def sweep(gentle: bool) -> None:
-    """End every other process of our group and every descendant: SIGTERM (if gentle), then SIGKILL."""
-    me = os.getpid()
-    targets = _tree(me)
-    if targets is None:  # no /proc: the group is all we can reach
-        if gentle:
-            _signal_group_but_me(signals.SIGTERM)
-            time.sleep(SWEEP_GRACE_SECONDS)
-        _signal_group_but_me(signals.SIGKILL)
-        reap_children()
-        return
-    if gentle and targets:
-        for pid in targets:
-            _kill(pid, signals.SIGTERM)
-        deadline = time.monotonic() + SWEEP_GRACE_SECONDS
-        while targets and time.monotonic() < deadline:
-            time.sleep(0.02)
-            reap_children()
-            targets = _tree(me) or []
-    for _ in range(20):  # again until nothing is left: a process may fork while we kill
-        if not targets:
-            break
-        for pid in targets:
-            _kill(pid, signals.SIGKILL)
-        time.sleep(0.01)
-        reap_children()
-        targets = _tree(me) or []
-    reap_children()
-
-
-def _tree(me: int) -> list[int] | None:
-    """Live processes of our group and our descendants (by parent pid), from /proc; None without it."""
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return None
-    # Our group only when we lead it (the daemon starts us in a new session); never a shell's job group.
-    pgid = me if os.getpgid(0) == me else -1
-    children: dict[int, list[int]] = {}
-    found: set[int] = set()
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as file:
-                stat = file.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) < 3 or fields[0] == b"Z":
-            continue
-        pid = int(name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        if int(fields[2]) == pgid and pid != me:
-            found.add(pid)
-    stack = [me]
-    while stack:
-        for child in children.get(stack.pop(), ()):
-            if child not in found:
-                found.add(child)
-            stack.append(child)
-    found.discard(me)
-    return sorted(found)
-
-
-def _signal_group_but_me(signum: int) -> None:
-    """Without /proc: signal group G while ignoring the signal ourselves (SIGKILL spares no one, so
-    the guardian then exits by it too, which reports a kill)."""
-    if os.getpgid(0) != os.getpid():
-        return  # started by hand inside a shell's job: that group is not ours
-    previous = signals.signal(signum, signals.SIG_IGN) if signum != signals.SIGKILL else None
-    try:
-        os.killpg(0, signum)
-    except OSError:
-        pass
-    if previous is not None:
-        signals.signal(signum, previous)
-
-
-def _kill(pid: int, signum: int) -> None:
-    if pid <= 0:  # never a group: 0 and -1 would signal far more than one process
-        return
-    try:
-        os.kill(pid, signum)
-    except OSError:
-        pass
 
 
 def _arm(parent: int) -> bool:
@@ -294,7 +205,7 @@ def guard(
     os.close(armed_write)
     if not parent_alive:  # the daemon died before the signal was armed
         guardian.deadline = time.monotonic() + STOP_GRACE_SECONDS
-        _kill(runner, signals.SIGTERM)
+        kill(runner, signals.SIGTERM)
     status = guardian.serve()
     sys.stdout.flush()
     if report is not None:

@@ -1,4 +1,4 @@
-"""Pod wire protocol, version 1 (docs/architecture.md#protocols): the Python mirror of
+"""Pod wire protocol, version 2 (docs/architecture.md#protocols): the Python mirror of
 `src/protocol/pod.ts`.
 
 Daemon → pod: `parse_request` turns a decoded line into a `Request` or raises `ProtocolError` naming
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 RESERVED_ACTIONS = ("ping", "cancel", "shutdown")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_ID_LENGTH = 256
@@ -206,7 +206,12 @@ def validate_message(obj: object) -> str:
         _check(type(obj.get("pid")) is int and obj["pid"] > 0, "pid", "a positive integer", obj)
         guardian = obj.get("guardian", 1)
         _check(type(guardian) is int and guardian > 0, "guardian", "a positive integer (or absent)", obj)
-        _check(obj.get("protocol") == PROTOCOL_VERSION and type(obj.get("protocol")) is int, "protocol", "1", obj)
+        _check(
+            obj.get("protocol") == PROTOCOL_VERSION and type(obj.get("protocol")) is int,
+            "protocol",
+            str(PROTOCOL_VERSION),
+            obj,
+        )
         actions = obj.get("actions")
         _check(type(actions) is list and all(type(a) is str for a in actions), "actions", "an array of strings", obj)
     elif kind == "log":

@@ -8,6 +8,7 @@ File descriptors travel with a message's first byte (SCM_RIGHTS, `sendmsg`), so 
 from __future__ import annotations
 
 import marshal
+import os
 import sys
 
 try:
@@ -40,8 +41,22 @@ def send(sock: socket, message: tuple, fds: tuple[int, ...] = ()) -> None:
 
 
 def receive(sock: socket, want_fds: bool = False) -> tuple[tuple | None, list[int]]:
-    """One message and the descriptors that came with it; (None, []) at end of input."""
+    """One message and the descriptors that came with it; (None, []) at end of input. When the
+    message cannot be read (a timeout, a broken frame), the descriptors that came with it are closed
+    before the error goes up: the caller never saw them, and a long-lived zygote must not keep them."""
     fds: list[int] = []
+    try:
+        return _receive(sock, want_fds, fds)
+    except BaseException:
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        raise
+
+
+def _receive(sock: socket, want_fds: bool, fds: list[int]) -> tuple[tuple | None, list[int]]:
     if want_fds:
         size = MAX_FDS * 4
         data, ancillary, _flags, _address = sock.recvmsg(4, sockets.CMSG_SPACE(size))

@@ -118,7 +118,7 @@ def test_timestamp_is_iso_utc_with_milliseconds() -> None:
             "backend": "python",
             "memoryMB": 1,
             "pid": True,
-            "protocol": 1,
+            "protocol": 2,
             "actions": [],
             "python": "3",
         },

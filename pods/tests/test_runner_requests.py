@@ -26,7 +26,7 @@ def test_ready_announces_the_pod(tmp_path: Path, start_pod) -> None:
     assert ready["capability"] == "echoing"
     assert ready["backend"] == "python"
     assert ready["pid"] == pod.pid
-    assert ready["protocol"] == 1
+    assert ready["protocol"] == 2
     assert ready["actions"] == ["process", "upper"]
     version = subprocess.run(
         [PYTHON, "-c", "import platform; print(platform.python_version())"], capture_output=True, check=True

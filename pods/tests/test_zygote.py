@@ -194,6 +194,36 @@ def test_frames_carry_descriptors_and_refuse_garbage() -> None:
         os.close(fd)
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [(5 << 20).to_bytes(4, "little"), (5).to_bytes(4, "little") + b"\x00oops"],
+    ids=["a 5 MB message", "not marshal"],
+)
+def test_a_bad_fork_request_leaves_no_descriptor_in_the_zygote(recipe, start_zygote, frame: bytes) -> None:
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    guardian, _ = _spare(proc.pid)  # the spare pod's guardian accepts the request
+    fd_dirs = [f"/proc/{proc.pid}/fd", f"/proc/{guardian}/fd"]
+    before = [len(os.listdir(fd_dir)) for fd_dir in fd_dirs]
+    pipes = [os.pipe() for _ in range(2)]
+    sent = (pipes[0][0], pipes[1][1], pipes[1][0])
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(path)
+            rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in sent)
+            conn.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+            conn.settimeout(TIMEOUT)
+            while conn.recv(4096):  # the zygote hangs up on a request it cannot read
+                pass
+        # Its listener, stdio and the like only: the three descriptors it was sent are closed.
+        assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
+    finally:
+        for read_end, write_end in pipes:
+            os.close(read_end)
+            os.close(write_end)
+
+
 def test_a_spare_waits_for_its_pod_id_and_leaves_quietly_at_end_of_input(recipe, start_zygote, start_pod):
     proc, path = start_zygote(recipe)
     assert proc.stdout is not None

@@ -7,10 +7,12 @@
  *        │ yes
  *   spawn `podkeeper daemon …` detached (own session, stdio → $home/logs/detached.log, pid file)
  *        │
- *   poll `status` until it answers ─▶ print the pid, exit 0
+ *   poll `status` until it answers ─▶ with the child's pid: print it, exit 0
+ *        ├─ with another pid (a --detach racing this one won) ─▶ DAEMON_ALREADY_RUNNING
  *        └─ the child exits first, or no answer in time ─▶ its last log lines as the error
  *
- * The child writes the pid file itself (`--pid-file`) and removes it when it stops, `shutdown` included.
+ * The child writes the pid file itself (`--pid-file`) once it holds the socket, and removes it when
+ * it stops, `shutdown` included.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -35,14 +37,7 @@ export async function detachDaemon(flags: DaemonFlags, argv: readonly string[]):
   createHome(resolveHome(flags.home));
   const config = loadDaemonConfig(flags);
   const running = await answering(config);
-  if (running !== undefined) {
-    throw new PodkeeperError(
-      'DAEMON_ALREADY_RUNNING',
-      `A podkeeper daemon is already running on ${config.socket} (pid ${running}). Stop it first with ` +
-        `\`podkeeper shutdown --home ${config.home}\`.`,
-      { details: { socket: config.socket, pid: running } },
-    );
-  }
+  if (running !== undefined) throw alreadyRunning(config, running);
   const logs = join(config.home, 'logs');
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const logFile = join(logs, 'detached.log');
@@ -61,7 +56,8 @@ export async function detachDaemon(flags: DaemonFlags, argv: readonly string[]):
   const deadline = Date.now() + READY_TIMEOUT_S * 1000;
   while (exited === undefined && Date.now() < deadline) {
     const pid = await answering(config);
-    if (pid !== undefined) return pid;
+    if (pid !== undefined && pid === child.pid) return pid;
+    if (pid !== undefined) throw alreadyRunning(config, pid); // ours loses the socket and exits by itself
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (exited === undefined) child.kill('SIGTERM');
@@ -70,6 +66,15 @@ export async function detachDaemon(flags: DaemonFlags, argv: readonly string[]):
     `The detached daemon ${exited ?? `did not answer within ${READY_TIMEOUT_S} s and was stopped`}. ` +
       `Its output (${logFile}):\n${tail(logFile)}`,
     { details: { log: logFile } },
+  );
+}
+
+function alreadyRunning(config: { home: string; socket: string }, pid: number): PodkeeperError {
+  return new PodkeeperError(
+    'DAEMON_ALREADY_RUNNING',
+    `A podkeeper daemon is already running on ${config.socket} (pid ${pid}). Stop it first with ` +
+      `\`podkeeper shutdown --home ${config.home}\`.`,
+    { details: { socket: config.socket, pid } },
   );
 }
 

@@ -68,6 +68,7 @@ export class PodkeeperClient {
     const channel = new JsonLinesChannel(input, output, {
       maxLineLength: options.maxLineLength,
       name: this.#name,
+      announceFrames: true, // answers may carry bytes as frames (docs/protocol.md#bytes)
     });
     const requests = new ClientRequestTable(channel, this.#name, {
       onUnnamedError: (error) => this.events.emit('error', error),

@@ -25,7 +25,8 @@ import type { ManagerEvent } from '../manager/events.js';
 import { type ControlAction, type RequestId, STREAM_ACTIONS } from '../protocol/control.js';
 import type { ControlEventBody } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import { type EncodedMessage, encodeMessage } from '../transport/frames.js';
+import { JsonLinesChannel, readsFrames } from '../transport/json-lines.js';
 import type { DaemonProgress, DaemonServices, HandlerContext } from './context.js';
 import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
@@ -49,6 +50,8 @@ interface InFlight {
   stream: boolean;
   /** Already answered (with INTERNAL_ERROR: one of its events could not be written); its end is not sent. */
   answered?: boolean;
+  /** The request announced `$frames`: bytes in its answer and events go as frames, else as base64. */
+  frames: boolean;
 }
 
 /**
@@ -173,14 +176,14 @@ export class ControlConnection implements BufferedClient {
 
   #onRequest(raw: unknown): void {
     const request = checkRequest(raw, { inFlight: (id) => this.#inFlight.has(id), refusing: this.#refusing });
-    if (request.ok) this.#run(request.id, request.action, request.payload);
+    if (request.ok) this.#run(request.id, request.action, request.payload, readsFrames(raw));
     else this.#send(request.answer);
   }
 
-  #run(id: RequestId, action: ControlAction, payload: unknown): void {
+  #run(id: RequestId, action: ControlAction, payload: unknown, frames: boolean): void {
     const controller = new AbortController();
     const stream = STREAM_ACTIONS.has(action);
-    this.#inFlight.set(id, { controller, stream });
+    this.#inFlight.set(id, { controller, stream, frames });
     if (this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) this.#input.pause();
     if (!stream) this.#calls += 1;
     const context: HandlerContext = {
@@ -206,14 +209,14 @@ export class ControlConnection implements BufferedClient {
   }
 
   #finish(id: RequestId, stream: boolean, answer: object): void {
-    const answered = this.#inFlight.get(id)?.answered;
+    const request = this.#inFlight.get(id);
     this.#inFlight.delete(id);
     const dropped = this.#lagging.get(id);
     if (dropped !== undefined) {
       this.#lagging.delete(id); // a stream that ends while lagging still says what it missed
       this.#send({ type: 'event', id, event: 'lagged', dropped });
     }
-    if (!answered) this.#send(answer);
+    if (!request?.answered) this.#send(answer, request?.frames);
     this.#resumeInput();
     if (stream) return;
     this.#calls -= 1;
@@ -272,16 +275,16 @@ export class ControlConnection implements BufferedClient {
    * Sends one line, serialized once. While the output is blocked the channel queues it; a client
    * whose unwritten output passes the bound is dropped instead of buffered without end.
    */
-  #send(message: object): void {
+  #send(message: object, frames = this.#readsFrames(message)): void {
     if (this.#isClosed) return;
-    let line: string;
+    let encoded: EncodedMessage;
     try {
-      line = JSON.stringify(message);
+      encoded = encodeMessage(message, frames);
     } catch (cause) {
       this.#unsendable(message, new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
       return;
     }
-    if (this.#channel.sendLine(line)) return;
+    if (this.#channel.sendFramed(encoded.line, encoded.frames)) return;
     // Blocked: read no more requests from this client until it takes its output (backpressure), so
     // the answers it can pile up are those of the requests already read. An answer is always kept,
     // whatever its size (a client that reads is never dropped for a large one); what the bounds
@@ -293,6 +296,11 @@ export class ControlConnection implements BufferedClient {
       return;
     }
     this.#options.budget?.check();
+  }
+
+  #readsFrames(message: object): boolean {
+    const { id } = message as { id?: unknown };
+    return (typeof id === 'string' || typeof id === 'number') && this.#inFlight.get(id)?.frames === true;
   }
 
   /**

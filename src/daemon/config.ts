@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
 import { checkHttpSettings, type HttpAddress } from '../http/address.js';
+import { launchersSchema, placementSchema } from '../launch/config.js';
 import { convert, envLayer, type Kind, type Layer } from '../location/environment.js';
 import { configFile, defaultSocketPath, resolveHome } from '../location/home.js';
 import { checkTrustedDir, checkTrustedFile, modeOf } from '../location/home-checks.js';
@@ -70,7 +71,15 @@ const configFileSchema = z.strictObject({
   http: z.string().min(1),
   /** Allow a non-loopback `http` address (needs PODKEEPER_HTTP_TOKEN too). @default false */
   httpAllowRemote: z.boolean(),
+  /** Where pods may run besides this machine: `{"gpu": {"kind": "ray", "address": …}}`. @default {} */
+  launchers: launchersSchema,
+  /** Recipe name → launcher name (a recipe not named runs locally). @default {} */
+  placement: placementSchema,
 });
+
+/** Every field config.json may set: what `podkeeper config` shows (besides the home). */
+export type ConfigFileField = keyof typeof configFileSchema.shape;
+export const CONFIG_FILE_FIELDS = Object.keys(configFileSchema.shape) as ConfigFileField[];
 
 const configSchema = configFileSchema.partial().extend({
   home: z.string().min(1),

@@ -19,6 +19,8 @@ const MB = 1024 * 1024;
 export interface RunDaemonOptions extends DaemonFlags {
   /** Serve the control protocol on stdin/stdout (a host app's child). */
   stdio?: boolean;
+  /** Called once the daemon holds its socket (and answers), before it serves anything else. */
+  onListening?: () => void;
 }
 
 export async function runDaemon(options: RunDaemonOptions): Promise<number> {
@@ -53,6 +55,8 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
       wheelhouse: config.wheelhouse,
       pythonDownloads: config.pythonDownloads,
       envBuildTimeout: config.envBuildTimeout,
+      launchers: config.launchers,
+      placement: config.placement,
       logger,
     },
     {},
@@ -82,6 +86,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     closeLog();
     throw error;
   }
+  options.onListening?.();
   const stopReclaim = startMemoryReclaim({
     onReclaim: ({ rssBefore, rssAfter, pauseMs }) =>
       logger.info(

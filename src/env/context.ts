@@ -41,8 +41,9 @@ export interface EnvironmentsOptions {
 }
 
 export interface PreparedEnv {
-  kind: 'base' | 'venv' | 'system';
-  /** The interpreter the pod runs. */
+  /** `remote`: the recipe is placed on a remote launcher; its env is built on the node, none here. */
+  kind: 'base' | 'venv' | 'system' | 'remote';
+  /** The interpreter the pod runs (for `remote`, the launcher's local process: Ray's bridge). */
   executable: string;
   /** venv mode: the env's hash and folder. */
   hash?: string;

@@ -37,7 +37,7 @@ export async function prepareCandidate(
       : 'no dependencies: the base interpreter',
   );
   const env = await host.prepareEnv(staged, (message) => progress('env', undefined, message));
-  progress('env', 1, env.kind === 'venv' ? `env ${env.hash}` : `${env.kind} interpreter ${env.executable}`);
+  progress('env', 1, envSummary(env));
 
   const files =
     recipe.files.length > 0
@@ -153,4 +153,10 @@ function smokeFailure(name: string, error: unknown): PodkeeperError {
       details: { step: 'smoke', recipe: name, ...(cause ? { podError: cause.toJSON() } : {}) },
     },
   );
+}
+
+function envSummary(env: PreparedEnv): string {
+  if (env.kind === 'venv') return `env ${env.hash}`;
+  if (env.kind === 'remote') return 'placed on a remote launcher: its env is built on the node';
+  return `${env.kind} interpreter ${env.executable}`;
 }

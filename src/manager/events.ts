@@ -22,7 +22,8 @@ export interface PodInfo {
   id: string;
   recipe: string;
   capability: string;
-  state: PodState;
+  /** `placing`: a remote pod still waiting for a node. */
+  state: PodState | 'placing';
   pid: number | null;
   rssMB: number | null;
   startedAt: string;
@@ -35,6 +36,7 @@ export interface PodInfo {
   restarts: number;
   /** Seconds until this idle pod is reclaimed; null while busy or when it never is. */
   reclaimInSeconds: number | null;
+  where: { launcher: string; locality: 'local' | 'remote'; node?: string; host?: string };
 }
 
 export type ManagerEvent =

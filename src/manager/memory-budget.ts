@@ -1,8 +1,9 @@
 /**
  * Keeps the summed, measured RSS of all pods under `maxMemoryMB`
- * (docs/architecture.md#pod-lifecycle). Before a spawn it makes room by stopping zygotes
- * (zygotes.ts), then idle pods, least recently used first; a busy pod is never stopped for room,
- * and nothing is stopped when even stopping every idle pod would not make room. A spawn that does
+ * (docs/architecture.md#pod-lifecycle). Before a spawn it makes room by stopping idle pods, least
+ * recently used first, then the zygotes (zygotes.ts) of other recipes; a busy pod is never stopped
+ * for room, nor the zygote of the recipe being spawned (the spawn would lose the fork it exists
+ * for), and nothing is stopped when even stopping all the others would not make room. A spawn that does
  * not fit yet waits (for busy pods to go idle) without holding up spawns that do fit, then fails
  * with `NO_MEMORY`.
  *
@@ -25,12 +26,14 @@ export interface MemorySource {
   residentOfProcesses(pids: number[]): Promise<Map<number, number>>;
 }
 
-/** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped first for room. */
+/** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped last for room. */
 interface Reclaimable {
   id: string;
   pid: number;
   /** A zygote's pages are shared by its spare pod and the pods it forked: count them resident, not private. */
   sharesPages: boolean;
+  /** The recipe it serves: never stopped to make room for a pod of that recipe. */
+  recipe: string;
   stop(): Promise<void>;
 }
 
@@ -151,7 +154,7 @@ export class MemoryBudget {
     return run;
   }
 
-  /** One look: fits as is, fits once idle pods are stopped (they are), or the shortfall. */
+  /** One look: fits as is, fits once idle pods and other zygotes are stopped (they are), or the shortfall. */
   async #attempt(neededMB: number, recipe: string): Promise<Shortfall | undefined> {
     const pods = this.#deps.livePods();
     const zygotes = this.#deps.zygotes?.() ?? [];
@@ -167,22 +170,23 @@ export class MemoryBudget {
     let usedMB = sum([...pods, ...zygotes].map((held) => usage.get(held.id) ?? 0));
     if (usedMB + neededMB <= this.maxMB) return undefined;
     if (neededMB > this.maxMB) return { usedMB, hopeless: true };
-    // A zygote only saves imports: it makes room before any pod does.
-    for (const zygote of zygotes) {
-      if (usedMB + neededMB <= this.maxMB) return undefined;
-      await zygote.stop();
-      usedMB -= usage.get(zygote.id) ?? 0;
-    }
     const idle = pods.filter((pod) => pod.idle).sort((a, b) => a.lastUsedMono - b.lastUsedMono);
-    const busyMB = usedMB - sum(idle.map((pod) => usage.get(pod.id) ?? 0));
-    // Stopping every idle pod would not make room: stop none, wait for busy ones to finish.
-    if (busyMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
+    const others = zygotes.filter((zygote) => zygote.recipe !== recipe);
+    const keptMB = usedMB - sum([...idle, ...others].map((held) => usage.get(held.id) ?? 0));
+    // Stopping all of them would not make room: stop none, wait for busy ones to finish.
+    if (keptMB + neededMB > this.maxMB) return { usedMB, hopeless: false };
     for (const victim of idle) {
-      if (usedMB + neededMB <= this.maxMB) break;
+      if (usedMB + neededMB <= this.maxMB) return undefined;
       // Each stop may take up to stopGrace: a call can land on a later victim meanwhile. Skip it.
       if (!victim.idle) continue;
       await this.#deps.evict(victim, recipe);
       usedMB -= usage.get(victim.id) ?? 0;
+    }
+    // A zygote only saves imports, but its pods' starts depend on it: stopped after the idle pods.
+    for (const zygote of others) {
+      if (usedMB + neededMB <= this.maxMB) return undefined;
+      await zygote.stop();
+      usedMB -= usage.get(zygote.id) ?? 0;
     }
     return usedMB + neededMB <= this.maxMB ? undefined : { usedMB, hopeless: false };
   }

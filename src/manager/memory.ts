@@ -12,15 +12,11 @@
  * On Linux the stat files are read a few at a time, so a flood of `status` requests costs one walk
  * and a bounded number of file descriptors.
  */
-import { execFile } from 'node:child_process';
-import { open, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { forEachBounded } from '../bounded.js';
 import { PodkeeperError } from '../errors.js';
-
-const execFileAsync = promisify(execFile);
+import { type ProcessEntry, readPrivateBytes, readResidentBytes, scanProc, scanPs } from './process-table.js';
 
 /** Samples the RSS of process trees. */
 export interface ProcessMemorySampler {
@@ -52,14 +48,6 @@ export interface MemorySamplerOptions {
   maxAgeMs?: number;
   /** `/proc/<pid>/stat` files open at once. @default 8 */
   concurrency?: number;
-}
-
-interface ProcessEntry {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  /** Bytes. */
-  rss: number;
 }
 
 /** One scan of the process table: when it was asked for, and its table once read. */
@@ -158,9 +146,8 @@ export function createMemorySampler(options: MemorySamplerOptions = {}): Process
     const found = new Map<number, number>();
     if (roots.length === 0) return found;
     if (linux) {
-      const page = await getPageSize();
       await forEachBounded(roots, concurrency, async (pid) => {
-        const bytes = await readResidentBytes(pid, page);
+        const bytes = await readResidentBytes(pid);
         if (bytes !== undefined) found.set(pid, bytes);
       });
       return found;
@@ -252,115 +239,4 @@ function append(map: Map<number, number[]>, key: number, value: number): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
   else list.push(value);
-}
-
-// ---------------------------------------------------------------- Linux: /proc
-
-/** Enough for the fields we use (field 24 ends well before 1 KB; comm is at most 64 bytes). */
-const STAT_BUFFER_SIZE = 1024;
-let pageSize: Promise<number> | undefined;
-
-/** The kernel's page size, asked once; 4096 when `getconf` is unavailable. */
-function getPageSize(): Promise<number> {
-  pageSize ??= execFileAsync('getconf', ['PAGESIZE']).then(
-    ({ stdout }) => {
-      const size = Number.parseInt(stdout, 10);
-      return Number.isSafeInteger(size) && size > 0 ? size : 4096;
-    },
-    () => 4096,
-  );
-  return pageSize;
-}
-
-/** Reads every `/proc/<pid>/stat`, `concurrency` files at a time. */
-async function scanProc(concurrency: number): Promise<ProcessEntry[]> {
-  const [names, page] = await Promise.all([readdir('/proc'), getPageSize()]);
-  const pids = names.filter((name) => /^\d+$/.test(name));
-  const entries: ProcessEntry[] = [];
-  await forEachBounded(pids, concurrency, async (pid) => {
-    const entry = await readStat(pid, page);
-    if (entry) entries.push(entry);
-  });
-  return entries;
-}
-
-/**
- * Reads and parses `/proc/<pid>/stat` (one open and one read: `readFile` costs twice as much). The
- * command name (field 2) may hold spaces and parentheses, so fields are counted from the last `)`:
- * state (3), ppid (4), pgrp (5) ... rss in pages (24), the same counter as field 2 of `statm`.
- */
-async function readStat(pid: string, page: number): Promise<ProcessEntry | undefined> {
-  let text: string;
-  try {
-    const file = await open(`/proc/${pid}/stat`);
-    try {
-      const buffer = Buffer.allocUnsafe(STAT_BUFFER_SIZE);
-      const { bytesRead } = await file.read(buffer, 0, STAT_BUFFER_SIZE, 0);
-      text = buffer.toString('latin1', 0, bytesRead);
-    } finally {
-      await file.close();
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ESRCH') return undefined; // exited mid-scan
-    throw error; // EMFILE and the like: a table with holes would read as 0 MB
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ', 22);
-  const ppid = Number(fields[1]);
-  const pgid = Number(fields[2]);
-  const rssPages = Number(fields[21]);
-  if (Number.isNaN(ppid + pgid + rssPages)) return undefined;
-  return { pid: Number(pid), ppid, pgid, rss: rssPages * page };
-}
-
-/**
- * A pod's root is its guardian, a fork of the same interpreter as the runner: most of its resident
- * pages are shared with the runner and counted there already. Count only its private pages
- * (`/proc/<pid>/smaps_rollup`, Linux >= 4.14); keep the RSS where that file cannot be read.
- */
-async function readPrivateBytes(pid: number): Promise<number | undefined> {
-  let text: string;
-  try {
-    const file = await open(`/proc/${pid}/smaps_rollup`);
-    try {
-      text = await file.readFile('latin1');
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return undefined;
-  }
-  let kib = 0;
-  let found = false;
-  for (const match of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) {
-    kib += Number(match[1]);
-    found = true;
-  }
-  return found ? kib * 1024 : undefined;
-}
-
-/** Resident bytes of one process (`/proc/<pid>/statm`, field 2 in pages); undefined once it is gone. */
-async function readResidentBytes(pid: number, page: number): Promise<number | undefined> {
-  try {
-    const pages = Number((await readFile(`/proc/${pid}/statm`, 'latin1')).split(' ')[1]);
-    return Number.isNaN(pages) ? undefined : pages * page;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------- elsewhere: ps
-
-async function scanPs(): Promise<ProcessEntry[]> {
-  const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss='], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const entries: ProcessEntry[] = [];
-  for (const line of stdout.split('\n')) {
-    const fields = line.trim().split(/\s+/).map(Number);
-    if (fields.length !== 4 || fields.some(Number.isNaN)) continue;
-    const [pid, ppid, pgid, rssKiB] = fields as [number, number, number, number];
-    entries.push({ pid, ppid, pgid, rss: rssKiB * 1024 });
-  }
-  return entries;
 }

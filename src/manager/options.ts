@@ -7,6 +7,8 @@ import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PodkeeperError } from '../errors.js';
+import { launchersSchema, placementSchema } from '../launch/config.js';
+import { checkPlacement } from '../launch/launchers.js';
 import { envLayer } from '../location/environment.js';
 import { resolveHome } from '../location/home.js';
 
@@ -78,6 +80,10 @@ const podManagerOptionsSchema = z.strictObject({
   pythonDownloads: z.boolean().optional(),
   /** Seconds one installer command (uv, pip, apt) may run before its process tree is killed. @default 300 */
   envBuildTimeout: z.number().positive().default(300),
+  /** Launchers other than the local one, by name (see launch/config.ts). @default {} */
+  launchers: launchersSchema.default({}),
+  /** Recipe name → launcher name; other recipes run locally. @default {} */
+  placement: placementSchema.default({}),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null).optional(),
 });
 
@@ -128,6 +134,7 @@ export function resolveOptions(
     );
   }
   const options = parsed.data;
+  checkPlacement(Object.keys(options.launchers), options.placement);
   return {
     ...options,
     python: options.python ?? 'python3',

@@ -1,49 +1,51 @@
 /**
- * How the manager builds one pod of a recipe: the runner command, the pod's environment variables
- * (the daemon env's base set and the recipe's `passEnv`, the manager's `env`, the recipe's `env`,
- * then what the runner needs), its options in milliseconds, and the wiring of its events to the
- * manager's (the pod redacts its log lines as it records them).
+ * How the manager builds one pod of a recipe: its process from the recipe's launcher, the pod's
+ * environment variables (the daemon env's base set and the recipe's `passEnv`, the manager's `env`,
+ * the recipe's `env`, then what the runner needs), its options in milliseconds, and the wiring of
+ * its events to the manager's (the pod redacts its log lines as it records them).
  */
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { PreparedEnv } from '../env/envs.js';
 import { inheritedEnvironment } from '../env/pod-environment.js';
+import { RUNNER_BOOTSTRAP } from '../launch/local.js';
+import type { Launcher, Prepared } from '../launch/types.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
+import { spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { Zygotes } from './zygotes.js';
+import type { LaunchOutcome, Zygotes } from './zygotes.js';
 
-/**
- * How a pod starts: the guardian (pods/podkeeper_pod/guardian.py), which forks the runner and
- * outlives it to leave no descendant behind. Not `-m podkeeper_pod`: `-m` loads runpy, whose imports
- * cost ~4 ms, as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with
- * `-m`, 10.7 ms with `-c`, against 8.1 ms for `python -c 'print(1)'`).
- */
-export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.guardian import run; run()';
+/** Where the runner's start command lives now (the local launcher); kept for existing imports. */
+export { RUNNER_BOOTSTRAP };
 
 export function createPod(
   id: string,
-  loaded: LoadedRecipe,
-  env: PreparedEnv,
+  launcher: Launcher,
+  prepared: Prepared,
   options: ResolvedOptions,
   emit: (event: ManagerEvent) => void,
   zygotes?: Zygotes,
 ): Pod {
+  const { loaded } = prepared;
   const { recipe, dir } = loaded;
+  const local = launcher.locality === 'local' ? prepared.env : undefined;
+  const env = local ? podEnvironment(id, loaded, local, options) : remotePodEnvironment(id, loaded, options);
+  // A local pod may be forked from the recipe's zygote when it has one ready (zygotes.ts); every
+  // other start is its launcher's.
   const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
-  const launch = zygotes?.launch(id, loaded, env, normal) ?? { args: normal };
+  const launch = local && launcher.name === 'local' ? zygotes?.launch(id, loaded, local, normal) : undefined;
+  const process = launch
+    ? (launch.process ??
+      spawnPodProcess({ executable: local?.executable ?? 'python3', args: launch.args, cwd: dir, env }))
+    : launcher.start(prepared, { podId: id, env });
   const pod = new Pod({
     id,
     recipe: recipe.name,
     capability: recipe.capability,
-    executable: env.executable,
-    // Forked from the recipe's zygote when it has one ready (zygotes.ts), else a normal start.
-    args: launch.args,
-    ...(launch.process ? { process: launch.process } : {}),
-    cwd: dir,
-    env: podEnvironment(id, loaded, env, options),
+    process,
     concurrency: recipe.concurrency,
     pipelining: options.pipelining,
     maxQueue: options.maxQueue,
@@ -53,8 +55,7 @@ export function createPod(
     maxLineLength: options.maxLineLength,
     logger: options.logger,
   });
-  const { onForkedExit } = launch;
-  if (onForkedExit) pod.events.on('exit', () => onForkedExit(pod.readyInfo !== undefined));
+  if (launch?.onOutcome) tellOutcome(pod, launch.onOutcome);
   const spawnedAt = performance.now();
   const name = recipe.name;
   emit({ event: 'pod.spawned', podId: id, recipe: name, pid: pod.pid });
@@ -70,6 +71,39 @@ export function createPod(
   );
   pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
   return pod;
+}
+
+/**
+ * A pod that runs elsewhere gets what its recipe asks for (`passEnv`, `env`) and the manager's `env`,
+ * not this machine's paths (PATH, HOME, the env's folder): the node has its own.
+ */
+function remotePodEnvironment(
+  id: string,
+  { recipe }: LoadedRecipe,
+  options: ResolvedOptions,
+): Record<string, string | undefined> {
+  const asked = Object.fromEntries(
+    recipe.passEnv.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+  );
+  return { ...asked, ...options.env, ...recipe.env, PODKEEPER_POD_ID: id };
+}
+
+/** Tells `onOutcome` once: ready, or gone before (of a signal before its first log line: `diedEarly`). */
+function tellOutcome(pod: Pod, onOutcome: (outcome: LaunchOutcome) => void): void {
+  let logged = false;
+  let told = false;
+  const tell = (outcome: LaunchOutcome) => {
+    if (told) return;
+    told = true;
+    onOutcome(outcome);
+  };
+  pod.events.on('log', () => {
+    logged = true;
+  });
+  pod.events.on('ready', () => tell({ ready: true, diedEarly: false }));
+  pod.events.on('exit', ({ reason, facts }) =>
+    tell({ ready: false, diedEarly: reason === 'crashed' && facts.signal !== null && !logged }),
+  );
 }
 
 /** The environment of a pod (or a zygote) of a recipe. */

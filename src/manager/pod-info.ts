@@ -12,9 +12,10 @@ export function describePod(
     id: pod.id,
     recipe: pod.recipe,
     capability: pod.capability,
-    state: pod.state,
+    state: pod.state === 'starting' && pod.where.placing ? 'placing' : pod.state,
     // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).
-    pid: pod.readyInfo?.pid ?? pod.pid ?? null,
+    // A remote runner's pid is another machine's: a remote pod shows its local process (the bridge).
+    pid: (pod.where.locality === 'local' ? pod.readyInfo?.pid : undefined) ?? pod.pid ?? null,
     rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
     startedAt: new Date(pod.startedAt).toISOString(),
     lastUsedAt: new Date(pod.lastUsedAt).toISOString(),
@@ -24,5 +25,11 @@ export function describePod(
     spawnToReadyMs: pod.spawnToReadyMs === undefined ? null : Math.round(pod.spawnToReadyMs),
     restarts: supervisor?.restarts ?? 0,
     reclaimInSeconds: supervisor?.reclaimInSeconds ?? null,
+    where: {
+      launcher: pod.where.launcher,
+      locality: pod.where.locality,
+      ...(pod.where.node ? { node: pod.where.node } : {}),
+      ...(pod.where.host ? { host: pod.where.host } : {}),
+    },
   };
 }

@@ -2,6 +2,9 @@ import { pino } from 'pino';
 import type { EnvironmentStatus, Environments, GcResult, PreparedEnv } from '../env/envs.js';
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
+import { Launchers } from '../launch/launchers.js';
+import { LocalLauncher } from '../launch/local.js';
+import type { Prepared } from '../launch/types.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
 import type { Pod } from '../pod/pod.js';
 import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
@@ -13,6 +16,7 @@ import { type CallOptions, requestOn } from './pod-call.js';
 import { createPod, podEnvironment } from './pod-factory.js';
 import { describePod } from './pod-info.js';
 import { superviseRecipe } from './recipe-supervisor.js';
+import { watchPlacement } from './remote-contention.js';
 import { awaitReadyThenStop, type SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
@@ -34,6 +38,8 @@ export class PodManager {
   readonly #init: Promise<void>;
   #catalog = new RecipeCatalog([]);
   #envs: Environments | undefined;
+  /** Which launcher starts a recipe's pods (local unless the placement map says otherwise). */
+  #launchers: Launchers | undefined;
   /** The env hash each live pod runs from (venv mode). */
   readonly #podEnvs = new Map<string, string>();
   #podCount = 0;
@@ -61,13 +67,11 @@ export class PodManager {
       createMemorySampler(),
       {
         livePods: () => this.#supervisors.livePods(),
-        estimateMB: (recipe) => this.#supervisors.estimateMB(recipe),
+        estimateMB: (recipe) =>
+          this.#launchers?.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
+          this.#supervisors.estimateMB(recipe),
         zygotes: () => this.#zygotes?.running() ?? [],
-        evict: async (pod, forRecipe) => {
-          this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
-          this.#stopReasons.note(pod, { why: 'evicted', for: forRecipe }, { replace: true });
-          await pod.stop();
-        },
+        evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
       },
     );
     this.#init = this.#initialize();
@@ -215,7 +219,9 @@ export class PodManager {
   /** Removes the envs no known recipe needs; never one a live pod or a build uses. */
   async gc(): Promise<GcResult> {
     await this.#init;
-    return this.#environments().gc(this.#catalog.list(), this.#podEnvs.values());
+    // Only the envs that local recipes need: a recipe placed elsewhere has its env on its node.
+    const local = this.#catalog.list().filter((loaded) => !this.#launchers?.isRemote(loaded.recipe.name));
+    return this.#environments().gc(local, this.#podEnvs.values());
   }
 
   /**
@@ -249,6 +255,12 @@ export class PodManager {
   /** Builds (or checks) the env a recipe's pods run in; an install does this before its smoke start. */
   async prepareEnv(loaded: LoadedRecipe): Promise<PreparedEnv> {
     await this.#init;
+    const launcher = this.#launcherFor(loaded);
+    if (launcher.locality === 'remote') {
+      // No local env for a recipe placed elsewhere: only what its launcher needs here.
+      const { executable } = await launcher.prepare(loaded);
+      return { kind: 'remote', executable: executable ?? launcher.name };
+    }
     return this.#environments().prepare(loaded);
   }
 
@@ -259,9 +271,9 @@ export class PodManager {
   async smokeStart(loaded: LoadedRecipe, options: { signal?: AbortSignal } = {}): Promise<SmokeStartResult> {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
-    const env = await this.#environments().prepare(loaded);
+    const prepared = await this.#prepare(loaded);
     // Never forked: a smoke start runs from the staging folder, which no zygote should serve.
-    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(loaded, env, false));
+    const pod = await this.#budget.reserve(loaded.recipe.name, () => this.#spawn(prepared, false));
     this.#smokeStarts.add(pod);
     void pod.exited.then(() => this.#smokeStarts.delete(pod));
     return awaitReadyThenStop(pod, loaded.recipe.name, options.signal);
@@ -276,6 +288,7 @@ export class PodManager {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
     await this.#init;
     const loaded = this.#resolve(target);
+    if (this.#launcherFor(loaded).locality === 'remote') return undefined; // zygotes are local
     const env = await this.#environments().prepare(loaded);
     return this.#zygotes?.start(loaded, env);
   }
@@ -301,6 +314,17 @@ export class PodManager {
     this.#catalog = catalog;
     this.#initialized = true;
     this.#envs = environments;
+    this.#launchers = Launchers.fromConfig(
+      new LocalLauncher(() => this.#environments()),
+      this.options.launchers,
+      this.options.placement,
+      {
+        home: this.options.home,
+        uv: this.options.uv ?? 'uv',
+        python: this.options.python,
+        logger: this.#log,
+      },
+    );
   }
 
   /** Only after #init has settled. */
@@ -324,10 +348,10 @@ export class PodManager {
       const created: Supervisor = superviseRecipe(loaded, {
         restart: this.options.restart,
         idleTimeout: this.options.idleTimeout,
-        prepareEnv: (recipe) => this.#environments().prepare(recipe),
+        prepare: (recipe) => this.#prepare(recipe),
         reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
         isCurrent: (recipe) => this.#supervisors.get(recipe) === created,
-        spawn: (recipe, env) => this.#spawn(recipe, env),
+        spawn: (prepared) => this.#spawn(prepared),
         stopReasons: this.#stopReasons,
         log: this.#log,
         emit: (event) => this.#emit(event),
@@ -339,13 +363,30 @@ export class PodManager {
     return supervisor;
   }
 
-  #spawn(loaded: LoadedRecipe, env: PreparedEnv, fork = true): Pod {
+  /** What the recipe's launcher needs before a start: the local env built or reused, or a check. */
+  #prepare(loaded: LoadedRecipe): Promise<Prepared> {
+    return this.#launcherFor(loaded).prepare(loaded);
+  }
+
+  #launcherFor(loaded: LoadedRecipe) {
+    if (!this.#launchers)
+      throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
+    return this.#launchers.for(loaded.recipe.name);
+  }
+
+  #spawn(prepared: Prepared, fork = true): Pod {
     if (this.#closing) throw new PodkeeperError('SHUTTING_DOWN', 'The pod manager is closing; no new pods.');
+    const { loaded, env } = prepared;
     this.#podCount += 1;
     const id = `${loaded.recipe.name}-${this.#podCount}`;
     const zygotes = fork ? this.#zygotes : undefined;
-    const pod = createPod(id, loaded, env, this.options, (event) => this.#emit(event), zygotes);
-    if (env.hash) {
+    const launcher = this.#launcherFor(loaded);
+    const pod = createPod(id, launcher, prepared, this.options, (event) => this.#emit(event), zygotes);
+    watchPlacement(pod, {
+      livePods: () => this.#supervisors.livePods(),
+      reclaim: (victim, forRecipe) => this.#evict(victim, forRecipe),
+    });
+    if (env?.hash) {
       this.#podEnvs.set(id, env.hash);
       pod.events.on('exit', () => this.#podEnvs.delete(id));
     }
@@ -359,6 +400,13 @@ export class PodManager {
       rssMB,
       supervisor && { restarts: supervisor.restarts, reclaimInSeconds: supervisor.reclaimInSeconds(pod) },
     );
+  }
+
+  /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
+  async #evict(pod: Pod, forRecipe: string): Promise<void> {
+    this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
+    this.#stopReasons.note(pod, { why: 'evicted', for: forRecipe }, { replace: true });
+    await pod.stop();
   }
 
   #emit(event: ManagerEvent): void {

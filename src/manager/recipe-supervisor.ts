@@ -3,8 +3,8 @@
  * budget gives them a turn, and its exits and reclaims become manager events, with their reasons.
  */
 import type { Logger } from 'pino';
-import type { PreparedEnv } from '../env/envs.js';
 import { PodkeeperError } from '../errors.js';
+import type { Prepared } from '../launch/types.js';
 import type { Pod } from '../pod/pod.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { type ManagerEvent, podExitEvents } from './events.js';
@@ -16,12 +16,13 @@ import { Supervisor } from './supervisor.js';
 export interface SupervisorWiring {
   restart: ResolvedOptions['restart'];
   idleTimeout: number;
-  prepareEnv(recipe: LoadedRecipe): Promise<PreparedEnv>;
+  /** What the recipe's launcher needs first: the local env built or reused, or a remote check. */
+  prepare(recipe: LoadedRecipe): Promise<Prepared>;
   /** Runs `spawn` once the memory budget has room for a pod of `recipe`. */
   reserve(recipe: string, spawn: () => Pod): Promise<Pod>;
   /** False once an install replaced or removed the supervised recipe. */
   isCurrent(recipe: string): boolean;
-  spawn(recipe: LoadedRecipe, env: PreparedEnv): Pod;
+  spawn(prepared: Prepared): Pod;
   stopReasons: StopReasons;
   log: Logger;
   emit(event: ManagerEvent): void;
@@ -32,7 +33,7 @@ export function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring):
   const { stopReasons, emit } = wiring;
   return new Supervisor(loaded, RestartPolicy.fromSeconds(wiring.restart), {
     spawn: async (recipe) => {
-      const env = await wiring.prepareEnv(recipe);
+      const prepared = await wiring.prepare(recipe);
       return wiring.reserve(recipe.recipe.name, () => {
         // An install replaced or removed this recipe while its pod was on the way.
         if (!wiring.isCurrent(recipe.recipe.name)) {
@@ -42,7 +43,7 @@ export function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring):
             { details: { target: recipe.recipe.name } },
           );
         }
-        return wiring.spawn(recipe, env);
+        return wiring.spawn(prepared);
       });
     },
     onExit: (_, exit, fatal) => {

@@ -10,11 +10,15 @@
  *   clears the count of earlier failures to start. Killed so while still loading, it counts only
  *   when no pod of the recipe has ever reached ready (then it may be the recipe, e.g. OOM at load).
  * - A process that could not be spawned at all (SPAWN_FAILED) waits the first backoff, never fatal.
+ * - A remote pod's infrastructure is not the recipe either: a lost node (REMOTE_LOST) restarts at
+ *   once, no node with the resources in time (NO_CAPACITY) or a cluster out of reach
+ *   (REMOTE_UNAVAILABLE) waits the first backoff; none of them counts toward fatal.
  * - Fatal is not forever: it lasts a cool-down (`fatalCooldown`, doubled at each fatal in a row up
  *   to `fatalCooldownCap`), then the recipe gets one more try; one more unstable crash makes it fatal
  *   again. An explicit start clears it at once. A stable run (a stop, or a crash after the unstable
  *   window) forgives everything.
  */
+import type { ErrorCode } from '../errors.js';
 import type { ExitReason } from '../pod/pod.js';
 
 export interface RestartPolicyOptions {
@@ -58,7 +62,12 @@ export interface EndedPod {
   wasReady: boolean;
   /** Whether its process could not be started at all (SPAWN_FAILED: out of descriptors…). */
   spawnFailed?: boolean;
+  /** The code of the error it ended with (a remote launcher's REMOTE_LOST, NO_CAPACITY…). */
+  code?: ErrorCode;
 }
+
+/** Ends that are the infrastructure's doing, not the recipe's: never counted toward fatal. */
+const REMOTE_ENDS: ReadonlySet<string> = new Set(['REMOTE_LOST', 'NO_CAPACITY', 'REMOTE_UNAVAILABLE']);
 
 export type ExitVerdict = 'restartable' | 'fatal';
 
@@ -105,7 +114,7 @@ export class RestartPolicy {
 
   /** Records how a pod ended, at `now` (monotonic ms). */
   record(ended: EndedPod, now: number): ExitVerdict {
-    const { reason, uptimeMs, signal, exitCode, wasReady, spawnFailed } = ended;
+    const { reason, uptimeMs, signal, exitCode, wasReady, spawnFailed, code } = ended;
     if (reason === 'stopped' || reason === 'killed') {
       if (reason === 'stopped') this.#forgive();
       this.#notBefore = 0;
@@ -115,6 +124,11 @@ export class RestartPolicy {
       // The daemon could not start a process (no descriptor left…): not the recipe's fault, and the
       // next call must be able to retry. Wait the first backoff; count nothing.
       this.#notBefore = now + this.#options.backoffBaseMs;
+      return 'restartable';
+    }
+    if (code !== undefined && REMOTE_ENDS.has(code)) {
+      // The node went away (restart on another at once), or none had room or answered (wait a little).
+      this.#notBefore = code === 'REMOTE_LOST' ? 0 : now + this.#options.backoffBaseMs;
       return 'restartable';
     }
     const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;

@@ -193,6 +193,7 @@ export class Supervisor {
       exitCode,
       wasReady,
       spawnFailed: exit.error.code === 'SPAWN_FAILED',
+      code: exit.error.code,
     };
     if (this.#policy.record(ended, now) === 'fatal') {
       this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));

@@ -55,6 +55,6 @@ export class ZygoteSpare {
     this.#process = undefined;
     this.#alive = false;
     if (spare?.pid === undefined) return;
-    await terminateGroup(spare.pid, spare.exited, DISCARD_GRACE_MS, () => spare.stdin.end());
+    await terminateGroup(spare, spare.exited, DISCARD_GRACE_MS, () => spare.stdin.end());
   }
 }

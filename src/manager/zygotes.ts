@@ -13,8 +13,7 @@
  * memory budget needs its room (it counts by its resident memory); a dead one is started again on
  * next use, after a pause when it failed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -22,15 +21,16 @@ import type { PreparedEnv } from '../env/envs.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { createZygoteDir } from './zygote-dir.js';
 import { ZygoteSpare } from './zygote-spare.js';
 
 const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
 /** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
 const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
-/** How long a zygote that failed to start is not tried again. */
-const RETRY_AFTER_FAILURE_MS = 30_000;
+/** How long a zygote that failed to start, or was stopped for room, is not started again. */
+const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
-/** Forked pods in a row dying before ready that retire a zygote. */
+/** Forked pods in a row dying early (see {@link Zygotes.launch}) before a normal start tests the zygote. */
 const MAX_STRIKES = 3;
 
 /** The first line a zygote prints once it has preloaded and listens. */
@@ -50,22 +50,28 @@ interface Zygote {
   ready: boolean;
   /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
   started: Promise<number | undefined>;
-  /** Forked pods in a row that died before ready. */
+  /** Forked pods in a row that died of a signal before their first log line. */
   strikes: number;
+  /** A pod started normally after MAX_STRIKES is starting: it decides whether the zygote retires. */
+  probing: boolean;
   idleTimer?: NodeJS.Timeout;
 }
+
+/** How a launched pod did: ready, or gone before (`diedEarly`: of a signal, before any log line). */
+export type LaunchOutcome = { ready: boolean; diedEarly: boolean };
 
 /** How a pod starts: see {@link Zygotes.launch}. */
 export interface Launch {
   args: string[];
   /** The spare stand-in taken for this pod, already started. */
   process?: PodProcess;
-  onForkedExit?: (ready: boolean) => void;
+  /** Told once, when the pod is ready or exits before. */
+  onOutcome?: (outcome: LaunchOutcome) => void;
 }
 
 export interface ZygoteDeps {
   logger: Logger;
-  /** Seconds without a fork before a zygote is stopped (<= 0: never). */
+  /** Seconds without a fork before a zygote is stopped; <= 0: never (with 0, it keeps pod restarts fast). */
   idleTimeout: number;
   /** The environment of a process of this recipe (the same as its pods'). */
   environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
@@ -74,8 +80,9 @@ export interface ZygoteDeps {
 export class Zygotes {
   readonly #deps: ZygoteDeps;
   readonly #zygotes = new Map<string, Zygote>();
-  readonly #failedAt = new Map<string, number>();
-  /** Zygotes whose forked pods kept dying before ready: never started again by this manager. */
+  /** When a zygote failed to start or was stopped for room: not started again for a while. */
+  readonly #pausedAt = new Map<string, number>();
+  /** Zygotes whose forked pods kept dying while a normal start worked: never started again by this manager. */
   readonly #retired = new Set<string>();
   #dir: string | undefined;
   #closed = false;
@@ -86,13 +93,17 @@ export class Zygotes {
 
   /**
    * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
-   * forked, what to call once it exits (`ready`: whether it ever was). Forked pods that keep dying
-   * before `ready` while the zygote lives (on macOS, a preload that initialised Objective-C classes
-   * makes every forked child abort) retire the zygote: its recipe's pods start normally from then on.
+   * forked, what to call with its outcome. A forked pod that dies of a signal before its first log
+   * line is a strike (on macOS, a preload that initialised Objective-C classes makes every forked
+   * child abort); a setup() that fails, a stop during start or a normal start after a refusal is
+   * not. After MAX_STRIKES in a row the next pod starts normally: if it gets ready, the zygote is
+   * retired (its recipe's pods start normally from then on); if not, the recipe is to blame, and
+   * the strikes start again from zero.
    */
   launch(podId: string, loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
     const zygote = this.#ensure(loaded, env);
     if (!zygote?.ready) return { args: normal };
+    if (zygote.strikes >= MAX_STRIKES) return this.#probe(zygote, normal);
     this.#touch(zygote);
     const process = zygote.spare.take(podId);
     // The next spare, off this spawn's path; not for a zygote stopped meanwhile.
@@ -100,13 +111,29 @@ export class Zygotes {
     return {
       args: standInArgs(zygote),
       ...(process ? { process } : {}),
-      onForkedExit: (ready) => {
-        zygote.strikes = ready ? 0 : zygote.strikes + 1;
-        if (zygote.strikes < MAX_STRIKES || !zygote.ready) return;
+      onOutcome: ({ ready, diedEarly }) => {
+        if (ready) zygote.strikes = 0;
+        else if (diedEarly) zygote.strikes += 1;
+      },
+    };
+  }
+
+  /** One normal start, while no other is under way, that decides whether the zygote is to blame. */
+  #probe(zygote: Zygote, normal: string[]): Launch {
+    if (zygote.probing) return { args: normal };
+    zygote.probing = true;
+    return {
+      args: normal,
+      onOutcome: ({ ready }) => {
+        zygote.probing = false;
+        if (!ready) {
+          zygote.strikes = 0; // a normal start fails too: the recipe, not the fork
+          return;
+        }
         this.#retired.add(zygote.key);
         this.#deps.logger.warn(
           { recipe: zygote.recipe, strikes: zygote.strikes },
-          'zygote retired: the pods forked from it die before ready, and normally started ones may not; see the README (preload)',
+          'zygote retired: the pods forked from it die before ready, and a normally started one works; see the README (preload)',
         );
         void this.#stop(zygote);
       },
@@ -128,18 +155,25 @@ export class Zygotes {
     return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
   }
 
-  /** The zygotes (and their spares) running now: what the memory budget counts and may stop. */
-  running(): { id: string; recipe: string; pid: number; sharesPages: boolean; stop: () => Promise<void> }[] {
+  /**
+   * The zygotes (and their spares) running now: what the memory budget counts and may stop. One
+   * stopped for room is not started again for a while: its next pod would start it at once, outside
+   * the budget, next to a normally started pod.
+   */
+  running(): { id: string; pid: number; recipe: string; sharesPages: boolean; stop: () => Promise<void> }[] {
     return [...this.#zygotes.values()].flatMap((zygote) => {
-      const stop = () => this.#stop(zygote);
-      const { pid } = zygote.process;
       const { recipe } = zygote;
+      const stop = () => {
+        this.#pausedAt.set(zygote.key, performance.now());
+        return this.#stop(zygote);
+      };
+      const { pid } = zygote.process;
       const spare = zygote.spare.pid;
       return [
-        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, recipe, pid, sharesPages: true, stop }]),
+        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, sharesPages: true, stop }]),
         ...(spare === undefined
           ? []
-          : [{ id: `zygote-spare:${recipe}`, recipe, pid: spare, sharesPages: false, stop }]),
+          : [{ id: `zygote-spare:${recipe}`, pid: spare, recipe, sharesPages: false, stop }]),
       ];
     });
   }
@@ -158,11 +192,10 @@ export class Zygotes {
   }
 
   #start(key: string, loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
-    const failedAt = this.#failedAt.get(key);
-    if (failedAt !== undefined && performance.now() - failedAt < RETRY_AFTER_FAILURE_MS) return undefined;
+    const pausedAt = this.#pausedAt.get(key);
+    if (pausedAt !== undefined && performance.now() - pausedAt < PAUSE_MS) return undefined;
     const recipe = loaded.recipe.name;
-    // A private directory (mkdtemp: 0700) with a short path: a Unix socket path has ~100 bytes at most.
-    this.#dir ??= mkdtempSync(join(tmpdir(), 'podkeeper-zygotes-'));
+    this.#dir ??= createZygoteDir();
     const socket = join(this.#dir, `${this.#zygotes.size}-${Date.now().toString(36)}.sock`);
     const child = spawnPodProcess({
       executable: env.executable,
@@ -192,6 +225,7 @@ export class Zygotes {
       ready: false,
       started,
       strikes: 0,
+      probing: false,
     };
     child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
     this.#zygotes.set(key, zygote);
@@ -228,7 +262,7 @@ export class Zygotes {
       const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
       // One that never got ready (a preload that fails) is not tried again for a while; one that
       // died later (killed, say) is started again by the next pod, which starts normally meanwhile.
-      if (!zygote.ready) this.#failedAt.set(key, performance.now());
+      if (!zygote.ready) this.#pausedAt.set(key, performance.now());
       zygote.ready = false;
       log.info(facts, 'zygote exited; pods start without it until it is started again');
     });
@@ -247,7 +281,7 @@ export class Zygotes {
     clearTimeout(zygote.idleTimer);
     const { pid, exited, stdin } = zygote.process;
     const spare = zygote.spare.discard();
-    if (pid !== undefined) await terminateGroup(pid, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
+    if (pid !== undefined) await terminateGroup(zygote.process, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
     await spare;
   }
 }

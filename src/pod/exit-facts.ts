@@ -21,6 +21,8 @@ export interface ExitInput {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   spawnError: Error | undefined;
+  /** A launcher's coded reason for the end (REMOTE_LOST…), said by the process itself. */
+  failure?: PodkeeperError | undefined;
   stderr: Readable;
   logs: LogBuffer;
   /** performance.now() at the spawn. */
@@ -53,6 +55,7 @@ export async function describeExit(
   const reason: ExitReason = spawnError ? 'crashed' : (input.endedBecause ?? 'crashed');
   const error = exitError(facts, reason, {
     spawnError,
+    failure: input.failure,
     readyTimeoutMs: input.readyTimeoutMs,
     killWhy: input.killWhy,
   });

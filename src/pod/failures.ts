@@ -33,12 +33,27 @@ function withTail(message: string, tail: string[]): string {
 export function exitError(
   facts: PodExitFacts,
   reason: 'stopped' | 'crashed' | 'ready-timeout' | 'killed',
-  more: { spawnError: Error | undefined; readyTimeoutMs: number; killWhy: string },
+  more: {
+    spawnError: Error | undefined;
+    failure?: PodkeeperError | undefined;
+    readyTimeoutMs: number;
+    killWhy: string;
+  },
 ): PodkeeperError {
   if (more.spawnError) return spawnFailed(facts, more.spawnError);
+  // The process said why it ends (a launcher's REMOTE_LOST, NO_CAPACITY…): unless we stopped it, that is the error.
+  if (more.failure && reason !== 'stopped') return launcherFailure(facts, more.failure);
   if (reason === 'ready-timeout') return readyTimeout(facts, more.readyTimeoutMs);
   if (reason === 'stopped') return podStopping(facts.podId, 'stopped');
   return podCrashed(facts, more.killWhy);
+}
+
+function launcherFailure(facts: PodExitFacts, failure: PodkeeperError): PodkeeperError {
+  return new PodkeeperError(
+    failure.code,
+    `Pod ${facts.podId} (recipe "${facts.recipe}"): ${failure.message}`,
+    { details: { ...facts, ...failure.details } },
+  );
 }
 
 function podCrashed(facts: PodExitFacts, why = ''): PodkeeperError {

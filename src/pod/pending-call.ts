@@ -9,7 +9,8 @@ import type { RequestEvent } from '../protocol/pod.js';
 export class PendingCall {
   readonly id: string;
   readonly action: string;
-  readonly payload: unknown;
+  /** Dropped once written to the pod, so a big input is not held while its answer comes. */
+  payload: unknown;
   readonly onEvent: ((event: RequestEvent) => void) | undefined;
   readonly promise: Promise<unknown>;
   sent = false;

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { killGroup, wait } from '../process/group.js';
+import { wait } from '../process/group.js';
 import type { ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
 import { JsonLinesChannel } from '../transport/json-lines.js';
@@ -26,7 +26,7 @@ import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
 import { type RequestOptions, RequestTable } from './requests.js';
-import { type PodProcess, spawnPodProcess } from './spawn.js';
+import { type PodProcess, type PodProcessSpec, spawnPodProcess, type Where } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
 import { readStderrLines } from './stderr-lines.js';
 import { killTree, terminateGroup } from './terminate.js';
@@ -106,7 +106,7 @@ export class Pod {
     this.#rejectReady = ready.reject;
     this.#ready.catch(() => undefined);
 
-    this.#process = options.process ?? spawnPodProcess(options);
+    this.#process = options.process ?? spawnPodProcess(localSpec(options));
     this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
       maxLineLength: this.#options.maxLineLength,
       name: this.id,
@@ -128,7 +128,9 @@ export class Pod {
     this.#armReadyTimer();
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
-    this.exited = processExited.then((exit) => this.#onExit(exit.exitCode, exit.signal, exit.spawnError));
+    this.exited = processExited.then((exit) =>
+      this.#onExit(exit.exitCode, exit.signal, exit.spawnError, exit.failure),
+    );
     // `pid` is the daemon's own (pino's base): the pod's is `podPid`, so a line has one of each.
     this.#log.info({ podPid: this.pid }, 'pod spawned');
   }
@@ -139,6 +141,11 @@ export class Pod {
 
   get pid(): number | undefined {
     return this.#process.pid;
+  }
+
+  /** Where the pod runs (its launcher, node and host), and whether it still waits for a node. */
+  get where(): Where {
+    return this.#process.where;
   }
 
   /** Requests sent to the pod and not yet answered. */
@@ -181,9 +188,8 @@ export class Pod {
     this.#setState('stopping');
     this.#exitReason ??= 'stopped';
     this.#requests.failWaiting(failures.podStopping(this.id, 'stopping'));
-    const pid = this.pid;
-    if (pid === undefined) return this.exited;
-    void terminateGroup(pid, this.exited, this.#options.stopGraceMs, () => {
+    if (this.pid === undefined) return this.exited;
+    void terminateGroup(this.#process, this.exited, this.#options.stopGraceMs, () => {
       this.#requests.sendControl('shutdown', undefined);
       this.#channel.end();
     });
@@ -209,7 +215,7 @@ export class Pod {
   kill(reason: ExitReason, why: string): Promise<PodExit> {
     this.#exitReason ??= reason;
     this.#killWhy ||= why;
-    if (this.pid !== undefined) void killTree(this.pid, this.#process.exited);
+    if (this.pid !== undefined) void killTree(this.#process, this.#process.exited);
     return this.exited;
   }
 
@@ -278,9 +284,10 @@ export class Pod {
     exitCode: number | null,
     signal: NodeJS.Signals | null,
     spawnError?: Error,
+    failure?: PodkeeperError,
   ): Promise<PodExit> {
     clearTimeout(this.#readyTimer);
-    if (this.pid !== undefined) killGroup(this.pid, 'SIGKILL');
+    if (this.pid !== undefined) this.#process.signal('SIGKILL');
     const { facts, reason, error } = await describeExit({
       podId: this.id,
       recipe: this.recipe,
@@ -288,6 +295,7 @@ export class Pod {
       exitCode,
       signal,
       spawnError,
+      failure,
       stderr: this.#process.stderr,
       logs: this.logs,
       spawnedAt: this.#spawnedAt,
@@ -304,4 +312,14 @@ export class Pod {
     this.events.emit('exit', exit);
     return exit;
   }
+}
+
+function localSpec(options: PodOptions): PodProcessSpec {
+  const { executable, args, cwd, env } = options;
+  if (executable === undefined || cwd === undefined) {
+    throw new TypeError(
+      'Pod: give either `process` or the command to start (`executable`, `args`, `cwd`, `env`)',
+    );
+  }
+  return { executable, args: args ?? [], cwd, env: env ?? {} };
 }

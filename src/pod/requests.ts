@@ -196,14 +196,14 @@ export class RequestTable {
     call.sent = true;
     this.#inFlight.set(call.id, call);
     this.#options.onSent();
-    this.#options
-      .send({ id: call.id, action: call.action, payload: call.payload })
-      .catch((error: unknown) => {
-        // Only a request that could not be written at all: a gone pipe fails every call on exit.
-        if (!isPodkeeperError(error, 'BAD_REQUEST') || this.#inFlight.get(call.id) !== call) return;
-        this.#inFlight.delete(call.id);
-        this.#settle(call, () => call.fail(failures.unsendable(this.#options.podId, call.id, error)));
-      });
+    const sending = this.#options.send({ id: call.id, action: call.action, payload: call.payload });
+    call.payload = undefined; // the channel has it now (as bytes written or queued)
+    sending.catch((error: unknown) => {
+      // Only a request that could not be written at all: a gone pipe fails every call on exit.
+      if (!isPodkeeperError(error, 'BAD_REQUEST') || this.#inFlight.get(call.id) !== call) return;
+      this.#inFlight.delete(call.id);
+      this.#settle(call, () => call.fail(failures.unsendable(this.#options.podId, call.id, error)));
+    });
   }
 
   /** The caller gave up (timeout or abort): answer it now, then free the pod's slot. */

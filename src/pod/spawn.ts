@@ -1,9 +1,12 @@
 /**
- * Starts one pod process (in its own process group, see process/spawn.ts) with piped stdio, and an
- * `exited` promise that settles on the process's exit, not on its pipes closing (a grandchild may
- * hold stderr open long after the pod died).
+ * A pod's process as the pod sees it, whoever started it (the launcher seam), and the local start
+ * (in its own process group, see process/spawn.ts) with piped stdio, and an `exited` promise that
+ * settles on the process's exit, not on its pipes closing (a grandchild may hold stderr open long
+ * after the pod died).
  */
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { PodkeeperError } from '../errors.js';
+import { killGroup, send } from '../process/group.js';
 import { spawnInGroup } from '../process/spawn.js';
 
 export interface PodProcessSpec {
@@ -18,23 +21,54 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: Error;
+  /** A launcher's coded reason for the end (REMOTE_LOST, NO_CAPACITY…), said by the process itself. */
+  failure?: PodkeeperError;
+}
+
+/**
+ * What the pod may ask of its process: SIGTERM (stop), SIGUSR1 (kill the whole tree now: the
+ * guardian or bridge does it), SIGKILL (kill what is left, now).
+ */
+export type PodSignal = 'SIGTERM' | 'SIGUSR1' | 'SIGKILL';
+
+/** Where a pod runs, for `ps` and `status`. */
+export interface Where {
+  /** The launcher's name: `local`, or one named in the daemon's config. */
+  launcher: string;
+  locality: 'local' | 'remote';
+  /** Waiting for a node to take it (a remote launcher's placement). */
+  placing?: boolean;
+  /** Epoch ms when it asked its cluster for a node (while `placing`). */
+  askedAt?: number;
+  node?: string;
+  host?: string;
 }
 
 export interface PodProcess {
+  /** The local process the daemon started (the guardian, a bridge, a wrapper command). */
   pid: number | undefined;
   stdin: Writable;
   stdout: Readable;
   stderr: Readable;
   exited: Promise<ProcessExit>;
+  /** Signals the pod's tree; false when nothing of it was left to signal. */
+  signal(signal: PodSignal): boolean;
+  readonly where: Where;
 }
 
-export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
+const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });
+
+/**
+ * Starts `spec` as a session leader. SIGTERM and SIGKILL go to its whole group; SIGUSR1 to the
+ * leader alone (the guardian, which then kills its tree, setsid() escapees included).
+ */
+export function spawnPodProcess(spec: PodProcessSpec, where: Where = LOCAL): PodProcess {
   let child: ReturnType<typeof spawnInGroup>;
   try {
     child = spawnInGroup(spec.executable, spec.args, { cwd: spec.cwd, env: spec.env });
   } catch (spawnError) {
     // Thrown for bad arguments and some errno values; the process never started.
-    return stillborn(spawnError as Error);
+    return stillborn(spawnError as Error, where);
   }
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
@@ -43,23 +77,31 @@ export function spawnPodProcess(spec: PodProcessSpec): PodProcess {
     });
   });
   // Out of descriptors (EMFILE), Node gives a child without pipes and reports the error next tick.
+  const pid = child.pid;
   return {
-    pid: child.pid,
+    pid,
     stdin: child.stdin ?? new PassThrough(),
     stdout: child.stdout ?? ended(),
     stderr: child.stderr ?? ended(),
     exited,
+    where,
+    signal: (signal) => {
+      if (pid === undefined) return false;
+      return signal === 'SIGUSR1' ? send(pid, signal) : killGroup(pid, signal);
+    },
   };
 }
 
 /** A process that never started: streams that carry nothing, and its spawn error as its exit. */
-function stillborn(spawnError: Error): PodProcess {
+function stillborn(spawnError: Error, where: Where): PodProcess {
   return {
     pid: undefined,
     stdin: new PassThrough(),
     stdout: ended(),
     stderr: ended(),
     exited: Promise.resolve({ exitCode: null, signal: null, spawnError }),
+    where,
+    signal: () => false,
   };
 }
 

@@ -12,7 +12,12 @@ export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 
 /** Why a pod process ended. `killed` is a deliberate kill by the daemon (a request ignored cancel). */
 export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
 
-export interface PodOptions extends PodProcessSpec {
+/**
+ * The process: a started one (`process`: a launcher's, or a zygote's spare stand-in), or a command
+ * the pod starts locally.
+ */
+export interface PodOptions extends Partial<PodProcessSpec> {
+  process?: PodProcess;
   id: string;
   recipe: string;
   capability: string;
@@ -33,8 +38,6 @@ export interface PodOptions extends PodProcessSpec {
   /** Lines kept in the pod's log ring. @default 1_000 */
   logLines?: number;
   logger?: Logger;
-  /** A process started ahead for this pod (a zygote's spare stand-in), used instead of spawning one. */
-  process?: PodProcess;
 }
 
 export interface PodExit {
@@ -52,8 +55,8 @@ export interface PodEvents extends Record<string, unknown> {
   exit: PodExit;
 }
 
-export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger' | 'process'>> &
-  Pick<PodOptions, 'logger' | 'process'>;
+export type ResolvedPodOptions = Required<Omit<PodOptions, 'logger' | 'process' | keyof PodProcessSpec>> &
+  Pick<PodOptions, 'logger'>;
 
 /** The options with every default filled in (an explicit `undefined` takes the default too). */
 export function withDefaults(options: PodOptions): ResolvedPodOptions {

@@ -6,7 +6,22 @@ import { z } from 'zod';
 import { CONTROL_PROTOCOL_VERSION, type ControlAction } from './control.js';
 import { logLevelSchema } from './pod.js';
 
-export const podStateSchema = z.enum(['starting', 'ready', 'busy', 'stopping', 'stopped', 'crashed']);
+export const podStateSchema = z.enum([
+  'placing',
+  'starting',
+  'ready',
+  'busy',
+  'stopping',
+  'stopped',
+  'crashed',
+]);
+
+const podWhereSchema = z.object({
+  launcher: z.string().describe("`local`, or the name of a launcher of the daemon's config."),
+  locality: z.enum(['local', 'remote']),
+  node: z.string().optional().describe('The node it runs on (a Ray node id), once placed.'),
+  host: z.string().optional().describe('The address of that node, once placed.'),
+});
 
 const podInfoSchema = z.object({
   id: z.string(),
@@ -29,6 +44,9 @@ const podInfoSchema = z.object({
     .number()
     .nullable()
     .describe('Seconds until this idle pod is reclaimed; null while busy, or when it never is.'),
+  where: podWhereSchema.describe(
+    'Where the pod runs. `state` is `placing` while a remote one waits for a node.',
+  ),
 });
 export type PodInfoWire = z.infer<typeof podInfoSchema>;
 

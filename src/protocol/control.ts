@@ -1,5 +1,5 @@
 /**
- * Control protocol, version 1 (docs/architecture.md#protocols): what a host, the CLI and the
+ * Control protocol, version 2 (docs/architecture.md#protocols): what a host, the CLI and the
  * client library say to the daemon, one JSON object per line, over the daemon's Unix socket or its
  * stdio (`daemon --stdio`). These schemas are the single definition of every message; the JSON
  * Schemas in `docs/schemas/` are generated from them (`npm run schemas`), and `docs/protocol.md`
@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 
-export const CONTROL_PROTOCOL_VERSION = 1;
+export const CONTROL_PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------- envelope
 

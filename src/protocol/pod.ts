@@ -1,12 +1,12 @@
 /**
- * Pod wire protocol, version 1 (docs/architecture.md#protocols): one JSON object per line on the
+ * Pod wire protocol, version 2 (docs/architecture.md#protocols): one JSON object per line on the
  * pod's stdin (daemon → pod) and stdout (pod → daemon). These schemas are the single definition of
  * every message; the Python runner (`pods/podkeeper_pod/protocol.py`) mirrors them and both sides
  * are checked against the same fixtures (`test/fixtures/protocol/pod-wire-v1.json`).
  */
 import { z } from 'zod';
 
-export const POD_PROTOCOL_VERSION = 1;
+export const POD_PROTOCOL_VERSION = 2;
 
 const requestId = z.string().min(1).max(256);
 

@@ -23,12 +23,15 @@ const recipeFileSchema = z
   })
   .describe('A file downloaded into the recipe at install time (skipped when cached).');
 
+/** What a recipe name may be: safe as a folder name, a URL segment and a shell word. */
+export const RECIPE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
 export const recipeSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Where an editor finds this schema; ignored by podkeeper.'),
     name: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lowercase letters, digits, ".", "_" or "-"')
+      .regex(RECIPE_NAME, 'must be 1-64 lowercase letters, digits, ".", "_" or "-"')
       .describe('The recipe name: what `podkeeper call NAME` and `podkeeper remove NAME` use.'),
     version: z.string().min(1).default('0.0.0').describe('The recipe version, shown by `podkeeper recipes`.'),
     capability: z

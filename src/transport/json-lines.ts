@@ -2,11 +2,14 @@
  * One JSON-lines channel over a pair of streams: framing, line limit, guarded parse, one writer.
  * It knows no schema; it serves the pods' stdio and the control socket alike.
  *
- *   input ──data──▶ LineFramer (linear, '\n', CR tolerated) ──▶ decodeLine ──▶ onMessage
- *                      │ longer than the limit                     └── bad UTF-8 / JSON / number ──▶ onInvalid
- *                      └───────────────────────────────────────────────────────────────────────────▶ onInvalid
+ *   input ──data──▶ MessageReader (linear framing, decode, frames) ──▶ onMessage
+ *                      └── too long / bad UTF-8, JSON, number / bad frames ──▶ onInvalid
  *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
  *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
+ *
+ * A line with `$frames` is followed by raw bytes (frames.ts): the framer reads them into one buffer
+ * and the message is emitted once they are all there, with Buffers where `{"$bytes": i}` stood.
+ * A message sent with Uint8Arrays in it goes the same way, or as base64 to a peer that reads no frames.
  *
  * An invalid line carries the `id` (and `type`) its head shows, so whoever reads the channel can
  * answer or fail that request instead of leaving it waiting.
@@ -14,8 +17,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
-import { decodeLine, scanHead } from './json-values.js';
-import { HEAD_BYTES, LineFramer } from './line-framer.js';
+import { type EncodedMessage, encodeMessage } from './frames.js';
+import { scanHead } from './json-values.js';
+import { HEAD_BYTES } from './line-framer.js';
+import { type InvalidReason, MessageReader } from './message-reader.js';
 
 /** Options of {@link JsonLinesChannel}. */
 export interface JsonLinesChannelOptions {
@@ -23,11 +28,19 @@ export interface JsonLinesChannelOptions {
   maxLineLength?: number;
   /** Name used in diagnostics, e.g. the pod id. @default undefined */
   name?: string;
+  /** Most bytes of frames one message may carry. @default 1024 * 1024 * 1024 */
+  maxFrameBytes?: number;
+  /** The peer reads frames: send() writes bytes as frames (else as `{"$base64"}`). @default true */
+  peerReadsFrames?: boolean;
+  /** Every message sent says `$frames: []` when it has no frames: this side reads them. @default false */
+  announceFrames?: boolean;
 }
+
+export { readsFrames } from './message-reader.js';
 
 /** A line that was dropped: too long, not UTF-8, not JSON, or carrying a number it cannot represent. */
 export interface InvalidLine {
-  reason: 'json' | 'too-long' | 'utf8' | 'unrepresentable';
+  reason: InvalidReason;
   /** The first 200 characters of the line. */
   preview: string;
   /** The line's size in bytes (without its newline). */
@@ -43,6 +56,7 @@ export interface InvalidLine {
 type Chunk = Buffer | string;
 interface QueuedSend {
   line: string;
+  frames?: Uint8Array[];
   /** Absent for {@link JsonLinesChannel.sendLine}: nobody waits on that line. */
   resolve?: () => void;
   reject?: (error: Error) => void;
@@ -55,8 +69,7 @@ export class JsonLinesChannel {
   readonly #input: Readable;
   readonly #output: Writable;
   readonly #name: string | undefined;
-  readonly #maxLineLength: number;
-  readonly #framer: LineFramer;
+  readonly #reader: MessageReader;
   readonly #messages = new Listeners<unknown>();
   readonly #invalids = new Listeners<InvalidLine>();
   readonly #closes = new Listeners<Error | undefined>();
@@ -73,9 +86,11 @@ export class JsonLinesChannel {
   #queue: QueuedSend[] = [];
   /** Characters in `#queue` (lines with their newlines). */
   #queuedLength = 0;
+  readonly #peerReadsFrames: boolean;
+  readonly #announceFrames: boolean;
 
   constructor(input: Readable, output: Writable, options: JsonLinesChannelOptions = {}) {
-    const { maxLineLength = 64 * 1024 * 1024, name } = options;
+    const { maxLineLength = 64 * 1024 * 1024, name, maxFrameBytes = 1024 ** 3 } = options;
     if (!Number.isSafeInteger(maxLineLength) || maxLineLength < 1) {
       throw new PodkeeperError(
         'INVALID_OPTION',
@@ -86,11 +101,16 @@ export class JsonLinesChannel {
     this.#input = input;
     this.#output = output;
     this.#name = name;
-    this.#maxLineLength = maxLineLength;
+    this.#peerReadsFrames = options.peerReadsFrames ?? true;
+    this.#announceFrames = options.announceFrames ?? false;
     this.#batchLimit = output.writableHighWaterMark;
-    this.#framer = new LineFramer(maxLineLength, {
-      onLine: (line) => this.#onLine(line),
-      onTooLong: (head, size) => this.#onTooLong(head, size),
+    this.#reader = new MessageReader(maxLineLength, maxFrameBytes, {
+      message: (value) => {
+        if (!this.#destroyed) this.#messages.emit(value);
+      },
+      invalid: (reason, text, length, detail) => {
+        if (!this.#destroyed) this.#invalid(reason, text, length, detail);
+      },
     });
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
@@ -119,18 +139,32 @@ export class JsonLinesChannel {
    */
   send(message: unknown): Promise<void> {
     if (this.#outputClosed || this.#ending) return Promise.reject(this.#closedError());
-    let line: string | undefined;
+    let encoded: EncodedMessage;
     try {
-      line = JSON.stringify(message);
+      encoded = encodeMessage(message, this.#peerReadsFrames, this.#announceFrames);
     } catch (cause) {
       return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
     }
+    const { line, frames } = encoded;
     if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
     if (this.#blocked) {
-      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, resolve, reject }));
+      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, frames, resolve, reject }));
     }
-    this.#append(line);
+    if (frames.length > 0) this.#writeFramed(line, frames);
+    else this.#append(line);
     return RESOLVED;
+  }
+
+  /** {@link sendLine} for a line announcing frames (see frames.ts): the line, then its frames. */
+  sendFramed(line: string, frames: Uint8Array[]): boolean {
+    if (frames.length === 0) return this.sendLine(line);
+    if (this.#outputClosed || this.#ending) return false;
+    if (this.#blocked) {
+      this.#enqueue({ line: `${line}\n`, frames });
+      return false;
+    }
+    this.#writeFramed(line, frames);
+    return !this.#blocked;
   }
 
   /**
@@ -153,7 +187,7 @@ export class JsonLinesChannel {
     return this.#blocked;
   }
 
-  /** Characters accepted by send/sendLine and not yet handed to the output stream. */
+  /** Characters (and frame bytes) accepted by send/sendLine and not yet handed to the output stream. */
   get pendingLength(): number {
     return this.#batch.length + this.#queuedLength;
   }
@@ -195,30 +229,23 @@ export class JsonLinesChannel {
 
   #enqueue(queued: QueuedSend): void {
     this.#queue.push(queued);
-    this.#queuedLength += queued.line.length;
+    this.#queuedLength += queuedLength(queued);
+  }
+
+  /** The batch so far, then the line and its frames, in one corked write. */
+  #writeFramed(line: string, frames: Uint8Array[]): void {
+    this.#output.cork();
+    this.#flush();
+    let ok = this.#output.write(`${line}\n`);
+    for (const frame of frames) ok = this.#output.write(frame);
+    this.#output.uncork();
+    if (!ok) this.#blocked = true;
   }
 
   #onData = (chunk: Chunk): void => {
     if (this.#destroyed) return;
-    this.#framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    this.#reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
-
-  #onLine(line: Buffer): void {
-    if (this.#destroyed) return;
-    const decoded = decodeLine(line);
-    if (decoded.ok) {
-      this.#messages.emit(decoded.value);
-      return;
-    }
-    const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
-    this.#invalid(decoded.reason, text, line.length, decoded.detail);
-  }
-
-  #onTooLong(head: Buffer, size: number): void {
-    if (this.#destroyed) return;
-    const detail = `The line is ${size} bytes long; the limit is ${this.#maxLineLength}.`;
-    this.#invalid('too-long', head.toString('utf8'), size, detail);
-  }
 
   #invalid(reason: InvalidLine['reason'], text: string, length: number, detail: string): void {
     const head = text.length > HEAD_BYTES ? text.slice(0, HEAD_BYTES) : text;
@@ -228,7 +255,7 @@ export class JsonLinesChannel {
 
   #onEnd = (): void => {
     this.#inputEnded = true;
-    if (!this.#destroyed) this.#framer.end(); // the last, unterminated line
+    if (!this.#destroyed) this.#reader.end(); // the last, unterminated line
     this.#closeInput(undefined);
   };
 
@@ -257,8 +284,9 @@ export class JsonLinesChannel {
     if (this.#queue.length === 0) return;
     this.#output.cork(); // the queued lines leave in one writev
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
-      this.#queuedLength -= queued.line.length;
+      this.#queuedLength -= queuedLength(queued);
       this.#blocked = !this.#output.write(queued.line);
+      for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
       queued.resolve?.();
       if (this.#blocked) break;
     }
@@ -284,4 +312,10 @@ export class JsonLinesChannel {
     const message = this.#name === undefined ? 'Channel is closed' : `Channel ${this.#name} is closed`;
     return new PodkeeperError('CHANNEL_CLOSED', message, { cause, details: { channel: this.#name } });
   }
+}
+
+function queuedLength(queued: QueuedSend): number {
+  let length = queued.line.length;
+  for (const frame of queued.frames ?? []) length += frame.byteLength;
+  return length;
 }

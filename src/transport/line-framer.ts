@@ -6,6 +6,9 @@
  *     └─ over the limit ─▶ pieces dropped, the head kept (for a preview and the id), bytes counted
  *                          ─▶ at its newline: onTooLong(head, size)
  *
+ *   after a line that announces frames (see frames.ts), sink.onLine calls expect(n): the next n
+ *   bytes are copied once into one buffer of n bytes ─▶ onFrames(data); then lines again
+ *
  * split2 kept the partial line as a string and re-split all of it on every chunk: a 64 MiB line
  * in 64 KiB chunks cost ~30 s (quadratic). Here the work per chunk is its own length.
  */
@@ -18,6 +21,8 @@ export interface FramerSink {
   onLine(line: Buffer): void;
   /** A line longer than the limit ended (or the input ended inside it): its first bytes and size. */
   onTooLong(head: Buffer, size: number): void;
+  /** The `n` raw bytes asked for by {@link LineFramer.expect} (an empty buffer when discarded). */
+  onFrames?(data: Buffer): void;
 }
 
 export class LineFramer {
@@ -28,6 +33,10 @@ export class LineFramer {
   /** Inside a line already over the limit: only its head and size are kept. */
   #skipping = false;
   #head: Buffer = Buffer.alloc(0);
+  /** Raw bytes still to read after a line that announced frames, and where they go (null: dropped). */
+  #rawLeft = 0;
+  #raw: Buffer | null = null;
+  #rawAt = 0;
 
   constructor(limit: number, sink: FramerSink) {
     this.#limit = limit;
@@ -36,17 +45,52 @@ export class LineFramer {
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+    while (start < chunk.length) {
+      if (this.#rawLeft > 0) {
+        start = this.#takeRaw(chunk, start);
+        continue;
+      }
+      const newline = chunk.indexOf(10, start);
+      if (newline === -1) break;
       this.#append(chunk, start, newline);
       start = newline + 1;
       this.#endLine();
     }
-    this.#append(chunk, start, chunk.length);
+    if (start < chunk.length) this.#append(chunk, start, chunk.length);
   }
 
-  /** End of input: an unterminated last line still counts. */
+  /**
+   * Called from `onLine`: the next `size` bytes are raw, not lines; they come to `onFrames` in one
+   * buffer, or are skipped when `keep` is false (frames refused, the stream kept in step).
+   */
+  expect(size: number, keep: boolean): void {
+    this.#raw = keep ? Buffer.allocUnsafe(size) : null;
+    this.#rawAt = 0;
+    this.#rawLeft = size;
+    if (size === 0) this.#sink.onFrames?.(Buffer.alloc(0));
+  }
+
+  /** End of input: an unterminated last line still counts; frames cut short are dropped. */
   end(): void {
+    if (this.#rawLeft > 0) {
+      this.#raw = null;
+      this.#rawLeft = 0;
+      return;
+    }
     if (this.#size > 0) this.#endLine();
+  }
+
+  #takeRaw(chunk: Buffer, start: number): number {
+    const take = Math.min(this.#rawLeft, chunk.length - start);
+    if (this.#raw) chunk.copy(this.#raw, this.#rawAt, start, start + take);
+    this.#rawAt += take;
+    this.#rawLeft -= take;
+    if (this.#rawLeft === 0) {
+      const data = this.#raw ?? Buffer.alloc(0);
+      this.#raw = null;
+      this.#sink.onFrames?.(data);
+    }
+    return start + take;
   }
 
   #append(chunk: Buffer, start: number, end: number): void {

@@ -1,15 +1,21 @@
 /**
  * numpy from the package registry in a pod forked from a zygote: the same product, the BLAS threads
- * back after the fork, a different random seed per fork.
+ * back after the fork, a different random seed per fork. Each forked answer names the process that
+ * ran the preload (`marker.preload`): the zygote, so the pod was really forked and not started
+ * normally after a refusal.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createManager, tempDir } from '../helpers.js';
 
+const MARKER =
+  'import os\nPRELOADED_IN = None\n\ndef preload():\n    global PRELOADED_IN\n    PRELOADED_IN = os.getpid()\n';
+
 const MATMUL = `
 import os
 import numpy as np
+import marker
 
 
 def process(payload, ctx):
@@ -22,6 +28,7 @@ def process(payload, ctx):
         "corner": product[:2, :2].tolist(),
         "threads": len(os.listdir("/proc/self/task")),
         "random": float(np.random.random()),
+        "preloadedIn": marker.PRELOADED_IN,
     }
 `;
 
@@ -32,6 +39,7 @@ describe('numpy in a forked pod (the package registry)', () => {
     const recipes = tempDir();
     mkdirSync(join(recipes, 'matmul'));
     writeFileSync(join(recipes, 'matmul', 'pod.py'), MATMUL);
+    writeFileSync(join(recipes, 'matmul', 'marker.py'), MARKER);
     writeFileSync(
       join(recipes, 'matmul', 'recipe.json'),
       JSON.stringify({
@@ -39,20 +47,29 @@ describe('numpy in a forked pod (the package registry)', () => {
         capability: 'matmul',
         entry: 'pod.py',
         dependencies: ['numpy'],
-        preload: ['numpy'],
+        preload: ['numpy', 'marker:preload'],
       }),
     );
     const home = tempDir();
-    type Product = { checksum: number; corner: number[][]; threads: number; random: number };
+    type Product = {
+      checksum: number;
+      corner: number[][];
+      threads: number;
+      random: number;
+      preloadedIn: number | null;
+    };
     const normal = createManager({ home, recipePath: [recipes], zygotes: false, envBuildTimeout: 200 });
     const expected = (await normal.call('matmul', {}, { timeout: 60 })) as Product;
+    expect(expected.preloadedIn).toBeNull(); // started normally: no preload ran
     await normal.close();
     const forking = createManager({ home, recipePath: [recipes] });
-    expect(await forking.startZygote('matmul')).toEqual(expect.any(Number));
+    const zygote = await forking.startZygote('matmul');
+    expect(zygote).toEqual(expect.any(Number));
     const first = (await forking.call('matmul', {})) as Product;
     await forking.stop({ target: 'matmul' });
     const second = (await forking.call('matmul', {})) as Product;
     for (const forked of [first, second]) {
+      expect(forked.preloadedIn).toBe(zygote); // forked, not started normally after a refusal
       expect(forked.checksum).toBe(expected.checksum);
       expect(forked.corner).toEqual(expected.corner);
       expect(forked.threads).toBe(expected.threads); // the BLAS pool came back after the fork

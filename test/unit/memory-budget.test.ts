@@ -16,15 +16,22 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
   const pods: FakePod[] = [];
   const rss = new Map<number, number>();
   const evicted: string[] = [];
+  const zygotes: {
+    id: string;
+    pid: number;
+    recipe: string;
+    sharesPages: boolean;
+    stop: () => Promise<void>;
+  }[] = [];
   const memory = new MemoryBudget(
     maxMB,
     waitMs,
     {
       rssOfTrees: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
-      // No pod here is forked from a zygote, and there is no zygote.
+      // No pod here is forked from a zygote; a zygote counts by its resident memory.
       privateOfTrees: async () => new Map(),
-      privateOfProcesses: async () => new Map(),
-      residentOfProcesses: async () => new Map(),
+      privateOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
+      residentOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
     },
     {
       livePods: () => pods.filter((pod) => pod.state !== 'stopped').map((pod) => pod.asPod),
@@ -33,6 +40,7 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
         evicted.push(pod.id);
         await pod.stop();
       },
+      zygotes: () => zygotes,
     },
   );
   /** A pod using `mb`, last used at `usedAt` (monotonic ms). */
@@ -44,7 +52,23 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
     pods.push(fake);
     return fake;
   };
-  return { memory, pods, pod, evicted };
+  /** The zygote of `recipe`, using `mb`; stopping it records it in `evicted`. */
+  const zygote = (recipe: string, mb: number) => {
+    const entry = {
+      id: `zygote:${recipe}`,
+      pid: 5000 + zygotes.length,
+      recipe,
+      sharesPages: true,
+      stop: vi.fn(async () => {
+        evicted.push(entry.id);
+        zygotes.splice(zygotes.indexOf(entry), 1);
+      }),
+    };
+    rss.set(entry.pid, mb * MB);
+    zygotes.push(entry);
+    return entry;
+  };
+  return { memory, pods, pod, zygote, evicted };
 }
 
 /** Settles `promise` into a readable outcome without letting a rejection go unhandled. */
@@ -118,6 +142,40 @@ describe('MemoryBudget', () => {
       code: 'NO_MEMORY',
       message: expect.stringContaining('nothing left to stop'),
     });
+  });
+
+  it("never stops the spawning recipe's own zygote: evicts the idle pod instead", async () => {
+    const { memory, pod, zygote, evicted } = budget(60, 1000, 40);
+    const own = zygote('warm', 10);
+    pod('echo', 15);
+    await expect(memory.reserve('warm', () => 'spawned')).resolves.toBe('spawned');
+    expect(evicted).toEqual(['echo']);
+    expect(own.stop).not.toHaveBeenCalled();
+  });
+
+  it("stops another recipe's zygote only after the idle pods, and only if still needed", async () => {
+    const { memory, pod, zygote, evicted } = budget(100, 1000, 40);
+    const other = zygote('other', 30);
+    pod('idle', 20, 'ready', 10);
+    pod('busy', 30, 'busy');
+    await expect(memory.reserve('new', () => 'spawned')).resolves.toBe('spawned');
+    expect(evicted).toEqual(['idle']);
+    expect(other.stop).not.toHaveBeenCalled();
+    pod('busy-2', 10, 'busy');
+    pod('idle-2', 5, 'ready', 20);
+    await expect(memory.reserve('new', () => 'spawned')).resolves.toBe('spawned');
+    expect(evicted).toEqual(['idle', 'idle-2', 'zygote:other']);
+  });
+
+  it("stops nothing when only the recipe's own zygote would make room, and waits", async () => {
+    const { memory, pod, zygote, evicted } = budget(60, 300, 40);
+    const own = zygote('warm', 30);
+    pod('idle', 5);
+    const reserved = outcome(memory.reserve('warm', () => 'spawned'));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(reserved.error).toMatchObject({ code: 'NO_MEMORY' });
+    expect(evicted).toEqual([]);
+    expect(own.stop).not.toHaveBeenCalled();
   });
 
   it('lets two spawns take turns, so they never count the same free room', async () => {

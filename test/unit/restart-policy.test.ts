@@ -122,3 +122,30 @@ describe('RestartPolicy', () => {
     expect(p.unstableCrashes).toBe(0);
   });
 });
+
+describe("RestartPolicy and a remote pod's infrastructure", () => {
+  const ended = (code: 'REMOTE_LOST' | 'NO_CAPACITY' | 'REMOTE_UNAVAILABLE'): EndedPod => ({
+    reason: 'crashed',
+    uptimeMs: 200,
+    signal: null,
+    exitCode: 70,
+    wasReady: false,
+    code,
+  });
+
+  it('never makes a recipe fatal for lost nodes, and restarts one at once', () => {
+    const p = policy();
+    for (let i = 0; i < 10; i += 1) expect(p.record(ended('REMOTE_LOST'), 1000)).toBe('restartable');
+    expect(p.delayMs(1000)).toBe(0);
+    expect(p.unstableCrashes).toBe(0);
+  });
+
+  it('waits the first backoff, and never more, when no node had room or the cluster did not answer', () => {
+    const p = policy();
+    for (let i = 0; i < 10; i += 1) {
+      expect(p.record(ended(i % 2 ? 'NO_CAPACITY' : 'REMOTE_UNAVAILABLE'), 1000)).toBe('restartable');
+    }
+    expect(p.delayMs(1000)).toBe(500);
+    expect(p.unstableCrashes).toBe(0);
+  });
+});

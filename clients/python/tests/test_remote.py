@@ -229,3 +229,13 @@ def test_source_of_drops_decorators_and_indentation():
     assert source_of(inner) == "def inner(x):\n    return x\n"
     assert source_of(lambda: 1) is None
     assert source_of(Counter).startswith("class Counter:")
+
+
+def test_bytes_go_both_ways_as_frames(daemon):
+    from podkeeper_client import Podkeeper
+
+    data = bytes(range(256)) * 40_000  # 10 MB
+    with Podkeeper(socket=daemon.socket) as pk:
+        assert pk.call("echo", {"audio": data, "n": 1}) == {"audio": data, "n": 1}
+        assert pk.call("echo", b"") == b""
+        assert pk.call("echo", {"text": "plain"}) == {"text": "plain"}

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { PodkeeperClient } from '../../client/client.js';
 import { isPodkeeperError } from '../../errors.js';
+import { bytesAsBase64 } from '../../transport/frames.js';
+import { inputWithFile, writeOutputFile } from '../byte-files.js';
 import { type ConnectionFlags, withClient, withConnectionOptions } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
 import { printJson } from '../output.js';
@@ -13,6 +15,9 @@ interface CallFlags extends ConnectionFlags {
   keepAlive?: number;
   json?: boolean;
   pull?: boolean;
+  inputFile?: string;
+  inputField?: string;
+  outputFile?: string;
 }
 
 export function registerCall(program: Command): void {
@@ -31,10 +36,18 @@ export function registerCall(program: Command): void {
       'seconds the pod stays after this call; 0 = stop after it, -1 = never',
       keepAlive,
     )
+    .option('--input-file <path>', "the file's bytes as the input (or as --input-field of the JSON input)")
+    .option('--input-field <name>', 'with --input-file: the field of the JSON input that gets the bytes')
+    .option(
+      '--output-file <path>',
+      "write the result's bytes to this file; the rest of the result is printed",
+    )
     .option('--pull', 'install the recipe from the recipe index first when it is not installed')
     .option('--json', 'compact output for scripts: one JSON line per chunk, then the result on one line')
     .action(async (target: string, inputText: string, options: CallFlags) => {
-      const input = jsonInput(inputText);
+      const json = jsonInput(inputText);
+      const input =
+        options.inputFile === undefined ? json : inputWithFile(json, options.inputFile, options.inputField);
       const progress = new ProgressView(
         !options.json && process.stderr.isTTY === true,
         options.json === true,
@@ -66,7 +79,7 @@ async function callOnce(
     onEvent: (event) => {
       if (event.type === 'chunk') {
         progress.pause();
-        process.stdout.write(`${JSON.stringify(event.data)}\n`);
+        process.stdout.write(`${JSON.stringify(bytesAsBase64(event.data))}\n`);
       } else progress.showCall(event);
     },
   });
@@ -78,7 +91,8 @@ async function callOnce(
   try {
     const result = await call;
     progress.stop();
-    printJson(result, !options.json);
+    const shown = options.outputFile === undefined ? result : writeOutputFile(result, options.outputFile);
+    printJson(bytesAsBase64(shown), !options.json);
   } finally {
     progress.stop();
     process.off('SIGINT', onInterrupt);

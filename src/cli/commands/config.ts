@@ -5,7 +5,12 @@
  * `INVALID_OPTION` the daemon would refuse to start with. Secrets in `env` are shown as `***`.
  */
 import type { Command } from 'commander';
-import { type DaemonFlags, explainDaemonConfig } from '../../daemon/config.js';
+import {
+  CONFIG_FILE_FIELDS,
+  type ConfigFileField,
+  type DaemonFlags,
+  explainDaemonConfig,
+} from '../../daemon/config.js';
 import { resolveOptions } from '../../manager/options.js';
 import { hasUrlCredentials, isSecretName, redact } from '../../redact.js';
 import { withDaemonOptions } from '../daemon-options.js';
@@ -20,9 +25,8 @@ const DESCRIBED_DEFAULTS: Record<string, string> = {
   httpAllowRemote: 'false',
 };
 
-/** Every setting, in the order the README's table lists them, then the config.json-only ones. */
-const FIELDS = [
-  'home',
+/** The order the README's table lists the settings in, then the config.json-only ones. */
+const ORDER: readonly ConfigFileField[] = [
   'socket',
   'recipePath',
   'python',
@@ -49,7 +53,10 @@ const FIELDS = [
   'builtinRecipes',
   'env',
   'pythonDownloads',
-] as const;
+];
+
+/** Every setting: the home, then every config.json field (one missing from ORDER comes last). */
+const FIELDS = ['home', ...new Set([...ORDER, ...CONFIG_FILE_FIELDS])];
 
 interface EffectiveSetting {
   value: unknown;

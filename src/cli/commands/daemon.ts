@@ -35,9 +35,10 @@ export function registerDaemon(program: Command): void {
       return;
     }
     const { runDaemon } = await import('../../daemon/main.js'); // the daemon's modules, only for it
-    if (pidFile) writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+    // Written only once the socket is ours: a daemon that loses it to another never touches the file.
+    const onListening = () => pidFile && writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
     try {
-      process.exitCode = await runDaemon(options);
+      process.exitCode = await runDaemon({ ...options, onListening });
     } finally {
       if (pidFile) removePidFile(pidFile);
     }

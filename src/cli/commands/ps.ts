@@ -16,8 +16,23 @@ export function registerPs(program: Command): void {
       if (options.json) return printJson({ pods, fatal, zygotes });
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
+      // WHERE only when a pod runs elsewhere: a daemon without launchers prints the table it always did.
+      const elsewhere = pods.some((pod) => pod.where && pod.where.launcher !== 'local');
+      const whereColumn = (value: string) => (elsewhere ? [value] : []);
       printTable(
-        ['ID', 'RECIPE', 'STATE', 'PID', 'RSS MB', 'UPTIME', 'IDLE', 'UNTIL', 'CALLS', 'RESTARTS'],
+        [
+          'ID',
+          'RECIPE',
+          'STATE',
+          'PID',
+          'RSS MB',
+          'UPTIME',
+          'IDLE',
+          'UNTIL',
+          'CALLS',
+          'RESTARTS',
+          ...whereColumn('WHERE'),
+        ],
         [
           ...pods.map((pod) => [
             pod.id,
@@ -32,8 +47,21 @@ export function registerPs(program: Command): void {
             until(pod),
             pod.calls,
             pod.restarts,
+            ...whereColumn(where(pod.where)),
           ]),
-          ...fatal.map((f) => ['-', f.recipe, 'fatal', '-', '-', '-', '-', '-', '-', f.crashes]),
+          ...fatal.map((f) => [
+            '-',
+            f.recipe,
+            'fatal',
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+            f.crashes,
+            ...whereColumn('-'),
+          ]),
           ...zygotes.map((z) => [
             '-',
             z.recipe,
@@ -45,6 +73,7 @@ export function registerPs(program: Command): void {
             '-',
             '-',
             '-',
+            ...whereColumn('local'),
           ]),
         ],
       );
@@ -56,6 +85,12 @@ export function registerPs(program: Command): void {
         );
       }
     });
+}
+
+/** `local`, or the launcher and the host it placed the pod on (`gpu@10.0.0.7`). */
+function where(at: { launcher: string; host?: string } | undefined): string {
+  if (!at) return '-';
+  return at.host ? `${at.launcher}@${at.host}` : at.launcher;
 }
 
 /** Ollama's UNTIL: when an idle pod is reclaimed ("4m59s"), "busy" while it works, "forever" when never. */

@@ -59,7 +59,8 @@ ${cases.join('\n')}
   if [[ -n "$words" ]]; then
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
   elif [[ $recipes -eq 1 ]]; then
-    COMPREPLY=($(compgen -W "$(${RECIPES})" -- "$cur"))
+    # Read as lines, never through compgen -W, which would expand $(...) inside a name.
+    while IFS= read -r i; do [[ "$i" == "$cur"* ]] && COMPREPLY+=("$i"); done < <(${RECIPES})
     [[ "$command" == run ]] && COMPREPLY+=($(compgen -d -- "$cur"))
   fi
 }

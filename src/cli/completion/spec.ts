@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { connect } from '../../client/connect.js';
 import { recipePathFrom } from '../../location/environment.js';
 import { resolveHome } from '../../location/home.js';
+import { checkTrustedDir } from '../../location/home-checks.js';
 import { BUILTIN_RECIPES_DIR } from '../../paths.js';
+import { RECIPE_NAME } from '../../recipes/schema.js';
 
 export interface CommandSpec {
   name: string;
@@ -44,7 +46,9 @@ export function commandSpecs(program: Command): CommandSpec[] {
 
 /**
  * Recipe names for completion: the running daemon's, else the folders a daemon would serve
- * (PODKEEPER_RECIPE_PATH, the home's installed recipes, the built-in ones). Never fails.
+ * (PODKEEPER_RECIPE_PATH, the home's installed recipes if the home passes the daemon's trust
+ * check, the built-in ones). Only valid recipe names are offered: the shell reads them as words,
+ * so a name is data and never a command. Never fails.
  */
 export async function recipeNames(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   try {
@@ -55,8 +59,18 @@ export async function recipeNames(env: NodeJS.ProcessEnv = process.env): Promise
       await client.close();
     }
   } catch {
-    const dirs = [...recipePathFrom(env), join(resolveHome(undefined, env), 'recipes'), BUILTIN_RECIPES_DIR];
+    const dirs = [...recipePathFrom(env), ...installedDir(resolveHome(undefined, env)), BUILTIN_RECIPES_DIR];
     return [...new Set(dirs.flatMap(namesIn))].sort();
+  }
+}
+
+/** The home's recipes folder, only when the daemon would trust the home. */
+function installedDir(home: string): string[] {
+  try {
+    checkTrustedDir(home, 'home');
+    return [join(home, 'recipes')];
+  } catch {
+    return [];
   }
 }
 
@@ -70,7 +84,7 @@ function namesIn(dir: string): string[] {
   return entries.flatMap((entry) => {
     try {
       const recipe = JSON.parse(readFileSync(join(dir, entry, 'recipe.json'), 'utf8')) as { name?: unknown };
-      return typeof recipe.name === 'string' ? [recipe.name] : [];
+      return typeof recipe.name === 'string' && RECIPE_NAME.test(recipe.name) ? [recipe.name] : [];
     } catch {
       return [];
     }

@@ -4,7 +4,7 @@
  * (a service manager has no PATH of the user's shell), restart it when it fails but not after a
  * clean `podkeeper shutdown`, and give it the PATH of the install so it finds python3 and uv.
  */
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 export type ServicePlatform = 'linux' | 'darwin';
 
@@ -23,6 +23,11 @@ export const LAUNCHD_LABEL = 'dev.podkeeper.daemon';
 export const SYSTEMD_UNIT = 'podkeeper.service';
 
 /** Where the definition goes for this user. */
+/** The install's PATH without relative or empty entries: the service's working directory is not the shell's. */
+export function servicePath(path: string): string {
+  return path.split(':').filter(isAbsolute).join(':');
+}
+
 export function definitionPath(platform: ServicePlatform, env: NodeJS.ProcessEnv, home: string): string {
   if (platform === 'darwin') return join(home, 'Library', 'LaunchAgents', `${LAUNCHD_LABEL}.plist`);
   const config = env['XDG_CONFIG_HOME'] || join(home, '.config');
@@ -41,7 +46,7 @@ function systemdUnit(spec: ServiceSpec): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${systemdQuote(spec.node)} ${systemdQuote(spec.bin)} daemon --home ${systemdQuote(spec.home)}`,
+    `ExecStart=${[spec.node, spec.bin].map(execWord).join(' ')} daemon --home ${execWord(spec.home)}`,
     `Environment=${systemdQuote(`PATH=${spec.path}`)}`,
     // `podkeeper shutdown` exits 0 and stays down; a crash restarts.
     'Restart=on-failure',
@@ -54,6 +59,24 @@ function systemdUnit(spec: ServiceSpec): string {
     'WantedBy=default.target',
     '',
   ].join('\n');
+}
+
+/** An ExecStart word: systemd also expands `$VAR` and `${VAR}` there, so `$` is doubled too. */
+function execWord(value: string): string {
+  return systemdQuote(value.replaceAll('$', '$$$$'));
+}
+
+/** The home an ExecStart written by {@link systemdUnit} or a plist by {@link launchdPlist} runs. */
+export function homeInDefinition(platform: ServicePlatform, text: string): string | undefined {
+  if (platform === 'darwin') {
+    const found = /<string>--home<\/string>\s*<string>([^<]*)<\/string>/.exec(text)?.[1];
+    return found === undefined ? undefined : unXml(found);
+  }
+  const word = /^ExecStart=.* daemon --home (.+)$/m.exec(text)?.[1];
+  if (word === undefined) return undefined;
+  const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(word)?.[1];
+  const unquoted = quoted === undefined ? word : quoted.replace(/\\(.)/g, '$1');
+  return unquoted.replace(/%%|\$\$/g, (pair) => pair.charAt(0));
 }
 
 /** systemd's quoting: double quotes, with backslash escapes; `%` (a specifier) doubled. */
@@ -101,4 +124,8 @@ function launchdPlist(spec: ServiceSpec): string {
 
 function xml(value: string): string {
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+function unXml(value: string): string {
+  return value.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 }

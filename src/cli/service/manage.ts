@@ -4,7 +4,7 @@
  * service; `status` says whether it is installed, and what systemctl / launchctl and the daemon say.
  * `--no-enable` only writes or removes the file (for a machine without a user session manager).
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect } from '../../client/connect.js';
@@ -15,10 +15,12 @@ import { PACKAGE_ROOT } from '../../paths.js';
 import { runCommand } from '../../process/command.js';
 import {
   definitionPath,
+  homeInDefinition,
   LAUNCHD_LABEL,
   renderDefinition,
   type ServicePlatform,
   SYSTEMD_UNIT,
+  servicePath,
 } from './definition.js';
 
 export interface ServiceOptions {
@@ -51,7 +53,7 @@ export async function installService(options: ServiceOptions): Promise<{ file: s
     node: process.execPath,
     bin: join(PACKAGE_ROOT, 'bin', 'podkeeper.js'),
     home,
-    path: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+    path: servicePath(env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'),
   });
   mkdirSync(dirname(file), { recursive: true });
   const temp = `${file}.tmp-${process.pid}`;
@@ -88,7 +90,13 @@ export async function uninstallService(
 export async function serviceStatus(options: Omit<ServiceOptions, 'enable'>): Promise<ServiceStatus> {
   const env = options.env ?? process.env;
   const file = definitionPath(options.platform, env, env['HOME'] || homedir());
-  const location = resolveLocation(options.flags, env);
+  // The daemon asked about is the one the installed service runs, at the home written in it.
+  const installedHome = existsSync(file)
+    ? homeInDefinition(options.platform, readFileSync(file, 'utf8'))
+    : undefined;
+  const location = installedHome
+    ? resolveLocation({ home: installedHome }, {})
+    : resolveLocation(options.flags, env);
   let enabled: string;
   let active: string;
   if (options.platform === 'linux') {

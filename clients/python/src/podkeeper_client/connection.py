@@ -167,7 +167,7 @@ class Podkeeper:
         message = {"id": request_id, "action": action}
         if payload is not None:
             message["payload"] = payload
-        line = (json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+        line = _encode(message)
         with self._lock:
             if self._closed:
                 raise PodkeeperError("CHANNEL_CLOSED", f"the connection to {self.socket_path} is closed")
@@ -216,13 +216,16 @@ class Podkeeper:
 
     def _read(self) -> None:
         try:
-            for line in self._sock.makefile("rb"):
+            reader = self._sock.makefile("rb")
+            for line in reader:
                 try:
                     message = json.loads(line)
                 except ValueError:
                     continue
                 if type(message) is not dict:
                     continue
+                if "$frames" in message:
+                    message = _attach(message, [_read_exactly(reader, n) for n in message.pop("$frames")])
                 with self._lock:
                     waiting = self._pending.get(message.get("id"))
                 if waiting is not None:
@@ -254,6 +257,41 @@ class Podkeeper:
 
     def __repr__(self) -> str:
         return f"Podkeeper(socket={self.socket_path!r})"
+
+
+def _encode(message: dict) -> bytes:
+    """One request line, then the frames of its bytes (docs/protocol.md#bytes). Every request says
+    `$frames` (`[]` without bytes), so bytes in its answer come as frames too."""
+    frames: list = []
+
+    def as_frame(value: object) -> object:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+        frames.append(value)
+        return {"$bytes": len(frames) - 1}
+
+    text = json.dumps(message, separators=(",", ":"), allow_nan=False, default=as_frame)
+    lengths = ",".join(str(memoryview(frame).nbytes) for frame in frames)
+    line = f'{text[:-1]},"$frames":[{lengths}]}}\n'.encode()
+    return b"".join((line, *frames)) if frames else line
+
+
+def _read_exactly(reader, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) != size:
+        raise OSError(f"the connection ended inside a frame ({len(data)} of {size} bytes)")
+    return data
+
+
+def _attach(value: object, frames: list[bytes]) -> object:
+    """`value` with each `{"$bytes": i}` replaced by frame `i`."""
+    if type(value) is list:
+        return [_attach(item, frames) for item in value]
+    if type(value) is not dict:
+        return value
+    if len(value) == 1 and type(value.get("$bytes")) is int and 0 <= value["$bytes"] < len(frames):
+        return frames[value["$bytes"]]
+    return {key: _attach(item, frames) for key, item in value.items()}
 
 
 def _call_payload(target: str, input: object, action: str, timeout: float | None, keep_alive: float | None) -> dict:

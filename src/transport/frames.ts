@@ -1,0 +1,155 @@
+/**
+ * Binary frames: bytes travel beside a JSON line instead of as base64 inside it.
+ *
+ *   {"id":"1","action":"call","payload":{"input":{"audio":{"$bytes":0}}},"$frames":[1048576]}\n
+ *   <1048576 raw bytes>
+ *
+ * A message that carries bytes lists the length of each frame in a top-level `$frames` array, and
+ * stands `{"$bytes": i}` wherever frame `i` goes; the frames follow its newline, back to back. A
+ * message without bytes is the plain JSON line it always was. A request that carries `$frames`
+ * (even `[]`) says its sender reads frames, so its answer may carry them too; to a peer that did not
+ * say so, bytes go as `{"$base64": "…"}` in plain JSON.
+ *
+ * This module knows the shape only; the framer reads the raw bytes (line-framer.ts).
+ */
+import { Buffer } from 'node:buffer';
+
+const FRAMES_KEY = '$frames';
+const BYTES_KEY = '$bytes';
+
+/** A message ready to write: its JSON line (without newline) and the frames that follow it. */
+export interface EncodedMessage {
+  line: string;
+  frames: Uint8Array[];
+}
+
+/**
+ * `value` with each Uint8Array replaced by `swap(it)`: objects and arrays on the way to one are
+ * copied, the rest is shared (a value without bytes comes back as is). Done before JSON.stringify,
+ * since Buffer#toJSON would first turn every byte into a number of an array.
+ */
+function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (ArrayBuffer.isView(value))
+    return swap(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item !== 'object' || item === null) continue;
+      const replaced = replaceBytes(item, swap);
+      if (replaced === item) continue;
+      copy ??= value.slice();
+      copy[i] = replaced;
+    }
+    return copy ?? value;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value; // a Date...
+  let copy: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item !== 'object' || item === null) continue;
+    const replaced = replaceBytes(item, swap);
+    if (replaced === item) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[key] = replaced;
+  }
+  return copy ?? value;
+}
+
+const toBase64 = (bytes: Uint8Array) => ({
+  $base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+});
+
+/** `value` with its bytes as `{"$base64": …}`, for a peer (or a terminal) that reads JSON only. */
+export function bytesAsBase64(value: unknown): unknown {
+  return replaceBytes(value, toBase64);
+}
+
+/**
+ * `message` as one JSON line plus frames. With `frames` false (a peer that does not read them),
+ * bytes become `{"$base64": …}`; with `announce`, a message without bytes still says `$frames: []`.
+ * Throws what JSON.stringify throws (too deep, a BigInt).
+ */
+export function encodeMessage(message: unknown, frames: boolean, announce = false): EncodedMessage {
+  const out: Uint8Array[] = [];
+  const swap = frames ? (bytes: Uint8Array) => ({ [BYTES_KEY]: out.push(bytes) - 1 }) : toBase64;
+  const line = JSON.stringify(replaceBytes(message, swap));
+  if (out.length > 0) {
+    const lengths = out.map((frame) => frame.byteLength).join(',');
+    return { line: `${line.slice(0, -1)},"${FRAMES_KEY}":[${lengths}]}`, frames: out };
+  }
+  // `$frames: []`: a request that says its sender reads frames (a JSON object only).
+  return {
+    line: announce && line?.endsWith('}') ? `${line.slice(0, -1)},"${FRAMES_KEY}":[]}` : line,
+    frames: [],
+  };
+}
+
+/** What a decoded line's `$frames` announces: nothing, the frame lengths, or why it is malformed. */
+export type FrameHeader =
+  | { kind: 'none' }
+  | { kind: 'frames'; lengths: number[]; total: number }
+  | { kind: 'bad'; detail: string };
+
+const NONE: FrameHeader = { kind: 'none' };
+
+/** Reads and removes `$frames` from a decoded top-level object. */
+export function takeFrameHeader(value: unknown): FrameHeader {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !Object.hasOwn(value, FRAMES_KEY)
+  ) {
+    return NONE;
+  }
+  const record = value as Record<string, unknown>;
+  const lengths = record[FRAMES_KEY];
+  delete record[FRAMES_KEY];
+  if (!Array.isArray(lengths)) return { kind: 'bad', detail: '`$frames` must be an array of byte lengths.' };
+  let total = 0;
+  for (const length of lengths) {
+    if (!Number.isSafeInteger(length) || (length as number) < 0) {
+      return {
+        kind: 'bad',
+        detail: `\`$frames\` must hold non-negative integers, got ${JSON.stringify(length)}.`,
+      };
+    }
+    total += length as number;
+  }
+  return { kind: 'frames', lengths: lengths as number[], total };
+}
+
+/**
+ * Puts the frames (slices of `data`, in order) where `{"$bytes": i}` stands in `value`. Returns a
+ * detail when a reference names no frame.
+ */
+export function attachFrames(value: unknown, lengths: number[], data: Buffer): string | undefined {
+  const frames: Buffer[] = [];
+  let offset = 0;
+  for (const length of lengths) {
+    frames.push(data.subarray(offset, offset + length));
+    offset += length;
+  }
+  let error: string | undefined;
+  const visit = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) node[i] = visit(node[i]);
+      return node;
+    }
+    const record = node as Record<string, unknown>;
+    const index = record[BYTES_KEY];
+    if (index !== undefined && Object.keys(record).length === 1) {
+      const frame = Number.isSafeInteger(index) ? frames[index as number] : undefined;
+      if (frame === undefined)
+        error ??= `\`{"$bytes": ${JSON.stringify(index)}}\` names no frame of ${frames.length}.`;
+      return frame ?? node;
+    }
+    for (const key in record) record[key] = visit(record[key]);
+    return record;
+  };
+  visit(value);
+  return error;
+}

@@ -1,0 +1,102 @@
+/**
+ * Bytes in, messages out: lines from the linear framer, decoded, and for a line announcing frames
+ * (frames.ts) the raw bytes that follow it, put where its `{"$bytes": i}` stand.
+ *
+ *   chunk ─▶ LineFramer ─line─▶ decodeLine ─▶ $frames? ─no──▶ message(value)
+ *                 ▲                              └─yes─▶ framer.expect(total) ─bytes─▶ attachFrames ─▶ message(value)
+ *                 └─ too long, bad UTF-8 / JSON / number, bad `$frames` ─────────────────────────────▶ invalid(…)
+ */
+import { attachFrames, takeFrameHeader } from './frames.js';
+import { decodeLine } from './json-values.js';
+import { HEAD_BYTES, LineFramer } from './line-framer.js';
+
+export type InvalidReason = 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
+
+export interface MessageSink {
+  message(value: unknown): void;
+  /** A line that was dropped: why, its text (or head), its size in bytes, and what is wrong. */
+  invalid(reason: InvalidReason, text: string, length: number, detail: string): void;
+}
+
+/** Messages that came with a `$frames` header (even `[]`): their sender reads frames. */
+const framed = new WeakSet<object>();
+
+/** True when `message` (as emitted by a reader) announced frames: its answer may carry them. */
+export function readsFrames(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && framed.has(message);
+}
+
+export class MessageReader {
+  readonly #framer: LineFramer;
+  readonly #maxLineLength: number;
+  readonly #maxFrameBytes: number;
+  readonly #sink: MessageSink;
+  /** A message whose frames are being read, and their lengths. */
+  #awaiting: { value: object; lengths: number[] } | null = null;
+
+  constructor(maxLineLength: number, maxFrameBytes: number, sink: MessageSink) {
+    this.#maxLineLength = maxLineLength;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#sink = sink;
+    this.#framer = new LineFramer(maxLineLength, {
+      onLine: (line) => this.#onLine(line),
+      onTooLong: (head, size) => this.#onTooLong(head, size),
+      onFrames: (data) => this.#onFrames(data),
+    });
+  }
+
+  push(chunk: Buffer): void {
+    this.#framer.push(chunk);
+  }
+
+  /** End of input: a last unterminated line counts; a message whose frames were cut short is dropped. */
+  end(): void {
+    this.#awaiting = null;
+    this.#framer.end();
+  }
+
+  #onLine(line: Buffer): void {
+    const decoded = decodeLine(line);
+    if (!decoded.ok) {
+      const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
+      this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
+      return;
+    }
+    const header = takeFrameHeader(decoded.value);
+    if (header.kind === 'none') this.#sink.message(decoded.value);
+    else if (header.kind === 'bad') this.#badFrames(line, header.detail);
+    else if (header.total > this.#maxFrameBytes) {
+      this.#framer.expect(header.total, false); // skipped, so the next line is read where it starts
+      this.#badFrames(
+        line,
+        `The frames of this message are ${header.total} bytes; the limit is ${this.#maxFrameBytes}.`,
+      );
+    } else {
+      framed.add(decoded.value as object);
+      this.#awaiting = { value: decoded.value as object, lengths: header.lengths };
+      this.#framer.expect(header.total, true); // no bytes (`[]`, `[0]`): onFrames at once
+    }
+  }
+
+  #onFrames(data: Buffer): void {
+    const awaiting = this.#awaiting;
+    this.#awaiting = null;
+    if (awaiting === null) return;
+    const error = attachFrames(awaiting.value, awaiting.lengths, data);
+    if (error === undefined) {
+      this.#sink.message(awaiting.value);
+      return;
+    }
+    const text = JSON.stringify(awaiting.value).slice(0, HEAD_BYTES);
+    this.#sink.invalid('frames', text, text.length, error);
+  }
+
+  #badFrames(line: Buffer, detail: string): void {
+    this.#sink.invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, detail);
+  }
+
+  #onTooLong(head: Buffer, size: number): void {
+    const detail = `The line is ${size} bytes long; the limit is ${this.#maxLineLength}.`;
+    this.#sink.invalid('too-long', head.toString('utf8'), size, detail);
+  }
+}
