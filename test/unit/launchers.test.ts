@@ -14,6 +14,7 @@ import { MemoryBudget } from '../../src/manager/memory-budget.js';
 import { resolveOptions } from '../../src/manager/options.js';
 import { Pod } from '../../src/pod/pod.js';
 import type { PodProcess, PodSignal, ProcessExit, Where } from '../../src/pod/spawn.js';
+import { POD_PROTOCOL_VERSION } from '../../src/protocol/pod.js';
 
 /** A process that is only streams: the test writes the pod's lines and decides how it ends. */
 function memoryProcess(where: Where) {
@@ -50,7 +51,7 @@ const READY = {
   backend: 'python',
   memoryMB: 8000,
   pid: 7,
-  protocol: 1,
+  protocol: POD_PROTOCOL_VERSION,
   actions: ['process'],
   python: '3.11.7',
 };
