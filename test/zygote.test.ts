@@ -281,3 +281,31 @@ describe('a recipe with preload', () => {
     expect(existsSync(socket)).toBe(false);
   });
 });
+
+describe('a zygote in the memory budget', () => {
+  it('counts by its resident pages, which its spare and forked pods share', async () => {
+    // 48 MB the zygote allocates in its preload: its spare pod and every pod it forks share them,
+    // so they are no process's private pages; the budget must still count them, once.
+    const recipes = tempDir();
+    cpSync(join(FIXTURE_RECIPES, 'warm'), join(recipes, 'ballast'), { recursive: true });
+    const warm = JSON.parse(readFileSync(join(recipes, 'ballast', 'recipe.json'), 'utf8'));
+    writeFileSync(
+      join(recipes, 'ballast', 'ballast.py'),
+      'BALLAST = bytearray(48 * 1024 * 1024)\nBALLAST[::4096] = b"x" * len(range(0, len(BALLAST), 4096))\n',
+    );
+    writeFileSync(
+      join(recipes, 'ballast', 'recipe.json'),
+      JSON.stringify({
+        ...warm,
+        name: 'ballast',
+        capability: 'ballast',
+        preload: [...warm.preload, 'ballast'],
+      }),
+    );
+    const manager = createManager({ recipePath: [recipes], builtinRecipes: false });
+    const zygote = await manager.startZygote('ballast');
+    expect(((await manager.call('ballast', {})) as WarmAnswer).warmedIn).toBe(zygote);
+    const { usedMB } = await manager.memory();
+    expect(usedMB).toBeGreaterThan(48);
+  });
+});

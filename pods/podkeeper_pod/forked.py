@@ -1,13 +1,13 @@
-"""A pod forked from a zygote (zygote.py): undo what must not be inherited, then guard a runner
-exactly as a normally spawned guardian does (guardian.py).
+"""What a pod forked from a zygote (zygote.py, prefork.py) does that a normally spawned one does not:
+read the spawned process's request, take over its stdio, environ and cwd, renew random seeds, and
+stay connected to it.
 
-    zygote ─fork─▶ here: new session and group; fds 0, 1, 2 = the spawned process's (the pod's pipes);
-                   environ and cwd = the spawned process's; signal handlers and SIGCHLD to defaults;
-                   random seeds renewed (random, numpy); subreaper
-                   └─ guard() ─fork─▶ runner (the same code as a normal pod's, from recipe.json on)
+    zygote ─fork─▶ guardian: new session and group; signal handlers and SIGCHLD to defaults; subreaper
+                   └─ guard() ─fork─▶ runner (the same code as a normal pod's, from recipe.json on);
+                      fds 0, 1, 2, environ and cwd = the spawned process's; seeds renewed (random, numpy)
 
-The spawned process (via_zygote.py) and this guardian stay connected: it forwards the daemon's
-signals here by pid, and gets the runner's wait status back to exit with. The connection closing
+The spawned process (via_zygote.py) and the guardian stay connected: it forwards the daemon's
+signals there by pid, and gets the runner's wait status back to exit with. The connection closing
 without that status means the spawned process was SIGKILLed (the daemon's last resort): the tree
 is killed at once, as the daemon's SIGKILL to a normal pod's group would.
 """
@@ -28,40 +28,48 @@ from . import guardian, wire
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from socket import socket
-    from typing import NoReturn
 
 FORWARDED = (signals.SIGTERM, signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM, signals.SIGINT)
 
 
-def become_pod(conn: socket, fds: list[int], recipe_dir: str, environ: dict, cwd: str) -> NoReturn:
+def read_request(conn: socket, recipe_dir: str) -> tuple[dict, str, list[int]] | None:
+    """A fork request from a spawned process (via_zygote.py): its environ, cwd and fds 0, 1, 2; None
+    when it asked for another recipe (answered ZYGOTE_MISMATCH). Raises WireError or OSError."""
+    conn.settimeout(5)
+    request, fds = wire.receive(conn, want_fds=True)
     try:
-        os.setsid()
-        for signum in (signals.SIGCHLD, *FORWARDED):
-            signals.signal(signum, signals.SIG_DFL)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
+        if request is None or request[0] != "fork" or len(fds) != 3 or len(request) != 4:
+            raise wire.WireError(f"expected ('fork', recipe_dir, environ, cwd) and 3 fds, got {len(fds)} fds")
+        conn.settimeout(None)
+        if request[1] != recipe_dir:
+            wire.send(conn, ("refused", "ZYGOTE_MISMATCH", f"this zygote serves {recipe_dir}"))
+            raise _Mismatch
+    except BaseException as error:
         for fd in fds:
-            if fd > 2:
-                os.close(fd)
-        os.environ.clear()
-        os.environ.update(environ)
-        os.chdir(cwd)
-        sys.argv = ["-c", recipe_dir]
-        renew_random_seeds()
-        from . import __main__ as runner_main
+            os.close(fd)
+        if isinstance(error, _Mismatch):
+            return None
+        raise
+    return request[2], request[3], fds
 
-        runner_main.guardian_pid = os.getpid()
-        wire.send(conn, ("forked", os.getpid()))
-    except BaseException as error:  # noqa: BLE001 - never return into the zygote's loop
-        try:
-            wire.send(conn, ("refused", "ZYGOTE_BROKEN", f"the forked pod could not set itself up: {error!r}"))
-        finally:
-            os._exit(70)
-    guardian.guard(
-        lambda: _arm(conn),
-        in_runner=conn.close,
-        report=lambda status: _report(conn, status),
-    )
+
+class _Mismatch(Exception):
+    pass
+
+
+def adopt(fds: list[int], environ: dict, cwd: str, recipe_dir: str) -> None:
+    """Become the spawned process's pod: its stdio (fds 0, 1, 2), environment and working directory,
+    the runner's argv, fresh random seeds."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    sys.argv = ["-c", recipe_dir]
+    renew_random_seeds()
 
 
 def renew_random_seeds() -> None:
@@ -72,7 +80,7 @@ def renew_random_seeds() -> None:
         numpy_random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
-def _arm(conn: socket) -> bool:
+def arm(conn: socket) -> bool:
     """The subreaper flag (no parent-death signal: the parent is the zygote, which may exit before
     us), and a watch on the spawned process through the connection."""
     if sys.platform.startswith("linux"):
@@ -98,7 +106,7 @@ def _watch(conn: socket, main: int) -> None:
         pass
 
 
-def _report(conn: socket, status: int) -> None:
+def report(conn: socket, status: int) -> None:
     try:
         wire.send(conn, ("exited", status))
     except OSError:  # the spawned process is gone: nobody to tell

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from socket import socket
 
 MAX_MESSAGE = 1 << 22  # an environment of a few MB is already absurd
-MAX_FDS = 3
+MAX_FDS = 4  # a request handed to a spare pod (prefork.py): its connection and fds 0, 1, 2
 
 
 class WireError(Exception):

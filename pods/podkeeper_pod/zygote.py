@@ -2,18 +2,24 @@
 so a pod starts without importing them again and shares their pages with every sibling.
 
     daemon ─spawn─▶ zygote <recipe_dir> <socket>   imports `preload`, listens, prints one line
+    zygote ─fork─▶ spare guardian (setsid) ─fork─▶ spare runner   (prefork.py: both wait)
     daemon ─spawn─▶ via_zygote <recipe_dir> <socket>  (the process the daemon holds: pid, stdio)
                        │ connect, send (recipe_dir, environ, cwd) + its fds 0, 1, 2 (SCM_RIGHTS)
                        ▼
-                    zygote ─fork─▶ forked guardian (setsid, subreaper; stdio = those fds)
-                                      └─fork─▶ runner, exactly as a normally spawned pod's
+                    spare guardian (subreaper) ── those fds, environ, cwd ─▶ spare runner, which
+                    then starts exactly as a normally spawned pod's runner (forked.py)
+
+Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), a guardian and its
+runner, and the spare's guardian accepts the next request on the zygote's socket itself; the
+zygote forks the next spare when it hears this one taken (or dead). The zygote accepts a request
+only while there is no spare, that is while forking is unsafe: it refuses it.
 
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
-(`"warm:preload"`: `preload()` of the recipe's module `warm`). Before each fork the zygote checks that
-nothing but its own thread runs: a Python thread, or a native thread started by a preload function
+(`"warm:preload"`: `preload()` of the recipe's module `warm`). Before forking a spare the zygote checks
+that nothing but its own thread runs: a Python thread, or a native thread started by a preload function
 (native threads that the imports themselves start, such as OpenBLAS's pool, are counted once after
 the imports: those libraries stop them at fork and start them again in the child). When another
-thread runs, the request is refused with `ZYGOTE_THREADS` and the pod starts normally; so it is
+thread runs, there is no spare and every request is refused with `ZYGOTE_THREADS` and the pod starts normally; so it is
 with `ZYGOTE_CUDA` when the preload initialised CUDA (torch's).
 
 The zygote exits when the daemon closes its stdin, on SIGTERM, or when the daemon dies. Pods it has
@@ -36,7 +42,9 @@ except ImportError:  # pragma: no cover
 
 from . import codec, wire
 from .channel import note
+from .forked import read_request
 from .guardian import PR_SET_PDEATHSIG, _prctl
+from .prefork import Spare, fork_spare
 
 USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
 PARENT_POLL_SECONDS = 1.0
@@ -114,17 +122,29 @@ class Zygote:
         self.listener = listener
         self.baseline = baseline
         self.forks = 0
+        self.spare: Spare | None = None  # a pod forked ahead of need (prefork.py)
 
     def serve(self) -> None:
         """Accept fork requests until stdin closes (the daemon is done with us) or the parent is gone."""
         parent = os.getppid()
         while True:
-            ready, _, _ = select.select([self.listener, 0], [], [], PARENT_POLL_SECONDS)
+            if self.spare is None and unsafe_to_fork(self.baseline) is None:
+                try:
+                    self.spare = fork_spare(self.listener, self.recipe_dir)
+                except OSError as error:  # out of processes or memory: requests are refused meanwhile
+                    note(f"zygote: cannot fork a spare pod: {error}")
+            # While a spare waits, it accepts the next request itself; the zygote only hears it go.
+            watched = [self.spare.channel if self.spare is not None else self.listener, 0]
+            ready, _, _ = select.select(watched, [], [], PARENT_POLL_SECONDS)
             if os.getppid() != parent:
                 return
             if 0 in ready and not os.read(0, 4096):
                 return
-            if self.listener in ready:
+            if self.spare is not None and self.spare.channel in ready:
+                if self.spare.gone():
+                    self.forks += 1
+                self.spare = None
+            elif self.listener in ready:
                 try:
                     conn, _ = self.listener.accept()
                 except OSError:
@@ -133,30 +153,15 @@ class Zygote:
                     self.handle(conn)
 
     def handle(self, conn: socket.socket) -> None:
+        """A request that came while there is no spare: forking is unsafe (or failed), so refuse it."""
         fds: list[int] = []
         try:
-            conn.settimeout(5)
-            request, fds = wire.receive(conn, want_fds=True)
-            if request is None or request[0] != "fork" or len(fds) != 3 or len(request) != 4:
-                raise wire.WireError(f"expected ('fork', recipe_dir, environ, cwd) and 3 fds, got {len(fds)} fds")
-            _, recipe_dir, environ, cwd = request
-            if recipe_dir != self.recipe_dir:
-                conn.settimeout(None)
-                wire.send(conn, ("refused", "ZYGOTE_MISMATCH", f"this zygote serves {self.recipe_dir}"))
+            request = read_request(conn, self.recipe_dir)
+            if request is None:
                 return
-            unsafe = unsafe_to_fork(self.baseline)
-            conn.settimeout(None)
-            if unsafe is not None:
-                wire.send(conn, ("refused", *unsafe))
-                return
-            sys.stdout.flush()
-            sys.stderr.flush()
-            if os.fork() == 0:
-                from .forked import become_pod
-
-                self.listener.close()
-                become_pod(conn, fds, recipe_dir, environ, cwd)  # never returns
-            self.forks += 1
+            fds = request[2]
+            unsafe = unsafe_to_fork(self.baseline) or ("ZYGOTE_BROKEN", "the zygote could not fork a pod")
+            wire.send(conn, ("refused", *unsafe))
         except (OSError, wire.WireError) as error:
             note(f"zygote: a fork request failed: {error}")
         finally:

@@ -203,8 +203,9 @@ def test_a_bad_fork_request_leaves_no_descriptor_in_the_zygote(recipe, start_zyg
     proc, path = start_zygote(recipe)
     assert proc.stdout is not None
     assert json.loads(proc.stdout.readline())["type"] == "zygote"
-    fd_dir = f"/proc/{proc.pid}/fd"
-    before = len(os.listdir(fd_dir))
+    guardian, _ = _spare(proc.pid)  # the spare pod's guardian accepts the request
+    fd_dirs = [f"/proc/{proc.pid}/fd", f"/proc/{guardian}/fd"]
+    before = [len(os.listdir(fd_dir)) for fd_dir in fd_dirs]
     pipes = [os.pipe() for _ in range(2)]
     sent = (pipes[0][0], pipes[1][1], pipes[1][0])
     try:
@@ -216,7 +217,7 @@ def test_a_bad_fork_request_leaves_no_descriptor_in_the_zygote(recipe, start_zyg
             while conn.recv(4096):  # the zygote hangs up on a request it cannot read
                 pass
         # Its listener, stdio and the like only: the three descriptors it was sent are closed.
-        assert _eventually(lambda: len(os.listdir(fd_dir)) == before, 5)
+        assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
     finally:
         for read_end, write_end in pipes:
             os.close(read_end)
@@ -263,3 +264,70 @@ def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path
     pod = start_pod(directory, args=[str(directory), path], entry=VIA_ZYGOTE)
     assert "guardian" not in pod.ready()
     assert _eventually(lambda: "ZYGOTE_THREADS: the zygote did not fork the pod: 1 native thread(s)" in pod.stderr)
+
+
+def _children(pid: int) -> list[int]:
+    """Live children of `pid`, from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                stat = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if fields[0] != b"Z" and int(fields[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+def _spare(zygote_pid: int, not_this: int = 0) -> tuple[int, int]:
+    """The spare pod the zygote keeps: (guardian, runner), once both exist."""
+    spare: list[tuple[int, int]] = []
+
+    def found() -> bool:
+        for guardian in _children(zygote_pid):
+            runners = _children(guardian)
+            if guardian != not_this and len(runners) == 1:
+                spare.append((guardian, runners[0]))
+                return True
+        return False
+
+    assert _eventually(found), f"no spare pod under the zygote {zygote_pid}"
+    return spare[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
+def test_a_pod_is_the_spare_forked_ahead_and_the_spare_goes_with_the_zygote(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None and proc.stdin is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    guardian, runner = _spare(proc.pid)
+    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="p-1")
+    ready = pod.ready()
+    assert (ready["guardian"], ready["pid"]) == (guardian, runner)  # both forks were made before the request
+    assert pod.call(payload={})["result"] == {"pid": runner, "warmedIn": proc.pid, "podId": "p-1"}
+    next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
+    proc.stdin.close()
+    assert proc.wait(TIMEOUT) == 0
+    assert wait_gone(next_guardian, TIMEOUT) and wait_gone(next_runner, TIMEOUT)  # no spare outlives the zygote
+    assert pod.call(payload={}, request_id="r2")["result"]["pid"] == runner
+    pod.close_stdin()
+    assert pod.wait() == 0
+    assert wait_gone(runner, TIMEOUT) and wait_gone(guardian, TIMEOUT)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
+def test_a_killed_spare_is_replaced_and_the_next_pod_comes_from_the_new_one(recipe, start_zygote, start_pod):
+    proc, path = start_zygote(recipe)
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    guardian, runner = _spare(proc.pid)
+    kill_quietly(guardian)
+    assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)  # its runner reads end of input
+    next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
+    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE)
+    ready = pod.ready()
+    assert (ready["guardian"], ready["pid"]) == (next_guardian, next_runner)
+    assert pod.call(payload={})["result"]["warmedIn"] == proc.pid
+    assert "starting the pod without it" not in pod.stderr

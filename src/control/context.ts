@@ -18,7 +18,7 @@ import type { LogStore } from './log-store.js';
 /** What `status` says of the daemon itself. */
 export type DaemonFacts = Omit<
   StatusResult,
-  'memory' | 'pods' | 'recipes' | 'envMode' | 'environment' | 'fatal'
+  'memory' | 'pods' | 'recipes' | 'envMode' | 'environment' | 'fatal' | 'zygotes'
 >;
 
 /** The daemon as its handlers see it (the daemon layer implements it; control never imports it). */

@@ -16,7 +16,7 @@ import { runInNewContext } from 'node:vm';
 export interface ReclaimOptions {
   /** How often to look, ms. @default 5000 */
   everyMs?: number;
-  /** RSS above the last settled value that is worth a GC, bytes. @default 32 MB */
+  /** RSS above the last settled value that is worth a GC, bytes. @default 8 MB */
   slackBytes?: number;
   /** Event-loop utilization over the last period at or under which the daemon counts as quiet. @default 0.05 */
   maxBusy?: number;
@@ -32,6 +32,14 @@ export interface ReclaimSample {
   /** Event-loop utilization since the previous look, 0..1. */
   busy: number;
 }
+
+/**
+ * The defaults. The slack is below the drift a long quiet daemon should not keep: 1,000 spawn/exit
+ * cycles leave it ~15 MB above where it settled, all of it pages V8 gives back to a last-resort GC
+ * (RELIABILITY.md, case 6). With 32 MB that drift stayed for good. One GC costs ~50 ms, once per
+ * quiet period at most: after it, the RSS it leaves is the new settled value.
+ */
+export const RECLAIM_DEFAULTS = { everyMs: 5000, slackBytes: 8 * 1024 * 1024, maxBusy: 0.05 } as const;
 
 /** True when the daemon holds enough more than it settled at, and is quiet enough to pause for a GC. */
 export function shouldReclaim(
@@ -52,9 +60,9 @@ function exposeGc(): Collect {
 /** Starts looking; returns the stopper. The timer never keeps the process alive. */
 export function startMemoryReclaim(options: ReclaimOptions = {}): () => void {
   const settings = {
-    everyMs: options.everyMs ?? 5000,
-    slackBytes: options.slackBytes ?? 32 * 1024 * 1024,
-    maxBusy: options.maxBusy ?? 0.05,
+    everyMs: options.everyMs ?? RECLAIM_DEFAULTS.everyMs,
+    slackBytes: options.slackBytes ?? RECLAIM_DEFAULTS.slackBytes,
+    maxBusy: options.maxBusy ?? RECLAIM_DEFAULTS.maxBusy,
   };
   const collect = exposeGc();
   let settledRss = process.memoryUsage.rss();

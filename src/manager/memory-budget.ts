@@ -23,12 +23,15 @@ export interface MemorySource {
   rssOfTrees(pids: number[]): Promise<Map<number, number>>;
   privateOfTrees(pids: number[]): Promise<Map<number, number>>;
   privateOfProcesses(pids: number[]): Promise<Map<number, number>>;
+  residentOfProcesses(pids: number[]): Promise<Map<number, number>>;
 }
 
 /** A process that holds memory without being a pod: a zygote (zygotes.ts), stopped last for room. */
 interface Reclaimable {
   id: string;
   pid: number;
+  /** A zygote's pages are shared by its spare pod and the pods it forked: count them resident, not private. */
+  sharesPages: boolean;
   /** The recipe it serves: never stopped to make room for a pod of that recipe. */
   recipe: string;
   stop(): Promise<void>;
@@ -65,7 +68,7 @@ export class MemoryBudget {
   readonly #deps: BudgetDeps;
   /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
-  /** The last measured private memory of each zygote (by pid), MB. */
+  /** The last measured resident memory of each zygote (by pid), MB. */
   readonly #zygoteMB = new Map<number, number>();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
@@ -78,24 +81,28 @@ export class MemoryBudget {
   /**
    * Measured memory per pod id (MB); a pod still starting counts at least its recipe's estimate. A
    * pod forked from a zygote adds the private memory of its guardian's tree (the pages it shares
-   * with the zygote are the zygote's), and each zygote counts by its own private memory.
+   * with the zygote are the zygote's), each zygote counts by its resident pages (the pods it forked
+   * and its spare pod share them, so its private figure would shrink as they come), and a zygote's
+   * spare stand-in by its private pages.
    */
   async usage(): Promise<Map<string, number>> {
     const pods = this.#deps.livePods();
     const zygotes = this.#deps.zygotes?.() ?? [];
     const pids = pods.map((pod) => pod.pid).filter((pid): pid is number => pid !== undefined);
     const guardians = pods.flatMap((pod) => (pod.readyInfo?.guardian ? [pod.readyInfo.guardian] : []));
-    const [rss, forked, zygoteBytes] = await Promise.all([
+    const sharing = zygotes.filter((zygote) => zygote.sharesPages).map((zygote) => zygote.pid);
+    const alone = zygotes.filter((zygote) => !zygote.sharesPages).map((zygote) => zygote.pid);
+    const none = new Map<number, number>();
+    const [rss, forked, resident, own] = await Promise.all([
       this.#source.rssOfTrees(pids),
-      guardians.length > 0 ? this.#source.privateOfTrees(guardians) : new Map<number, number>(),
-      zygotes.length > 0
-        ? this.#source.privateOfProcesses(zygotes.map((zygote) => zygote.pid))
-        : new Map<number, number>(),
+      guardians.length > 0 ? this.#source.privateOfTrees(guardians) : none,
+      sharing.length > 0 ? this.#source.residentOfProcesses(sharing) : none,
+      alone.length > 0 ? this.#source.privateOfProcesses(alone) : none,
     ]);
     const usage = new Map<string, number>();
     this.#zygoteMB.clear();
     for (const zygote of zygotes) {
-      const mb = (zygoteBytes.get(zygote.pid) ?? 0) / MB;
+      const mb = ((zygote.sharesPages ? resident : own).get(zygote.pid) ?? 0) / MB;
       usage.set(zygote.id, mb);
       this.#zygoteMB.set(zygote.pid, mb);
     }

@@ -186,6 +186,17 @@ export class PodManager {
     return (await this.snapshot()).memory;
   }
 
+  /** The zygotes running now, each with its memory as the budget counts it. */
+  async zygotes(): Promise<{ recipe: string; pid: number; memoryMB: number | null }[]> {
+    const zygotes = (this.#zygotes?.running() ?? []).filter((zygote) => zygote.sharesPages);
+    if (zygotes.length === 0) return [];
+    const { usage } = await this.#budget.sample();
+    return zygotes.map(({ recipe, pid, id }) => {
+      const mb = usage?.get(id);
+      return { recipe, pid, memoryMB: mb === undefined ? null : Math.round(mb * 10) / 10 };
+    });
+  }
+
   /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */
   fatalRecipes(): { recipe: string; crashes: number; retryInMs: number; stderrTail: string[] }[] {
     return this.#supervisors.all().flatMap((supervisor) => {

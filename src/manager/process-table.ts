@@ -4,7 +4,7 @@
  * from `/proc/<pid>/smaps_rollup`. No sharing or caching here: memory.ts decides when to read.
  */
 import { execFile } from 'node:child_process';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { forEachBounded } from '../bounded.js';
 
@@ -104,6 +104,17 @@ export async function readPrivateBytes(pid: number): Promise<number | undefined>
 }
 
 // ---------------------------------------------------------------- elsewhere: ps
+
+/** Resident bytes of one process (`/proc/<pid>/statm`, field 2 in pages); undefined once it is gone. */
+export async function readResidentBytes(pid: number): Promise<number | undefined> {
+  try {
+    const [text, page] = await Promise.all([readFile(`/proc/${pid}/statm`, 'latin1'), getPageSize()]);
+    const pages = Number(text.split(' ')[1]);
+    return Number.isNaN(pages) ? undefined : pages * page;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function scanPs(): Promise<ProcessEntry[]> {
   const { stdout } = await execFileAsync('ps', ['-A', '-o', 'pid=,ppid=,pgid=,rss='], {

@@ -10,7 +10,7 @@
  * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
  * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
  * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
- * memory budget needs its room (it counts by its private memory); a dead one is started again on
+ * memory budget needs its room (it counts by its resident memory); a dead one is started again on
  * next use, after a pause when it failed.
  */
 import { rmSync } from 'node:fs';
@@ -160,7 +160,7 @@ export class Zygotes {
    * stopped for room is not started again for a while: its next pod would start it at once, outside
    * the budget, next to a normally started pod.
    */
-  running(): { id: string; pid: number; recipe: string; stop: () => Promise<void> }[] {
+  running(): { id: string; pid: number; recipe: string; sharesPages: boolean; stop: () => Promise<void> }[] {
     return [...this.#zygotes.values()].flatMap((zygote) => {
       const { recipe } = zygote;
       const stop = () => {
@@ -170,8 +170,10 @@ export class Zygotes {
       const { pid } = zygote.process;
       const spare = zygote.spare.pid;
       return [
-        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, stop }]),
-        ...(spare === undefined ? [] : [{ id: `zygote-spare:${recipe}`, pid: spare, recipe, stop }]),
+        ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, sharesPages: true, stop }]),
+        ...(spare === undefined
+          ? []
+          : [{ id: `zygote-spare:${recipe}`, pid: spare, recipe, sharesPages: false, stop }]),
       ];
     });
   }

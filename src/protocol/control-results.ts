@@ -166,6 +166,20 @@ const statusResultSchema = z.object({
       }),
     )
     .describe('Recipes in the POD_FATAL state (crash-looping); `pods.start` clears one at once.'),
+  zygotes: z
+    .array(
+      z.object({
+        recipe: z.string(),
+        pid: z.number().int(),
+        memoryMB: z
+          .number()
+          .nullable()
+          .describe(
+            'Its resident memory, as the budget counts it (its pods share those pages); null when not measured.',
+          ),
+      }),
+    )
+    .describe('The fork-servers of recipes with `preload` (one per recipe): not pods, but they hold memory.'),
   clientBufferedBytes: z
     .number()
     .int()

@@ -147,6 +147,7 @@ describe('placement and the memory budget', () => {
         rssOfTrees: async () => new Map(),
         privateOfTrees: async () => new Map(),
         privateOfProcesses: async () => new Map(),
+        residentOfProcesses: async () => new Map(),
       },
       {
         livePods: () => [],

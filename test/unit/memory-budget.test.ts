@@ -16,15 +16,22 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
   const pods: FakePod[] = [];
   const rss = new Map<number, number>();
   const evicted: string[] = [];
-  const zygotes: { id: string; pid: number; recipe: string; stop: () => Promise<void> }[] = [];
+  const zygotes: {
+    id: string;
+    pid: number;
+    recipe: string;
+    sharesPages: boolean;
+    stop: () => Promise<void>;
+  }[] = [];
   const memory = new MemoryBudget(
     maxMB,
     waitMs,
     {
       rssOfTrees: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
-      // No pod here is forked from a zygote; a zygote counts by its own private memory.
+      // No pod here is forked from a zygote; a zygote counts by its resident memory.
       privateOfTrees: async () => new Map(),
       privateOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
+      residentOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
     },
     {
       livePods: () => pods.filter((pod) => pod.state !== 'stopped').map((pod) => pod.asPod),
@@ -51,6 +58,7 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
       id: `zygote:${recipe}`,
       pid: 5000 + zygotes.length,
       recipe,
+      sharesPages: true,
       stop: vi.fn(async () => {
         evicted.push(entry.id);
         zygotes.splice(zygotes.indexOf(entry), 1);

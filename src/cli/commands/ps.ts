@@ -6,14 +6,14 @@ export function registerPs(program: Command): void {
   withConnectionOptions(program.command('ps'))
     .description(
       'running pods, one row per replica (id, recipe, replica index, state, pid, RSS, uptime, idle time, time until reclaim, calls, restarts), ' +
-        'then the recipes that are fatal',
+        'then the recipes that are fatal and the zygotes (RSS: resident memory, which its pods share)',
     )
     .option('--json', 'machine-readable output')
     .action(async (options: ConnectionFlags & { json?: boolean }) => {
-      const [pods, fatal] = await withClient(options, async (client) =>
-        Promise.all([client.pods(), client.status().then((status) => status.fatal)]),
+      const [pods, { fatal, zygotes }] = await withClient(options, async (client) =>
+        Promise.all([client.pods(), client.status()]),
       );
-      if (options.json) return printJson({ pods, fatal });
+      if (options.json) return printJson({ pods, fatal, zygotes });
       const now = Date.now();
       const since = (iso: string) => duration((now - Date.parse(iso)) / 1000);
       // WHERE only when a pod runs elsewhere: a daemon without launchers prints the table it always did.
@@ -64,6 +64,20 @@ export function registerPs(program: Command): void {
             '-',
             f.crashes,
             ...whereColumn('-'),
+          ]),
+          ...zygotes.map((z) => [
+            '-',
+            z.recipe,
+            '-',
+            'zygote',
+            z.pid,
+            z.memoryMB === null ? '-' : z.memoryMB.toFixed(1),
+            '-',
+            '-',
+            '-',
+            '-',
+            '-',
+            ...whereColumn('local'),
           ]),
         ],
       );

@@ -34,6 +34,10 @@ export function registerStatus(program: Command): void {
         ['pods', status.pods],
         ['recipes', status.recipes],
         ['clients', status.connections],
+        ...status.zygotes.map((z): [string, string] => [
+          'zygote',
+          `${z.recipe}: pid ${z.pid}, ${z.memoryMB === null ? 'not measured' : `${z.memoryMB} MB`}`,
+        ]),
         ...status.fatal.map((f): [string, string] => [
           'fatal',
           `${f.recipe}: ${f.crashes} crashes in a row, tried again in ${Math.ceil(f.retryInMs / 1000)} s` +

@@ -2,13 +2,14 @@ import type { Handler } from '../context.js';
 
 /**
  * `status`: the daemon, its memory budget, its Python environments, how many pods and recipes, and
- * the recipes that are fatal (with their last stderr lines). Memory comes from one shared sample.
+ * the recipes that are fatal (with their last stderr lines), the zygotes. Memory comes from one shared sample.
  */
 export const handleStatus: Handler<'status'> = async (_payload, { services, manager }) => {
-  const [{ memory, pods }, recipes, env] = await Promise.all([
+  const [{ memory, pods }, recipes, env, zygotes] = await Promise.all([
     manager.snapshot(),
     manager.recipes(),
     manager.environment(),
+    manager.zygotes(),
   ]);
   const environment = {
     mode: env.mode,
@@ -27,5 +28,6 @@ export const handleStatus: Handler<'status'> = async (_payload, { services, mana
     pods: pods.length,
     recipes: recipes.length,
     fatal: manager.fatalRecipes(),
+    zygotes,
   };
 };
