@@ -14,7 +14,14 @@ import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './
 import type { CallOptions } from './pod-call.js';
 import { podEnvironment } from './pod-factory.js';
 import { PodStarter, type PodStarterDeps } from './pod-starter.js';
-import { podInfo, recentLogs, snapshotPods } from './pod-views.js';
+import {
+  fatalRecipes,
+  podInfo,
+  recentLogs,
+  snapshotPods,
+  type ZygoteView,
+  zygoteViews,
+} from './pod-views.js';
 import { type SupervisorWiring, supervisorOf } from './recipe-supervisor.js';
 import type { SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
@@ -187,22 +194,13 @@ export class PodManager {
   }
 
   /** The zygotes running now, each with its memory as the budget counts it. */
-  async zygotes(): Promise<{ recipe: string; pid: number; memoryMB: number | null }[]> {
-    const zygotes = (this.#zygotes?.running() ?? []).filter((zygote) => zygote.sharesPages);
-    if (zygotes.length === 0) return [];
-    const { usage } = await this.#budget.sample();
-    return zygotes.map(({ recipe, pid, id }) => {
-      const mb = usage?.get(id);
-      return { recipe, pid, memoryMB: mb === undefined ? null : Math.round(mb * 10) / 10 };
-    });
+  async zygotes(): Promise<ZygoteView[]> {
+    return zygoteViews(this.#zygotes?.running() ?? [], this.#budget);
   }
 
   /** The recipes in the POD_FATAL state: how many crashes, when they are tried again, the last stderr lines. */
   fatalRecipes(): { recipe: string; crashes: number; retryInMs: number; stderrTail: string[] }[] {
-    return this.#supervisors.all().flatMap((supervisor) => {
-      const fatal = supervisor.fatalState();
-      return fatal ? [{ recipe: supervisor.name, ...fatal }] : [];
-    });
+    return fatalRecipes(this.#supervisors);
   }
 
   /** Env mode, installer (uv and where it came from, or the pip fallback) and the envs on disk. */
