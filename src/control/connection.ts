@@ -10,8 +10,8 @@
  *
  * Every request is answered exactly once, with its own id, in the order its handler finishes.
  * A client that leaves cancels its requests in flight. A client that does not read costs next to
- * nothing: while its socket is full, the events of its streams are skipped and counted (no line is
- * built), and once it drains each stream gets one `lagged` event with the count. What cannot be
+ * nothing (client-output.ts): while its socket is full, the events of its streams are skipped and
+ * counted, and once it drains each stream gets one `lagged` event with the count. What cannot be
  * skipped (answers, a call's progress and chunks) is queued as one serialized line; past
  * `maxBufferBytes` for the client, or when it holds the most as all clients together pass the shared
  * `budget`, the client is dropped. So slow clients can never grow the daemon's memory.
@@ -20,13 +20,13 @@
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isPodkeeperError, PodkeeperError } from '../errors.js';
+import { PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
 import { type ControlAction, type RequestId, STREAM_ACTIONS } from '../protocol/control.js';
 import type { ControlEventBody } from '../protocol/control-replies.js';
 import type { RequestEvent } from '../protocol/pod.js';
-import { type EncodedMessage, encodeMessage } from '../transport/frames.js';
 import { JsonLinesChannel, readsFrames } from '../transport/json-lines.js';
+import { ClientOutput } from './client-output.js';
 import type { DaemonProgress, DaemonServices, HandlerContext } from './context.js';
 import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
@@ -66,16 +66,14 @@ export class ControlConnection implements BufferedClient {
   /** Settles once the client is gone (left, dropped, or ended by the daemon). */
   readonly closed: Promise<void>;
   readonly #channel: JsonLinesChannel;
+  readonly #out: ClientOutput;
   readonly #input: Readable;
   readonly #output: Writable;
   readonly #services: DaemonServices;
-  readonly #options: ConnectionOptions;
   readonly #log: Logger;
   readonly #inFlight = new Map<RequestId, InFlight>();
   #calls = 0;
   #callsDone: (() => void)[] = [];
-  /** Per stream, the events skipped while the client did not read (reported by a `lagged` event). */
-  readonly #lagging = new Map<RequestId, number>();
   #refusing: PodkeeperError | undefined;
   #isClosed = false;
   #markClosed!: () => void;
@@ -85,7 +83,6 @@ export class ControlConnection implements BufferedClient {
     this.#input = input;
     this.#output = output;
     this.#services = services;
-    this.#options = options;
     this.#log = options.logger.child({ connection: options.name });
     this.closed = new Promise((resolve) => {
       this.#markClosed = resolve;
@@ -94,12 +91,19 @@ export class ControlConnection implements BufferedClient {
       maxLineLength: options.maxLineLength,
       name: options.name,
     });
+    this.#out = new ClientOutput(this.#channel, output, options, {
+      isClosed: () => this.#isClosed,
+      readsFrames: (id) => this.#inFlight.get(id)?.frames === true,
+      pauseInput: () => this.#input.pause(),
+      unsendable: (message, error) => this.#unsendable(message, error),
+      tooSlow: (bound) => this.dropAsSlow(bound),
+    });
     this.#channel.onMessage((message) => this.#onRequest(message));
-    this.#channel.onInvalid((bad) => this.#send(refusal(bad)));
+    this.#channel.onInvalid((bad) => this.#out.send(refusal(bad)));
     this.#channel.onClose(() => this.#onInputClosed());
     output.on('drain', () => {
       // after the channel's own 'drain' has written its queue
-      this.#reportLag();
+      this.#out.reportLag();
       this.#resumeInput();
     });
     const leave = options.budget?.join(this);
@@ -108,7 +112,7 @@ export class ControlConnection implements BufferedClient {
 
   /** Output queued for the client and not yet taken by its socket, bytes. */
   get bufferedBytes(): number {
-    return this.#isClosed ? 0 : this.#channel.pendingLength + this.#output.writableLength;
+    return this.#out.bufferedBytes;
   }
 
   /** Drops the client because its unwritten output passed `bound`. */
@@ -177,7 +181,7 @@ export class ControlConnection implements BufferedClient {
   #onRequest(raw: unknown): void {
     const request = checkRequest(raw, { inFlight: (id) => this.#inFlight.has(id), refusing: this.#refusing });
     if (request.ok) this.#run(request.id, request.action, request.payload, readsFrames(raw));
-    else this.#send(request.answer);
+    else this.#out.send(request.answer);
   }
 
   #run(id: RequestId, action: ControlAction, payload: unknown, frames: boolean): void {
@@ -191,8 +195,8 @@ export class ControlConnection implements BufferedClient {
       manager: this.#services.manager,
       requestId: id,
       signal: controller.signal,
-      forward: (event: RequestEvent | DaemonProgress) => this.#send({ ...event, id }),
-      emit: (event: ControlEventBody | ManagerEvent) => this.#emit(id, event),
+      forward: (event: RequestEvent | DaemonProgress) => this.#out.send({ ...event, id }),
+      emit: (event: ControlEventBody | ManagerEvent) => this.#out.emit(id, event),
       cancel: (other: RequestId) => this.#cancel(other),
     };
     let running: Promise<unknown>;
@@ -211,12 +215,8 @@ export class ControlConnection implements BufferedClient {
   #finish(id: RequestId, stream: boolean, answer: object): void {
     const request = this.#inFlight.get(id);
     this.#inFlight.delete(id);
-    const dropped = this.#lagging.get(id);
-    if (dropped !== undefined) {
-      this.#lagging.delete(id); // a stream that ends while lagging still says what it missed
-      this.#send({ type: 'event', id, event: 'lagged', dropped });
-    }
-    if (!request?.answered) this.#send(answer, request?.frames);
+    this.#out.ended(id);
+    if (!request?.answered) this.#out.send(answer, request?.frames);
     this.#resumeInput();
     if (stream) return;
     this.#calls -= 1;
@@ -240,67 +240,10 @@ export class ControlConnection implements BufferedClient {
 
   // ---------------------------------------------------------------- output
 
-  /**
-   * Sends an event of stream `id`. While the client's output is blocked the event is only counted
-   * (`stream.started` excepted: the client waits for it); the count goes out as one `lagged` event
-   * once the output drains, before any later event of that stream.
-   */
-  #emit(id: RequestId, event: ControlEventBody | ManagerEvent): void {
-    if (this.#isClosed) return;
-    if (this.#channel.blocked && event.event !== 'stream.started') {
-      this.#lagging.set(id, (this.#lagging.get(id) ?? 0) + 1);
-      return;
-    }
-    if (this.#lagging.size > 0) this.#reportLag();
-    this.#send({ type: 'event', id, ...event });
-  }
-
   /** Reads requests again once the client takes its output and fewer than the bound are running. */
   #resumeInput(): void {
-    if (this.#isClosed || this.#channel.blocked || this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) return;
+    if (this.#isClosed || this.#out.blocked || this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) return;
     if (this.#input.isPaused()) this.#input.resume();
-  }
-
-  /** Once the output takes data again: one `lagged` event per stream that skipped events. */
-  #reportLag(): void {
-    if (this.#isClosed) return;
-    for (const [id, dropped] of this.#lagging) {
-      if (this.#channel.blocked) return;
-      this.#lagging.delete(id);
-      this.#send({ type: 'event', id, event: 'lagged', dropped });
-    }
-  }
-
-  /**
-   * Sends one line, serialized once. While the output is blocked the channel queues it; a client
-   * whose unwritten output passes the bound is dropped instead of buffered without end.
-   */
-  #send(message: object, frames = this.#readsFrames(message)): void {
-    if (this.#isClosed) return;
-    let encoded: EncodedMessage;
-    try {
-      encoded = encodeMessage(message, frames);
-    } catch (cause) {
-      this.#unsendable(message, new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
-      return;
-    }
-    if (this.#channel.sendFramed(encoded.line, encoded.frames)) return;
-    // Blocked: read no more requests from this client until it takes its output (backpressure), so
-    // the answers it can pile up are those of the requests already read. An answer is always kept,
-    // whatever its size (a client that reads is never dropped for a large one); what the bounds
-    // stop is the events of a call (chunks, progress) piling up behind a client that does not read.
-    this.#input.pause();
-    if ('success' in message) return;
-    if (this.bufferedBytes > this.#options.maxBufferBytes) {
-      this.dropAsSlow({ bytes: this.#options.maxBufferBytes, scope: 'client' });
-      return;
-    }
-    this.#options.budget?.check();
-  }
-
-  #readsFrames(message: object): boolean {
-    const { id } = message as { id?: unknown };
-    return (typeof id === 'string' || typeof id === 'number') && this.#inFlight.get(id)?.frames === true;
   }
 
   /**
@@ -308,8 +251,7 @@ export class ControlConnection implements BufferedClient {
    * still answers its request: INTERNAL_ERROR for its id. An event of a request still running ends
    * that request (it is cancelled, and its own end is not sent). Nothing to do once the output closed.
    */
-  #unsendable(message: object, error: unknown): void {
-    if (!isPodkeeperError(error, 'BAD_REQUEST')) return;
+  #unsendable(message: object, error: PodkeeperError): void {
     const { id, success } = message as { id?: unknown; success?: unknown };
     const cause = error.cause instanceof Error ? error.cause : error;
     this.#log.error({ err: cause, requestId: id }, 'an answer could not be written as JSON');
@@ -321,6 +263,6 @@ export class ControlConnection implements BufferedClient {
       this.#cancel(id);
     }
     const text = `The daemon's answer to request ${JSON.stringify(id)} cannot be written as JSON (${cause.message}).`;
-    this.#send(failure(id, { code: 'INTERNAL_ERROR', message: text }));
+    this.#out.send(failure(id, { code: 'INTERNAL_ERROR', message: text }));
   }
 }

@@ -12,6 +12,7 @@ import type { ResolvedOptions } from './options.js';
 import { RestartPolicy } from './restart-policy.js';
 import type { StopReasons } from './stop-reasons.js';
 import { Supervisor } from './supervisor.js';
+import type { Supervisors } from './supervisors.js';
 
 export interface SupervisorWiring {
   restart: ResolvedOptions['restart'];
@@ -31,7 +32,23 @@ export interface SupervisorWiring {
   isClosing(): boolean;
 }
 
-export function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Supervisor {
+/** The supervisor of `loaded`'s recipe, made and registered when there is none yet. */
+export function supervisorOf(
+  loaded: LoadedRecipe,
+  supervisors: Supervisors,
+  wiring: Omit<SupervisorWiring, 'isCurrent'>,
+): Supervisor {
+  const existing = supervisors.get(loaded.recipe.name);
+  if (existing) return existing;
+  const created: Supervisor = superviseRecipe(loaded, {
+    ...wiring,
+    isCurrent: (recipe) => supervisors.get(recipe) === created,
+  });
+  supervisors.add(created);
+  return created;
+}
+
+function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Supervisor {
   const { stopReasons, emit } = wiring;
   const spawnIn = (recipe: LoadedRecipe, prepared: Prepared) => () => {
     // An install replaced or removed this recipe while its pod was on the way.

@@ -10,6 +10,7 @@ import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
 import { wait } from '../process/group.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { IdleTimers } from './idle-timers.js';
 import { chooseReplica, shouldScaleUp } from './replica-choice.js';
 import type { RestartPolicy } from './restart-policy.js';
 
@@ -57,7 +58,7 @@ export class Supervisor {
   #turn = 0;
   /** Pods stopped by their idle timer: refilled up to `minWarm`, unlike a pod stopped on purpose. */
   readonly #reclaimed = new WeakSet<Pod>();
-  readonly #idleTimers = new Map<Pod, { timer: NodeJS.Timeout; seconds: number }>();
+  readonly #idle = new IdleTimers((pod, seconds) => this.#reclaim(pod, seconds));
 
   constructor(loaded: LoadedRecipe, policy: RestartPolicy, deps: SupervisorDeps) {
     this.loaded = loaded;
@@ -175,7 +176,7 @@ export class Supervisor {
   /** Stops every pod of the recipe; resolves with them once they have exited. */
   async stop(): Promise<Pod[]> {
     const pods = this.pods;
-    for (const pod of pods) this.#clearIdle(pod);
+    for (const pod of pods) this.#idle.clear(pod);
     await Promise.all(pods.map((pod) => pod.stop()));
     return pods;
   }
@@ -183,7 +184,7 @@ export class Supervisor {
   /** Lets the pods finish their calls (at most `timeoutMs`), then stops them; they take no new ones. */
   async drain(timeoutMs: number): Promise<Pod[]> {
     const pods = this.pods;
-    for (const pod of pods) this.#clearIdle(pod);
+    for (const pod of pods) this.#idle.clear(pod);
     await Promise.all(pods.map((pod) => pod.drain(timeoutMs)));
     return pods;
   }
@@ -253,39 +254,22 @@ export class Supervisor {
     pod.events.on('exit', (exit) => this.#onExit(exit));
   }
 
-  /** Runs after every reply that leaves the pod idle: on the hot path, so the timer is re-armed, not remade. */
+  /** Runs after every reply that leaves the pod idle: on the hot path (see idle-timers.ts). */
   #scheduleIdle(pod: Pod): void {
-    const seconds = this.idleSeconds;
-    const armed = this.#idleTimers.get(pod);
-    if (armed && armed.seconds === seconds && seconds > 0) {
-      armed.timer.refresh();
-      return;
-    }
-    this.#clearIdle(pod);
-    if (seconds < 0 || !this.#pods.has(pod)) return;
-    const reclaim = () => {
-      this.#idleTimers.delete(pod);
-      if (!this.#pods.has(pod) || !pod.idle || this.#keptWarm()) return;
-      this.#reclaimed.add(pod);
-      this.#deps.onReclaim(this, pod, seconds);
-      void pod.stop();
-    };
-    if (seconds === 0) {
-      reclaim();
-      return;
-    }
-    const timer = setTimeout(reclaim, seconds * 1000);
-    timer.unref();
-    this.#idleTimers.set(pod, { timer, seconds });
+    if (this.#pods.has(pod)) this.#idle.arm(pod, this.idleSeconds);
+    else this.#idle.clear(pod);
   }
 
-  #clearIdle(pod: Pod): void {
-    clearTimeout(this.#idleTimers.get(pod)?.timer);
-    this.#idleTimers.delete(pod);
+  /** `pod` has been idle for `seconds`: stopped unless it works again or minWarm spares it. */
+  #reclaim(pod: Pod, seconds: number): void {
+    if (!this.#pods.has(pod) || !pod.idle || this.#keptWarm()) return;
+    this.#reclaimed.add(pod);
+    this.#deps.onReclaim(this, pod, seconds);
+    void pod.stop();
   }
 
   #onExit(exit: PodExit): void {
-    this.#clearIdle(exit.pod);
+    this.#idle.clear(exit.pod);
     this.#pods.delete(exit.pod);
     const now = performance.now();
     const { reason, facts } = exit;

@@ -25,13 +25,15 @@ import { describeExit } from './exit-facts.js';
 import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
+import { ReadyWait } from './ready-wait.js';
 import { type RequestOptions, RequestTable } from './requests.js';
-import { type PodProcess, type PodProcessSpec, spawnPodProcess, type Where } from './spawn.js';
+import { type PodProcess, spawnPodProcess, type Where } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
 import { readStderrLines } from './stderr-lines.js';
 import { killTree, terminateGroup } from './terminate.js';
 import {
   type ExitReason,
+  localSpec,
   type PodEvents,
   type PodExit,
   type PodOptions,
@@ -68,11 +70,8 @@ export class Pod {
   readonly #channel: JsonLinesChannel;
   readonly #requests: RequestTable;
   readonly #spawnedAt = performance.now();
-  readonly #ready: Promise<ReadyMessage>;
-  readonly #resolveReady: (ready: ReadyMessage) => void;
-  readonly #rejectReady: (error: PodkeeperError) => void;
+  readonly #ready: ReadyWait;
   #state: PodState = 'starting';
-  #readyTimer: NodeJS.Timeout | undefined;
   #exitReason: ExitReason | undefined;
   #killWhy = '';
   /** Set by drain(): called once nothing is in flight or queued. */
@@ -100,12 +99,6 @@ export class Pod {
         void this.kill('killed', `after request ${requestId} ignored cancel for ${grace} s`);
       },
     });
-    const ready = Promise.withResolvers<ReadyMessage>();
-    this.#ready = ready.promise;
-    this.#resolveReady = ready.resolve;
-    this.#rejectReady = ready.reject;
-    this.#ready.catch(() => undefined);
-
     this.#process = options.process ?? spawnPodProcess(localSpec(options));
     this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
       maxLineLength: this.#options.maxLineLength,
@@ -118,14 +111,16 @@ export class Pod {
       onReady: (ready) => this.#onReady(ready),
       onLog: (log) => {
         this.#record('pod', log.level, log.message);
-        if (this.#state === 'starting') this.#readyTimer?.refresh();
+        if (this.#state === 'starting') this.#ready.refresh();
       },
       warn: (message) => this.#note('warning', message),
     });
     this.#channel.onMessage((value) => router.line(value));
     this.#channel.onInvalid((bad) => router.invalid(bad));
     readStderrLines(this.#process.stderr, (line) => this.#record('stderr', 'info', line));
-    this.#armReadyTimer();
+    this.#ready = new ReadyWait(this.#options.readyTimeoutMs, () => {
+      if (this.#state === 'starting') void this.kill('ready-timeout', 'ready timeout');
+    });
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
     this.exited = processExited.then((exit) =>
@@ -168,7 +163,7 @@ export class Pod {
 
   /** Resolves once the pod is ready; rejects with the reason it never became ready. */
   whenReady(): Promise<ReadyMessage> {
-    return this.#ready;
+    return this.#ready.promise;
   }
 
   /** Sends one request; resolves with the pod's `result`, rejects with a coded PodkeeperError. */
@@ -223,7 +218,7 @@ export class Pod {
 
   #onReady(ready: ReadyMessage): void {
     if (this.#state !== 'starting') return;
-    clearTimeout(this.#readyTimer);
+    this.#ready.stopTimer();
     this.readyInfo = ready;
     this.spawnToReadyMs = performance.now() - this.#spawnedAt;
     this.lastUsedAt = Date.now();
@@ -233,7 +228,7 @@ export class Pod {
       { spawnToReadyMs: Math.round(this.spawnToReadyMs), memoryMB: ready.memoryMB },
       'pod ready',
     );
-    this.#resolveReady(ready);
+    this.#ready.resolve(ready);
     this.events.emit('ready', { pod: this, ready, spawnToReadyMs: this.spawnToReadyMs });
     this.#requests.open();
     this.#checkIdle();
@@ -273,20 +268,13 @@ export class Pod {
     if (this.idle) this.events.emit('idle', { pod: this });
   }
 
-  #armReadyTimer(): void {
-    this.#readyTimer = setTimeout(() => {
-      if (this.#state !== 'starting') return;
-      void this.kill('ready-timeout', 'ready timeout');
-    }, this.#options.readyTimeoutMs);
-  }
-
   async #onExit(
     exitCode: number | null,
     signal: NodeJS.Signals | null,
     spawnError?: Error,
     failure?: PodkeeperError,
   ): Promise<PodExit> {
-    clearTimeout(this.#readyTimer);
+    this.#ready.stopTimer();
     if (this.pid !== undefined) this.#process.signal('SIGKILL');
     const { facts, reason, error } = await describeExit({
       podId: this.id,
@@ -305,21 +293,11 @@ export class Pod {
     });
     this.#setState(reason === 'stopped' ? 'stopped' : 'crashed');
     this.#requests.failAll(error);
-    this.#rejectReady(error);
+    this.#ready.reject(error);
     this.#channel.destroy();
     this.#log[reason === 'stopped' ? 'info' : 'warn']({ exitCode, signal, reason }, 'pod exited');
     const exit: PodExit = { pod: this, reason, facts, error };
     this.events.emit('exit', exit);
     return exit;
   }
-}
-
-function localSpec(options: PodOptions): PodProcessSpec {
-  const { executable, args, cwd, env } = options;
-  if (executable === undefined || cwd === undefined) {
-    throw new TypeError(
-      'Pod: give either `process` or the command to start (`executable`, `args`, `cwd`, `env`)',
-    );
-  }
-  return { executable, args: args ?? [], cwd, env: env ?? {} };
 }

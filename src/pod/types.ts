@@ -73,3 +73,14 @@ export function withDefaults(options: PodOptions): ResolvedPodOptions {
     ...given,
   } as ResolvedPodOptions;
 }
+
+/** The process to start when the options give a command rather than a started `process`. */
+export function localSpec(options: PodOptions): PodProcessSpec {
+  const { executable, args, cwd, env } = options;
+  if (executable === undefined || cwd === undefined) {
+    throw new TypeError(
+      'Pod: give either `process` or the command to start (`executable`, `args`, `cwd`, `env`)',
+    );
+  }
+  return { executable, args: args ?? [], cwd, env: env ?? {} };
+}

@@ -4,8 +4,7 @@
  *
  *   input ──data──▶ MessageReader (linear framing, decode, frames) ──▶ onMessage
  *                      └── too long / bad UTF-8, JSON, number / bad frames ──▶ onInvalid
- *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
- *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
+ *   send / sendLine / sendFramed ──▶ MessageWriter (batch, queue until 'drain', frames) ──▶ output
  *
  * A line with `$frames` is followed by raw bytes (frames.ts): the framer reads them into one buffer
  * and the message is emitted once they are all there, with Buffers where `{"$bytes": i}` stood.
@@ -17,10 +16,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
-import { type EncodedMessage, encodeMessage } from './frames.js';
 import { scanHead } from './json-values.js';
 import { HEAD_BYTES } from './line-framer.js';
 import { type InvalidReason, MessageReader } from './message-reader.js';
+import { MessageWriter } from './message-writer.js';
 
 /** Options of {@link JsonLinesChannel}. */
 export interface JsonLinesChannelOptions {
@@ -54,40 +53,20 @@ export interface InvalidLine {
 }
 
 type Chunk = Buffer | string;
-interface QueuedSend {
-  line: string;
-  frames?: Uint8Array[];
-  /** Absent for {@link JsonLinesChannel.sendLine}: nobody waits on that line. */
-  resolve?: () => void;
-  reject?: (error: Error) => void;
-}
 
-const RESOLVED: Promise<void> = Promise.resolve();
 const PREVIEW_LENGTH = 200;
 
 export class JsonLinesChannel {
   readonly #input: Readable;
-  readonly #output: Writable;
   readonly #name: string | undefined;
   readonly #reader: MessageReader;
   readonly #messages = new Listeners<unknown>();
   readonly #invalids = new Listeners<InvalidLine>();
   readonly #closes = new Listeners<Error | undefined>();
+  readonly #writer: MessageWriter;
   #inputEnded = false;
   #inputClosed = false;
   #destroyed = false;
-  /** Writer state: output ended or failed; end() asked; write() returned false; same-tick batch. */
-  #outputClosed = false;
-  #ending = false;
-  #blocked = false;
-  #batch = '';
-  readonly #batchLimit: number;
-  #flushScheduled = false;
-  #queue: QueuedSend[] = [];
-  /** Characters in `#queue` (lines with their newlines). */
-  #queuedLength = 0;
-  readonly #peerReadsFrames: boolean;
-  readonly #announceFrames: boolean;
 
   constructor(input: Readable, output: Writable, options: JsonLinesChannelOptions = {}) {
     const { maxLineLength = 64 * 1024 * 1024, name, maxFrameBytes = 1024 ** 3 } = options;
@@ -99,11 +78,12 @@ export class JsonLinesChannel {
       );
     }
     this.#input = input;
-    this.#output = output;
     this.#name = name;
-    this.#peerReadsFrames = options.peerReadsFrames ?? true;
-    this.#announceFrames = options.announceFrames ?? false;
-    this.#batchLimit = output.writableHighWaterMark;
+    this.#writer = new MessageWriter(output, {
+      name,
+      peerReadsFrames: options.peerReadsFrames ?? true,
+      announceFrames: options.announceFrames ?? false,
+    });
     this.#reader = new MessageReader(maxLineLength, maxFrameBytes, {
       message: (value) => {
         if (!this.#destroyed) this.#messages.emit(value);
@@ -114,7 +94,6 @@ export class JsonLinesChannel {
     });
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
-    output.on('drain', this.#onDrain).on('error', this.#onOutputError).on('close', this.#onOutputClose);
   }
 
   /** Calls `listener` with every parsed message. Returns a disposer. */
@@ -138,33 +117,12 @@ export class JsonLinesChannel {
    * once the output is ended, destroyed or failed, and with `BAD_REQUEST` if `message` is not JSON.
    */
   send(message: unknown): Promise<void> {
-    if (this.#outputClosed || this.#ending) return Promise.reject(this.#closedError());
-    let encoded: EncodedMessage;
-    try {
-      encoded = encodeMessage(message, this.#peerReadsFrames, this.#announceFrames);
-    } catch (cause) {
-      return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
-    }
-    const { line, frames } = encoded;
-    if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
-    if (this.#blocked) {
-      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, frames, resolve, reject }));
-    }
-    if (frames.length > 0) this.#writeFramed(line, frames);
-    else this.#append(line);
-    return RESOLVED;
+    return this.#writer.send(message);
   }
 
   /** {@link sendLine} for a line announcing frames (see frames.ts): the line, then its frames. */
   sendFramed(line: string, frames: Uint8Array[]): boolean {
-    if (frames.length === 0) return this.sendLine(line);
-    if (this.#outputClosed || this.#ending) return false;
-    if (this.#blocked) {
-      this.#enqueue({ line: `${line}\n`, frames });
-      return false;
-    }
-    this.#writeFramed(line, frames);
-    return !this.#blocked;
+    return this.#writer.sendFramed(line, frames);
   }
 
   /**
@@ -173,36 +131,27 @@ export class JsonLinesChannel {
    * output is blocked (the line waits in the queue until `'drain'`).
    */
   sendLine(line: string): boolean {
-    if (this.#outputClosed || this.#ending) return false;
-    if (this.#blocked) {
-      this.#enqueue({ line: `${line}\n` });
-      return false;
-    }
-    this.#append(line);
-    return !this.#blocked;
+    return this.#writer.sendLine(line);
   }
 
   /** True while the output has refused data (write() returned false) and `'drain'` has not come. */
   get blocked(): boolean {
-    return this.#blocked;
+    return this.#writer.blocked;
   }
 
   /** Characters (and frame bytes) accepted by send/sendLine and not yet handed to the output stream. */
   get pendingLength(): number {
-    return this.#batch.length + this.#queuedLength;
+    return this.#writer.pendingLength;
   }
 
   /** False once the output side is ended, destroyed or failed. */
   get writable(): boolean {
-    return !this.#outputClosed && !this.#ending && this.#output.writable;
+    return this.#writer.writable;
   }
 
   /** Ends the output side (e.g. closes the pod's stdin) once every queued line is written. */
   end(): void {
-    if (this.#outputClosed || this.#ending) return;
-    this.#ending = true;
-    this.#flush();
-    if (this.#queue.length === 0) this.#output.end(); // else once the queue is written
+    this.#writer.end();
   }
 
   /** Stops listening, rejects queued sends, destroys both streams. No event fires after this. */
@@ -210,36 +159,10 @@ export class JsonLinesChannel {
     if (this.#destroyed) return;
     this.#destroyed = true;
     for (const listeners of [this.#messages, this.#invalids, this.#closes]) listeners.clear();
+    // The input's error listener stays: a late error must never become an uncaught 'error'.
     this.#input.off('data', this.#onData).off('end', this.#onEnd).off('close', this.#onInputClose);
-    this.#output.off('drain', this.#onDrain).off('close', this.#onOutputClose);
-    // The error listeners stay: a late EPIPE must never become an uncaught 'error'.
-    this.#failOutput(undefined);
+    this.#writer.destroy();
     this.#input.destroy();
-    this.#output.destroy();
-  }
-
-  #append(line: string): void {
-    this.#batch += `${line}\n`;
-    if (this.#batch.length >= this.#batchLimit) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      process.nextTick(this.#flush);
-    }
-  }
-
-  #enqueue(queued: QueuedSend): void {
-    this.#queue.push(queued);
-    this.#queuedLength += queuedLength(queued);
-  }
-
-  /** The batch so far, then the line and its frames, in one corked write. */
-  #writeFramed(line: string, frames: Uint8Array[]): void {
-    this.#output.cork();
-    this.#flush();
-    let ok = this.#output.write(`${line}\n`);
-    for (const frame of frames) ok = this.#output.write(frame);
-    this.#output.uncork();
-    if (!ok) this.#blocked = true;
   }
 
   #onData = (chunk: Chunk): void => {
@@ -270,52 +193,4 @@ export class JsonLinesChannel {
     this.#inputClosed = true;
     this.#closes.emit(error);
   }
-
-  #flush = (): void => {
-    this.#flushScheduled = false;
-    if (this.#batch === '' || this.#outputClosed) return;
-    const batch = this.#batch;
-    this.#batch = '';
-    if (!this.#output.write(batch)) this.#blocked = true;
-  };
-
-  #onDrain = (): void => {
-    this.#blocked = false;
-    if (this.#queue.length === 0) return;
-    this.#output.cork(); // the queued lines leave in one writev
-    for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
-      this.#queuedLength -= queuedLength(queued);
-      this.#blocked = !this.#output.write(queued.line);
-      for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
-      queued.resolve?.();
-      if (this.#blocked) break;
-    }
-    this.#output.uncork();
-    if (this.#ending && this.#queue.length === 0) this.#output.end();
-  };
-
-  #onOutputError = (error: Error): void => this.#failOutput(error);
-
-  #onOutputClose = (): void => this.#failOutput(undefined);
-
-  #failOutput(cause: Error | undefined): void {
-    if (this.#outputClosed) return;
-    this.#outputClosed = true;
-    this.#batch = '';
-    const queue = this.#queue;
-    this.#queue = [];
-    this.#queuedLength = 0;
-    for (const queued of queue) queued.reject?.(this.#closedError(cause));
-  }
-
-  #closedError(cause?: Error): PodkeeperError {
-    const message = this.#name === undefined ? 'Channel is closed' : `Channel ${this.#name} is closed`;
-    return new PodkeeperError('CHANNEL_CLOSED', message, { cause, details: { channel: this.#name } });
-  }
-}
-
-function queuedLength(queued: QueuedSend): number {
-  let length = queued.line.length;
-  for (const frame of queued.frames ?? []) length += frame.byteLength;
-  return length;
 }

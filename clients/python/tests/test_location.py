@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from podkeeper_client import default_socket
-from podkeeper_client.connection import default_home
+from podkeeper_client.location import default_home
 
 ROOT = Path(__file__).resolve().parents[3]
 PRINT_LOCATION = (
-    "import json; from podkeeper_client.connection import default_home, default_socket; "
+    "import json; from podkeeper_client.location import default_home, default_socket; "
     "print(json.dumps({'home': default_home(), 'socket': default_socket()}))"
 )
 

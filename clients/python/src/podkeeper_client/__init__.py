@@ -14,9 +14,10 @@ an instance alive in the pod across calls and clients.
 """
 
 from .classes import RemoteClass
-from .connection import Podkeeper, default_home, default_socket
+from .connection import Podkeeper
 from .errors import InstanceLostWarning, PodkeeperError, RemoteError, RemoteTraceback
 from .functions import RemoteFunction
+from .location import default_home, default_socket
 from .remote import remote
 
 __all__ = [

@@ -1,0 +1,70 @@
+/**
+ * Where a call goes: straight to a running pod of a recipe named directly (the hot path, without a
+ * single await), else to the pod its supervisor acquires, spawning one when none is up. Each call's
+ * duration and outcome is reported once it is answered (for metrics).
+ */
+import { PodkeeperError } from '../errors.js';
+import type { CallFinished, ManagerEvent } from './events.js';
+import { type CallOptions, requestOn } from './pod-call.js';
+import type { Supervisor } from './supervisor.js';
+
+/** What {@link routeCall} needs from the manager. */
+export interface CallRouting {
+  /** False until the manager has started, and once it is closing: no call takes the hot path. */
+  accepting(): boolean;
+  /** The supervisor of the recipe named `target`, if there is one. */
+  get(target: string): Supervisor | undefined;
+  /** The target's supervisor, made when needed (throws `UNKNOWN_TARGET`, `SHUTTING_DOWN`). */
+  supervisor(target: string): Promise<Supervisor>;
+  /** The recipe name `target` (a name or capability) resolves to; throws when none. */
+  resolveName(target: string): string;
+  emit(event: ManagerEvent): void;
+  finished(call: CallFinished): void;
+}
+
+/** Calls a recipe (by name or capability), spawning its pod when none is running. */
+export function routeCall(
+  target: string,
+  input: unknown,
+  options: CallOptions,
+  routing: CallRouting,
+): Promise<unknown> {
+  const started = performance.now();
+  const supervisor = routing.accepting() ? routing.get(target) : undefined;
+  const pod = supervisor?.podForCall();
+  const answer =
+    supervisor && pod
+      ? requestOn(supervisor, pod, input, options, routing.emit)
+      : callAfterSpawn(target, input, options, routing);
+  const finished = (outcome: string) =>
+    routing.finished({ recipe: nameOf(target, routing), ms: performance.now() - started, outcome });
+  answer.then(
+    () => finished('ok'),
+    (error: unknown) => finished(error instanceof PodkeeperError ? error.code : 'INTERNAL_ERROR'),
+  );
+  return answer;
+}
+
+/** The recipe name a target resolves to, or the target as given when it resolves to none. */
+function nameOf(target: string, routing: CallRouting): string {
+  if (routing.get(target)) return target;
+  try {
+    return routing.resolveName(target);
+  } catch {
+    return target;
+  }
+}
+
+async function callAfterSpawn(
+  target: string,
+  input: unknown,
+  options: CallOptions,
+  routing: CallRouting,
+): Promise<unknown> {
+  const supervisor = await routing.supervisor(target);
+  for (let attempt = 0; ; attempt++) {
+    const pod = await supervisor.acquire(options.signal);
+    if (pod.state === 'stopping' && attempt < 3) continue;
+    return requestOn(supervisor, pod, input, options, routing.emit);
+  }
+}

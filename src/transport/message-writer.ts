@@ -1,0 +1,203 @@
+/**
+ * Messages in, bytes out: the one writer of a JSON-lines channel.
+ *
+ *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
+ *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
+ *   sendFramed / send with bytes ──▶ flush the batch, then the line and its frames in one corked write
+ *
+ * Once the output ends, fails or closes, every queued send is rejected with `CHANNEL_CLOSED`.
+ */
+import type { Writable } from 'node:stream';
+import { PodkeeperError } from '../errors.js';
+import { type EncodedMessage, encodeMessage } from './frames.js';
+
+/** Options of {@link MessageWriter}. */
+export interface MessageWriterOptions {
+  /** Name used in diagnostics, e.g. the pod id. */
+  name: string | undefined;
+  /** The peer reads frames: send() writes bytes as frames (else as `{"$base64"}`). */
+  peerReadsFrames: boolean;
+  /** Every message sent says `$frames: []` when it has no frames: this side reads them. */
+  announceFrames: boolean;
+}
+
+interface QueuedSend {
+  line: string;
+  frames?: Uint8Array[];
+  /** Absent for {@link MessageWriter.sendLine}: nobody waits on that line. */
+  resolve?: () => void;
+  reject?: (error: Error) => void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+export class MessageWriter {
+  readonly #output: Writable;
+  readonly #name: string | undefined;
+  readonly #peerReadsFrames: boolean;
+  readonly #announceFrames: boolean;
+  /** Output ended or failed; end() asked; write() returned false; same-tick batch. */
+  #outputClosed = false;
+  #ending = false;
+  #blocked = false;
+  #batch = '';
+  readonly #batchLimit: number;
+  #flushScheduled = false;
+  #queue: QueuedSend[] = [];
+  /** Characters in `#queue` (lines with their newlines). */
+  #queuedLength = 0;
+
+  constructor(output: Writable, options: MessageWriterOptions) {
+    this.#output = output;
+    this.#name = options.name;
+    this.#peerReadsFrames = options.peerReadsFrames;
+    this.#announceFrames = options.announceFrames;
+    this.#batchLimit = output.writableHighWaterMark;
+    output.on('drain', this.#onDrain).on('error', this.#onOutputError).on('close', this.#onOutputClose);
+  }
+
+  /** See {@link JsonLinesChannel.send}. */
+  send(message: unknown): Promise<void> {
+    if (this.#outputClosed || this.#ending) return Promise.reject(this.#closedError());
+    let encoded: EncodedMessage;
+    try {
+      encoded = encodeMessage(message, this.#peerReadsFrames, this.#announceFrames);
+    } catch (cause) {
+      return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not serializable', { cause }));
+    }
+    const { line, frames } = encoded;
+    if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
+    if (this.#blocked) {
+      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, frames, resolve, reject }));
+    }
+    if (frames.length > 0) this.#writeFramed(line, frames);
+    else this.#append(line);
+    return RESOLVED;
+  }
+
+  /** See {@link JsonLinesChannel.sendFramed}. */
+  sendFramed(line: string, frames: Uint8Array[]): boolean {
+    if (frames.length === 0) return this.sendLine(line);
+    if (this.#outputClosed || this.#ending) return false;
+    if (this.#blocked) {
+      this.#enqueue({ line: `${line}\n`, frames });
+      return false;
+    }
+    this.#writeFramed(line, frames);
+    return !this.#blocked;
+  }
+
+  /** See {@link JsonLinesChannel.sendLine}. */
+  sendLine(line: string): boolean {
+    if (this.#outputClosed || this.#ending) return false;
+    if (this.#blocked) {
+      this.#enqueue({ line: `${line}\n` });
+      return false;
+    }
+    this.#append(line);
+    return !this.#blocked;
+  }
+
+  /** True while the output has refused data (write() returned false) and `'drain'` has not come. */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** Characters (and frame bytes) accepted and not yet handed to the output stream. */
+  get pendingLength(): number {
+    return this.#batch.length + this.#queuedLength;
+  }
+
+  /** False once the output is ended, destroyed or failed. */
+  get writable(): boolean {
+    return !this.#outputClosed && !this.#ending && this.#output.writable;
+  }
+
+  /** Ends the output once every queued line is written. */
+  end(): void {
+    if (this.#outputClosed || this.#ending) return;
+    this.#ending = true;
+    this.#flush();
+    if (this.#queue.length === 0) this.#output.end(); // else once the queue is written
+  }
+
+  /** Stops listening, rejects queued sends, destroys the output. */
+  destroy(): void {
+    this.#output.off('drain', this.#onDrain).off('close', this.#onOutputClose);
+    // The error listener stays: a late EPIPE must never become an uncaught 'error'.
+    this.#failOutput(undefined);
+    this.#output.destroy();
+  }
+
+  #append(line: string): void {
+    this.#batch += `${line}\n`;
+    if (this.#batch.length >= this.#batchLimit) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    }
+  }
+
+  #enqueue(queued: QueuedSend): void {
+    this.#queue.push(queued);
+    this.#queuedLength += queuedLength(queued);
+  }
+
+  /** The batch so far, then the line and its frames, in one corked write. */
+  #writeFramed(line: string, frames: Uint8Array[]): void {
+    this.#output.cork();
+    this.#flush();
+    let ok = this.#output.write(`${line}\n`);
+    for (const frame of frames) ok = this.#output.write(frame);
+    this.#output.uncork();
+    if (!ok) this.#blocked = true;
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#batch === '' || this.#outputClosed) return;
+    const batch = this.#batch;
+    this.#batch = '';
+    if (!this.#output.write(batch)) this.#blocked = true;
+  };
+
+  #onDrain = (): void => {
+    this.#blocked = false;
+    if (this.#queue.length === 0) return;
+    this.#output.cork(); // the queued lines leave in one writev
+    for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
+      this.#queuedLength -= queuedLength(queued);
+      this.#blocked = !this.#output.write(queued.line);
+      for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
+      queued.resolve?.();
+      if (this.#blocked) break;
+    }
+    this.#output.uncork();
+    if (this.#ending && this.#queue.length === 0) this.#output.end();
+  };
+
+  #onOutputError = (error: Error): void => this.#failOutput(error);
+
+  #onOutputClose = (): void => this.#failOutput(undefined);
+
+  #failOutput(cause: Error | undefined): void {
+    if (this.#outputClosed) return;
+    this.#outputClosed = true;
+    this.#batch = '';
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedLength = 0;
+    for (const queued of queue) queued.reject?.(this.#closedError(cause));
+  }
+
+  #closedError(cause?: Error): PodkeeperError {
+    const message = this.#name === undefined ? 'Channel is closed' : `Channel ${this.#name} is closed`;
+    return new PodkeeperError('CHANNEL_CLOSED', message, { cause, details: { channel: this.#name } });
+  }
+}
+
+function queuedLength(queued: QueuedSend): number {
+  let length = queued.line.length;
+  for (const frame of queued.frames ?? []) length += frame.byteLength;
+  return length;
+}
