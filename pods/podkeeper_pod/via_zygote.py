@@ -147,6 +147,8 @@ def _kill(pid: int, signum: int) -> None:
 
 
 def _note(message: str) -> None:
+    """channel.note's line, written here: importing channel loads codec (json) into the stand-in,
+    which stays a bare interpreter (its private memory counts in every forked pod's)."""
     pod_id = os.environ.get("PODKEEPER_POD_ID")
     try:
         sys.stderr.write(f"podkeeper_pod{f'[{pod_id}]' if pod_id else ''}: {message}\n")
