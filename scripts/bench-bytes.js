@@ -16,8 +16,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connect } from '../dist/client/index.js';
 import { LineFramer } from '../dist/transport/line-framer.js';
+import { startDaemon, stopDaemon } from './bench-processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -25,7 +25,6 @@ const ROUNDS = Math.max(2, Math.round(20 * scale));
 const MIB = 1024 * 1024;
 const BIG = 100 * 1000 * 1000;
 const python = process.env.PODKEEPER_PYTHON ?? 'python3';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const RAW_BYTES = `
@@ -112,24 +111,8 @@ async function time(label, roundTrip, payload, check) {
 }
 
 const home = mkdtempSync(join(tmpdir(), 'pk-bench-bytes-'));
-const daemon = spawn(
-  process.execPath,
-  [
-    join(ROOT, 'bin', 'podkeeper.js'),
-    'daemon',
-    '--home',
-    home,
-    '--idle-timeout',
-    '-1',
-    '--log-level',
-    'warn',
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
-let client;
-for (let i = 0; i < 400 && !client; i++)
-  client = await connect({ home }).catch(() => sleep(25).then(() => undefined));
-if (!client) throw new Error('the daemon did not start');
+const daemon = await startDaemon(home);
+const { client } = daemon;
 const rawBytes = rawBytesPeer();
 const rawJson = rawJsonPeer();
 try {
@@ -200,8 +183,6 @@ try {
 } finally {
   rawBytes.close();
   rawJson.close();
-  await client.close();
-  daemon.kill('SIGTERM');
-  await new Promise((resolve) => daemon.once('exit', resolve));
+  await stopDaemon(daemon);
   rmSync(home, { recursive: true, force: true });
 }
