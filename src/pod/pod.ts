@@ -91,6 +91,7 @@ export class Pod {
       slots: this.#options.concurrency + this.#options.pipelining,
       maxQueue: this.#options.maxQueue,
       cancelGraceMs: this.#options.cancelGraceMs,
+      maxLineLength: this.#options.maxLineLength,
       send: (message) => this.#channel.send(message),
       onSent: () => {
         if (this.#state === 'ready') this.#setState('busy');
@@ -105,6 +106,7 @@ export class Pod {
     this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
       maxLineLength: this.#options.maxLineLength,
       name: this.id,
+      rawPath: ['result'], // a big answer is relayed or parsed once, by whoever asked (requests.ts)
     });
     const router = new LineRouter({
       podId: this.id,
