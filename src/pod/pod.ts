@@ -20,11 +20,12 @@ import { Emitter } from '../events.js';
 import { wait } from '../process/group.js';
 import { foreignProtocol, type ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import type { JsonLinesChannel } from '../transport/json-lines.js';
 import { describeExit } from './exit-facts.js';
 import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
+import { podChannel } from './pod-channel.js';
 import { ReadyWait } from './ready-wait.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, type ProcessExit, spawnPodProcess, type Where } from './spawn.js';
@@ -103,11 +104,8 @@ export class Pod {
       },
     });
     this.#process = options.process ?? spawnPodProcess(localSpec(options));
-    this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
-      maxLineLength: this.#options.maxLineLength,
-      name: this.id,
-      rawPath: ['result'], // a big answer is relayed or parsed once, by whoever asked (requests.ts)
-    });
+    const { stdout, stdin } = this.#process;
+    this.#channel = podChannel(stdout, stdin, this.id, this.#options.maxLineLength);
     const router = new LineRouter({
       podId: this.id,
       maxLineLength: this.#options.maxLineLength,

@@ -39,6 +39,11 @@ export interface JsonLinesChannelOptions {
    * it comes as a RawJson, its bytes, to be relayed as they are (raw-json.ts). @default undefined
    */
   rawPath?: readonly string[];
+  /**
+   * The peer writes the `rawPath` member (a one-name path) last in its lines, as the runner does
+   * with `result`: it is found from the line's head and tail, without scanning. @default false
+   */
+  rawLast?: boolean;
 }
 
 export { readsFrames } from './message-reader.js';
@@ -101,7 +106,7 @@ export class JsonLinesChannel {
           if (!this.#destroyed) this.#invalid(reason, text, length, detail);
         },
       },
-      options.rawPath,
+      options.rawPath && { path: options.rawPath, last: options.rawLast },
     );
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);

@@ -13,8 +13,8 @@ import { isUtf8 } from 'node:buffer';
 import { attachFrames, takeFrameHeader } from './frames.js';
 import { type Decoded, decodeLine } from './json-values.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
-import { RawJson } from './raw-json.js';
-import { type ShallowScanner, valueSpan } from './shallow-scan.js';
+import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
+import { lastMemberSpan, type ShallowScanner, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
 
@@ -40,18 +40,27 @@ export class MessageReader {
   readonly #maxFrameBytes: number;
   readonly #sink: MessageSink;
   readonly #rawPath: readonly string[] | undefined;
+  /** The peer writes the raw member last: it is found from the line's head and tail, not scanned. */
+  readonly #rawLast: boolean;
   /** A message whose frames are being read, and their lengths. */
   #awaiting: { value: object; lengths: number[] } | null = null;
 
   /**
-   * `rawPath`: in a line of RAW_MIN_BYTES or more, the value at this path (e.g. `payload.input`) is
-   * not parsed but kept as its bytes, a {@link RawJson} (raw-json.ts).
+   * `raw.path`: in a line of RAW_MIN_BYTES or more, the value at this path (e.g. `payload.input`) is
+   * not parsed but kept as its bytes, a {@link RawJson} (raw-json.ts). `raw.last`: the peer writes
+   * it as its top object's last member (a one-name path), so the line need not be scanned.
    */
-  constructor(maxLineLength: number, maxFrameBytes: number, sink: MessageSink, rawPath?: readonly string[]) {
+  constructor(
+    maxLineLength: number,
+    maxFrameBytes: number,
+    sink: MessageSink,
+    raw?: { path: readonly string[]; last?: boolean },
+  ) {
     this.#maxLineLength = maxLineLength;
     this.#maxFrameBytes = maxFrameBytes;
     this.#sink = sink;
-    this.#rawPath = rawPath;
+    this.#rawPath = raw?.path;
+    this.#rawLast = raw?.last === true && raw.path.length === 1;
     this.#framer = new LineFramer(
       maxLineLength,
       {
@@ -59,7 +68,7 @@ export class MessageReader {
         onTooLong: (head, size) => this.#onTooLong(head, size),
         onFrames: (data) => this.#onFrames(data),
       },
-      rawPath?.length,
+      this.#rawLast ? undefined : raw?.path.length,
     );
   }
 
@@ -74,7 +83,8 @@ export class MessageReader {
   }
 
   #onLine(line: Buffer, scan: ShallowScanner | undefined): void {
-    const decoded = (scan && this.#decodeAroundRaw(line, scan)) ?? decodeLine(line);
+    const around = scan !== undefined || (this.#rawLast && line.length >= RAW_MIN_BYTES);
+    const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line);
     if (!decoded.ok) {
       const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
       this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
@@ -100,9 +110,9 @@ export class MessageReader {
    * The line parsed around its big value, which stays bytes; undefined when the value is not where
    * `rawPath` says or the line is not valid UTF-8 (then it is parsed whole, which says what is wrong).
    */
-  #decodeAroundRaw(line: Buffer, scan: ShallowScanner): Decoded | undefined {
+  #decodeAroundRaw(line: Buffer, scan: ShallowScanner | undefined): Decoded | undefined {
     const path = this.#rawPath as readonly string[];
-    const span = valueSpan(line, scan, path);
+    const span = scan ? valueSpan(line, scan, path) : lastMemberSpan(line, path[0] as string);
     if (span === undefined || !isUtf8(line)) return undefined;
     const envelope = Buffer.concat([line.subarray(0, span.start), NULL, line.subarray(span.end)]);
     const decoded = decodeLine(envelope);

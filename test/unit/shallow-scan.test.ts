@@ -1,6 +1,6 @@
 /** Where a value sits in a JSON line, found from its shallow structure (shallow-scan.ts). */
 import { describe, expect, it } from 'vitest';
-import { ShallowScanner, valueSpan } from '../../src/transport/shallow-scan.js';
+import { lastMemberSpan, ShallowScanner, valueSpan } from '../../src/transport/shallow-scan.js';
 
 /** The text of the value at `path`, the line scanned in pieces of `piece` bytes. */
 function spanText(text: string, path: string[], piece = 1 << 16): string | undefined {
@@ -86,5 +86,34 @@ describe('valueSpan', () => {
     expect(spanText(line, INPUT)).toBeUndefined();
     const deep = `{"payload":{"input":[${Array.from({ length: 5000 }, () => '[0]').join(',')}]}}`;
     expect(spanText(deep, INPUT)).toBe(JSON.stringify(JSON.parse(deep).payload.input));
+  });
+});
+
+describe('lastMemberSpan (a member its writer puts last, as the runner does with `result`)', () => {
+  const span = (text: string) => {
+    const line = Buffer.from(text);
+    const found = lastMemberSpan(line, 'result');
+    return found && line.subarray(found.start, found.end).toString();
+  };
+
+  it('takes the value from after its key to the line end, or to the `$frames` tail', () => {
+    expect(span('{"id":"7","success":true,"result":[1,{"a":"}"}]}')).toBe('[1,{"a":"}"}]');
+    expect(span('{"id":"7","success":true,"result": {"x":1} } ')).toBe('{"x":1}');
+    expect(span('{"id":"7","success":true,"result":{"a":{"$bytes":0}},"$frames":[5]}')).toBe(
+      '{"a":{"$bytes":0}}',
+    );
+    expect(span('{"id":"7","success":true,"result":{"$frames":[1]},"$frames":[3,4]}')).toBe(
+      '{"$frames":[1]}',
+    );
+    expect(span('{"id":"7","success":true,"result":{"k":{"$frames":[1]}}}')).toBe('{"k":{"$frames":[1]}}');
+    expect(span('{"id":"a\\"result\\":","result":"v"}')).toBe('"v"');
+  });
+
+  it('finds nothing when the head does not show the member, or the line is not an object', () => {
+    expect(span('{"id":"7","success":false,"error":{"code":"X"}}')).toBeUndefined();
+    expect(span(`{"id":"7","pad":"${'p'.repeat(5000)}","result":1}`)).toBeUndefined();
+    expect(span('["result",1]')).toBeUndefined();
+    expect(span('{"id":"7","result":}')).toBeUndefined();
+    expect(span('{"id":"7","result":1')).toBeUndefined();
   });
 });
