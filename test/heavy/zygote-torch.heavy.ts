@@ -1,7 +1,8 @@
 /**
  * torch + sentence_transformers from a zygote: the catalog embeddings recipe's env and model
  * (all-MiniLM-L6-v2 from its PyPI package, offline) in a recipe that preloads torch,
- * sentence_transformers and the loaded model (test/heavy/fixtures/minilm). A pod forked from the
+ * sentence_transformers and the model, loaded and warmed up on one torch thread so that the zygote
+ * runs no thread (test/heavy/fixtures/minilm). A pod forked from the
  * zygote embeds as a normally started one does, runs torch's thread pool, and is told apart by
  * `preloadedIn` (the pid of the process that ran the preload: the zygote's, or null). Prints the
  * figures of issue 14 (cold call and private memory, forked vs normal); it asserts no timing.
