@@ -95,10 +95,8 @@ function expectSameInference(forked: Answer, normal: Answer): void {
   expect(forked.embeddings).toHaveLength(3);
   expect(forked.checksum).toBe(normal.checksum); // integer-valued: exact in any summation order
   expect(forked.torchThreads).toBe(normal.torchThreads);
-  if (cpus().length > 1) {
-    expect(forked.torchThreads).toBeGreaterThan(1);
-    expect(forked.threadsRanInMatmul).toBeGreaterThan(1); // the pool really ran in the child
-  }
+  if (cpus().length > 1) expect(forked.torchThreads).toBeGreaterThan(1);
+  if (cpus().length > 1 && process.platform === 'linux') expect(forked.threadsRanInMatmul).toBeGreaterThan(1); // the pool really ran in the child (/proc)
 }
 
 describe('torch + sentence_transformers preloaded in a zygote', () => {
