@@ -76,7 +76,7 @@ function rawJsonPeer() {
   const child = spawn(python, ['-u', '-c', RAW_JSON], { stdio: ['pipe', 'pipe', 'inherit'] });
   let done;
   const framer = new LineFramer(1024 * MIB, {
-    onLine: (line) => done(JSON.parse(line.toString('utf8')).result),
+    onLine: (line) => done(JSON.parse(line.whole().toString('utf8')).result),
     onTooLong: () => {},
   });
   child.stdout.on('data', (chunk) => framer.push(chunk));

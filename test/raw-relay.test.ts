@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/client/index.js';
 import { rawConnect, startDaemon } from './daemon-helpers.js';
-import { onCleanup } from './helpers.js';
+import { createManager, FIXTURE_RECIPES, onCleanup } from './helpers.js';
 
 /** Over 64 KiB of JSON items: enough for the daemon to relay the input unparsed. */
 const LIST = `[${Array.from({ length: 4000 }, (_, i) => `{"n":${i},"s":"a\\"}]\\\\ż"}`).join(',')}]`;
@@ -58,5 +58,20 @@ describe('big inputs relayed unparsed', () => {
     expect(result.data.equals(data)).toBe(true);
     expect(result.list).toEqual(input.list);
     expect(result.tail).toBe('end');
+  }, 30_000);
+
+  it('fails a call whose big answer is not UTF-8, with a code, in-process and through the daemon', async () => {
+    const manager = createManager({ recipePath: [FIXTURE_RECIPES] });
+    await expect(manager.call('inspect', {}, { action: 'bad_utf8' })).rejects.toMatchObject({
+      code: 'BAD_RESPONSE',
+      details: { reason: 'utf8' },
+    });
+    const daemon = await startDaemon();
+    const client = await connect({ home: daemon.home });
+    onCleanup(() => client.close());
+    await expect(client.call('inspect', {}, { action: 'bad_utf8' })).rejects.toMatchObject({
+      details: { reason: 'utf8' },
+    });
+    expect(await client.call('inspect', { list: [1] })).toMatchObject({ items: 1 }); // the connection goes on
   }, 30_000);
 });

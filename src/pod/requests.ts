@@ -128,14 +128,10 @@ export class RequestTable {
     } catch (error) {
       const { podId, maxLineLength } = this.#options;
       const detail = (error as Error).message;
-      const reason = isPodkeeperError(error, 'UNREPRESENTABLE') ? 'unrepresentable' : 'json';
+      const given = (error as PodkeeperError).details?.['reason'];
+      const reason = typeof given === 'string' ? given : 'json'; // utf8, json, unrepresentable, frames
       call.fail(
-        failures.unreadableAnswer(
-          podId,
-          call.id,
-          { reason, length: result.text.length, detail },
-          maxLineLength,
-        ),
+        failures.unreadableAnswer(podId, call.id, { reason, length: result.length, detail }, maxLineLength),
       );
       return;
     }

@@ -11,7 +11,7 @@ const STDERR_LINE_BYTES = 64 * 1024;
  */
 export function readStderrLines(stream: Readable, onLine: (line: string) => void): void {
   const framer = new LineFramer(STDERR_LINE_BYTES, {
-    onLine: (line) => onLine(line.toString('utf8')),
+    onLine: (line) => onLine(line.whole().toString('utf8')),
     onTooLong: (head, size) => onLine(`${head.toString('utf8')}… (${size} bytes, cut)`),
   });
   stream

@@ -15,7 +15,7 @@
 import { Buffer } from 'node:buffer';
 import { PodkeeperError } from '../errors.js';
 import { decodeLine } from './json-values.js';
-import { RawJson } from './raw-json.js';
+import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
 
 const FRAMES_KEY = '$frames';
 const BYTES_KEY = '$bytes';
@@ -124,7 +124,7 @@ function spliceRaw(line: string, raws: RawJson[]): (string | Uint8Array)[] {
   raws.forEach((raw, index) => {
     const mark = JSON.stringify(`${RAW_MARK}${index}`);
     const at = line.indexOf(mark, from);
-    pieces.push(line.slice(from, at), raw.text);
+    pieces.push(line.slice(from, at), ...raw.pieces);
     from = at + mark.length;
   });
   pieces.push(line.slice(from));
@@ -139,13 +139,9 @@ function rawValue(raw: RawJson): unknown {
   const decoded = decodeLine(raw.text);
   if (!decoded.ok) {
     const code = decoded.reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_REQUEST';
-    throw new PodkeeperError(
-      code,
-      `A JSON value of ${raw.text.length} bytes cannot be read: ${decoded.detail}`,
-      {
-        details: { reason: decoded.reason, size: raw.text.length },
-      },
-    );
+    throw new PodkeeperError(code, `A JSON value of ${raw.length} bytes cannot be read: ${decoded.detail}`, {
+      details: { reason: decoded.reason, size: raw.length },
+    });
   }
   if (raw.frames.length === 0) return decoded.value;
   const holder = { value: decoded.value };
@@ -258,7 +254,8 @@ function attach(value: unknown, frames: Buffer[][]): string | undefined {
     if (typeof node !== 'object' || node === null) return node;
     if (node instanceof RawJson) {
       node.frames = frames;
-      error ??= unnamedFrame(node.text, frames.length);
+      // Checked here for a short value (a long one's pod refuses it: no daemon pass over its bytes).
+      if (node.length < RAW_MIN_BYTES) error ??= unnamedFrame(node.text, frames.length);
       return node;
     }
     if (Array.isArray(node)) {

@@ -2,7 +2,8 @@
  * Linear line framing: bytes in, whole lines out, each byte looked at once.
  *
  *   chunk ─indexOf('\n') from where the last scan stopped─▶ pieces of the current line (no copy)
- *     └─ newline ─▶ one concat of the pieces ─▶ onLine(bytes)       (CR before it is dropped)
+ *     └─ newline ─▶ one concat of the pieces ─▶ onLine(bytes)       (CR before it is dropped;
+ *                   with `raw`, a line of RAW_MIN_BYTES or more is handed on as its pieces)
  *     └─ over the limit ─▶ pieces dropped, the head kept (for a preview and the id), bytes counted
  *                          ─▶ at its newline: onTooLong(head, size)
  *
@@ -16,6 +17,7 @@
  * in 64 KiB chunks cost ~30 s (quadratic). Here the work per chunk is its own length.
  */
 
+import { LineBytes } from './line-bytes.js';
 import { RAW_MIN_BYTES } from './raw-json.js';
 import { ShallowScanner } from './shallow-scan.js';
 
@@ -27,7 +29,7 @@ export interface FramerSink {
    * One complete line, without its `\n` (nor a `\r` before it); never empty. With `scanDepth`, a
    * line of {@link RAW_MIN_BYTES} or more comes with its shallow scan, done as its pieces came.
    */
-  onLine(line: Buffer, scan?: ShallowScanner): void;
+  onLine(line: LineBytes, scan?: ShallowScanner): void;
   /** A line longer than the limit ended (or the input ended inside it): its first bytes and size. */
   onTooLong(head: Buffer, size: number): void;
   /** The `n` raw bytes asked for by {@link LineFramer.expect}, in pieces (none when discarded). */
@@ -38,6 +40,8 @@ export class LineFramer {
   readonly #limit: number;
   readonly #sink: FramerSink;
   readonly #scanDepth: number | undefined;
+  /** Long lines stay in pieces (a relay reads them so: raw-json.ts). */
+  readonly #keepPieces: boolean;
   /** The shallow scan of the current line, once it is {@link RAW_MIN_BYTES} long. */
   #scan: ShallowScanner | undefined;
   #pieces: Buffer[] = [];
@@ -49,11 +53,15 @@ export class LineFramer {
   #rawLeft = 0;
   #raw: Buffer[] | null = null;
 
-  /** `scanDepth`: scan long lines to that depth as they come (shallow-scan.ts). */
-  constructor(limit: number, sink: FramerSink, scanDepth?: number) {
+  /**
+   * `raw`: long lines come in pieces, not one buffer; with `scanDepth`, scanned to that depth as
+   * they come (shallow-scan.ts).
+   */
+  constructor(limit: number, sink: FramerSink, raw?: { scanDepth?: number }) {
     this.#limit = limit;
     this.#sink = sink;
-    this.#scanDepth = scanDepth;
+    this.#scanDepth = raw?.scanDepth;
+    this.#keepPieces = raw !== undefined;
   }
 
   push(chunk: Buffer): void {
@@ -145,11 +153,21 @@ export class LineFramer {
       return;
     }
     if (size === 0) return;
-    let line = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, size);
-    if (line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
-    if (line.length === 0) return;
-    if (line.length > this.#limit) this.#sink.onTooLong(line.subarray(0, HEAD_BYTES), line.length);
-    else this.#sink.onLine(line, scan);
+    const last = pieces.at(-1) as Buffer;
+    if (last[last.length - 1] === 13) {
+      pieces[pieces.length - 1] = last.subarray(0, last.length - 1);
+      if (last.length === 1) pieces.pop();
+    }
+    const length = last[last.length - 1] === 13 ? size - 1 : size;
+    if (length === 0) return;
+    if (length > this.#limit) {
+      this.#sink.onTooLong(keepHead(pieces), length);
+      return;
+    }
+    const whole = pieces.length === 1 || !this.#keepPieces || length < RAW_MIN_BYTES;
+    const bytes =
+      pieces.length === 1 ? (pieces[0] as Buffer) : whole ? Buffer.concat(pieces, length) : undefined;
+    this.#sink.onLine(bytes ? LineBytes.of(bytes) : new LineBytes(pieces), scan);
   }
 }
 

@@ -9,12 +9,13 @@
  * With a `rawPath`, a long line's value at that path is kept as its bytes (raw-json.ts): only the
  * envelope around it is decoded, with the same rules.
  */
-import { isUtf8 } from 'node:buffer';
 import { attachFrames, takeFrameHeader } from './frames.js';
 import { type Decoded, decodeLine } from './json-values.js';
+import { lastMemberSpan } from './last-member.js';
+import type { LineBytes } from './line-bytes.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
 import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
-import { lastMemberSpan, ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
+import { ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
 const FRAMES_OPEN = Buffer.from('"$frames":[');
@@ -80,7 +81,7 @@ export class MessageReader {
         onTooLong: (head, size) => this.#onTooLong(head, size),
         onFrames: (data) => this.#onFrames(data),
       },
-      this.#rawLast ? undefined : raw?.path.length,
+      raw && { scanDepth: this.#rawLast ? undefined : raw.path.length },
     );
   }
 
@@ -94,13 +95,13 @@ export class MessageReader {
     this.#framer.end();
   }
 
-  #onLine(line: Buffer, scan: ShallowScanner | undefined): void {
+  #onLine(line: LineBytes, scan: ShallowScanner | undefined): void {
     const around =
       this.#rawPath !== undefined &&
-      (scan !== undefined || (line.length >= RAW_MIN_BYTES ? this.#rawLast : carriesBytes(line)));
-    const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line);
+      (scan !== undefined || (line.length >= RAW_MIN_BYTES ? this.#rawLast : carriesBytes(line.whole())));
+    const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line.whole());
     if (!decoded.ok) {
-      const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
+      const text = decoded.text ?? line.slice(0, HEAD_BYTES).toString('utf8');
       this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
       return;
     }
@@ -125,22 +126,24 @@ export class MessageReader {
    * undefined when the value is not where `rawPath` says or the line is not valid UTF-8 (then it is
    * parsed whole, which says what is wrong).
    */
-  #decodeAroundRaw(line: Buffer, scan: ShallowScanner | undefined): Decoded | undefined {
+  #decodeAroundRaw(line: LineBytes, scan: ShallowScanner | undefined): Decoded | undefined {
     const path = this.#rawPath as readonly string[];
     let span: Span | undefined;
+    // The runner's answer is not checked for UTF-8 here: it encodes strictly, and whoever parses
+    // the value (the client, an in-process caller) checks it; a scanned line was checked as it came.
     if (this.#rawLast) span = lastMemberSpan(line, path[0] as string);
     else {
       const shallow = scan ?? new ShallowScanner(path.length); // a short line: scanned now, at once
-      if (!scan) shallow.push(line);
+      if (!scan) shallow.push(line.whole());
       span = valueSpan(line, shallow, path);
     }
-    if (span === undefined || !isUtf8(line)) return undefined;
-    const envelope = Buffer.concat([line.subarray(0, span.start), NULL, line.subarray(span.end)]);
+    if (span === undefined) return undefined;
+    const envelope = Buffer.concat([line.slice(0, span.start), NULL, line.slice(span.end, line.length)]);
     const decoded = decodeLine(envelope);
     if (!decoded.ok) return decoded;
     let holder = decoded.value as Record<string, unknown>;
     for (const name of path.slice(0, -1)) holder = holder[name] as Record<string, unknown>;
-    holder[path.at(-1) as string] = new RawJson(line.subarray(span.start, span.end));
+    holder[path.at(-1) as string] = new RawJson(line.range(span.start, span.end));
     return decoded;
   }
 
@@ -157,8 +160,8 @@ export class MessageReader {
     this.#sink.invalid('frames', text, text.length, error);
   }
 
-  #badFrames(line: Buffer, detail: string): void {
-    this.#sink.invalid('frames', line.toString('utf8', 0, HEAD_BYTES), line.length, detail);
+  #badFrames(line: LineBytes, detail: string): void {
+    this.#sink.invalid('frames', line.slice(0, HEAD_BYTES).toString('utf8'), line.length, detail);
   }
 
   #onTooLong(head: Buffer, size: number): void {

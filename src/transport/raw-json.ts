@@ -19,21 +19,36 @@
 export const RAW_MIN_BYTES = 64 * 1024;
 
 export class RawJson {
-  /** The value's JSON text, valid UTF-8, as it came (never re-encoded). */
-  readonly text: Buffer;
+  /** The value's JSON text, valid UTF-8, as it came (never re-encoded), in the pieces it came in. */
+  readonly pieces: readonly Buffer[];
+  /** Its size in bytes. */
+  readonly length: number;
+  #text: Buffer | undefined;
   /**
    * The frames of the message it came in (frames.ts), when that message had any, each as the pieces
    * of the chunks it arrived in: the text's `{"$bytes": i}` name them by their index in this list.
    */
   frames: Buffer[][];
 
-  constructor(text: Buffer, frames: Buffer[][] = []) {
-    this.text = text;
+  constructor(text: Buffer | readonly Buffer[], frames: Buffer[][] = []) {
+    this.pieces = Buffer.isBuffer(text) ? [text] : text;
+    let length = 0;
+    for (const piece of this.pieces) length += piece.length;
+    this.length = length;
     this.frames = frames;
+  }
+
+  /** The text in one buffer (a copy when it came in pieces, made once): for a parse. */
+  get text(): Buffer {
+    this.#text ??=
+      this.pieces.length === 1
+        ? (this.pieces[0] as Buffer)
+        : Buffer.concat(this.pieces as Buffer[], this.length);
+    return this.#text;
   }
 
   /** What JSON.stringify shows of it by accident (a log, an error's preview): its size, not its bytes. */
   toJSON(): string {
-    return `[${this.text.length} bytes of JSON]`;
+    return `[${this.length} bytes of JSON]`;
   }
 }

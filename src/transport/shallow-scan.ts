@@ -11,17 +11,19 @@
  *
  * The walk trusts nothing: a key must be a string followed by `:`, the line must end at depth 0
  * outside a string, each key on the path must appear once. The value's own bytes are not checked
- * here beyond being balanced: whoever parses it (the pod, the client) answers what is wrong.
+ * here beyond being balanced UTF-8: whoever parses it (the pod, the client) answers what is wrong.
  */
 
-const QUOTE = 0x22;
+import { type LineBytes, Utf8Check } from './line-bytes.js';
+
+export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
+export const COLON = 0x3a;
+export const COMMA = 0x2c;
 
 /** Structural bytes noted before the scan gives up (a line whose top levels are long arrays). */
 const MAX_MARKS = 4096;
@@ -39,18 +41,20 @@ export class ShallowScanner {
   readonly depths: number[] = [];
   /** Too many marks, or a close with nothing open: no span will be found. */
   failed = false;
+  readonly #utf8 = new Utf8Check();
 
   constructor(maxDepth: number) {
     this.#maxDepth = maxDepth;
   }
 
-  /** True when the line scanned so far ended outside any string and container. */
+  /** True when the line scanned so far ended outside any string and container, all of it UTF-8. */
   get balanced(): boolean {
-    return !this.failed && this.#depth === 0 && !this.#inString;
+    return !this.failed && this.#depth === 0 && !this.#inString && this.#utf8.valid;
   }
 
-  push(piece: Uint8Array): void {
+  push(piece: Buffer): void {
     if (this.failed) return;
+    this.#utf8.push(piece);
     const max = this.#maxDepth;
     const base = this.#offset;
     let depth = this.#depth;
@@ -126,7 +130,7 @@ interface Member {
  * The bytes of the value at `path` (member names from the top object down) in `line`, which `scan`
  * has read whole; undefined when the line does not have exactly one such member on each level.
  */
-export function valueSpan(line: Uint8Array, scan: ShallowScanner, path: readonly string[]): Span | undefined {
+export function valueSpan(line: LineBytes, scan: ShallowScanner, path: readonly string[]): Span | undefined {
   if (!scan.balanced || path.length === 0) return undefined;
   if (scan.bytes[0] !== OPEN_OBJECT || scan.depths[0] !== 0 || skipSpace(line, 0) !== scan.offsets[0]) {
     return undefined;
@@ -159,7 +163,7 @@ export function valueSpan(line: Uint8Array, scan: ShallowScanner, path: readonly
  * are not well formed.
  */
 function membersOf(
-  line: Uint8Array,
+  line: LineBytes,
   scan: ShallowScanner,
   open: number,
 ): { members: Member[]; close: number } | undefined {
@@ -199,13 +203,7 @@ function membersOf(
  * (a number, `true`…), the two quotes of a string, or the open and close of one container, each at
  * the span's ends.
  */
-function isOneValue(
-  line: Uint8Array,
-  scan: ShallowScanner,
-  first: number,
-  last: number,
-  span: Span,
-): boolean {
+function isOneValue(line: LineBytes, scan: ShallowScanner, first: number, last: number, span: Span): boolean {
   if (span.end <= span.start) return false;
   const level = scan.depths[first - 1] as number;
   const own: number[] = [];
@@ -214,11 +212,12 @@ function isOneValue(
     if (own.length === 2) return false;
     own.push(mark);
   }
-  const head = line[span.start] as number;
+  const head = line.at(span.start) as number;
   if (own.length === 0) {
     // a number or a literal: one token, no space inside
     if (head === QUOTE || head === OPEN_OBJECT || head === OPEN_ARRAY) return false;
-    for (let at = span.start; at < span.end; at++) if (isSpace(line[at])) return false;
+    if (span.end - span.start > 64) return true; // only digits and letters can be in it: the pod judges
+    for (let at = span.start; at < span.end; at++) if (isSpace(line.at(at))) return false;
     return true;
   }
   if (own.length !== 2) return false;
@@ -228,12 +227,10 @@ function isOneValue(
   return pair === '""' || pair === '{}' || pair === '[]';
 }
 
-function keyText(line: Uint8Array, start: number, end: number): string | undefined {
+export function keyText(line: LineBytes, start: number, end: number): string | undefined {
   if (end - start > 1024) return undefined;
   try {
-    const key: unknown = JSON.parse(
-      Buffer.from(line.buffer, line.byteOffset + start, end - start).toString('utf8'),
-    );
+    const key: unknown = JSON.parse(line.slice(start, end).toString('utf8'));
     return typeof key === 'string' ? key : undefined;
   } catch {
     return undefined;
@@ -244,60 +241,12 @@ function isSpace(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 }
 
-function skipSpace(line: Uint8Array, at: number): number {
-  while (at < line.length && isSpace(line[at])) at += 1;
+export function skipSpace(line: LineBytes, at: number): number {
+  while (at < line.length && isSpace(line.at(at))) at += 1;
   return at;
 }
 
-function trimEnd(line: Uint8Array, start: number, end: number): number {
-  while (end > start && isSpace(line[end - 1])) end -= 1;
+export function trimEnd(line: LineBytes, start: number, end: number): number {
+  while (end > start && isSpace(line.at(end - 1))) end -= 1;
   return end;
-}
-
-/** Bytes of a line's head walked for {@link lastMemberSpan}. */
-const HEAD_WALK_BYTES = 4096;
-/** What a line with bytes ends with after its last member (frames.ts): `,"$frames":[…]}`. */
-const FRAMES_TAIL = /,"\$frames":\[[\d,]*\]\}\s*$/;
-
-/**
- * The bytes of member `name` of the top object of a line whose writer puts that member last (the
- * runner writes `{"id":…,"success":true,"result":…}`, then `,"$frames":[…]` when it has bytes): the
- * members before it are walked in the line's head, the value runs to the line's last `}`, no scan
- * of the value at all. Undefined when the head does not show the member.
- */
-export function lastMemberSpan(line: Uint8Array, name: string): Span | undefined {
-  const headLength = Math.min(line.length, HEAD_WALK_BYTES);
-  const head = new ShallowScanner(1);
-  head.push(line.subarray(0, headLength));
-  const { offsets, bytes, depths } = head;
-  if (bytes[0] !== OPEN_OBJECT || offsets[0] !== skipSpace(line, 0)) return undefined;
-  let at = 1;
-  while (at + 2 < bytes.length) {
-    if (bytes[at] !== QUOTE || bytes[at + 1] !== QUOTE || bytes[at + 2] !== COLON) return undefined;
-    if (depths[at] !== 1 || depths[at + 2] !== 1) return undefined;
-    const key = keyText(line, offsets[at] as number, (offsets[at + 1] as number) + 1);
-    if (key === name) return toLastClose(line, skipSpace(line, (offsets[at + 2] as number) + 1));
-    at += 3;
-    while (at < bytes.length && !(bytes[at] === COMMA && depths[at] === 1)) at += 1;
-    at += 1;
-  }
-  return undefined;
-}
-
-/** From `start` to the line's closing `}` (or to its `$frames` tail). */
-function toLastClose(line: Uint8Array, start: number): Span | undefined {
-  const tailFrom = Math.max(start, line.length - 1024);
-  const tail = Buffer.from(line.buffer, line.byteOffset + tailFrom, line.length - tailFrom).toString(
-    'latin1',
-  );
-  const frames = FRAMES_TAIL.exec(tail);
-  let end: number;
-  if (frames) end = tailFrom + frames.index;
-  else {
-    end = trimEnd(line, start, line.length);
-    if (line[end - 1] !== CLOSE_OBJECT) return undefined;
-    end -= 1;
-  }
-  end = trimEnd(line, start, end);
-  return end > start ? { start, end } : undefined;
 }

@@ -1,17 +1,26 @@
 /** Where a value sits in a JSON line, found from its shallow structure (shallow-scan.ts). */
 import { describe, expect, it } from 'vitest';
-import { lastMemberSpan, ShallowScanner, valueSpan } from '../../src/transport/shallow-scan.js';
+import { lastMemberSpan } from '../../src/transport/last-member.js';
+import { LineBytes } from '../../src/transport/line-bytes.js';
+import { ShallowScanner, valueSpan } from '../../src/transport/shallow-scan.js';
 
 /** The text of the value at `path`, the line scanned in pieces of `piece` bytes. */
 function spanText(text: string, path: string[], piece = 1 << 16): string | undefined {
   const line = Buffer.from(text);
   const scan = new ShallowScanner(path.length);
-  for (let at = 0; at < line.length; at += piece) scan.push(line.subarray(at, at + piece));
-  const span = valueSpan(line, scan, path);
+  for (const part of pieces(line, piece)) scan.push(part);
+  const span = valueSpan(new LineBytes(pieces(line, piece)), scan, path);
   return span && line.subarray(span.start, span.end).toString();
 }
 
 const INPUT = ['payload', 'input'];
+
+/** `line` cut into pieces of `size` bytes, as chunks would bring it. */
+function pieces(line: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < line.length; at += size) out.push(line.subarray(at, at + size));
+  return out;
+}
 
 describe('valueSpan', () => {
   const values = [
@@ -92,7 +101,7 @@ describe('valueSpan', () => {
 describe('lastMemberSpan (a member its writer puts last, as the runner does with `result`)', () => {
   const span = (text: string) => {
     const line = Buffer.from(text);
-    const found = lastMemberSpan(line, 'result');
+    const found = lastMemberSpan(new LineBytes(pieces(line, 5)), 'result');
     return found && line.subarray(found.start, found.end).toString();
   };
 

@@ -1,0 +1,63 @@
+/**
+ * A member its writer puts last, found without scanning the line: the runner writes
+ * `{"id":…,"success":true,"result":…}` (then `,"$frames":[…]` when it has bytes), so a big
+ * `result` runs from after its key, found in the line's head, to the line's last `}`.
+ */
+import type { LineBytes } from './line-bytes.js';
+import {
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  keyText,
+  OPEN_OBJECT,
+  QUOTE,
+  ShallowScanner,
+  type Span,
+  skipSpace,
+  trimEnd,
+} from './shallow-scan.js';
+
+/** Bytes of a line's head walked for {@link lastMemberSpan}. */
+const HEAD_WALK_BYTES = 4096;
+/** What a line with bytes ends with after its last member (frames.ts): `,"$frames":[…]}`. */
+const FRAMES_TAIL = /,"\$frames":\[[\d,]*\]\}\s*$/;
+
+/**
+ * The bytes of member `name` of the top object of a line whose writer puts that member last (the
+ * runner writes `{"id":…,"success":true,"result":…}`, then `,"$frames":[…]` when it has bytes): the
+ * members before it are walked in the line's head, the value runs to the line's last `}`, no scan
+ * of the value at all. Undefined when the head does not show the member.
+ */
+export function lastMemberSpan(line: LineBytes, name: string): Span | undefined {
+  const head = new ShallowScanner(1);
+  head.push(line.slice(0, Math.min(line.length, HEAD_WALK_BYTES)));
+  const { offsets, bytes, depths } = head;
+  if (bytes[0] !== OPEN_OBJECT || offsets[0] !== skipSpace(line, 0)) return undefined;
+  let at = 1;
+  while (at + 2 < bytes.length) {
+    if (bytes[at] !== QUOTE || bytes[at + 1] !== QUOTE || bytes[at + 2] !== COLON) return undefined;
+    if (depths[at] !== 1 || depths[at + 2] !== 1) return undefined;
+    const key = keyText(line, offsets[at] as number, (offsets[at + 1] as number) + 1);
+    if (key === name) return toLastClose(line, skipSpace(line, (offsets[at + 2] as number) + 1));
+    at += 3;
+    while (at < bytes.length && !(bytes[at] === COMMA && depths[at] === 1)) at += 1;
+    at += 1;
+  }
+  return undefined;
+}
+
+/** From `start` to the line's closing `}` (or to its `$frames` tail). */
+function toLastClose(line: LineBytes, start: number): Span | undefined {
+  const tailFrom = Math.max(start, line.length - 1024);
+  const tail = line.slice(tailFrom, line.length).toString('latin1');
+  const frames = FRAMES_TAIL.exec(tail);
+  let end: number;
+  if (frames) end = tailFrom + frames.index;
+  else {
+    end = trimEnd(line, start, line.length);
+    if (line.at(end - 1) !== CLOSE_OBJECT) return undefined;
+    end -= 1;
+  }
+  end = trimEnd(line, start, end);
+  return end > start ? { start, end } : undefined;
+}
