@@ -19,7 +19,6 @@ import { performance } from 'node:perf_hooks';
 import { LineFramer } from '../dist/transport/line-framer.js';
 import { startDaemon, stopDaemon } from './bench-processes.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const ROUNDS = Math.max(2, Math.round(20 * scale));
 const MIB = 1024 * 1024;

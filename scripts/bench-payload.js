@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawn } from 'node:child_process';
 /**
  * A 16 MiB JSON payload echoed through podkeeper beside the raw pipe, in alternating rounds:
  *   floor:      a raw Node↔Python JSON-lines echo with linear framing (echo-floor.js)
@@ -14,12 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { resolvePython } from '../dist/env/python.js';
 import { PodManager } from '../dist/index.js';
 import { echoCopies, startDaemon, stopDaemon } from './bench-processes.js';
 import { bigValue } from './big-line.js';
 import { percentile, processCpuMicros, rawEcho } from './echo-floor.js';
-import { lineClient } from './line-client.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const MIB = Number(process.env.BENCH_MIB ?? 16);
@@ -38,21 +39,23 @@ const manager = new PodManager({ python: executable, idleTimeout: -1, recipePath
 // The small calls go to a pod of their own: what they measure is the daemon, not the echo pod's queue.
 const recipes = echoCopies(join(home, 'bench-recipes'), ['echo-small']);
 const daemon = await startDaemon(home, { env: { PODKEEPER_RECIPE_PATH: recipes } });
-const small = await lineClient(join(home, 'podkeeper.sock'));
+// The other client is a process of its own: this one's work on the big payloads must not delay it.
+const small = spawn(
+  process.execPath,
+  [join(import.meta.dirname, 'small-caller.js'), join(home, 'podkeeper.sock'), 'echo-small'],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
+const smallLines = createInterface({ input: small.stdout })[Symbol.asyncIterator]();
+await smallLines.next(); // ready: connected
 
-/** Small calls one after another until `done` settles: their latencies, ms. */
+/** The other client's small calls until `done` settles: their latencies, ms. */
 async function smallCalls(done) {
-  let finished = false;
-  void done.then(() => {
-    finished = true;
-  });
-  const times = [];
-  while (!finished) {
-    const start = performance.now();
-    await small.call({ text: 'hello' }, 'echo-small');
-    times.push(performance.now() - start);
-  }
-  return times;
+  small.stdin.write('start\n');
+  await done;
+  small.stdin.write('stop\n');
+  return JSON.parse((await smallLines.next()).value);
 }
 
 try {
@@ -76,7 +79,6 @@ try {
   }
 
   // The same small calls with nothing else under way, then while three big ones share a connection.
-  await small.call({ text: 'warm' }, 'echo-small');
   const alone = await smallCalls(new Promise((resolve) => setTimeout(resolve, 2000)));
   const bigCalls = Promise.allSettled(Array.from({ length: CONCURRENT }, () => sides.daemon()));
   const during = await smallCalls(bigCalls);
@@ -120,7 +122,7 @@ try {
       `| ${name} | ${fmt(value)} | ${typeof ratio === 'number' ? `${ratio.toFixed(2)}×` : ratio} | ${target} |`,
     );
 } finally {
-  small.close();
+  small.stdin.end('exit\n');
   raw.close();
   await manager.close();
   await stopDaemon(daemon);

@@ -3,7 +3,7 @@
  * handler errors, lifecycle lines in `logs`, a closed stdout, unknown targets, and the commands
  * whose answer did not match what they were asked.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -82,6 +82,23 @@ describe('cli: lifecycle in logs', () => {
     expect(lines.find((l) => / daemon +spawned \(pid \d+\)/.test(l))).toBeDefined();
     expect(lines.find((l) => / daemon +ready in \d+ ms/.test(l))).toBeDefined();
     expect(lines.find((l) => / daemon +stopped: keep-alive 0/.test(l))).toBeDefined();
+  });
+
+  it('names the guardian at spawned and the runner, the pid `ps` shows, at ready', async () => {
+    const daemon = await startDaemon();
+    expect((await runCli(['start', 'echo', '--home', daemon.home])).code).toBe(0);
+    const ps = await runCli(['ps', '--json', '--home', daemon.home]);
+    const shown = (JSON.parse(ps.stdout) as { pods: { recipe: string; pid: number }[] }).pods.find(
+      (pod) => pod.recipe === 'echo',
+    )?.pid;
+    expect(shown).toBeGreaterThan(0);
+    const logs = (await runCli(['logs', 'echo', '--home', daemon.home])).stdout;
+    expect(logs).toMatch(new RegExp(` daemon +ready in \\d+ ms \\([\\d.]+ MB, pid ${shown}\\)`));
+    // The process the daemon spawned is the runner's parent, its guardian.
+    const spawned = Number(/ daemon +spawned \(pid (\d+)\)/.exec(logs)?.[1]);
+    const parent = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(shown)]).toString());
+    expect(spawned).toBe(parent);
+    expect(spawned).not.toBe(shown);
   });
 
   it('says why a pod stopped: by `stop`', async () => {

@@ -40,7 +40,7 @@ describe('cold start progress', () => {
       { event: 'pod.spawned', podId: 'emb-1', recipe: 'emb', pid: 1 },
       log('other-2', 'not ours'),
       log('emb-1', 'loading weights'),
-      { event: 'pod.ready', podId: 'emb-1', recipe: 'emb', spawnToReadyMs: 1200, memoryMB: 90 },
+      { event: 'pod.ready', podId: 'emb-1', recipe: 'emb', spawnToReadyMs: 1200, memoryMB: 90, pid: 2 },
       log('emb-1', 'after ready: the handler speaks for itself'),
     ]);
     expect(seen.map((event) => event.message)).toEqual([

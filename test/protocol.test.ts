@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePodMessage, podRequestSchema } from '../src/index.js';
+import { foreignProtocol } from '../src/protocol/pod.js';
 
 interface Case {
   name: string;
@@ -35,5 +36,27 @@ describe('pod wire protocol v1 fixtures', () => {
   });
   it('defaults the action to process', () => {
     expect(podRequestSchema.parse({ id: 'x' })).toEqual({ id: 'x', action: 'process' });
+  });
+});
+
+describe('the version handshake (foreignProtocol)', () => {
+  const ready = fixtures.podToDaemon.valid.find((c) => c.kind === 'ready')?.message as Record<
+    string,
+    unknown
+  >;
+
+  it('passes our own ready and every other message', () => {
+    expect(ready).toMatchObject({ type: 'ready', protocol: 2 });
+    expect(foreignProtocol(ready)).toBeUndefined();
+    for (const { message } of fixtures.podToDaemon.valid) expect(foreignProtocol(message)).toBeUndefined();
+    expect(foreignProtocol({ type: 'log', protocol: 3 })).toBeUndefined();
+    expect(foreignProtocol('ready')).toBeUndefined();
+  });
+
+  it('names the version of a ready from another one, whatever its other fields', () => {
+    expect(foreignProtocol({ ...ready, protocol: 1 })).toBe(1);
+    expect(foreignProtocol({ type: 'ready', protocol: 3 })).toBe(3);
+    expect(foreignProtocol({ type: 'ready', protocol: '2' })).toBe('2');
+    expect(foreignProtocol({ type: 'ready', capability: 'x' })).toBeNull();
   });
 });

@@ -74,6 +74,7 @@ def claim_stdio() -> Channel:
     """Move the protocol off fds 0/1 so nothing but the runner can touch it (see module doc)."""
     out_fd = os.dup(1)  # os.dup creates non-inheritable descriptors
     in_fd = os.dup(0)
+    _widen_pipes(in_fd, out_fd)
     sys.stdout.flush()
     os.dup2(2, 1)
     null_fd = os.open(os.devnull, os.O_RDONLY)
@@ -82,6 +83,20 @@ def claim_stdio() -> Channel:
         os.close(null_fd)
     sys.stdout = sys.stderr
     return Channel(out_fd, in_fd)
+
+
+def _widen_pipes(*fds: int) -> None:
+    """Linux: 1 MiB pipes instead of 64 KiB, so a big message crosses in 16 turns instead of 256."""
+    try:
+        import fcntl
+
+        for fd in fds:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux, not a pipe, or over pipe-max-size
+        pass
+
+
+PIPE_BYTES = 1 << 20
 
 
 def note(message: str) -> None:

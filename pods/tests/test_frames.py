@@ -75,3 +75,14 @@ def test_the_runner_reads_frames_and_answers_malformed_headers_by_id(tmp_path: P
     assert answer["error"]["code"] == "BAD_REQUEST" and "$frames" in answer["error"]["message"]
     pod.send_raw(b'{"id":"f3","payload":{"data":{"$bytes":0}},"$frames":[2]}\nok')
     assert pod.result("f3")["result"] == {"type": "bytes", "data": "ok"}
+
+
+def test_an_answer_writes_result_last_then_its_frames() -> None:
+    """The daemon finds a big `result` from the line's head and tail without scanning it
+    (src/transport/shallow-scan.ts `lastMemberSpan`): `result` must stay the last member."""
+    from podkeeper_pod.protocol import success
+
+    plain = codec.encode_line(success("7", {"a": [1, "}"]}))
+    assert plain == b'{"id":"7","success":true,"result":{"a":[1,"}"]}}\n'
+    framed = codec.encode_line(success("7", {"a": b"xyz"}))
+    assert framed == b'{"id":"7","success":true,"result":{"a":{"$bytes":0}},"$frames":[3]}\nxyz'

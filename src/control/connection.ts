@@ -90,6 +90,7 @@ export class ControlConnection implements BufferedClient {
     this.#channel = new JsonLinesChannel(input, output, {
       maxLineLength: options.maxLineLength,
       name: options.name,
+      rawPath: ['payload', 'input'], // a big call's input goes to its pod as the bytes it came as
     });
     this.#out = new ClientOutput(this.#channel, output, options, {
       isClosed: () => this.#isClosed,

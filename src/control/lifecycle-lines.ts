@@ -22,9 +22,13 @@ function describe(event: ManagerEvent): Described | undefined {
   const info = (message: string) => ({ level: 'info' as const, message });
   switch (event.event) {
     case 'pod.spawned':
+      // The process the daemon started (a local pod's guardian), which `ps` shows until `ready`...
       return { ...event, line: info(`spawned (pid ${event.pid ?? '?'})`) };
-    case 'pod.ready':
-      return { ...event, line: info(`ready in ${event.spawnToReadyMs} ms (${event.memoryMB} MB)`) };
+    case 'pod.ready': {
+      // ...and from then on the pid `ps` shows: the runner's (the guardian's child).
+      const pid = event.pid === undefined ? '' : `, pid ${event.pid}`;
+      return { ...event, line: info(`ready in ${event.spawnToReadyMs} ms (${event.memoryMB} MB${pid})`) };
+    }
     case 'pod.stopped':
       return { ...event, line: info(`stopped: ${why(event.reason)}`) };
     case 'pod.crashed': {

@@ -45,7 +45,15 @@ export type ManagerEvent =
   | EnvEvent
   | { event: 'pod.spawned'; podId: string; recipe: string; pid: number | undefined }
   | { event: 'pod.state'; podId: string; recipe: string; from: PodState; to: PodState }
-  | { event: 'pod.ready'; podId: string; recipe: string; spawnToReadyMs: number; memoryMB: number }
+  | {
+      event: 'pod.ready';
+      podId: string;
+      recipe: string;
+      spawnToReadyMs: number;
+      memoryMB: number;
+      /** The pid `pods.list` shows from now on: the runner's (a remote pod's: its local process). */
+      pid: number | undefined;
+    }
   | { event: 'pod.reclaimed'; podId: string; recipe: string; idleSeconds: number }
   | { event: 'pod.evicted'; podId: string; recipe: string }
   | { event: 'pod.stopped'; podId: string; recipe: string; reason?: StopReason }

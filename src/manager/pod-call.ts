@@ -16,6 +16,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** The call's progress and chunk events, as they arrive. */
   onEvent?: (event: RequestEvent) => void;
+  /** A big result comes as a RawJson, the bytes of its JSON, to be relayed as is. @default false */
+  raw?: boolean;
 }
 
 export function requestOn(
@@ -33,6 +35,7 @@ export function requestOn(
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
       signal: options.signal,
       onEvent: options.onEvent,
+      raw: options.raw,
     })
     .catch((error: unknown) => {
       logTraceback(pod, action, error, emit);

@@ -16,6 +16,7 @@ import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import { shownPid } from './pod-info.js';
 import type { LaunchOutcome, Zygotes } from './zygotes.js';
 
 /** Where the runner's start command lives now (the local launcher); kept for existing imports. */
@@ -76,6 +77,7 @@ export function createPod(
       recipe: name,
       spawnToReadyMs: Math.round(spawnToReadyMs ?? performance.now() - spawnedAt),
       memoryMB: ready.memoryMB,
+      pid: shownPid(pod),
     }),
   );
   pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));

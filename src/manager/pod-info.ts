@@ -2,6 +2,15 @@
 import type { Pod } from '../pod/pod.js';
 import type { PodInfo } from './events.js';
 
+/**
+ * The pid a pod is shown with: the runner's once ready (what a user kills); before that, the process
+ * the daemon started (the guardian, see terminate.ts). A remote runner's pid is another machine's: a
+ * remote pod shows its local process (the bridge).
+ */
+export function shownPid(pod: Pod): number | undefined {
+  return (pod.where.locality === 'local' ? pod.readyInfo?.pid : undefined) ?? pod.pid;
+}
+
 /** `supervisor`: what the pod's supervisor knows (none for an install's smoke start). */
 export function describePod(
   pod: Pod,
@@ -14,9 +23,7 @@ export function describePod(
     replica: supervisor?.replica ?? 0,
     capability: pod.capability,
     state: pod.state === 'starting' && pod.where.placing ? 'placing' : pod.state,
-    // The runner's pid once ready (what a user kills); before that, the guardian's (see terminate.ts).
-    // A remote runner's pid is another machine's: a remote pod shows its local process (the bridge).
-    pid: (pod.where.locality === 'local' ? pod.readyInfo?.pid : undefined) ?? pod.pid ?? null,
+    pid: shownPid(pod) ?? null,
     rssMB: rssMB === undefined ? null : Math.round(rssMB * 10) / 10,
     startedAt: new Date(pod.startedAt).toISOString(),
     lastUsedAt: new Date(pod.lastUsedAt).toISOString(),

@@ -3,17 +3,15 @@ import type { EnvironmentStatus, Environments, GcResult, PreparedEnv } from '../
 import { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import type { PodLogLine } from '../pod/log-buffer.js';
-import type { Pod } from '../pod/pod.js';
 import { type LoadedRecipe, RecipeCatalog } from '../recipes/catalog.js';
 import { type CallRouting, routeCall } from './call-routing.js';
-import { type CatalogSwapDeps, swapCatalog, warmInBackground } from './catalog-swap.js';
+import { swapCatalog, warmInBackground } from './catalog-swap.js';
 import type { CallFinished, ManagerEvent, PodInfo } from './events.js';
-import { createMemorySampler } from './memory.js';
-import { MemoryBudget, type MemoryReport } from './memory-budget.js';
+import { assembleParts, type ManagerParts, started } from './manager-parts.js';
+import type { MemoryBudget, MemoryReport } from './memory-budget.js';
 import { type PodManagerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CallOptions } from './pod-call.js';
-import { podEnvironment } from './pod-factory.js';
-import { PodStarter, type PodStarterDeps } from './pod-starter.js';
+import { PodStarter } from './pod-starter.js';
 import {
   fatalRecipes,
   podInfo,
@@ -22,13 +20,13 @@ import {
   type ZygoteView,
   zygoteViews,
 } from './pod-views.js';
-import { type SupervisorWiring, supervisorOf } from './recipe-supervisor.js';
+import { supervisorOf } from './recipe-supervisor.js';
 import type { SmokeStartResult } from './smoke-start.js';
 import { loadCatalog, startManager } from './startup.js';
 import { StopReasons } from './stop-reasons.js';
 import type { Supervisor } from './supervisor.js';
 import { type PodSelector, Supervisors } from './supervisors.js';
-import { Zygotes } from './zygotes.js';
+import type { Zygotes } from './zygotes.js';
 
 export type { CallOptions, PodSelector };
 
@@ -49,8 +47,8 @@ export class PodManager {
   #initialized = false;
   #closing = false;
   readonly #stopReasons = new StopReasons();
-  /** The manager's parts as its helpers see them (pod-starter, catalog-swap, recipe-supervisor). */
-  readonly #parts: PodStarterDeps & CatalogSwapDeps & Omit<SupervisorWiring, 'isCurrent'>;
+  /** The manager's parts as its helpers see them (manager-parts.ts). */
+  readonly #parts: ManagerParts;
   readonly #routing: CallRouting = {
     accepting: () => this.#initialized && !this.#closing,
     get: (target) => this.#supervisors.get(target),
@@ -64,47 +62,20 @@ export class PodManager {
   constructor(options: PodManagerOptions = {}, environment: NodeJS.ProcessEnv = process.env) {
     this.options = resolveOptions(options, environment);
     this.#log = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'manager' });
-    const resolved = this.options;
-    this.#zygotes = resolved.zygotes
-      ? new Zygotes({
-          logger: this.#log,
-          idleTimeout: resolved.idleTimeout,
-          environment: (id, loaded, env) => podEnvironment(id, loaded, env, resolved),
-        })
-      : undefined;
-    this.#budget = new MemoryBudget(
-      this.options.maxMemoryMB,
-      this.options.memoryWait * 1000,
-      createMemorySampler(),
-      {
-        livePods: () => this.#supervisors.livePods(),
-        estimateMB: (recipe) =>
-          this.#starter?.launchers.localEstimateMB(recipe, this.#supervisors.estimateMB(recipe)) ??
-          this.#supervisors.estimateMB(recipe),
-        zygotes: () => this.#zygotes?.running() ?? [],
-        evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
-      },
-    );
-    this.#parts = {
-      options: this.options,
-      restart: this.options.restart,
-      idleTimeout: this.options.idleTimeout,
+    const assembled = assembleParts(this.options, {
       log: this.#log,
-      zygotes: this.#zygotes,
       supervisors: this.#supervisors,
       stopReasons: this.#stopReasons,
       environments: () => this.#environments(),
-      livePods: () => this.#supervisors.livePods(),
-      prepare: (recipe) => this.#podStarter().prepare(recipe),
-      spawn: (prepared) => this.#podStarter().spawn(prepared),
-      reserve: (recipe, spawn) => this.#budget.reserve(recipe, spawn),
-      reserveIfFits: (recipe, spawn) => this.#budget.reserveIfFits(recipe, spawn),
-      evict: (pod, forRecipe) => this.#evict(pod, forRecipe),
-      emit: (event) => this.#emit(event),
+      starter: () => this.#starter,
       isClosing: () => this.#closing,
       startZygote: (recipe) => this.startZygote(recipe),
       supervisor: (recipe) => this.#supervisor(recipe),
-    };
+      emit: (event) => this.#emit(event),
+    });
+    this.#zygotes = assembled.zygotes;
+    this.#budget = assembled.budget;
+    this.#parts = assembled.parts;
     this.#init = this.#initialize();
     this.#init.catch(() => undefined);
   }
@@ -284,15 +255,8 @@ export class PodManager {
     for (const loaded of catalog.list()) warmInBackground(loaded, this.#parts);
   }
 
-  /** A part #init makes, once it has settled: `INVALID_STATE` when the start failed. */
-  #started<T>(part: T | undefined): T {
-    if (part === undefined)
-      throw new PodkeeperError('INVALID_STATE', 'The pod manager failed to start; see its first error.');
-    return part;
-  }
-
   #environments(): Environments {
-    return this.#started(this.#envs);
+    return started(this.#envs);
   }
 
   /** Only after #init has settled. */
@@ -307,14 +271,7 @@ export class PodManager {
   }
 
   #podStarter(): PodStarter {
-    return this.#started(this.#starter);
-  }
-
-  /** Stops `pod` to make room for a pod of `forRecipe`: local memory, or a contended remote resource. */
-  async #evict(pod: Pod, forRecipe: string): Promise<void> {
-    this.#emit({ event: 'pod.evicted', podId: pod.id, recipe: pod.recipe });
-    this.#stopReasons.note(pod, { why: 'evicted', for: forRecipe }, { replace: true });
-    await pod.stop();
+    return started(this.#starter);
   }
 
   #emit(event: ManagerEvent): void {

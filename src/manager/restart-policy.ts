@@ -19,7 +19,7 @@
  *   window) forgives everything.
  */
 import type { ErrorCode } from '../errors.js';
-import type { ExitReason } from '../pod/pod.js';
+import type { ExitReason, PodExit } from '../pod/pod.js';
 
 export interface RestartPolicyOptions {
   /** @default 500 */
@@ -64,6 +64,21 @@ export interface EndedPod {
   spawnFailed?: boolean;
   /** The code of the error it ended with (a remote launcher's REMOTE_LOST, NO_CAPACITY…). */
   code?: ErrorCode;
+}
+
+/** What the policy reads from a pod's exit. */
+export function endedPod({ pod, reason, facts, error }: PodExit): EndedPod {
+  const { uptimeMs, signal, exitCode } = facts;
+  const wasReady = pod.readyInfo !== undefined;
+  return {
+    reason,
+    uptimeMs,
+    signal,
+    exitCode,
+    wasReady,
+    spawnFailed: error.code === 'SPAWN_FAILED',
+    code: error.code,
+  };
 }
 
 /** Ends that are the infrastructure's doing, not the recipe's: never counted toward fatal. */

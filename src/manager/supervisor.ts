@@ -12,7 +12,8 @@ import { wait } from '../process/group.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { IdleTimers } from './idle-timers.js';
 import { chooseReplica, shouldScaleUp } from './replica-choice.js';
-import type { RestartPolicy } from './restart-policy.js';
+import { ReplicaSet } from './replica-set.js';
+import { endedPod, type RestartPolicy } from './restart-policy.js';
 
 /** After the budget refused a replica, calls queue on the others this long before another try. */
 const REFUSED_RETRY_MS = 1000;
@@ -37,7 +38,7 @@ export class Supervisor {
   readonly #policy: RestartPolicy;
   readonly #deps: SupervisorDeps;
   /** Every pod that has not exited yet (live or stopping), with its replica index. */
-  readonly #pods = new Map<Pod, number>();
+  readonly #pods = new ReplicaSet();
   fatal: PodkeeperError | undefined;
   /** The keep-alive asked for by the latest call (seconds), for the current pods. */
   keepAlive: number | undefined;
@@ -72,20 +73,17 @@ export class Supervisor {
 
   /** Every pod not exited yet (live or stopping), in replica order. */
   get pods(): Pod[] {
-    return [...this.#pods.entries()].sort((a, b) => a[1] - b[1]).map(([pod]) => pod);
+    return this.#pods.all();
   }
 
   /** A pod's replica index (0 for the first), or undefined for a pod not of this supervisor. */
   replicaOf(pod: Pod): number | undefined {
-    return this.#pods.get(pod);
+    return this.#pods.indexOf(pod);
   }
 
   /** The pods that take requests (starting, ready or busy), none while the recipe is fatal. */
   livePods(): Pod[] {
-    if (this.fatal) return [];
-    return this.pods.filter(
-      (pod) => pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy',
-    );
+    return this.fatal ? [] : this.#pods.live();
   }
 
   /**
@@ -94,7 +92,8 @@ export class Supervisor {
    * this one (this call still goes to the pod returned).
    */
   podForCall(): Pod | undefined {
-    if (this.loaded.recipe.replicas.max === 1) return this.#onlyPod();
+    // The hot path of a recipe without replicas: its one live pod, with no array built.
+    if (this.loaded.recipe.replicas.max === 1) return this.fatal ? undefined : this.#pods.firstLive();
     const live = this.livePods();
     const choice = chooseReplica(live, this.loaded.recipe.concurrency, this.#turn++);
     if (shouldScaleUp(choice, live.length, this.#pending(), this.loaded.recipe.replicas.max)) this.#scaleUp();
@@ -189,15 +188,6 @@ export class Supervisor {
     return pods;
   }
 
-  /** The hot path of a recipe without replicas: its one live pod, with no array built. */
-  #onlyPod(): Pod | undefined {
-    if (this.fatal) return undefined;
-    for (const pod of this.#pods.keys()) {
-      if (pod.state === 'starting' || pod.state === 'ready' || pod.state === 'busy') return pod;
-    }
-    return undefined;
-  }
-
   #pending(): number {
     return (this.#spawning ? 1 : 0) + this.#scaling;
   }
@@ -242,10 +232,7 @@ export class Supervisor {
   #adopt(pod: Pod): void {
     if (this.#lastCrashed) this.restarts += 1;
     this.#lastCrashed = false;
-    const used = new Set(this.#pods.values());
-    let index = 0;
-    while (used.has(index)) index += 1;
-    this.#pods.set(pod, index);
+    this.#pods.add(pod);
     pod.events.on('idle', () => this.#scheduleIdle(pod));
     pod.events.on('ready', ({ ready }) => {
       this.#policy.noteReady();
@@ -275,18 +262,7 @@ export class Supervisor {
     const { reason, facts } = exit;
     if (reason !== 'stopped') this.#lastCrashed = true;
     else if (this.#pods.size === 0) this.#lastCrashed = false;
-    const { uptimeMs, signal, exitCode } = facts;
-    const wasReady = exit.pod.readyInfo !== undefined;
-    const ended = {
-      reason,
-      uptimeMs,
-      signal,
-      exitCode,
-      wasReady,
-      spawnFailed: exit.error.code === 'SPAWN_FAILED',
-      code: exit.error.code,
-    };
-    if (this.#policy.record(ended, now) === 'fatal') {
+    if (this.#policy.record(endedPod(exit), now) === 'fatal') {
       this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
     }
     this.#deps.onExit(this, exit, this.fatal);

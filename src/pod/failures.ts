@@ -2,8 +2,11 @@
  * Every error a pod reports is built here, from facts, so each message names the pod, says what
  * happened and what to do next, the same way every time.
  */
+import { join } from 'node:path';
 import { ERROR_CODES, type ErrorCode, PodkeeperError, unreadableLineCode } from '../errors.js';
-import type { ErrorBody } from '../protocol/pod.js';
+import { PODS_DIR } from '../paths.js';
+import { type ErrorBody, POD_PROTOCOL_VERSION } from '../protocol/pod.js';
+import type { Where } from './spawn.js';
 
 /** What is known about a pod process when it ends. */
 export interface PodExitFacts {
@@ -88,6 +91,31 @@ function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
       facts.stderrTail,
     ),
     { details: { ...facts, timeoutMs } },
+  );
+}
+
+/**
+ * The pod's `ready` names another pod-protocol version: its runner (`podkeeper_pod`) is not this
+ * podkeeper's. A pod imports the copy the daemon puts on its PYTHONPATH, unless one in the recipe's
+ * folder (its working directory, first on `sys.path`) shadows it; a pod started by a command
+ * launcher on another machine or in a container imports the copy installed there.
+ */
+export function protocolMismatch(theirs: unknown, where: Where): PodkeeperError {
+  const runner = join(PODS_DIR, 'podkeeper_pod');
+  const named =
+    theirs === null ? 'names no pod-protocol version' : `speaks pod protocol ${JSON.stringify(theirs)}`;
+  const remote =
+    where.locality === 'remote'
+      ? ` A pod on another machine or in a container (launcher "${where.launcher}") imports the runner ` +
+        `installed there: give it this podkeeper's (${runner}), or run the same podkeeper version there.`
+      : '';
+  return new PodkeeperError(
+    'PROTOCOL_MISMATCH',
+    `its runner ${named}, and this podkeeper speaks ${POD_PROTOCOL_VERSION}: the runner (the Python ` +
+      `package \`podkeeper_pod\`) comes from another podkeeper version. The daemon puts its own (${runner}) ` +
+      "on the pod's PYTHONPATH, but a `podkeeper_pod` folder in the recipe's folder comes first and " +
+      `shadows it: remove that copy from the recipe.${remote}`,
+    { details: { protocol: theirs, expected: POD_PROTOCOL_VERSION, launcher: where.launcher } },
   );
 }
 

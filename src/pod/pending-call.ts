@@ -12,6 +12,8 @@ export class PendingCall {
   /** Dropped once written to the pod, so a big input is not held while its answer comes. */
   payload: unknown;
   readonly onEvent: ((event: RequestEvent) => void) | undefined;
+  /** Its caller takes a big result as a RawJson (see RequestOptions.raw). */
+  raw = false;
   readonly promise: Promise<unknown>;
   sent = false;
   settled = false;

@@ -18,16 +18,17 @@ import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { wait } from '../process/group.js';
-import type { ReadyMessage } from '../protocol/pod.js';
+import { foreignProtocol, type ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
-import { JsonLinesChannel } from '../transport/json-lines.js';
+import type { JsonLinesChannel } from '../transport/json-lines.js';
 import { describeExit } from './exit-facts.js';
 import * as failures from './failures.js';
 import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
+import { podChannel } from './pod-channel.js';
 import { ReadyWait } from './ready-wait.js';
 import { type RequestOptions, RequestTable } from './requests.js';
-import { type PodProcess, spawnPodProcess, type Where } from './spawn.js';
+import { type PodProcess, type ProcessExit, spawnPodProcess, type Where } from './spawn.js';
 import { whenSpawnFailed } from './spawn-failure.js';
 import { readStderrLines } from './stderr-lines.js';
 import { killTree, terminateGroup } from './terminate.js';
@@ -74,6 +75,8 @@ export class Pod {
   #state: PodState = 'starting';
   #exitReason: ExitReason | undefined;
   #killWhy = '';
+  /** The daemon's own coded reason for the end (PROTOCOL_MISMATCH), when the process gave none. */
+  #failure: PodkeeperError | undefined;
   /** Set by drain(): called once nothing is in flight or queued. */
   #onDrained: (() => void) | undefined;
 
@@ -89,6 +92,7 @@ export class Pod {
       slots: this.#options.concurrency + this.#options.pipelining,
       maxQueue: this.#options.maxQueue,
       cancelGraceMs: this.#options.cancelGraceMs,
+      maxLineLength: this.#options.maxLineLength,
       send: (message) => this.#channel.send(message),
       onSent: () => {
         if (this.#state === 'ready') this.#setState('busy');
@@ -100,10 +104,8 @@ export class Pod {
       },
     });
     this.#process = options.process ?? spawnPodProcess(localSpec(options));
-    this.#channel = new JsonLinesChannel(this.#process.stdout, this.#process.stdin, {
-      maxLineLength: this.#options.maxLineLength,
-      name: this.id,
-    });
+    const { stdout, stdin } = this.#process;
+    this.#channel = podChannel(stdout, stdin, this.id, this.#options.maxLineLength);
     const router = new LineRouter({
       podId: this.id,
       maxLineLength: this.#options.maxLineLength,
@@ -113,9 +115,14 @@ export class Pod {
         this.#record('pod', log.level, log.message);
         if (this.#state === 'starting') this.#ready.refresh();
       },
-      warn: (message) => this.#note('warning', message),
+      warn: (message) => this.#record('daemon', 'warning', message),
     });
-    this.#channel.onMessage((value) => router.line(value));
+    // A `ready` naming another protocol version: that runner can never serve us, so it ends now.
+    this.#channel.onMessage((value) => {
+      const theirs = this.#state === 'starting' ? foreignProtocol(value) : undefined;
+      if (theirs === undefined) router.line(value);
+      else void this.kill('crashed', 'protocol mismatch', failures.protocolMismatch(theirs, this.where));
+    });
     this.#channel.onInvalid((bad) => router.invalid(bad));
     readStderrLines(this.#process.stderr, (line) => this.#record('stderr', 'info', line));
     this.#ready = new ReadyWait(this.#options.readyTimeoutMs, () => {
@@ -123,9 +130,7 @@ export class Pod {
     });
     const processExited =
       this.pid === undefined ? whenSpawnFailed(this.#process.exited) : this.#process.exited;
-    this.exited = processExited.then((exit) =>
-      this.#onExit(exit.exitCode, exit.signal, exit.spawnError, exit.failure),
-    );
+    this.exited = processExited.then((exit) => this.#onExit(exit));
     // `pid` is the daemon's own (pino's base): the pod's is `podPid`, so a line has one of each.
     this.#log.info({ podPid: this.pid }, 'pod spawned');
   }
@@ -216,9 +221,10 @@ export class Pod {
     return this.stop();
   }
 
-  /** Immediate SIGKILL of the whole tree (see terminate.ts). */
-  kill(reason: ExitReason, why: string): Promise<PodExit> {
+  /** Immediate SIGKILL of the whole tree (see terminate.ts); `failure`, the coded error its requests get. */
+  kill(reason: ExitReason, why: string, failure?: PodkeeperError): Promise<PodExit> {
     this.#exitReason ??= reason;
+    this.#failure ??= failure;
     this.#killWhy ||= why;
     if (this.pid !== undefined) void killTree(this.#process, this.#process.exited);
     return this.exited;
@@ -253,10 +259,6 @@ export class Pod {
     this.events.emit('log', line);
   }
 
-  #note(level: PodLogLine['level'], message: string): void {
-    this.#record('daemon', level, message);
-  }
-
   // ---------------------------------------------------------------- lifecycle
 
   #setState(to: PodState): void {
@@ -278,12 +280,7 @@ export class Pod {
     if (this.idle) this.events.emit('idle', { pod: this });
   }
 
-  async #onExit(
-    exitCode: number | null,
-    signal: NodeJS.Signals | null,
-    spawnError?: Error,
-    failure?: PodkeeperError,
-  ): Promise<PodExit> {
+  async #onExit({ exitCode, signal, spawnError, failure }: ProcessExit): Promise<PodExit> {
     this.#ready.stopTimer();
     if (this.pid !== undefined) this.#process.signal('SIGKILL');
     const { facts, reason, error } = await describeExit({
@@ -293,7 +290,7 @@ export class Pod {
       exitCode,
       signal,
       spawnError,
-      failure,
+      failure: failure ?? this.#failure,
       stderr: this.#process.stderr,
       logs: this.logs,
       spawnedAt: this.#spawnedAt,

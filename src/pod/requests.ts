@@ -11,6 +11,8 @@
  */
 import { isPodkeeperError, type PodkeeperError } from '../errors.js';
 import type { RequestEvent, ResultMessage } from '../protocol/pod.js';
+import { materialize } from '../transport/frames.js';
+import { RawJson } from '../transport/raw-json.js';
 import * as failures from './failures.js';
 import { PendingCall } from './pending-call.js';
 
@@ -19,6 +21,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   onEvent?: (event: RequestEvent) => void;
+  /**
+   * A big result (64 KiB or more of JSON) comes as a RawJson, its bytes, instead of a value: for a
+   * relay that writes it on as it came (the daemon's `call`). @default false
+   */
+  raw?: boolean;
 }
 
 export interface RequestTableOptions {
@@ -27,6 +34,8 @@ export interface RequestTableOptions {
   slots: number;
   maxQueue: number;
   cancelGraceMs: number;
+  /** The pod channel's line limit (named in the error of an answer that cannot be read). */
+  maxLineLength: number;
   /** Writes one request line to the pod; rejects when it cannot (the input is not JSON, the pipe is gone). */
   send(message: { id: string; action: string; payload: unknown }): Promise<void>;
   /** A request was sent. */
@@ -69,6 +78,7 @@ export class RequestTable {
     const { podId, maxQueue } = this.#options;
     if (this.#waiting.size >= maxQueue) return Promise.reject(failures.queueFull(podId, maxQueue));
     const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
+    call.raw = options.raw === true;
     const { timeoutMs, signal } = options;
     if (timeoutMs !== undefined) {
       call.timer = setTimeout(
@@ -103,10 +113,33 @@ export class RequestTable {
     if (!call) return this.#controlIds.delete(message.id);
     this.#inFlight.delete(message.id);
     this.#settle(call, () => {
-      if (message.success) call.succeed(message.result);
-      else call.fail(failures.podAnsweredError(this.#options.podId, message.error));
+      if (!message.success) call.fail(failures.podAnsweredError(this.#options.podId, message.error));
+      else if (call.raw || !(message.result instanceof RawJson)) call.succeed(message.result);
+      else this.#succeedParsed(call, message.result);
     });
     return true;
+  }
+
+  /** A big result parsed for a caller that wants the value: what cannot be read fails the call. */
+  #succeedParsed(call: PendingCall, result: RawJson): void {
+    let value: unknown;
+    try {
+      value = materialize(result);
+    } catch (error) {
+      const { podId, maxLineLength } = this.#options;
+      const detail = (error as Error).message;
+      const reason = isPodkeeperError(error, 'UNREPRESENTABLE') ? 'unrepresentable' : 'json';
+      call.fail(
+        failures.unreadableAnswer(
+          podId,
+          call.id,
+          { reason, length: result.text.length, detail },
+          maxLineLength,
+        ),
+      );
+      return;
+    }
+    call.succeed(value);
   }
 
   #settle(call: PendingCall, answer: () => void): void {

@@ -57,6 +57,11 @@ export const controlEventSchema = z.discriminatedUnion('event', [
     event: z.literal('pod.ready'),
     spawnToReadyMs: z.number(),
     memoryMB: z.number(),
+    pid: z
+      .number()
+      .int()
+      .optional()
+      .describe("The pid pods.list shows from now on: the runner's; a remote pod's, its local process."),
   }),
   z.object({ ...podEvent, event: z.literal('pod.reclaimed'), idleSeconds: z.number() }),
   z.object({ ...podEvent, event: z.literal('pod.evicted') }),

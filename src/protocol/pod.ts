@@ -112,6 +112,17 @@ const podMessageSchema = z.union([
 ]);
 export type PodMessage = z.infer<typeof podMessageSchema>;
 
+/**
+ * The version a `ready` line names when it is not ours (`undefined` for any other line, and for
+ * ours): the handshake, read before the message's schema, since another version's `ready` may not
+ * follow ours in its other fields either.
+ */
+export function foreignProtocol(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || (value as { type?: unknown }).type !== 'ready') return;
+  const { protocol } = value as { protocol?: unknown };
+  return protocol === POD_PROTOCOL_VERSION ? undefined : (protocol ?? null);
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const byType = {

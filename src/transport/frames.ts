@@ -13,13 +13,21 @@
  * This module knows the shape only; the framer reads the raw bytes (line-framer.ts).
  */
 import { Buffer } from 'node:buffer';
+import { PodkeeperError } from '../errors.js';
+import { decodeLine } from './json-values.js';
+import { RawJson } from './raw-json.js';
 
 const FRAMES_KEY = '$frames';
 const BYTES_KEY = '$bytes';
+/** Stands in the JSON text for a RawJson until its bytes are spliced in (unique to this process). */
+const RAW_MARK = `\u0000raw-json:${Math.random().toString(36).slice(2)}:`;
+
+/** A JSON line without its newline: one string, or pieces with raw JSON bytes spliced in. */
+export type LineText = string | (string | Uint8Array)[];
 
 /** A message ready to write: its JSON line (without newline) and the frames that follow it. */
 export interface EncodedMessage {
-  line: string;
+  line: LineText;
   frames: Uint8Array[];
 }
 
@@ -28,8 +36,13 @@ export interface EncodedMessage {
  * copied, the rest is shared (a value without bytes comes back as is). Done before JSON.stringify,
  * since Buffer#toJSON would first turn every byte into a number of an array.
  */
-function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unknown {
+function replaceBytes(
+  value: unknown,
+  swap: (bytes: Uint8Array) => unknown,
+  raw: (raw: RawJson) => unknown = (found) => replaceBytes(rawValue(found), swap),
+): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof RawJson) return raw(value);
   if (ArrayBuffer.isView(value))
     return swap(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
   if (Array.isArray(value)) {
@@ -37,7 +50,7 @@ function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unk
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (typeof item !== 'object' || item === null) continue;
-      const replaced = replaceBytes(item, swap);
+      const replaced = replaceBytes(item, swap, raw);
       if (replaced === item) continue;
       copy ??= value.slice();
       copy[i] = replaced;
@@ -49,7 +62,7 @@ function replaceBytes(value: unknown, swap: (bytes: Uint8Array) => unknown): unk
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key];
     if (typeof item !== 'object' || item === null) continue;
-    const replaced = replaceBytes(item, swap);
+    const replaced = replaceBytes(item, swap, raw);
     if (replaced === item) continue;
     copy ??= { ...(value as Record<string, unknown>) };
     copy[key] = replaced;
@@ -73,17 +86,67 @@ export function bytesAsBase64(value: unknown): unknown {
  */
 export function encodeMessage(message: unknown, frames: boolean, announce = false): EncodedMessage {
   const out: Uint8Array[] = [];
+  const raws: RawJson[] = [];
   const swap = frames ? (bytes: Uint8Array) => ({ [BYTES_KEY]: out.push(bytes) - 1 }) : toBase64;
-  const line = JSON.stringify(replaceBytes(message, swap));
+  const keepRaw = (raw: RawJson): unknown => {
+    // Its `{"$bytes": i}` stay right only while its frames are the message's first ones.
+    if (raw.frames.length > 0 && (!frames || out.length > 0))
+      return replaceBytes(rawValue(raw), swap, keepRaw);
+    out.push(...raw.frames);
+    raws.push(raw);
+    return `${RAW_MARK}${raws.length - 1}`;
+  };
+  let line = JSON.stringify(replaceBytes(message, swap, keepRaw));
   if (out.length > 0) {
     const lengths = out.map((frame) => frame.byteLength).join(',');
-    return { line: `${line.slice(0, -1)},"${FRAMES_KEY}":[${lengths}]}`, frames: out };
+    line = `${line.slice(0, -1)},"${FRAMES_KEY}":[${lengths}]}`;
+  } else if (announce && line?.endsWith('}')) {
+    line = `${line.slice(0, -1)},"${FRAMES_KEY}":[]}`; // a request that says its sender reads frames
   }
-  // `$frames: []`: a request that says its sender reads frames (a JSON object only).
-  return {
-    line: announce && line?.endsWith('}') ? `${line.slice(0, -1)},"${FRAMES_KEY}":[]}` : line,
-    frames: [],
-  };
+  return { line: raws.length === 0 ? line : spliceRaw(line, raws), frames: out };
+}
+
+/** The line cut where each RawJson's mark stands, its bytes put there. */
+function spliceRaw(line: string, raws: RawJson[]): (string | Uint8Array)[] {
+  const pieces: (string | Uint8Array)[] = [];
+  let from = 0;
+  raws.forEach((raw, index) => {
+    const mark = JSON.stringify(`${RAW_MARK}${index}`);
+    const at = line.indexOf(mark, from);
+    pieces.push(line.slice(from, at), raw.text);
+    from = at + mark.length;
+  });
+  pieces.push(line.slice(from));
+  return pieces;
+}
+
+/**
+ * The value a RawJson holds, parsed with the same rules as a line (json-values.ts), with its frames
+ * where `{"$bytes": i}` stand. Throws `UNREPRESENTABLE`, or `BAD_REQUEST` for bad JSON or frames.
+ */
+function rawValue(raw: RawJson): unknown {
+  const decoded = decodeLine(raw.text);
+  if (!decoded.ok) {
+    const code = decoded.reason === 'unrepresentable' ? 'UNREPRESENTABLE' : 'BAD_REQUEST';
+    throw new PodkeeperError(
+      code,
+      `A JSON value of ${raw.text.length} bytes cannot be read: ${decoded.detail}`,
+      {
+        details: { reason: decoded.reason, size: raw.text.length },
+      },
+    );
+  }
+  if (raw.frames.length === 0) return decoded.value;
+  const holder = { value: decoded.value };
+  const problem = attach(holder, raw.frames);
+  if (problem !== undefined)
+    throw new PodkeeperError('BAD_REQUEST', problem, { details: { reason: 'frames' } });
+  return holder.value;
+}
+
+/** `value`, or the value it holds when it is a RawJson. */
+export function materialize(value: unknown): unknown {
+  return value instanceof RawJson ? rawValue(value) : value;
 }
 
 /** What a decoded line's `$frames` announces: nothing, the frame lengths, or why it is malformed. */
@@ -132,9 +195,18 @@ export function attachFrames(value: unknown, lengths: number[], data: Buffer): s
     frames.push(data.subarray(offset, offset + length));
     offset += length;
   }
+  return attach(value, frames);
+}
+
+/** {@link attachFrames} with the frames cut already. A RawJson is given them all (its text names them). */
+function attach(value: unknown, frames: Buffer[]): string | undefined {
   let error: string | undefined;
   const visit = (node: unknown): unknown => {
     if (typeof node !== 'object' || node === null) return node;
+    if (node instanceof RawJson) {
+      node.frames = frames;
+      return node;
+    }
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) node[i] = visit(node[i]);
       return node;

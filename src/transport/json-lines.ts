@@ -16,6 +16,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
+import type { LineText } from './frames.js';
 import { scanHead } from './json-values.js';
 import { HEAD_BYTES } from './line-framer.js';
 import { type InvalidReason, MessageReader } from './message-reader.js';
@@ -33,6 +34,16 @@ export interface JsonLinesChannelOptions {
   peerReadsFrames?: boolean;
   /** Every message sent says `$frames: []` when it has no frames: this side reads them. @default false */
   announceFrames?: boolean;
+  /**
+   * In a line of 64 KiB or more, the value at this path (e.g. `["payload", "input"]`) is not parsed:
+   * it comes as a RawJson, its bytes, to be relayed as they are (raw-json.ts). @default undefined
+   */
+  rawPath?: readonly string[];
+  /**
+   * The peer writes the `rawPath` member (a one-name path) last in its lines, as the runner does
+   * with `result`: it is found from the line's head and tail, without scanning. @default false
+   */
+  rawLast?: boolean;
 }
 
 export { readsFrames } from './message-reader.js';
@@ -84,14 +95,19 @@ export class JsonLinesChannel {
       peerReadsFrames: options.peerReadsFrames ?? true,
       announceFrames: options.announceFrames ?? false,
     });
-    this.#reader = new MessageReader(maxLineLength, maxFrameBytes, {
-      message: (value) => {
-        if (!this.#destroyed) this.#messages.emit(value);
+    this.#reader = new MessageReader(
+      maxLineLength,
+      maxFrameBytes,
+      {
+        message: (value) => {
+          if (!this.#destroyed) this.#messages.emit(value);
+        },
+        invalid: (reason, text, length, detail) => {
+          if (!this.#destroyed) this.#invalid(reason, text, length, detail);
+        },
       },
-      invalid: (reason, text, length, detail) => {
-        if (!this.#destroyed) this.#invalid(reason, text, length, detail);
-      },
-    });
+      options.rawPath && { path: options.rawPath, last: options.rawLast },
+    );
     input.on('data', this.#onData).on('end', this.#onEnd).on('error', this.#onInputError);
     input.on('close', this.#onInputClose);
   }
@@ -121,7 +137,7 @@ export class JsonLinesChannel {
   }
 
   /** {@link sendLine} for a line announcing frames (see frames.ts): the line, then its frames. */
-  sendFramed(line: string, frames: Uint8Array[]): boolean {
+  sendFramed(line: LineText, frames: Uint8Array[]): boolean {
     return this.#writer.sendFramed(line, frames);
   }
 

@@ -10,13 +10,18 @@
  * - a numeric top-level `id` must be written as an integer (`1.0` or `1e0` would be answered as `1`,
  *   an id its sender never used).
  *
- * The check costs one regular-expression scan per line; only a line that has a long digit run, a
- * 3-digit exponent or a numeric id is scanned a second time, literal by literal.
+ * The check costs one regular-expression scan per line; only a line that has a long integer digit
+ * run, a 3-digit exponent or a numeric id is scanned a second time, literal by literal.
  */
 import { HEAD_BYTES } from './line-framer.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const SUSPECT = /\d{16}|[eE]\+?\d{3}/;
+/**
+ * What may be a number a double does not carry: an integer part of 16 digits or more (a fraction's
+ * digits after the point do not count: `0.14285714285714285` is any float's usual form, and rounds as
+ * JSON allows), or a 3-digit positive exponent.
+ */
+const SUSPECT = /(?<![\d.])\d{16}|[eE]\+?\d{3}/;
 const INTEGER = /^-?\d+$/;
 const SHOWN = 40;
 

@@ -6,6 +6,9 @@
  *     └─ over the limit ─▶ pieces dropped, the head kept (for a preview and the id), bytes counted
  *                          ─▶ at its newline: onTooLong(head, size)
  *
+ *   with `scanDepth`, a line past RAW_MIN_BYTES is also scanned piece by piece (shallow-scan.ts), so
+ *   the value it carries can be relayed without parsing it (raw-json.ts)
+ *
  *   after a line that announces frames (see frames.ts), sink.onLine calls expect(n): the next n
  *   bytes are copied once into one buffer of n bytes ─▶ onFrames(data); then lines again
  *
@@ -13,12 +16,18 @@
  * in 64 KiB chunks cost ~30 s (quadratic). Here the work per chunk is its own length.
  */
 
+import { RAW_MIN_BYTES } from './raw-json.js';
+import { ShallowScanner } from './shallow-scan.js';
+
 /** Bytes of an overlong line kept for its preview and id. */
 export const HEAD_BYTES = 4096;
 
 export interface FramerSink {
-  /** One complete line, without its `\n` (nor a `\r` before it); never empty. */
-  onLine(line: Buffer): void;
+  /**
+   * One complete line, without its `\n` (nor a `\r` before it); never empty. With `scanDepth`, a
+   * line of {@link RAW_MIN_BYTES} or more comes with its shallow scan, done as its pieces came.
+   */
+  onLine(line: Buffer, scan?: ShallowScanner): void;
   /** A line longer than the limit ended (or the input ended inside it): its first bytes and size. */
   onTooLong(head: Buffer, size: number): void;
   /** The `n` raw bytes asked for by {@link LineFramer.expect} (an empty buffer when discarded). */
@@ -28,6 +37,9 @@ export interface FramerSink {
 export class LineFramer {
   readonly #limit: number;
   readonly #sink: FramerSink;
+  readonly #scanDepth: number | undefined;
+  /** The shallow scan of the current line, once it is {@link RAW_MIN_BYTES} long. */
+  #scan: ShallowScanner | undefined;
   #pieces: Buffer[] = [];
   #size = 0;
   /** Inside a line already over the limit: only its head and size are kept. */
@@ -38,9 +50,11 @@ export class LineFramer {
   #raw: Buffer | null = null;
   #rawAt = 0;
 
-  constructor(limit: number, sink: FramerSink) {
+  /** `scanDepth`: scan long lines to that depth as they come (shallow-scan.ts). */
+  constructor(limit: number, sink: FramerSink, scanDepth?: number) {
     this.#limit = limit;
     this.#sink = sink;
+    this.#scanDepth = scanDepth;
   }
 
   push(chunk: Buffer): void {
@@ -102,11 +116,17 @@ export class LineFramer {
       return;
     }
     this.#pieces.push(piece);
+    if (this.#scan) this.#scan.push(piece);
+    else if (this.#scanDepth !== undefined && this.#size >= RAW_MIN_BYTES) {
+      this.#scan = new ShallowScanner(this.#scanDepth);
+      for (const earlier of this.#pieces) this.#scan.push(earlier);
+    }
     // One byte of slack: a `\r` that ends the line does not count.
     if (this.#size > this.#limit + 1) {
       this.#skipping = true;
       this.#head = keepHead(this.#pieces);
       this.#pieces = [];
+      this.#scan = undefined;
     }
   }
 
@@ -114,6 +134,8 @@ export class LineFramer {
     const size = this.#size;
     const pieces = this.#pieces;
     const skipped = this.#skipping;
+    const scan = this.#scan;
+    this.#scan = undefined;
     this.#size = 0;
     this.#pieces = [];
     this.#skipping = false;
@@ -128,7 +150,7 @@ export class LineFramer {
     if (line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
     if (line.length === 0) return;
     if (line.length > this.#limit) this.#sink.onTooLong(line.subarray(0, HEAD_BYTES), line.length);
-    else this.#sink.onLine(line);
+    else this.#sink.onLine(line, scan);
   }
 }
 

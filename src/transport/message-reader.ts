@@ -5,10 +5,18 @@
  *   chunk ─▶ LineFramer ─line─▶ decodeLine ─▶ $frames? ─no──▶ message(value)
  *                 ▲                              └─yes─▶ framer.expect(total) ─bytes─▶ attachFrames ─▶ message(value)
  *                 └─ too long, bad UTF-8 / JSON / number, bad `$frames` ─────────────────────────────▶ invalid(…)
+ *
+ * With a `rawPath`, a long line's value at that path is kept as its bytes (raw-json.ts): only the
+ * envelope around it is decoded, with the same rules.
  */
+import { isUtf8 } from 'node:buffer';
 import { attachFrames, takeFrameHeader } from './frames.js';
-import { decodeLine } from './json-values.js';
+import { type Decoded, decodeLine } from './json-values.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
+import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
+import { lastMemberSpan, type ShallowScanner, valueSpan } from './shallow-scan.js';
+
+const NULL = Buffer.from('null');
 
 export type InvalidReason = 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
 
@@ -31,18 +39,37 @@ export class MessageReader {
   readonly #maxLineLength: number;
   readonly #maxFrameBytes: number;
   readonly #sink: MessageSink;
+  readonly #rawPath: readonly string[] | undefined;
+  /** The peer writes the raw member last: it is found from the line's head and tail, not scanned. */
+  readonly #rawLast: boolean;
   /** A message whose frames are being read, and their lengths. */
   #awaiting: { value: object; lengths: number[] } | null = null;
 
-  constructor(maxLineLength: number, maxFrameBytes: number, sink: MessageSink) {
+  /**
+   * `raw.path`: in a line of RAW_MIN_BYTES or more, the value at this path (e.g. `payload.input`) is
+   * not parsed but kept as its bytes, a {@link RawJson} (raw-json.ts). `raw.last`: the peer writes
+   * it as its top object's last member (a one-name path), so the line need not be scanned.
+   */
+  constructor(
+    maxLineLength: number,
+    maxFrameBytes: number,
+    sink: MessageSink,
+    raw?: { path: readonly string[]; last?: boolean },
+  ) {
     this.#maxLineLength = maxLineLength;
     this.#maxFrameBytes = maxFrameBytes;
     this.#sink = sink;
-    this.#framer = new LineFramer(maxLineLength, {
-      onLine: (line) => this.#onLine(line),
-      onTooLong: (head, size) => this.#onTooLong(head, size),
-      onFrames: (data) => this.#onFrames(data),
-    });
+    this.#rawPath = raw?.path;
+    this.#rawLast = raw?.last === true && raw.path.length === 1;
+    this.#framer = new LineFramer(
+      maxLineLength,
+      {
+        onLine: (line, scan) => this.#onLine(line, scan),
+        onTooLong: (head, size) => this.#onTooLong(head, size),
+        onFrames: (data) => this.#onFrames(data),
+      },
+      this.#rawLast ? undefined : raw?.path.length,
+    );
   }
 
   push(chunk: Buffer): void {
@@ -55,8 +82,9 @@ export class MessageReader {
     this.#framer.end();
   }
 
-  #onLine(line: Buffer): void {
-    const decoded = decodeLine(line);
+  #onLine(line: Buffer, scan: ShallowScanner | undefined): void {
+    const around = scan !== undefined || (this.#rawLast && line.length >= RAW_MIN_BYTES);
+    const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line);
     if (!decoded.ok) {
       const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
       this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
@@ -76,6 +104,23 @@ export class MessageReader {
       this.#awaiting = { value: decoded.value as object, lengths: header.lengths };
       this.#framer.expect(header.total, true); // no bytes (`[]`, `[0]`): onFrames at once
     }
+  }
+
+  /**
+   * The line parsed around its big value, which stays bytes; undefined when the value is not where
+   * `rawPath` says or the line is not valid UTF-8 (then it is parsed whole, which says what is wrong).
+   */
+  #decodeAroundRaw(line: Buffer, scan: ShallowScanner | undefined): Decoded | undefined {
+    const path = this.#rawPath as readonly string[];
+    const span = scan ? valueSpan(line, scan, path) : lastMemberSpan(line, path[0] as string);
+    if (span === undefined || !isUtf8(line)) return undefined;
+    const envelope = Buffer.concat([line.subarray(0, span.start), NULL, line.subarray(span.end)]);
+    const decoded = decodeLine(envelope);
+    if (!decoded.ok) return decoded;
+    let holder = decoded.value as Record<string, unknown>;
+    for (const name of path.slice(0, -1)) holder = holder[name] as Record<string, unknown>;
+    holder[path.at(-1) as string] = new RawJson(line.subarray(span.start, span.end));
+    return decoded;
   }
 
   #onFrames(data: Buffer): void {

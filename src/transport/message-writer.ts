@@ -9,7 +9,7 @@
  */
 import type { Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
-import { type EncodedMessage, encodeMessage } from './frames.js';
+import { type EncodedMessage, encodeMessage, type LineText } from './frames.js';
 
 /** Options of {@link MessageWriter}. */
 export interface MessageWriterOptions {
@@ -22,7 +22,8 @@ export interface MessageWriterOptions {
 }
 
 interface QueuedSend {
-  line: string;
+  /** The line with its newline. */
+  line: LineText;
   frames?: Uint8Array[];
   /** Absent for {@link MessageWriter.sendLine}: nobody waits on that line. */
   resolve?: () => void;
@@ -68,19 +69,21 @@ export class MessageWriter {
     const { line, frames } = encoded;
     if (line === undefined) return Promise.reject(new PodkeeperError('BAD_REQUEST', 'Message is not JSON'));
     if (this.#blocked) {
-      return new Promise((resolve, reject) => this.#enqueue({ line: `${line}\n`, frames, resolve, reject }));
+      return new Promise((resolve, reject) =>
+        this.#enqueue({ line: withNewline(line), frames, resolve, reject }),
+      );
     }
-    if (frames.length > 0) this.#writeFramed(line, frames);
+    if (frames.length > 0 || typeof line !== 'string') this.#writeFramed(line, frames);
     else this.#append(line);
     return RESOLVED;
   }
 
   /** See {@link JsonLinesChannel.sendFramed}. */
-  sendFramed(line: string, frames: Uint8Array[]): boolean {
-    if (frames.length === 0) return this.sendLine(line);
+  sendFramed(line: LineText, frames: Uint8Array[]): boolean {
+    if (frames.length === 0 && typeof line === 'string') return this.sendLine(line);
     if (this.#outputClosed || this.#ending) return false;
     if (this.#blocked) {
-      this.#enqueue({ line: `${line}\n`, frames });
+      this.#enqueue({ line: withNewline(line), frames });
       return false;
     }
     this.#writeFramed(line, frames);
@@ -143,11 +146,11 @@ export class MessageWriter {
     this.#queuedLength += queuedLength(queued);
   }
 
-  /** The batch so far, then the line and its frames, in one corked write. */
-  #writeFramed(line: string, frames: Uint8Array[]): void {
+  /** The batch so far, then the line (its pieces) and its frames, in one corked write. */
+  #writeFramed(line: LineText, frames: Uint8Array[]): void {
     this.#output.cork();
     this.#flush();
-    let ok = this.#output.write(`${line}\n`);
+    let ok = this.#writeText(withNewline(line));
     for (const frame of frames) ok = this.#output.write(frame);
     this.#output.uncork();
     if (!ok) this.#blocked = true;
@@ -167,7 +170,7 @@ export class MessageWriter {
     this.#output.cork(); // the queued lines leave in one writev
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
       this.#queuedLength -= queuedLength(queued);
-      this.#blocked = !this.#output.write(queued.line);
+      this.#blocked = !this.#writeText(queued.line);
       for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
       queued.resolve?.();
       if (this.#blocked) break;
@@ -175,6 +178,13 @@ export class MessageWriter {
     this.#output.uncork();
     if (this.#ending && this.#queue.length === 0) this.#output.end();
   };
+
+  #writeText(text: LineText): boolean {
+    if (typeof text === 'string') return this.#output.write(text);
+    let ok = true;
+    for (const piece of text) if (piece.length > 0) ok = this.#output.write(piece);
+    return ok;
+  }
 
   #onOutputError = (error: Error): void => this.#failOutput(error);
 
@@ -196,8 +206,14 @@ export class MessageWriter {
   }
 }
 
+function withNewline(line: LineText): LineText {
+  return typeof line === 'string' ? `${line}\n` : [...line, '\n'];
+}
+
 function queuedLength(queued: QueuedSend): number {
-  let length = queued.line.length;
+  let length = 0;
+  if (typeof queued.line === 'string') length = queued.line.length;
+  else for (const piece of queued.line) length += typeof piece === 'string' ? piece.length : piece.byteLength;
   for (const frame of queued.frames ?? []) length += frame.byteLength;
   return length;
 }

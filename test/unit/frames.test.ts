@@ -25,7 +25,7 @@ const message = {
 describe('frames', () => {
   it('encodes bytes as frames after the line, and a message without bytes as plain JSON', () => {
     const { line, frames } = encodeMessage(message, true);
-    expect(JSON.parse(line)).toEqual({
+    expect(JSON.parse(line as string)).toEqual({
       id: 'x',
       result: { a: { $bytes: 0 }, list: [{ $bytes: 1 }, 'text'], empty: { $bytes: 2 } },
       $frames: [5, 3, 0],
@@ -42,7 +42,7 @@ describe('frames', () => {
   it('sends base64 to a peer that reads no frames', () => {
     const { line, frames } = encodeMessage({ id: 'x', data: Buffer.from('hi') }, false);
     expect(frames).toEqual([]);
-    expect(JSON.parse(line)).toEqual({ id: 'x', data: { $base64: 'aGk=' } });
+    expect(JSON.parse(line as string)).toEqual({ id: 'x', data: { $base64: 'aGk=' } });
   });
 
   for (const chunkSize of [1, 3, 7, 1 << 16]) {

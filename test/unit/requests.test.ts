@@ -19,6 +19,7 @@ function table(slots = 1, maxQueue = 10) {
     slots,
     maxQueue,
     cancelGraceMs: 5000,
+    maxLineLength: 1024,
     send: async (message) => {
       sent.push(message);
     },

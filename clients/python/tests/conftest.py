@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE.parent / "src"))  # the package under test, without 
 
 BIN = ROOT / "bin" / "podkeeper.js"
 MAKE_WHEELHOUSE = ROOT / "recipes" / "python-exec" / "tests" / "make_wheelhouse.py"
+RUNNER = ROOT / "pods" / "podkeeper_pod"
 
 
 class Daemon:
@@ -48,6 +49,19 @@ def _accepts(path: str) -> bool:
         return True
 
 
+def _old_runner_recipe(root: Path) -> None:
+    """`old-runner`: a recipe carrying a copy of the runner that speaks pod protocol 1 (another
+    podkeeper version's), which shadows the daemon's own: its pod fails with PROTOCOL_MISMATCH."""
+    recipe = root / "old-runner"
+    shutil.copytree(RUNNER, recipe / "podkeeper_pod", ignore=shutil.ignore_patterns("__pycache__"))
+    protocol = recipe / "podkeeper_pod" / "protocol.py"
+    source = protocol.read_text()
+    assert "PROTOCOL_VERSION = 2\n" in source
+    protocol.write_text(source.replace("PROTOCOL_VERSION = 2\n", "PROTOCOL_VERSION = 1\n"))
+    (recipe / "recipe.json").write_text('{"name": "old-runner", "capability": "old-runner", "entry": "pod.py"}')
+    (recipe / "pod.py").write_text("def process(payload, ctx):\n    return payload\n")
+
+
 @pytest.fixture(scope="session")
 def daemon():
     node = os.environ.get("PODKEEPER_NODE") or shutil.which("node")
@@ -64,12 +78,14 @@ def daemon():
     home, wheels, cache = base / "home", base / "wheels", base / "uv-cache"
     home.mkdir(mode=0o700)  # a home podkeeper did not create must be private already
     subprocess.run([sys.executable, str(MAKE_WHEELHOUSE), str(wheels)], check=True, capture_output=True)
+    _old_runner_recipe(base / "recipes")
     env = {k: v for k, v in os.environ.items() if k not in ("PODKEEPER_HOME", "PODKEEPER_SOCKET")}
     env.update(
         PODKEEPER_ENV_MODE="venv",
         PODKEEPER_WHEELHOUSE=str(wheels),
         PODKEEPER_LOG_LEVEL="warn",
         PODKEEPER_PYTHON=sys.executable,
+        PODKEEPER_RECIPE_PATH=str(base / "recipes"),
         UV_OFFLINE="1",
         UV_NO_CONFIG="1",
         UV_CACHE_DIR=str(cache),

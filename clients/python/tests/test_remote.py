@@ -199,6 +199,11 @@ def test_daemon_errors_carry_their_code(daemon, client):
     with pytest.raises(PodkeeperError) as caught:
         client.call("no-such-recipe", {})
     assert caught.value.code == "UNKNOWN_TARGET"
+    with pytest.raises(PodkeeperError) as caught:
+        client.call("old-runner", {})  # its runner is another podkeeper version's (see conftest)
+    assert caught.value.code == "PROTOCOL_MISMATCH"
+    assert caught.value.details["protocol"] == 1
+    assert "speaks pod protocol 1, and this podkeeper speaks 2" in str(caught.value)
     missing = daemon.home / "nobody.sock"
     with pytest.raises(PodkeeperError) as caught:
         Podkeeper(socket=str(missing))

@@ -19,6 +19,7 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
     keepAlive: payload.keepAlive,
     signal: context.signal,
     onEvent: context.forward,
+    raw: true, // a big result goes to the client as the bytes the pod wrote (raw-json.ts)
   };
   const input = payload.input ?? {};
   if (manager.isWarm(payload.target)) return manager.call(payload.target, input, options);
