@@ -150,7 +150,7 @@ export class Pod {
 
   /** A line of the daemon's own in the pod's log (why it started the way it did, say). */
   note(level: PodLogLine['level'], message: string): void {
-    this.#note(level, message);
+    this.#record('daemon', level, message);
   }
 
   /** Where the pod runs (its launcher, node and host), and whether it still waits for a node. */
