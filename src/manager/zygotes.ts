@@ -95,8 +95,9 @@ export class Zygotes {
   }
 
   /**
-   * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
-   * forked, what to call with its outcome. A forked pod that dies of a signal before its first log
+   * How the next pod of `loaded` starts (see the module doc): the zygote's spare pod, taken, or the
+   * arguments of a normal start (with why it is not forked, for the pod's log); when it is forked,
+   * what to call with its outcome. A forked pod that dies of a signal before its first log
    * line is a strike (on macOS, a preload that initialised Objective-C classes makes every forked
    * child abort); a setup() that fails, a stop during start or a normal start after a refusal is
    * not. After MAX_STRIKES in a row the next pod starts normally: if it gets ready, the zygote is
