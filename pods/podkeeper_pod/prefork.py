@@ -7,15 +7,16 @@ set-up of a new session, nor a hop through the zygote, nor a process of the daem
                       │ accepts on the zygote's socket; watches `channel` (end of file: the zygote is gone)
                       └─fork─▶ spare runner ─ waits on a socket pair for its pod's stdio
     daemon ─connect ×3─▶ guardian: each connection opens with its role (c: control, o: the pod's
-               stdin and stdout, e: its stderr) and the pod's 8-byte nonce; on control, then
-               ["go", environ, cwd]
-    guardian: one byte on `channel` (the zygote forks the next spare), environ and cwd ─▶ the runner:
-               the same + fds 0, 1, 2 (o, o, e) ─▶ the runner's start
+               stdin and stdout, e: its stderr) and the pod's 8-byte nonce
+    guardian ── ["spare", its pid] ─▶ control: the daemon holds this spare now, ahead of its pod
+    daemon ── ["go", environ, cwd] ─▶ guardian: one byte on `channel` (the zygote forks the next
+               spare), environ and cwd ─▶ the runner: the same + fds 0, 1, 2 (o, o, e) ─▶ its start
     guardian ── ["forked", its pid] ─▶ control; it guards the pod as forked.py says, and sends
                ["exited", code, signal] there when it ends
 
-While a spare exists the zygote does not accept; when the zygote exits, `channel` ends: a spare not
-yet taken exits, and so its runner, which reads the end of its pair.
+While a spare exists the zygote does not accept. When the zygote exits, `channel` ends: a spare the
+daemon does not hold yet exits, and so its runner, which reads the end of its pair; one the daemon
+holds waits for its go (or the end of control) all the same.
 """
 
 from __future__ import annotations
@@ -95,11 +96,13 @@ class _Pod:
         runner_main.guardian_pid = os.getppid()
 
     def take_pod(self) -> bool:
-        """In the spare guardian, as its `arm`: accept the daemon's connections, pass the stdio on,
-        then answer on control and watch it as a forked pod's guardian does."""
+        """In the spare guardian, as its `arm`: accept the daemon's connections (it then holds this
+        spare), wait for its go, pass the stdio on, then answer on control and watch it as a forked
+        pod's guardian does."""
         self.runner_end.close()
-        conn, environ, cwd, stdio, stderr = self._accept()
+        conn, stdio, stderr = self._accept()
         self.conn = conn
+        environ, cwd = self._wait_for_go(conn)
         try:
             os.environ.clear()
             os.environ.update(environ)
@@ -117,9 +120,9 @@ class _Pod:
                 os._exit(70)
         return forked.arm(conn)
 
-    def _accept(self) -> tuple[socket.socket, dict, str, int, int]:
-        """The daemon's three connections for one pod (control, stdio, stderr: see the module doc) and
-        its go; exits when the zygote is gone."""
+    def _accept(self) -> tuple[socket.socket, int, int]:
+        """The daemon's three connections for one pod (control, stdio, stderr: see the module doc),
+        answered with ["spare", our pid]; exits when the zygote is gone first."""
         sets: dict[bytes, dict[bytes, socket.socket]] = {}
         while True:
             ready, _, _ = select.select([self.listener, self.channel], [], [])
@@ -138,27 +141,33 @@ class _Pod:
             if role in found:
                 found[role].close()
             found[role] = conn
-            if len(found) < len(ROLES):
-                continue
-            del sets[nonce]
-            go = _read_go(found[b"c"])
-            if go is None:
-                for sock in found.values():
-                    sock.close()
-                continue
-            for pending in sets.values():  # halves of sets that never came whole
+            if len(found) == len(ROLES):
+                break
+        for pending in sets.values():  # halves of sets that never came whole
+            if pending is not found:
                 for sock in pending.values():
                     sock.close()
-            self.listener.close()
-            try:
-                self.channel.send(TAKEN)  # the zygote forks the next spare meanwhile
-            except OSError:
-                pass
-            self.channel.close()
-            environ, cwd = go
-            for sock in found.values():
-                sock.settimeout(None)  # blocking again: the runner reads fds 0 and 1 as it reads a pipe
-            return found[b"c"], environ, cwd, found[b"o"].detach(), found[b"e"].detach()
+        self.listener.close()  # held by the daemon now: the next pod is the next spare's
+        for sock in found.values():
+            sock.settimeout(None)  # blocking again: the runner reads fds 0 and 1 as it reads a pipe
+        try:
+            wire.send(found[b"c"], ("spare", os.getpid()))
+        except OSError:
+            os._exit(0)  # the daemon is gone already
+        return found[b"c"], found[b"o"].detach(), found[b"e"].detach()
+
+    def _wait_for_go(self, control: socket.socket) -> tuple[dict, str]:
+        """The daemon's ["go", environ, cwd], however long it takes (the zygote may exit meanwhile:
+        this spare is the daemon's now); exits when the daemon lets the spare go."""
+        go = _read_go(control)
+        if go is None:
+            os._exit(0)  # end of input (discarded), or a broken request (noted): the runner goes too
+        try:
+            self.channel.send(TAKEN)  # the zygote forks the next spare meanwhile
+        except OSError:
+            pass
+        self.channel.close()
+        return go
 
     def report(self, status: int) -> None:
         if self.conn is not None:
@@ -186,13 +195,15 @@ def opening(conn: socket.socket) -> tuple[bytes, bytes] | None:
 
 
 def _read_go(control: socket.socket) -> tuple[dict, str] | None:
-    """["go", environ, cwd] on the control connection, or None (noted) when it is anything else."""
+    """["go", environ, cwd] on the control connection; None at its end, or (noted) when it is anything else."""
     try:
         message, _ = wire.receive(control)
     except (OSError, wire.WireError) as error:
         note(f"zygote spare: a pod's start request failed: {error}")
         return None
-    if message is None or len(message) != 3 or message[0] != "go":
+    if message is None:
+        return None
+    if len(message) != 3 or message[0] != "go":
         note(f"zygote spare: expected ['go', environ, cwd], got {str(message)[:200]}")
         return None
     _, environ, cwd = message

@@ -1,5 +1,5 @@
 """Framing between the daemon, a zygote's spare pods and their runners (zygote.py, prefork.py): a
-4-byte little-endian length, then a JSON array (the daemon speaks it too: src/launch/forked-process.ts).
+4-byte little-endian length, then a JSON array (the daemon speaks it too: src/launch/forked-spare.ts).
 
 File descriptors travel with a message's first byte (SCM_RIGHTS, `sendmsg`), so only the first
 `recvmsg` of a message asks for them (between a spare's guardian and its runner; the daemon sends

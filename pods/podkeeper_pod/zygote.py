@@ -3,19 +3,19 @@ so a pod starts without importing them again and shares their pages with every s
 
     daemon ─spawn─▶ zygote <recipe_dir> <socket>   imports `preload`, listens, prints one line
     zygote ─fork─▶ spare guardian (setsid) ─fork─▶ spare runner   (prefork.py: both wait)
-           ─stdout─▶ {"type": "spare", "pid": the spare guardian}: the daemon's next pod
-    daemon ─connect ×3 (control, stdio, stderr)─▶ the spare guardian, which hands stdio and stderr
-           to its runner as fds 0, 1, 2; the runner then starts exactly as a normally spawned pod's
+           ─stdout─▶ {"type": "spare", "pid": the spare guardian}
+    daemon ─connect ×3 (control, stdio, stderr)─▶ the spare guardian, which says its pid: the
+           daemon holds the spare ahead of its pod; on the pod's go, the guardian hands stdio and
+           stderr to its runner as fds 0, 1, 2, and the runner starts exactly as a normally spawned pod's
 
 The daemon holds no process of its own for a forked pod: its handle is the three connections, the
-spare guardian's pid (announced before the pod is asked for, so a start waits on nothing) and the
-exit the guardian sends on control (src/launch/forked-process.ts).
+spare guardian's pid and the exit the guardian sends on control (src/launch/forked-spare.ts). A
+start waits on no connect, and a spare the daemon holds serves its pod even if the zygote died.
 
 Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), a guardian and its
-runner, and the spare's guardian accepts the next pod's connections on the zygote's socket itself;
-the zygote forks the next spare when it hears this one taken (or dead), and prints its pid. The
-zygote accepts connections only while there is no spare, that is while forking is unsafe: it
-refuses them.
+runner, and the spare's guardian accepts the daemon's connections on the zygote's socket itself;
+the zygote forks the next spare when it hears this one taken (or dead), and says so. The zygote
+accepts connections only while there is no spare, that is while forking is unsafe: it refuses them.
 
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
 (`"warm:preload"`: `preload()` of the recipe's module `warm`). Before forking a spare the zygote checks

@@ -1,7 +1,7 @@
 """The zygote's pieces with real processes: a pod forked from a zygote answers and outlives it, it
 reports its exit as the daemon reads a child's, the daemon's death ends a forked pod's tree, a
 zygote that cannot fork says why and refuses, a failing preload is a clear exit 3, and the thread
-check and the framing. The daemon's side is zygote_client.py (in the daemon: forked-process.ts)."""
+check and the framing. The daemon's side is zygote_client.py (in the daemon: forked-spare.ts)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers import PYTHON, TIMEOUT, kill_quietly, wait_gone, write_recipe
-from zygote_client import ForkedPod
+from zygote_client import ForkedPod, connect
 
 from podkeeper_pod import wire, zygote
 
@@ -132,6 +132,31 @@ def test_a_forked_pod_answers_with_its_own_environment_and_outlives_the_zygote(r
     assert wait_gone(ready["pid"], TIMEOUT) and wait_gone(ready["guardian"], TIMEOUT)
 
 
+def test_a_spare_the_daemon_holds_serves_its_pod_after_the_zygote_is_gone(recipe, start_zygote, pod_env):
+    proc, path = start_zygote(recipe)
+    _, spare = _lines(proc)
+    control, stdio, stderr = connect(path, None)
+    with control, stdio, stderr:
+        control.settimeout(TIMEOUT)
+        assert wire.receive(control)[0] == ["spare", spare["pid"]]  # held, before any pod asks
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(TIMEOUT) == 0  # the zygote is gone (its socket too) before the pod's go
+        wire.send(control, ("go", {**pod_env, "PODKEEPER_POD_ID": "late"}, str(recipe)))
+        assert wire.receive(control)[0] == ["forked", spare["pid"]]
+        lines = stdio.makefile("rb")
+        ready = json.loads(lines.readline())
+        while ready["type"] == "log":
+            ready = json.loads(lines.readline())
+        assert ready["type"] == "ready" and ready["guardian"] == spare["pid"]
+        stdio.sendall(b'{"id": "r1", "action": "process", "payload": {}}\n')
+        assert json.loads(lines.readline())["result"]["podId"] == "late"
+        stdio.shutdown(socket.SHUT_WR)
+        assert wire.receive(control)[0] == ["exited", 0, None]
+        lines.close()
+    assert wait_gone(ready["pid"], TIMEOUT) and wait_gone(spare["pid"], TIMEOUT)
+
+
 @pytest.mark.parametrize(
     ("payload", "exit"),
     [({"exit": 7}, (7, None)), ({"abort": True}, (None, 6))],
@@ -241,10 +266,10 @@ def test_frames_carry_descriptors_and_refuse_garbage() -> None:
     [(True, (5 << 20).to_bytes(4, "little")), (True, (5).to_bytes(4, "little") + b"\x00oops"), (False, b"")],
     ids=["a 5 MB message", "not JSON", "no role"],
 )
-def test_a_bad_start_request_leaves_no_descriptor_in_the_spare(recipe, start_zygote, role: bool, frame: bytes) -> None:
+def test_a_bad_start_request_leaves_no_descriptor_behind(recipe, start_zygote, role: bool, frame: bytes) -> None:
     proc, path = start_zygote(recipe)
     _lines(proc)
-    guardian, _ = _spare(proc.pid)  # the spare pod's guardian accepts the connections
+    guardian, runner = _spare(proc.pid)  # the spare pod's guardian accepts the connections
     fd_dirs = [f"/proc/{proc.pid}/fd", f"/proc/{guardian}/fd"]
     before = [len(os.listdir(fd_dir)) for fd_dir in fd_dirs]
     nonce = os.urandom(8)
@@ -258,9 +283,13 @@ def test_a_bad_start_request_leaves_no_descriptor_in_the_spare(recipe, start_zyg
         conns[0].settimeout(TIMEOUT)
         while conns[0].recv(4096):  # the spare hangs up on a request it cannot read
             pass
-        # Its listener, stdio and the like only: what it accepted is closed, and it still waits.
-        assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
-        assert _spare(proc.pid)[0] == guardian
+        if role:  # it had answered, so it was the daemon's: it leaves, and the zygote forks the next
+            assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)
+            assert _spare(proc.pid, not_this=guardian)[0] != guardian
+            assert _eventually(lambda: len(os.listdir(fd_dirs[0])) == before[0], 5)
+        else:  # connections that never said what they are: closed, and the spare still waits
+            assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
+            assert _spare(proc.pid)[0] == guardian
     finally:
         for conn in conns:
             conn.close()

@@ -1,6 +1,7 @@
-"""The daemon's side of a pod forked from a zygote, for the tests (src/launch/forked-process.ts does
+"""The daemon's side of a pod forked from a zygote, for the tests (src/launch/forked-spare.ts does
 the same in the daemon): three connections to the zygote's socket (control, stdio, stderr), each
-opening with its role and the pod's nonce, then ["go", environ, cwd] on control."""
+opening with its role and the pod's nonce, which the spare answers with ["spare", its pid]; then
+["go", environ, cwd] on control (sent at once here: the spare reads it after its answer)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from helpers import TIMEOUT, Pod
 from podkeeper_pod import wire
 
 
-def connect(path: str, environ: dict[str, str], cwd: str) -> tuple[socket.socket, socket.socket, socket.socket]:
-    """(control, stdio, stderr), the go sent."""
+def connect(
+    path: str, environ: dict[str, str] | None, cwd: str = "/"
+) -> tuple[socket.socket, socket.socket, socket.socket]:
+    """(control, stdio, stderr), the go sent unless `environ` is None."""
     nonce = os.urandom(8)
     conns = []
     for role in (b"c", b"o", b"e"):
@@ -23,7 +26,8 @@ def connect(path: str, environ: dict[str, str], cwd: str) -> tuple[socket.socket
         conn.connect(path)
         conn.sendall(role + nonce)
         conns.append(conn)
-    wire.send(conns[0], ("go", environ, cwd))
+    if environ is not None:
+        wire.send(conns[0], ("go", environ, cwd))
     return conns[0], conns[1], conns[2]
 
 
@@ -39,9 +43,12 @@ class ForkedPod(Pod):
         for thread in self._threads:
             thread.start()
         self.control.settimeout(TIMEOUT)
+        held, _ = wire.receive(self.control)  # the spare accepted the connections: it is ours
+        assert held is not None and held[0] == "spare", held
         reply, _ = wire.receive(self.control)
         assert reply is not None and reply[0] == "forked", reply
         self.pid = int(reply[1])  # the guardian: the pod's process group
+        assert self.pid == held[1]
 
     def _pump(self) -> None:
         with self.stdio.makefile("rb") as lines:

@@ -2,14 +2,15 @@
  * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
  * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
  *
- *   launch(recipe) ─ its zygote announced a spare pod ─▶ the spare, connected to (forked-process.ts):
- *                  │                                      no process of the daemon's own
- *                  └ no zygote yet, starting, refusing (a thread runs in it: the pod's log says so)
- *                    or broken ─▶ the guardian <dir> (a normal start), and a zygote is started in
- *                    the background for the next pod
+ *   launch(recipe) ─ the daemon holds its zygote's spare pod ─▶ that pod, taken (forked-spare.ts):
+ *                  │                                          no process of the daemon's own
+ *                  └ no zygote yet, starting, no spare yet, refusing (a thread runs in it: the pod's
+ *                    log says so) or broken ─▶ the guardian <dir> (a normal start), and a zygote is
+ *                    started in the background for the next pod
  *
- * The zygote's stdout says, line by line, which spare pod (its guardian's pid) takes the next pod, or
- * why there is none. The forked pod behaves as a normal one either way (protocol, logs, exit facts,
+ * The zygote's stdout says, line by line, when it has forked a spare pod (the daemon then connects
+ * to it and holds it until a pod takes it), or why it has none. The forked pod behaves as a normal
+ * one either way (protocol, logs, exit facts,
  * tree kill). A zygote
  * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
  * memory budget needs its room (it counts by its resident memory); a dead one is started again on
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PreparedEnv } from '../env/envs.js';
-import { forkedPodProcess } from '../launch/forked-process.js';
+import { ForkedSpare } from '../launch/forked-spare.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
@@ -40,8 +41,8 @@ interface Zygote {
   dir: string;
   socket: string;
   process: PodProcess;
-  /** The guardian of the spare pod the zygote announced: the next pod. */
-  spare: number | undefined;
+  /** The spare pod the daemon holds (or connects to): the next pod. */
+  spare: ForkedSpare | undefined;
   /** Why the zygote has no spare (`CODE: reason`), when it said so. */
   refusal: string | undefined;
   ready: boolean;
@@ -110,13 +111,13 @@ export class Zygotes {
     if (zygote.strikes >= MAX_STRIKES) return this.#probe(zygote, normal);
     this.#touch(zygote);
     const spare = zygote.spare;
-    if (spare === undefined) {
-      const why = zygote.refusal ?? 'ZYGOTE_BUSY: its next spare pod is not forked yet';
+    if (!spare?.ready) {
+      const why = zygote.refusal ?? spare?.why ?? 'ZYGOTE_BUSY: its next spare pod is not ready yet';
       return { args: normal, note: `${why}; starting the pod without it` };
     }
-    zygote.spare = undefined; // the zygote announces the next one once this one is taken
+    zygote.spare = undefined; // the zygote forks the next one once this one is taken
     return {
-      process: forkedPodProcess({ socket: zygote.socket, pid: spare, ...pod }),
+      process: spare.take(pod.env, pod.cwd),
       onOutcome: ({ ready, diedEarly }) => {
         if (ready) zygote.strikes = 0;
         else if (diedEarly) zygote.strikes += 1;
@@ -174,7 +175,7 @@ export class Zygotes {
         return this.#stop(zygote);
       };
       const { pid } = zygote.process;
-      const { spare } = zygote;
+      const spare = zygote.spare?.pid;
       return [
         ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, sharesPages: true, stop }]),
         ...(spare === undefined
@@ -243,17 +244,24 @@ export class Zygotes {
         zygote.ready = true;
         this.#touch(zygote);
         log.info({ preloadMs: line.preloadMs }, 'zygote ready');
-      } else {
-        zygote.spare = line.type === 'spare' ? line.pid : undefined;
-        zygote.refusal = line.type === 'refusing' ? `${line.code}: ${line.reason}` : undefined;
-        if (line.type === 'refusing')
-          log.warn({ code: line.code, reason: line.reason }, 'zygote: no spare pod');
+      } else if (line.type === 'refusing') {
+        zygote.refusal = `${line.code}: ${line.reason}`;
+        log.warn({ code: line.code, reason: line.reason }, 'zygote: no spare pod');
         settle(child.pid);
+      } else {
+        zygote.refusal = undefined;
+        zygote.spare?.discard(); // one that went (a new spare is forked only then), or never came
+        zygote.spare = new ForkedSpare(socket, (spare) => {
+          if (spare.why !== undefined && zygote.spare === spare) zygote.spare = undefined;
+          if (spare.why !== undefined) log.warn({ why: spare.why }, 'zygote: its spare pod went');
+          settle(child.pid);
+        });
       }
     };
     readZygoteLines(child.stdout, onLine);
     void child.exited.then((exit) => {
       settle(undefined);
+      zygote.spare?.discard();
       zygote.spare = undefined;
       clearTimeout(zygote.idleTimer);
       if (this.#zygotes.get(key) === zygote) this.#zygotes.delete(key);
@@ -277,6 +285,7 @@ export class Zygotes {
   async #stop(zygote: Zygote): Promise<void> {
     if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
     clearTimeout(zygote.idleTimer);
+    zygote.spare?.discard();
     zygote.spare = undefined;
     const { pid, exited, stdin } = zygote.process;
     // End of input: it exits, and so does its spare pod (not the pods it forked).

@@ -55,7 +55,7 @@ export interface PodProcess {
   signal(signal: PodSignal): boolean;
   readonly where: Where;
   /**
-   * A pod forked from a zygote (launch/forked-process.ts): `pid` is its guardian, and most of its
+   * A pod forked from a zygote (launch/forked-spare.ts): `pid` is its guardian, and most of its
    * tree's resident pages are the zygote's, so the memory budget counts the tree's private pages.
    */
   readonly forked?: boolean;

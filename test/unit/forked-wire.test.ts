@@ -1,12 +1,12 @@
 /**
  * The pure logic between the daemon and a zygote: the frames on a forked pod's control connection
- * (launch/forked-process.ts, the same format as pods/podkeeper_pod/wire.py) and the lines a zygote
+ * (launch/forked-spare.ts, the same format as pods/podkeeper_pod/wire.py) and the lines a zygote
  * prints (manager/zygote-lines.ts). The real processes: test/zygote.test.ts, pods/tests/test_zygote.py.
  */
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { frame, readFrames } from '../../src/launch/forked-process.js';
+import { frame, readFrames } from '../../src/launch/forked-spare.js';
 import { parseLine, readZygoteLines } from '../../src/manager/zygote-lines.js';
 
 /** A socket-shaped stream fed by hand (readFrames only listens for `data` and may `destroy`). */
