@@ -13,6 +13,10 @@
  *
  * numpy and pandas come from PyPI through uv (its cache makes later runs offline-fast).
  * Run: npm run bench:coldstart  (BENCH_ROUNDS=N, default 7). Prints a table; no assertions.
+ *
+ * BENCH_PRELOAD=torch: the same figures for torch + sentence_transformers (default 3 rounds), on the
+ * test:heavy recipe test/heavy/fixtures/minilm (the catalog embeddings env and its packaged model,
+ * loaded and warmed up in the zygote). PyTorch from PyPI is gigabytes, and so is the env's copy.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +25,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PodManager } from '../dist/index.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const TORCH = process.env.BENCH_PRELOAD === 'torch';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (TORCH ? 3 : 7));
+/** The recipe started (`np` is written below) and the modules it imports. */
+const RECIPE = TORCH ? 'minilm' : 'np';
+const MODULES = TORCH ? ['torch', 'sentence_transformers'] : ['numpy', 'pandas'];
+const MINILM = join(import.meta.dirname, '..', 'test', 'heavy', 'fixtures', 'minilm');
 const root = mkdtempSync(join(tmpdir(), 'podkeeper-bench-cold-'));
 const env = { PYTHONDONTWRITEBYTECODE: '1' };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -55,7 +64,7 @@ function writeRecipe(dir) {
 function bareImport(python) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(python, ['-u', '-c', 'import numpy, pandas; print(1)'], {
+    const child = spawn(python, ['-u', '-c', `import ${MODULES.join(', ')}; print(1)`], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -70,9 +79,9 @@ function bareImport(python) {
 /** A cold call: no pod running, so the call spawns one and waits for its first answer. */
 async function coldCall(manager) {
   const started = performance.now();
-  await manager.call('np', {});
+  await manager.call(RECIPE, {});
   const ms = performance.now() - started;
-  await manager.stop({ target: 'np' });
+  await manager.stop({ target: RECIPE });
   return ms;
 }
 
@@ -129,7 +138,7 @@ const describeMappings = (mappings) =>
     .join(', ');
 
 async function podMemory(manager) {
-  await manager.call('np', {});
+  await manager.call(RECIPE, {});
   const [pod] = await manager.list();
   const pids = podProcesses(pod.pid);
   const total = { private: 0, rss: 0, byProcess: [], mappings: pids.map(privateByMapping) };
@@ -139,18 +148,26 @@ async function podMemory(manager) {
     total.rss += rss;
     total.byProcess.push((own / 1024).toFixed(1));
   }
-  await manager.stop({ target: 'np' });
+  await manager.stop({ target: RECIPE });
   return { ...total, processes: pids.length };
 }
 
 try {
   const recipes = join(root, 'recipes');
-  writeRecipe(join(recipes, 'np'));
+  if (TORCH) cpSync(MINILM, join(recipes, RECIPE), { recursive: true });
+  else writeRecipe(join(recipes, RECIPE));
   const home = join(root, 'home');
-  const options = { home, recipePath: [recipes], builtinRecipes: false, idleTimeout: -1, env };
-  console.log('building the env (uv, numpy + pandas from PyPI or its cache)…');
+  const options = {
+    home,
+    recipePath: [recipes],
+    builtinRecipes: false,
+    idleTimeout: -1,
+    envBuildTimeout: 1800,
+    env,
+  };
+  console.log(`building the env (uv, ${MODULES.join(' + ')} from PyPI or its cache)…`);
   const builder = new PodManager({ ...options, zygotes: false });
-  await builder.call('np', {});
+  await builder.call(RECIPE, {});
   await builder.close();
   const [hash] = readdirSync(join(home, 'envs')).filter((name) => name !== '.locks');
   const compiled = join(home, 'envs', hash);
@@ -160,12 +177,15 @@ try {
   const python = { compiled: join(compiled, 'bin', 'python'), stripped: join(stripped, 'bin', 'python') };
   const version = execFileSync(
     python.compiled,
-    ['-c', 'import numpy, pandas, sys; print(sys.version.split()[0], numpy.__version__, pandas.__version__)'],
+    [
+      '-c',
+      `import ${MODULES.join(', ')}, sys; print(sys.version.split()[0], ${MODULES.map((m) => `${m}.__version__`).join(', ')})`,
+    ],
     { env: { ...process.env, ...env } },
   )
     .toString()
     .trim();
-  console.log(`python, numpy, pandas: ${version}; ${ROUNDS} rounds\n`);
+  console.log(`python, ${MODULES.join(', ')}: ${version}; ${ROUNDS} rounds\n`);
 
   // The old env runs in system mode on the copy's interpreter (it has everything: nothing to install).
   const normal = new PodManager({ ...options, zygotes: false });
@@ -177,7 +197,7 @@ try {
     zygotes: false,
   });
   const forking = new PodManager(options);
-  const zygote = await forking.startZygote('np');
+  const zygote = await forking.startZygote(RECIPE);
   if (zygote === undefined) throw new Error('the zygote did not start (see the daemon log)');
   await Promise.all([coldCall(normal), coldCall(old), coldCall(forking)]); // first spawns: env checks
 

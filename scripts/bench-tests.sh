@@ -54,5 +54,12 @@ for (const name of ['baseline', 'ours']) {
       `${report.numPassedTests}/${report.numTotalTests} tests passed, ${files.length} files`,
   );
   console.log(`         slowest: ${files.slice(0, 5).map((f) => `${f.file} ${f.s.toFixed(1)}`).join(', ')}`);
+  // The reports are removed with the run: a failure is named here, or it is never known.
+  for (const file of report.testResults) {
+    for (const test of file.assertionResults.filter((t) => t.status === 'failed')) {
+      const why = (test.failureMessages[0] ?? '').split('\n')[0].slice(0, 160);
+      console.log(`         FAILED ${file.name.split('/test/').pop()} > ${test.fullName}: ${why}`);
+    }
+  }
 }
 JS

@@ -25,10 +25,21 @@ const RAW_MARK = `\u0000raw-json:${Math.random().toString(36).slice(2)}:`;
 /** A JSON line without its newline: one string, or pieces with raw JSON bytes spliced in. */
 export type LineText = string | (string | Uint8Array)[];
 
+/** One frame's bytes: a buffer, or the pieces of the chunks it arrived in (relayed without a copy). */
+export type Frame = Uint8Array | readonly Uint8Array[];
+
 /** A message ready to write: its JSON line (without newline) and the frames that follow it. */
 export interface EncodedMessage {
   line: LineText;
-  frames: Uint8Array[];
+  frames: Frame[];
+}
+
+/** A frame's size in bytes. */
+export function frameLength(frame: Frame): number {
+  if (frame instanceof Uint8Array) return frame.byteLength;
+  let length = 0;
+  for (const piece of frame) length += piece.byteLength;
+  return length;
 }
 
 /**
@@ -85,7 +96,7 @@ export function bytesAsBase64(value: unknown): unknown {
  * Throws what JSON.stringify throws (too deep, a BigInt).
  */
 export function encodeMessage(message: unknown, frames: boolean, announce = false): EncodedMessage {
-  const out: Uint8Array[] = [];
+  const out: Frame[] = [];
   const raws: RawJson[] = [];
   const swap = frames ? (bytes: Uint8Array) => ({ [BYTES_KEY]: out.push(bytes) - 1 }) : toBase64;
   const keepRaw = (raw: RawJson): unknown => {
@@ -98,7 +109,7 @@ export function encodeMessage(message: unknown, frames: boolean, announce = fals
   };
   let line = JSON.stringify(replaceBytes(message, swap, keepRaw));
   if (out.length > 0) {
-    const lengths = out.map((frame) => frame.byteLength).join(',');
+    const lengths = out.map(frameLength).join(',');
     line = `${line.slice(0, -1)},"${FRAMES_KEY}":[${lengths}]}`;
   } else if (announce && line?.endsWith('}')) {
     line = `${line.slice(0, -1)},"${FRAMES_KEY}":[]}`; // a request that says its sender reads frames
@@ -188,23 +199,66 @@ export function takeFrameHeader(value: unknown): FrameHeader {
  * Puts the frames (slices of `data`, in order) where `{"$bytes": i}` stands in `value`. Returns a
  * detail when a reference names no frame.
  */
-export function attachFrames(value: unknown, lengths: number[], data: Buffer): string | undefined {
-  const frames: Buffer[] = [];
-  let offset = 0;
-  for (const length of lengths) {
-    frames.push(data.subarray(offset, offset + length));
-    offset += length;
-  }
-  return attach(value, frames);
+export function attachFrames(value: unknown, lengths: number[], pieces: Buffer[]): string | undefined {
+  return attach(value, cutFrames(lengths, pieces));
 }
 
-/** {@link attachFrames} with the frames cut already. A RawJson is given them all (its text names them). */
-function attach(value: unknown, frames: Buffer[]): string | undefined {
+const BYTES_REF = Buffer.from(`{"${BYTES_KEY}":`);
+
+/**
+ * Why a relayed value's `{"$bytes": i}` (as writers write it, without spaces) names no frame of
+ * `count`; the pod would refuse it too, but the sender is told here, like for a parsed value.
+ */
+function unnamedFrame(text: Buffer, count: number): string | undefined {
+  for (let at = text.indexOf(BYTES_REF); at >= 0; at = text.indexOf(BYTES_REF, at + 1)) {
+    let end = at + BYTES_REF.length;
+    let index = 0;
+    while (end < text.length && (text[end] as number) >= 0x30 && (text[end] as number) <= 0x39) {
+      index = index * 10 + (text[end] as number) - 0x30;
+      end += 1;
+    }
+    if (end > at + BYTES_REF.length && text[end] === 0x7d && index >= count) {
+      return `\`{"$bytes": ${index}}\` names no frame of ${count}.`;
+    }
+  }
+  return undefined;
+}
+
+/** The bytes that followed a line (in the pieces they came in), cut into its frames' pieces. */
+function cutFrames(lengths: number[], pieces: Buffer[]): Buffer[][] {
+  const frames: Buffer[][] = [];
+  let piece = 0;
+  let at = 0; // in pieces[piece]
+  for (const length of lengths) {
+    const frame: Buffer[] = [];
+    let left = length;
+    while (left > 0) {
+      const current = pieces[piece] as Buffer;
+      const take = Math.min(left, current.length - at);
+      frame.push(take === current.length ? current : current.subarray(at, at + take));
+      left -= take;
+      at += take;
+      if (at === current.length) {
+        piece += 1;
+        at = 0;
+      }
+    }
+    frames.push(frame);
+  }
+  return frames;
+}
+
+/**
+ * {@link attachFrames} with the frames cut already. A RawJson is given them all, as pieces (its
+ * text names them, and it is relayed as it is); a value gets each frame as one Buffer of its own.
+ */
+function attach(value: unknown, frames: Buffer[][]): string | undefined {
   let error: string | undefined;
   const visit = (node: unknown): unknown => {
     if (typeof node !== 'object' || node === null) return node;
     if (node instanceof RawJson) {
       node.frames = frames;
+      error ??= unnamedFrame(node.text, frames.length);
       return node;
     }
     if (Array.isArray(node)) {
@@ -215,9 +269,11 @@ function attach(value: unknown, frames: Buffer[]): string | undefined {
     const index = record[BYTES_KEY];
     if (index !== undefined && Object.keys(record).length === 1) {
       const frame = Number.isSafeInteger(index) ? frames[index as number] : undefined;
-      if (frame === undefined)
+      if (frame === undefined) {
         error ??= `\`{"$bytes": ${JSON.stringify(index)}}\` names no frame of ${frames.length}.`;
-      return frame ?? node;
+        return node;
+      }
+      return Buffer.concat(frame); // a copy: a value never holds on to the chunks it came in
     }
     for (const key in record) record[key] = visit(record[key]);
     return record;

@@ -16,7 +16,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { Listeners } from '../events.js';
-import type { LineText } from './frames.js';
+import type { Frame, LineText } from './frames.js';
 import { scanHead } from './json-values.js';
 import { HEAD_BYTES } from './line-framer.js';
 import { type InvalidReason, MessageReader } from './message-reader.js';
@@ -137,7 +137,7 @@ export class JsonLinesChannel {
   }
 
   /** {@link sendLine} for a line announcing frames (see frames.ts): the line, then its frames. */
-  sendFramed(line: LineText, frames: Uint8Array[]): boolean {
+  sendFramed(line: LineText, frames: Frame[]): boolean {
     return this.#writer.sendFramed(line, frames);
   }
 

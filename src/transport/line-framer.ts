@@ -10,7 +10,7 @@
  *   the value it carries can be relayed without parsing it (raw-json.ts)
  *
  *   after a line that announces frames (see frames.ts), sink.onLine calls expect(n): the next n
- *   bytes are copied once into one buffer of n bytes ─▶ onFrames(data); then lines again
+ *   bytes, as the pieces of the chunks they came in (no copy) ─▶ onFrames(pieces); then lines again
  *
  * split2 kept the partial line as a string and re-split all of it on every chunk: a 64 MiB line
  * in 64 KiB chunks cost ~30 s (quadratic). Here the work per chunk is its own length.
@@ -30,8 +30,8 @@ export interface FramerSink {
   onLine(line: Buffer, scan?: ShallowScanner): void;
   /** A line longer than the limit ended (or the input ended inside it): its first bytes and size. */
   onTooLong(head: Buffer, size: number): void;
-  /** The `n` raw bytes asked for by {@link LineFramer.expect} (an empty buffer when discarded). */
-  onFrames?(data: Buffer): void;
+  /** The `n` raw bytes asked for by {@link LineFramer.expect}, in pieces (none when discarded). */
+  onFrames?(pieces: Buffer[]): void;
 }
 
 export class LineFramer {
@@ -47,8 +47,7 @@ export class LineFramer {
   #head: Buffer = Buffer.alloc(0);
   /** Raw bytes still to read after a line that announced frames, and where they go (null: dropped). */
   #rawLeft = 0;
-  #raw: Buffer | null = null;
-  #rawAt = 0;
+  #raw: Buffer[] | null = null;
 
   /** `scanDepth`: scan long lines to that depth as they come (shallow-scan.ts). */
   constructor(limit: number, sink: FramerSink, scanDepth?: number) {
@@ -74,14 +73,14 @@ export class LineFramer {
   }
 
   /**
-   * Called from `onLine`: the next `size` bytes are raw, not lines; they come to `onFrames` in one
-   * buffer, or are skipped when `keep` is false (frames refused, the stream kept in step).
+   * Called from `onLine`: the next `size` bytes are raw, not lines; they come to `onFrames` as
+   * slices of the chunks that carried them, or are skipped when `keep` is false (frames refused,
+   * the stream kept in step).
    */
   expect(size: number, keep: boolean): void {
-    this.#raw = keep ? Buffer.allocUnsafe(size) : null;
-    this.#rawAt = 0;
+    this.#raw = keep ? [] : null;
     this.#rawLeft = size;
-    if (size === 0) this.#sink.onFrames?.(Buffer.alloc(0));
+    if (size === 0) this.#sink.onFrames?.([]);
   }
 
   /** End of input: an unterminated last line still counts; frames cut short are dropped. */
@@ -96,11 +95,11 @@ export class LineFramer {
 
   #takeRaw(chunk: Buffer, start: number): number {
     const take = Math.min(this.#rawLeft, chunk.length - start);
-    if (this.#raw) chunk.copy(this.#raw, this.#rawAt, start, start + take);
-    this.#rawAt += take;
+    if (this.#raw && take > 0)
+      this.#raw.push(start === 0 && take === chunk.length ? chunk : chunk.subarray(start, start + take));
     this.#rawLeft -= take;
     if (this.#rawLeft === 0) {
-      const data = this.#raw ?? Buffer.alloc(0);
+      const data = this.#raw ?? [];
       this.#raw = null;
       this.#sink.onFrames?.(data);
     }

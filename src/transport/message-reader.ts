@@ -14,9 +14,21 @@ import { attachFrames, takeFrameHeader } from './frames.js';
 import { type Decoded, decodeLine } from './json-values.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
 import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
-import { lastMemberSpan, type ShallowScanner, valueSpan } from './shallow-scan.js';
+import { lastMemberSpan, ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
+const FRAMES_OPEN = Buffer.from('"$frames":[');
+
+/**
+ * A line that says bytes follow it (`"$frames":[<digit>`, as writers write it): its value at
+ * `rawPath` is kept as bytes whatever its size, so the frames are relayed without a copy.
+ */
+function carriesBytes(line: Buffer): boolean {
+  const at = line.lastIndexOf(FRAMES_OPEN);
+  if (at < 0) return false;
+  const next = line[at + FRAMES_OPEN.length] as number;
+  return next >= 0x30 && next <= 0x39;
+}
 
 export type InvalidReason = 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
 
@@ -83,7 +95,9 @@ export class MessageReader {
   }
 
   #onLine(line: Buffer, scan: ShallowScanner | undefined): void {
-    const around = scan !== undefined || (this.#rawLast && line.length >= RAW_MIN_BYTES);
+    const around =
+      this.#rawPath !== undefined &&
+      (scan !== undefined || (line.length >= RAW_MIN_BYTES ? this.#rawLast : carriesBytes(line)));
     const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line);
     if (!decoded.ok) {
       const text = decoded.text ?? line.toString('utf8', 0, HEAD_BYTES);
@@ -107,12 +121,19 @@ export class MessageReader {
   }
 
   /**
-   * The line parsed around its big value, which stays bytes; undefined when the value is not where
-   * `rawPath` says or the line is not valid UTF-8 (then it is parsed whole, which says what is wrong).
+   * The line parsed around its value at `rawPath` (a big one, or one with bytes), which stays bytes;
+   * undefined when the value is not where `rawPath` says or the line is not valid UTF-8 (then it is
+   * parsed whole, which says what is wrong).
    */
   #decodeAroundRaw(line: Buffer, scan: ShallowScanner | undefined): Decoded | undefined {
     const path = this.#rawPath as readonly string[];
-    const span = scan ? valueSpan(line, scan, path) : lastMemberSpan(line, path[0] as string);
+    let span: Span | undefined;
+    if (this.#rawLast) span = lastMemberSpan(line, path[0] as string);
+    else {
+      const shallow = scan ?? new ShallowScanner(path.length); // a short line: scanned now, at once
+      if (!scan) shallow.push(line);
+      span = valueSpan(line, shallow, path);
+    }
     if (span === undefined || !isUtf8(line)) return undefined;
     const envelope = Buffer.concat([line.subarray(0, span.start), NULL, line.subarray(span.end)]);
     const decoded = decodeLine(envelope);
@@ -123,7 +144,7 @@ export class MessageReader {
     return decoded;
   }
 
-  #onFrames(data: Buffer): void {
+  #onFrames(data: Buffer[]): void {
     const awaiting = this.#awaiting;
     this.#awaiting = null;
     if (awaiting === null) return;

@@ -9,7 +9,7 @@
  */
 import type { Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
-import { type EncodedMessage, encodeMessage, type LineText } from './frames.js';
+import { type EncodedMessage, encodeMessage, type Frame, frameLength, type LineText } from './frames.js';
 
 /** Options of {@link MessageWriter}. */
 export interface MessageWriterOptions {
@@ -24,7 +24,7 @@ export interface MessageWriterOptions {
 interface QueuedSend {
   /** The line with its newline. */
   line: LineText;
-  frames?: Uint8Array[];
+  frames?: Frame[];
   /** Absent for {@link MessageWriter.sendLine}: nobody waits on that line. */
   resolve?: () => void;
   reject?: (error: Error) => void;
@@ -79,7 +79,7 @@ export class MessageWriter {
   }
 
   /** See {@link JsonLinesChannel.sendFramed}. */
-  sendFramed(line: LineText, frames: Uint8Array[]): boolean {
+  sendFramed(line: LineText, frames: Frame[]): boolean {
     if (frames.length === 0 && typeof line === 'string') return this.sendLine(line);
     if (this.#outputClosed || this.#ending) return false;
     if (this.#blocked) {
@@ -147,11 +147,11 @@ export class MessageWriter {
   }
 
   /** The batch so far, then the line (its pieces) and its frames, in one corked write. */
-  #writeFramed(line: LineText, frames: Uint8Array[]): void {
+  #writeFramed(line: LineText, frames: Frame[]): void {
     this.#output.cork();
     this.#flush();
     let ok = this.#writeText(withNewline(line));
-    for (const frame of frames) ok = this.#output.write(frame);
+    for (const frame of frames) ok = this.#writeFrame(frame);
     this.#output.uncork();
     if (!ok) this.#blocked = true;
   }
@@ -171,13 +171,20 @@ export class MessageWriter {
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
       this.#queuedLength -= queuedLength(queued);
       this.#blocked = !this.#writeText(queued.line);
-      for (const frame of queued.frames ?? []) this.#blocked = !this.#output.write(frame);
+      for (const frame of queued.frames ?? []) this.#blocked = !this.#writeFrame(frame);
       queued.resolve?.();
       if (this.#blocked) break;
     }
     this.#output.uncork();
     if (this.#ending && this.#queue.length === 0) this.#output.end();
   };
+
+  #writeFrame(frame: Frame): boolean {
+    if (frame instanceof Uint8Array) return this.#output.write(frame);
+    let ok = true;
+    for (const piece of frame) ok = this.#output.write(piece);
+    return ok;
+  }
 
   #writeText(text: LineText): boolean {
     if (typeof text === 'string') return this.#output.write(text);
@@ -214,6 +221,6 @@ function queuedLength(queued: QueuedSend): number {
   let length = 0;
   if (typeof queued.line === 'string') length = queued.line.length;
   else for (const piece of queued.line) length += typeof piece === 'string' ? piece.length : piece.byteLength;
-  for (const frame of queued.frames ?? []) length += frame.byteLength;
+  for (const frame of queued.frames ?? []) length += frameLength(frame);
   return length;
 }

@@ -22,13 +22,18 @@ export class RawJson {
   /** The value's JSON text, valid UTF-8, as it came (never re-encoded). */
   readonly text: Buffer;
   /**
-   * The frames of the message it came in (frames.ts), when that message had any: the text's
-   * `{"$bytes": i}` name them by their index in this list.
+   * The frames of the message it came in (frames.ts), when that message had any, each as the pieces
+   * of the chunks it arrived in: the text's `{"$bytes": i}` name them by their index in this list.
    */
-  frames: Buffer[];
+  frames: Buffer[][];
 
-  constructor(text: Buffer, frames: Buffer[] = []) {
+  constructor(text: Buffer, frames: Buffer[][] = []) {
     this.text = text;
     this.frames = frames;
+  }
+
+  /** What JSON.stringify shows of it by accident (a log, an error's preview): its size, not its bytes. */
+  toJSON(): string {
+    return `[${this.text.length} bytes of JSON]`;
   }
 }

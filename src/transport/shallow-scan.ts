@@ -80,15 +80,17 @@ export class ShallowScanner {
         case CLOSE_OBJECT:
         case CLOSE_ARRAY:
           depth -= 1;
-          if (depth < 0) this.failed = true;
-          else if (depth <= max) this.#mark(base + i, byte, depth);
+          if (depth < 0) {
+            this.failed = true;
+            return;
+          }
+          if (depth <= max) this.#mark(base + i, byte, depth);
           break;
         case COLON:
         case COMMA:
           if (depth <= max) this.#mark(base + i, byte, depth);
           break;
       }
-      if (this.failed) return;
     }
     this.#offset = base + piece.length;
     this.#depth = depth;

@@ -30,7 +30,11 @@ describe('frames', () => {
       result: { a: { $bytes: 0 }, list: [{ $bytes: 1 }, 'text'], empty: { $bytes: 2 } },
       $frames: [5, 3, 0],
     });
-    expect(frames.map((frame) => Buffer.from(frame).toString('hex'))).toEqual(['68656c6c6f', '010203', '']);
+    expect(frames.map((frame) => Buffer.from(frame as Uint8Array).toString('hex'))).toEqual([
+      '68656c6c6f',
+      '010203',
+      '',
+    ]);
     expect(encodeMessage({ id: 1, a: [1, { b: 'c' }] }, true)).toEqual({
       line: '{"id":1,"a":[1,{"b":"c"}]}',
       frames: [],
@@ -49,7 +53,11 @@ describe('frames', () => {
     it(`reads a framed message cut into ${chunkSize}-byte chunks, then the next line`, () => {
       const { input, messages, invalid } = reader();
       const { line, frames } = encodeMessage(message, true);
-      const wire = Buffer.concat([Buffer.from(`${line}\n`), ...frames, Buffer.from('{"id":"next"}\n')]);
+      const wire = Buffer.concat([
+        Buffer.from(`${line}\n`),
+        ...(frames as Uint8Array[]),
+        Buffer.from('{"id":"next"}\n'),
+      ]);
       for (let at = 0; at < wire.length; at += chunkSize) input.write(wire.subarray(at, at + chunkSize));
       expect(invalid).toEqual([]);
       expect(messages).toHaveLength(2);

@@ -67,9 +67,11 @@ describe('RawJson on a channel', () => {
       .join('');
     expect(text).toBe(`{"id":"x","success":true,"result":${bigText}}`);
 
-    const framed = new RawJson(Buffer.from('{"audio":{"$bytes":0},"n":1}'), [Buffer.from('hi')]);
+    const framed = new RawJson(Buffer.from('{"audio":{"$bytes":0},"n":1}'), [
+      [Buffer.from('h'), Buffer.from('i')],
+    ]);
     const relayed = encodeMessage({ id: 'y', result: framed }, true);
-    expect(relayed.frames.map((frame) => Buffer.from(frame).toString())).toEqual(['hi']);
+    expect(relayed.frames.map((frame) => Buffer.concat(frame as Uint8Array[]).toString())).toEqual(['hi']);
     expect(encodeMessage({ id: 'y', result: framed }, false)).toEqual({
       line: '{"id":"y","result":{"audio":{"$base64":"aGk="},"n":1}}',
       frames: [],
@@ -84,7 +86,10 @@ describe('RawJson on a channel', () => {
     );
     input.write('hiyou');
     const [message] = messages as [{ payload: { input: RawJson } }];
-    expect(message.payload.input.frames.map(String)).toEqual(['hi', 'you']);
+    expect(message.payload.input.frames.map((frame) => Buffer.concat(frame).toString())).toEqual([
+      'hi',
+      'you',
+    ]);
     expect(materialize(message.payload.input)).toMatchObject({ a: Buffer.from('hi'), b: Buffer.from('you') });
     void lines.send({ id: '1', action: 'process', payload: message.payload.input });
     const wire = written();
