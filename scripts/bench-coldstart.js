@@ -106,22 +106,42 @@ function parentOf(pid) {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
-/** The processes of a ready pod: runner, its guardian, and (forked) the process the daemon spawned. */
-function podProcesses(runner, spawned) {
-  const guardian = parentOf(runner);
-  return guardian === spawned ? [runner, guardian] : [runner, guardian, spawned];
+/** The processes of a ready pod: its runner and the runner's guardian (what the daemon holds). */
+function podProcesses(runner) {
+  return [runner, parentOf(runner)];
 }
 
+/**
+ * Where a process's private pages are, kB by mapping: `[heap]`, `[stack]`, `anon` (mmap'd memory:
+ * pymalloc's arenas, numpy's buffers, thread stacks), or a file's name (its data and relocated pages).
+ */
+function privateByMapping(pid) {
+  const found = new Map();
+  let name = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) {
+      const path = header[1] ?? '';
+      name = path === '' ? 'anon' : path.startsWith('[') ? path : path.split('/').at(-1);
+      continue;
+    }
+    const field = /^Private_(?:Clean|Dirty):\s+(\d+) kB/.exec(line);
+    if (field) found.set(name, (found.get(name) ?? 0) + Number(field[1]));
+  }
+  return [...found].filter(([, kb]) => kb > 0).sort((a, b) => b[1] - a[1]);
+}
+
+const describeMappings = (mappings) =>
+  mappings
+    .slice(0, 6)
+    .map(([name, kb]) => `${name} ${(kb / 1024).toFixed(2)}`)
+    .join(', ');
+
 async function podMemory(manager) {
-  let spawned;
-  const off = manager.events.on('event', (event) => {
-    if (event.event === 'pod.spawned') spawned = event.pid;
-  });
   await manager.call(RECIPE, {});
-  off();
   const [pod] = await manager.list();
-  const pids = podProcesses(pod.pid, spawned);
-  const total = { private: 0, rss: 0, byProcess: [] };
+  const pids = podProcesses(pod.pid);
+  const total = { private: 0, rss: 0, byProcess: [], mappings: pids.map(privateByMapping) };
   for (const pid of pids) {
     const { private: own, rss } = smaps(pid);
     total.private += own;
@@ -221,9 +241,12 @@ try {
   }
   console.log(
     `\nprivate MB per process: normal pod ${memory.normal[0].byProcess.join(' + ')} (runner, guardian); ` +
-      `forked pod ${memory.forked[0].byProcess.join(' + ')} (runner, guardian, the spawned stand-in); ` +
+      `forked pod ${memory.forked[0].byProcess.join(' + ')} (runner, its guardian: no process of the daemon's own); ` +
       `the zygote itself: private ${(zygoteMemory.private / 1024).toFixed(1)} MB, RSS ${(zygoteMemory.rss / 1024).toFixed(1)} MB (counted once, not per pod)`,
   );
+  const [runnerPages, guardianPages] = memory.forked[0].mappings;
+  console.log(`forked runner's private MB by mapping: ${describeMappings(runnerPages)}`);
+  console.log(`forked guardian's private MB by mapping: ${describeMappings(guardianPages)}`);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

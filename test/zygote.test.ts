@@ -6,11 +6,12 @@
  * registry: test/online/zygote-numpy.online.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RECIPES_DIR } from '../src/paths.js';
+import { rawConnect, startDaemon } from './daemon-helpers.js';
 import {
   createManager,
   eventually,
@@ -23,6 +24,23 @@ import {
   tempDir,
 } from './helpers.js';
 import { commandLine } from './processes.js';
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        return parentOf(Number(name)) === pid ? [Number(name)] : [];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+}
 
 interface WarmAnswer {
   pid: number;
@@ -120,6 +138,35 @@ describe('a recipe with preload', () => {
       });
     });
   }
+
+  it("a forked pod's crash facts equal a normally started one's", async () => {
+    const facts = async (zygotes: boolean) => {
+      const { manager } = await warmManager(zygotes, { restart: { backoffBase: 0 } });
+      const events = recordEvents(manager);
+      for (const input of [{ do: 'crash' }, { do: 'exit' }])
+        await manager.call('warm', input).catch(() => undefined);
+      await manager.close();
+      return events.flatMap((e) =>
+        e.event === 'pod.crashed'
+          ? [{ reason: e.reason, exitCode: e.exitCode, signal: e.signal, stderr: e.stderrTail }]
+          : [],
+      );
+    };
+    const forked = await facts(true);
+    expect(forked).toHaveLength(2);
+    expect(forked).toEqual(await facts(false));
+  });
+
+  it('no process of the daemon stands in for a forked pod: its pid is the guardian the zygote forked', async () => {
+    const { manager, zygote } = await warmManager(true);
+    const events = recordEvents(manager);
+    const { pid: runner, warmedIn } = (await manager.call('warm', {})) as WarmAnswer;
+    expect(warmedIn).toBe(zygote);
+    const spawned = events.find((e) => e.event === 'pod.spawned')?.pid;
+    expect(parentOf(runner)).toBe(spawned); // the runner's guardian, whose group the daemon signals
+    expect(parentOf(spawned ?? 0)).toBe(zygote); // forked by the zygote, not spawned by the daemon
+    expect(childrenOf(process.pid)).not.toContain(spawned);
+  });
 
   it("removes the socket folder a dead manager left behind, and keeps a live one's", async () => {
     const folder = (pid: number | undefined) => {
@@ -279,6 +326,33 @@ describe('a recipe with preload', () => {
     await manager.close();
     expect(await eventually(() => ourProcesses().length === 0, 3000)).toBe(true);
     expect(existsSync(socket)).toBe(false);
+  });
+});
+
+describe('a daemon killed with SIGKILL', () => {
+  it('leaves no forked pod, nor its descendants, nor the zygote', async () => {
+    const daemon = await startDaemon();
+    const client = await rawConnect(daemon.socket);
+    const call = async (id: string, input: object) => {
+      client.send({ id, action: 'call', payload: { target: 'warm', input } });
+      return ((await client.answer(id, 20_000)) as { result: WarmAnswer }).result;
+    };
+    await call('first', {}); // started normally; the zygote starts in the background
+    let answer: WarmAnswer | undefined;
+    let round = 0;
+    const forked = await eventually(async () => {
+      round += 1;
+      client.send({ id: `stop-${round}`, action: 'pods.stop', payload: { target: 'warm' } });
+      await client.answer(`stop-${round}`);
+      answer = await call(`again-${round}`, { do: 'descendants' });
+      return answer.warmedIn !== null;
+    }, 15_000);
+    expect(forked).toBe(true);
+    const pids = [answer?.pid ?? 0, ...(answer?.descendants ?? []), answer?.warmedIn ?? 0];
+    expect(pids.every(isAlive)).toBe(true);
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    expect(await eventually(() => !pids.some(isAlive) && ourProcesses().length === 0, 3000)).toBe(true);
   });
 });
 

@@ -1,15 +1,16 @@
 """What a pod forked from a zygote (zygote.py, prefork.py) does that a normally spawned one does not:
-read the spawned process's request, take over its stdio, environ and cwd, renew random seeds, and
-stay connected to it.
+take over the daemon's sockets as its stdio, its environ and cwd, renew random seeds, and stay
+connected to the daemon.
 
     zygote ─fork─▶ guardian: new session and group; signal handlers and SIGCHLD to defaults; subreaper
                    └─ guard() ─fork─▶ runner (the same code as a normal pod's, from recipe.json on);
-                      fds 0, 1, 2, environ and cwd = the spawned process's; seeds renewed (random, numpy)
+                      fds 0, 1, 2 = the daemon's sockets; environ and cwd its; seeds renewed (random, numpy)
 
-The spawned process (via_zygote.py) and the guardian stay connected: it forwards the daemon's
-signals there by pid, and gets the runner's wait status back to exit with. The connection closing
-without that status means the spawned process was SIGKILLed (the daemon's last resort): the tree
-is killed at once, as the daemon's SIGKILL to a normal pod's group would.
+The daemon signals the guardian's group as it signals a normal pod's (the guardian leads it: SIGTERM,
+SIGUSR1 for the tree, SIGKILL), and the guardian sends the runner's exit on the control connection
+(`["exited", code, signal]`): what the daemon reads for a normal pod from its child's exit. The
+connection ending means the daemon is gone (the kernel closes its sockets even when it is SIGKILLed):
+the guardian ends the tree as a normal pod's does on its parent-death signal.
 """
 
 from __future__ import annotations
@@ -30,31 +31,6 @@ if TYPE_CHECKING:
     from socket import socket
 
 FORWARDED = (signals.SIGTERM, signals.SIGHUP, signals.SIGUSR1, signals.SIGALRM, signals.SIGINT)
-
-
-def read_request(conn: socket, recipe_dir: str) -> tuple[dict, str, list[int]] | None:
-    """A fork request from a spawned process (via_zygote.py): its environ, cwd and fds 0, 1, 2; None
-    when it asked for another recipe (answered ZYGOTE_MISMATCH). Raises WireError or OSError."""
-    conn.settimeout(5)
-    request, fds = wire.receive(conn, want_fds=True)
-    try:
-        if request is None or request[0] != "fork" or len(fds) != 3 or len(request) != 4:
-            raise wire.WireError(f"expected ('fork', recipe_dir, environ, cwd) and 3 fds, got {len(fds)} fds")
-        conn.settimeout(None)
-        if request[1] != recipe_dir:
-            wire.send(conn, ("refused", "ZYGOTE_MISMATCH", f"this zygote serves {recipe_dir}"))
-            raise _Mismatch
-    except BaseException as error:
-        for fd in fds:
-            os.close(fd)
-        if isinstance(error, _Mismatch):
-            return None
-        raise
-    return request[2], request[3], fds
-
-
-class _Mismatch(Exception):
-    pass
 
 
 def adopt(fds: list[int], environ: dict, cwd: str, recipe_dir: str) -> None:
@@ -82,7 +58,7 @@ def renew_random_seeds() -> None:
 
 def arm(conn: socket) -> bool:
     """The subreaper flag (no parent-death signal: the parent is the zygote, which may exit before
-    us), and a watch on the spawned process through the connection."""
+    us), and a watch on the daemon through the control connection."""
     if sys.platform.startswith("linux"):
         try:
             guardian._prctl(guardian.PR_SET_CHILD_SUBREAPER, 1)
@@ -93,7 +69,9 @@ def arm(conn: socket) -> bool:
 
 
 def _watch(conn: socket, main: int) -> None:
-    """Signals go to the main thread, which waits for the runner; this one waits for the peer to go."""
+    """Signals go to the main thread, which waits for the runner; this one waits for the daemon to go,
+    then tells the guardian as a normal pod's parent-death signal does (SIGTERM to the runner, SIGKILL
+    after the guardian's grace, then the sweep)."""
     signals.pthread_sigmask(signals.SIG_BLOCK, FORWARDED)
     try:
         while conn.recv(64):
@@ -101,13 +79,18 @@ def _watch(conn: socket, main: int) -> None:
     except OSError:
         pass
     try:
-        signals.pthread_kill(main, signals.SIGUSR1)  # the guardian's "kill the tree now"
+        signals.pthread_kill(main, signals.SIGHUP)  # the guardian's "the daemon is gone"
     except OSError:
         pass
 
 
 def report(conn: socket, status: int) -> None:
+    """The runner's wait status as the daemon reads a child's exit: (exit code, None) or (None, signal number)."""
+    if os.WIFSIGNALED(status):
+        exit = ("exited", None, os.WTERMSIG(status))
+    else:
+        exit = ("exited", os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1, None)
     try:
-        wire.send(conn, ("exited", status))
-    except OSError:  # the spawned process is gone: nobody to tell
+        wire.send(conn, exit)
+    except OSError:  # the daemon is gone: nobody to tell
         pass

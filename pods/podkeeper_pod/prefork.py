@@ -1,17 +1,22 @@
 """A pod forked from the zygote ahead of need: its guardian and its runner both exist before any
-request, and the guardian accepts the request on the zygote's socket itself. A cold start pays
-neither fork (each copies the page tables of a process as big as the zygote), nor the set-up of a
-new session, nor a hop through the zygote.
+request, and the guardian accepts the daemon's connections on the zygote's socket itself. A cold
+start pays neither fork (each copies the page tables of a process as big as the zygote), nor the
+set-up of a new session, nor a hop through the zygote, nor a process of the daemon's own.
 
     zygote ─fork─▶ spare guardian (setsid, signals to defaults; stdin/stdout /dev/null)
                       │ accepts on the zygote's socket; watches `channel` (end of file: the zygote is gone)
                       └─fork─▶ spare runner ─ waits on a socket pair for its pod's stdio
-    request ─▶ guardian: read it (forked.read_request), one byte on `channel` (the zygote forks the
-               next spare), environ and cwd ─▶ the runner: the same + fds 0, 1, 2 ─▶ the runner's start
-               guardian ── ("forked", its pid) ─▶ the spawned process, then guards as forked.py's does
+    daemon ─connect ×3─▶ guardian: each connection opens with its role (c: control, o: the pod's
+               stdin and stdout, e: its stderr) and the pod's 8-byte nonce
+    guardian ── ["spare", its pid] ─▶ control: the daemon holds this spare now, ahead of its pod
+    daemon ── ["go", environ, cwd] ─▶ guardian: one byte on `channel` (the zygote forks the next
+               spare), environ and cwd ─▶ the runner: the same + fds 0, 1, 2 (o, o, e) ─▶ its start
+    guardian ── ["forked", its pid] ─▶ control; it guards the pod as forked.py says, and sends
+               ["exited", code, signal] there when it ends
 
-While a spare exists the zygote does not accept; when the zygote exits, `channel` ends: the spare
-guardian exits, and so its runner, which reads the end of its pair.
+While a spare exists the zygote does not accept. When the zygote exits, `channel` ends: a spare the
+daemon does not hold yet exits, and so its runner, which reads the end of its pair; one the daemon
+holds waits for its go (or the end of control) all the same.
 """
 
 from __future__ import annotations
@@ -91,21 +96,22 @@ class _Pod:
         runner_main.guardian_pid = os.getppid()
 
     def take_pod(self) -> bool:
-        """In the spare guardian, as its `arm`: accept a request, pass the stdio on, then answer the
-        spawned process and watch it as a forked pod's guardian does."""
+        """In the spare guardian, as its `arm`: accept the daemon's connections (it then holds this
+        spare), wait for its go, pass the stdio on, then answer on control and watch it as a forked
+        pod's guardian does."""
         self.runner_end.close()
-        conn, environ, cwd, stdio = self._accept()
+        conn, stdio, stderr = self._accept()
         self.conn = conn
+        environ, cwd = self._wait_for_go(conn)
         try:
             os.environ.clear()
             os.environ.update(environ)
             os.chdir(cwd)
-            wire.send(self.to_runner, ("pod", environ, cwd), tuple(stdio))
+            wire.send(self.to_runner, ("pod", environ, cwd), (stdio, stdio, stderr))
             self.to_runner.close()
-            os.dup2(stdio[2], 2)  # the pod's log, as in the runner
-            for fd in stdio:
-                if fd > 2:
-                    os.close(fd)
+            os.dup2(stderr, 2)  # the pod's log, as in the runner
+            os.close(stderr)
+            os.close(stdio)
             wire.send(conn, ("forked", os.getpid()))
         except OSError as error:
             try:
@@ -114,8 +120,10 @@ class _Pod:
                 os._exit(70)
         return forked.arm(conn)
 
-    def _accept(self) -> tuple[socket.socket, dict, str, list[int]]:
-        """The next request for this recipe; exits when the zygote is gone."""
+    def _accept(self) -> tuple[socket.socket, int, int]:
+        """The daemon's three connections for one pod (control, stdio, stderr: see the module doc),
+        answered with ["spare", our pid]; exits when the zygote is gone first."""
+        sets: dict[bytes, dict[bytes, socket.socket]] = {}
         while True:
             ready, _, _ = select.select([self.listener, self.channel], [], [])
             if self.channel in ready:
@@ -124,26 +132,85 @@ class _Pod:
                 conn, _ = self.listener.accept()
             except OSError:
                 continue  # another process took it (the zygote, between its spares)
-            try:
-                request = forked.read_request(conn, self.recipe_dir)
-            except (OSError, wire.WireError) as error:
-                note(f"zygote spare: a fork request failed: {error}")
-                request = None
-            if request is None:
+            opened = opening(conn)
+            if opened is None:
                 conn.close()
                 continue
-            self.listener.close()
-            try:
-                self.channel.send(TAKEN)  # the zygote forks the next spare meanwhile
-            except OSError:
-                pass
-            self.channel.close()
-            environ, cwd, stdio = request
-            return conn, environ, cwd, stdio
+            role, nonce = opened
+            found = sets.setdefault(nonce, {})
+            if role in found:
+                found[role].close()
+            found[role] = conn
+            if len(found) == len(ROLES):
+                break
+        for pending in sets.values():  # halves of sets that never came whole
+            if pending is not found:
+                for sock in pending.values():
+                    sock.close()
+        self.listener.close()  # held by the daemon now: the next pod is the next spare's
+        for sock in found.values():
+            sock.settimeout(None)  # blocking again: the runner reads fds 0 and 1 as it reads a pipe
+        try:
+            wire.send(found[b"c"], ("spare", os.getpid()))
+        except OSError:
+            os._exit(0)  # the daemon is gone already
+        return found[b"c"], found[b"o"].detach(), found[b"e"].detach()
+
+    def _wait_for_go(self, control: socket.socket) -> tuple[dict, str]:
+        """The daemon's ["go", environ, cwd], however long it takes (the zygote may exit meanwhile:
+        this spare is the daemon's now); exits when the daemon lets the spare go."""
+        go = _read_go(control)
+        if go is None:
+            os._exit(0)  # end of input (discarded), or a broken request (noted): the runner goes too
+        try:
+            self.channel.send(TAKEN)  # the zygote forks the next spare meanwhile
+        except OSError:
+            pass
+        self.channel.close()
+        return go
 
     def report(self, status: int) -> None:
         if self.conn is not None:
             forked.report(self.conn, status)
+
+
+ROLES = (b"c", b"o", b"e")
+NONCE_BYTES = 8
+OPENING_TIMEOUT = 5.0
+
+
+def opening(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    """A connection's role and its pod's nonce (its first 9 bytes), or None when it sends something else."""
+    conn.settimeout(OPENING_TIMEOUT)
+    data = b""
+    try:
+        while len(data) < 1 + NONCE_BYTES:
+            chunk = conn.recv(1 + NONCE_BYTES - len(data))
+            if not chunk:
+                return None
+            data += chunk
+    except OSError:
+        return None
+    return (data[:1], data[1:]) if data[:1] in ROLES else None
+
+
+def _read_go(control: socket.socket) -> tuple[dict, str] | None:
+    """["go", environ, cwd] on the control connection; None at its end, or (noted) when it is anything else."""
+    try:
+        message, _ = wire.receive(control)
+    except (OSError, wire.WireError) as error:
+        note(f"zygote spare: a pod's start request failed: {error}")
+        return None
+    if message is None:
+        return None
+    if len(message) != 3 or message[0] != "go":
+        note(f"zygote spare: expected ['go', environ, cwd], got {str(message)[:200]}")
+        return None
+    _, environ, cwd = message
+    if type(environ) is not dict or not all(type(v) is str for v in environ.values()) or type(cwd) is not str:
+        note("zygote spare: a start request whose environ or cwd is malformed")
+        return None
+    return environ, cwd
 
 
 def _become_spare(pod: _Pod) -> None:

@@ -1,13 +1,12 @@
-"""Framing between a zygote, the pods it forks, and the processes the daemon spawns to ask for them
-(zygote.py): a 4-byte little-endian length, then a `marshal`led tuple. marshal is built in (no
-import cost on the spawned process's start-up path) and both ends run the same interpreter.
+"""Framing between the daemon, a zygote's spare pods and their runners (zygote.py, prefork.py): a
+4-byte little-endian length, then a JSON array (the daemon speaks it too: src/launch/forked-spare.ts).
 
 File descriptors travel with a message's first byte (SCM_RIGHTS, `sendmsg`), so only the first
-`recvmsg` of a message asks for them."""
+`recvmsg` of a message asks for them (between a spare's guardian and its runner; the daemon sends
+none)."""
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
@@ -16,20 +15,22 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import socket as sockets
 
+from . import codec
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from socket import socket
 
 MAX_MESSAGE = 1 << 22  # an environment of a few MB is already absurd
-MAX_FDS = 4  # a request handed to a spare pod (prefork.py): its connection and fds 0, 1, 2
+MAX_FDS = 4  # what a spare's guardian hands its runner (prefork.py): fds 0, 1, 2
 
 
 class WireError(Exception):
-    """A peer broke the framing: a message too long, or one that is not a marshalled tuple."""
+    """A peer broke the framing: a message too long, or one that is not a JSON array."""
 
 
-def send(sock: socket, message: tuple, fds: tuple[int, ...] = ()) -> None:
-    data = marshal.dumps(message)
+def send(sock: socket, message: tuple | list, fds: tuple[int, ...] = ()) -> None:
+    data = codec.dumps(list(message)).encode()
     frame = len(data).to_bytes(4, "little") + data
     if fds:
         rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
@@ -40,7 +41,7 @@ def send(sock: socket, message: tuple, fds: tuple[int, ...] = ()) -> None:
         sock.sendall(frame[sent:])
 
 
-def receive(sock: socket, want_fds: bool = False) -> tuple[tuple | None, list[int]]:
+def receive(sock: socket, want_fds: bool = False) -> tuple[list | None, list[int]]:
     """One message and the descriptors that came with it; (None, []) at end of input. When the
     message cannot be read (a timeout, a broken frame), the descriptors that came with it are closed
     before the error goes up: the caller never saw them, and a long-lived zygote must not keep them."""
@@ -56,7 +57,7 @@ def receive(sock: socket, want_fds: bool = False) -> tuple[tuple | None, list[in
         raise
 
 
-def _receive(sock: socket, want_fds: bool, fds: list[int]) -> tuple[tuple | None, list[int]]:
+def _receive(sock: socket, want_fds: bool, fds: list[int]) -> tuple[list | None, list[int]]:
     if want_fds:
         size = MAX_FDS * 4
         data, ancillary, _flags, _address = sock.recvmsg(4, sockets.CMSG_SPACE(size))
@@ -73,11 +74,11 @@ def _receive(sock: socket, want_fds: bool, fds: list[int]) -> tuple[tuple | None
     if length > MAX_MESSAGE:
         raise WireError(f"a message of {length} bytes (at most {MAX_MESSAGE})")
     try:
-        message = marshal.loads(_exactly(sock, length))
-    except (EOFError, ValueError, TypeError) as error:
-        raise WireError(f"not a marshalled message: {error}") from None
-    if type(message) is not tuple or not message:
-        raise WireError(f"expected a tuple, got {type(message).__name__}")
+        message = codec.loads(_exactly(sock, length))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise WireError(f"not a JSON message: {error}") from None
+    if type(message) is not list or not message:
+        raise WireError(f"expected a JSON array, got {type(message).__name__}")
     return message, fds
 
 

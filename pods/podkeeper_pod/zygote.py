@@ -3,27 +3,31 @@ so a pod starts without importing them again and shares their pages with every s
 
     daemon ─spawn─▶ zygote <recipe_dir> <socket>   imports `preload`, listens, prints one line
     zygote ─fork─▶ spare guardian (setsid) ─fork─▶ spare runner   (prefork.py: both wait)
-    daemon ─spawn─▶ via_zygote <recipe_dir> <socket>  (the process the daemon holds: pid, stdio)
-                       │ connect, send (recipe_dir, environ, cwd) + its fds 0, 1, 2 (SCM_RIGHTS)
-                       ▼
-                    spare guardian (subreaper) ── those fds, environ, cwd ─▶ spare runner, which
-                    then starts exactly as a normally spawned pod's runner (forked.py)
+           ─stdout─▶ {"type": "spare", "pid": the spare guardian}
+    daemon ─connect ×3 (control, stdio, stderr)─▶ the spare guardian, which says its pid: the
+           daemon holds the spare ahead of its pod; on the pod's go, the guardian hands stdio and
+           stderr to its runner as fds 0, 1, 2, and the runner starts exactly as a normally spawned pod's
+
+The daemon holds no process of its own for a forked pod: its handle is the three connections, the
+spare guardian's pid and the exit the guardian sends on control (src/launch/forked-spare.ts). A
+start waits on no connect, and a spare the daemon holds serves its pod even if the zygote died.
 
 Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), a guardian and its
-runner, and the spare's guardian accepts the next request on the zygote's socket itself; the
-zygote forks the next spare when it hears this one taken (or dead). The zygote accepts a request
-only while there is no spare, that is while forking is unsafe: it refuses it.
+runner, and the spare's guardian accepts the daemon's connections on the zygote's socket itself;
+the zygote forks the next spare when it hears this one taken (or dead), and says so. The zygote
+accepts connections only while there is no spare, that is while forking is unsafe: it refuses them.
 
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
 (`"warm:preload"`: `preload()` of the recipe's module `warm`). Before forking a spare the zygote checks
 that nothing but its own thread runs: a Python thread, or a native thread started by a preload function
 (native threads that the imports themselves start, such as OpenBLAS's pool, are counted once after
 the imports: those libraries stop them at fork and start them again in the child). When another
-thread runs, there is no spare and every request is refused with `ZYGOTE_THREADS` and the pod starts normally; so it is
-with `ZYGOTE_CUDA` when the preload initialised CUDA (torch's).
+thread runs, there is no spare: the zygote prints `{"type": "refusing", "code": "ZYGOTE_THREADS", …}`
+and the daemon starts pods normally, saying why in their log; so it is with `ZYGOTE_CUDA` when the
+preload initialised CUDA (torch's).
 
 The zygote exits when the daemon closes its stdin, on SIGTERM, or when the daemon dies. Pods it has
-forked do not depend on it: each is tied to its own spawned process (via_zygote.py), not to the zygote.
+forked do not depend on it: each is tied to the daemon by its own connections, not to the zygote.
 """
 
 from __future__ import annotations
@@ -42,9 +46,8 @@ except ImportError:  # pragma: no cover
 
 from . import codec, wire
 from .channel import note
-from .forked import read_request
 from .guardian import PR_SET_PDEATHSIG, _prctl
-from .prefork import Spare, fork_spare
+from .prefork import Spare, fork_spare, opening
 
 USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
 PARENT_POLL_SECONDS = 1.0
@@ -125,14 +128,15 @@ class Zygote:
         self.spare: Spare | None = None  # a pod forked ahead of need (prefork.py)
 
     def serve(self) -> None:
-        """Accept fork requests until stdin closes (the daemon is done with us) or the parent is gone."""
+        """Keep a spare pod until stdin closes (the daemon is done with us) or the parent is gone."""
         parent = os.getppid()
+        announced: dict | None = None
         while True:
-            if self.spare is None and unsafe_to_fork(self.baseline) is None:
-                try:
-                    self.spare = fork_spare(self.listener, self.recipe_dir)
-                except OSError as error:  # out of processes or memory: requests are refused meanwhile
-                    note(f"zygote: cannot fork a spare pod: {error}")
+            if self.spare is None:
+                state = self.fork_spare()
+                if state != announced:
+                    os.write(1, codec.encode_line(state))
+                    announced = state
             # While a spare waits, it accepts the next request itself; the zygote only hears it go.
             watched = [self.spare.channel if self.spare is not None else self.listener, 0]
             ready, _, _ = select.select(watched, [], [], PARENT_POLL_SECONDS)
@@ -152,21 +156,28 @@ class Zygote:
                 with conn:
                     self.handle(conn)
 
+    def fork_spare(self) -> dict:
+        """Fork the next spare pod when it is safe; what the daemon is told: its pid, or why not."""
+        unsafe = unsafe_to_fork(self.baseline)
+        if unsafe is None:
+            try:
+                self.spare = fork_spare(self.listener, self.recipe_dir)
+                return {"type": "spare", "pid": self.spare.pid}
+            except OSError as error:  # out of processes or memory: pods start normally meanwhile
+                unsafe = ("ZYGOTE_BROKEN", f"the zygote could not fork a pod: {error}")
+        return {"type": "refusing", "code": unsafe[0], "reason": unsafe[1]}
+
     def handle(self, conn: socket.socket) -> None:
-        """A request that came while there is no spare: forking is unsafe (or failed), so refuse it."""
-        fds: list[int] = []
+        """A connection that came while there is no spare (the spare the daemon was told of died, and
+        forking is unsafe or failed): refuse the pod on its control connection."""
+        opened = opening(conn)
+        if opened is None or opened[0] != b"c":
+            return
+        unsafe = unsafe_to_fork(self.baseline) or ("ZYGOTE_BROKEN", "the zygote could not fork a pod")
         try:
-            request = read_request(conn, self.recipe_dir)
-            if request is None:
-                return
-            fds = request[2]
-            unsafe = unsafe_to_fork(self.baseline) or ("ZYGOTE_BROKEN", "the zygote could not fork a pod")
             wire.send(conn, ("refused", *unsafe))
-        except (OSError, wire.WireError) as error:
-            note(f"zygote: a fork request failed: {error}")
-        finally:
-            for fd in fds:
-                os.close(fd)
+        except OSError as error:
+            note(f"zygote: cannot refuse a pod: {error}")
 
 
 def listen(path: str) -> socket.socket:

@@ -1,6 +1,7 @@
-"""The zygote's pieces with real processes: a pod forked from a zygote answers and outlives it, the
-process the daemon spawns starts the pod normally when there is no zygote, the daemon's death ends a
-forked pod's tree, a failing preload is a clear exit 3, and the thread check and the framing."""
+"""The zygote's pieces with real processes: a pod forked from a zygote answers and outlives it, it
+reports its exit as the daemon reads a child's, the daemon's death ends a forked pod's tree, a
+zygote that cannot fork says why and refuses, a failing preload is a clear exit 3, and the thread
+check and the framing. The daemon's side is zygote_client.py (in the daemon: forked-spare.ts)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from helpers import PYTHON, TIMEOUT, kill_quietly, wait_gone, write_recipe
+from zygote_client import ForkedPod, connect
 
 from podkeeper_pod import wire, zygote
 
-VIA_ZYGOTE = ["-S", "-c", "from podkeeper_pod.via_zygote import run; run()"]
 ZYGOTE = ["-u", "-c", "from podkeeper_pod.zygote import run; run()"]
 CODE = """
     import os, re
@@ -29,6 +30,12 @@ CODE = """
         if payload and payload.get("hold"):  # one C call that holds the GIL for minutes
             ctx.progress(0.0, "holding")
             re.match(r"(x+x+)+y", "x" * 40)
+        if payload and payload.get("exit"):
+            import sys
+            print("leaving", file=sys.stderr, flush=True)
+            os._exit(payload["exit"])
+        if payload and payload.get("abort"):
+            os.abort()
         return {"pid": os.getpid(), "warmedIn": warm.WARMED_IN, "podId": os.environ.get("PODKEEPER_POD_ID")}
 """
 WARM = "import os\nWARMED_IN = None\n\ndef preload():\n    global WARMED_IN\n    WARMED_IN = os.getpid()\n"
@@ -49,6 +56,30 @@ def recipe(tmp_path: Path) -> Path:
     directory = write_recipe(tmp_path / "recipe", CODE, preload=["json", "warm:preload"])
     (directory / "warm.py").write_text(WARM)
     return directory
+
+
+@pytest.fixture
+def forked(pod_env: dict[str, str]):
+    """`forked(path, recipe_dir, **env)`: a pod of the zygote at `path`, taken as the daemon takes one."""
+    pods: list[ForkedPod] = []
+
+    def start(path: str, recipe_dir: Path, **extra_env: str) -> ForkedPod:
+        pod = ForkedPod(path, {**pod_env, **extra_env}, str(recipe_dir))
+        pods.append(pod)
+        return pod
+
+    yield start
+    for pod in pods:
+        kill_quietly(-pod.pid)
+        pod.close()
+
+
+def _lines(proc: subprocess.Popen) -> tuple[dict, dict]:
+    """The zygote's ready line, then its first word on a spare (its pid, or why there is none)."""
+    assert proc.stdout is not None
+    ready = json.loads(proc.stdout.readline())
+    assert ready["type"] == "zygote", ready
+    return ready, json.loads(proc.stdout.readline())
 
 
 @pytest.fixture
@@ -79,15 +110,16 @@ def start_zygote(pod_env: dict[str, str], tmp_path: Path):
             proc.stdin.close()
 
 
-def test_a_forked_pod_answers_with_its_own_environment_and_outlives_the_zygote(recipe, start_zygote, start_pod):
+def test_a_forked_pod_answers_with_its_own_environment_and_outlives_the_zygote(recipe, start_zygote, forked):
     proc, path = start_zygote(recipe)
-    assert proc.stdout is not None
-    line = json.loads(proc.stdout.readline())
-    assert line["type"] == "zygote"
+    line, spare = _lines(proc)
     assert line["pid"] == proc.pid
-    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="p-1")
+    assert spare["type"] == "spare"
+    pod = forked(path, recipe, PODKEEPER_POD_ID="p-1")
+    assert pod.pid == spare["pid"]  # the guardian the zygote announced leads the pod's group
     ready = pod.ready()
-    assert ready["guardian"] not in (pod.pid, ready["pid"])
+    assert ready["guardian"] == pod.pid and ready["pid"] not in (pod.pid, proc.pid)
+    assert os.getpgid(ready["pid"]) == pod.pid
     answer = pod.call(payload={})["result"]
     assert answer == {"pid": ready["pid"], "warmedIn": proc.pid, "podId": "p-1"}
     assert proc.stdin is not None
@@ -96,32 +128,67 @@ def test_a_forked_pod_answers_with_its_own_environment_and_outlives_the_zygote(r
     assert not os.path.exists(path)
     assert pod.call(payload={}, request_id="r2")["result"]["pid"] == ready["pid"]
     pod.close_stdin()
-    assert pod.wait() == 0
+    assert pod.wait() == (0, None)
     assert wait_gone(ready["pid"], TIMEOUT) and wait_gone(ready["guardian"], TIMEOUT)
 
 
-def test_without_a_zygote_the_spawned_process_starts_the_pod_itself(recipe, start_pod, tmp_path):
-    pod = start_pod(recipe, args=[str(recipe), str(tmp_path / "none.sock")], entry=VIA_ZYGOTE)
-    ready = pod.ready()
-    assert "guardian" not in ready
-    assert pod.call(payload={})["result"]["warmedIn"] is None
-    assert _eventually(lambda: "ZYGOTE_UNAVAILABLE: cannot reach the zygote at" in pod.stderr)
-    assert "starting the pod without it" in pod.stderr
+def test_a_spare_the_daemon_holds_serves_its_pod_after_the_zygote_is_gone(recipe, start_zygote, pod_env):
+    proc, path = start_zygote(recipe)
+    _, spare = _lines(proc)
+    control, stdio, stderr = connect(path, None)
+    with control, stdio, stderr:
+        control.settimeout(TIMEOUT)
+        assert wire.receive(control)[0] == ["spare", spare["pid"]]  # held, before any pod asks
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(TIMEOUT) == 0  # the zygote is gone (its socket too) before the pod's go
+        wire.send(control, ("go", {**pod_env, "PODKEEPER_POD_ID": "late"}, str(recipe)))
+        assert wire.receive(control)[0] == ["forked", spare["pid"]]
+        lines = stdio.makefile("rb")
+        ready = json.loads(lines.readline())
+        while ready["type"] == "log":
+            ready = json.loads(lines.readline())
+        assert ready["type"] == "ready" and ready["guardian"] == spare["pid"]
+        stdio.sendall(b'{"id": "r1", "action": "process", "payload": {}}\n')
+        assert json.loads(lines.readline())["result"]["podId"] == "late"
+        stdio.shutdown(socket.SHUT_WR)
+        assert wire.receive(control)[0] == ["exited", 0, None]
+        lines.close()
+    assert wait_gone(ready["pid"], TIMEOUT) and wait_gone(spare["pid"], TIMEOUT)
+
+
+@pytest.mark.parametrize(
+    ("payload", "exit"),
+    [({"exit": 7}, (7, None)), ({"abort": True}, (None, 6))],
+    ids=["an exit code", "a signal"],
+)
+def test_a_forked_pod_reports_its_exit_as_a_spawned_child_s(recipe, start_zygote, forked, payload, exit):
+    proc, path = start_zygote(recipe)
+    _lines(proc)
+    pod = forked(path, recipe)
+    pod.ready()
+    pod.send({"id": "r1", "action": "process", "payload": payload})
+    assert pod.wait() == exit
+    if payload.get("exit"):
+        assert "leaving" in pod.stderr  # its stderr is the pod's log, as a spawned child's
 
 
 def test_the_daemon_dying_ends_a_forked_pod_even_while_it_holds_the_gil(recipe, start_zygote, pod_env, tmp_path):
     proc, path = start_zygote(recipe)
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    # A stand-in daemon: spawns the pod through the zygote, sends a request that holds the GIL (so the
+    _lines(proc)
+    # A stand-in daemon: takes the zygote's spare pod, sends a request that holds the GIL (so the
     # runner cannot notice anything itself), prints the ready line once it runs, then waits to be killed.
     daemon = f"""
-import subprocess, sys, time
-pod = subprocess.Popen([{PYTHON!r}, "-u", *{VIA_ZYGOTE!r}, {str(recipe)!r}, {path!r}],
-                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
-ready = pod.stdout.readline()
-pod.stdin.write(b'{{"id": "h", "payload": {{"hold": true}}}}\\n'); pod.stdin.flush()
-while b'"progress"' not in pod.stdout.readline(): pass
+import json, sys, time
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from zygote_client import connect
+control, stdio, stderr = connect({path!r}, dict(__import__("os").environ), {str(recipe)!r})
+lines = stdio.makefile("rb")
+ready = lines.readline()
+while b'"ready"' not in ready:
+    ready = lines.readline()
+stdio.sendall(b'{{"id": "h", "payload": {{"hold": true}}}}\\n')
+while b'"progress"' not in lines.readline(): pass
 sys.stdout.write(ready.decode()); sys.stdout.flush()
 time.sleep(3600)
 """
@@ -179,9 +246,9 @@ def test_frames_carry_descriptors_and_refuse_garbage() -> None:
     left, right = socket.socketpair()
     read_end, write_end = os.pipe()
     with left, right:
-        wire.send(left, ("fork", "dir", {"A": "1"}, "/"), (read_end,))
+        wire.send(left, ("pod", {"A": "1"}, "/"), (read_end,))
         message, fds = wire.receive(right, want_fds=True)
-        assert message == ("fork", "dir", {"A": "1"}, "/")
+        assert message == ["pod", {"A": "1"}, "/"]
         assert len(fds) == 1
         os.write(write_end, b"x")
         assert os.read(fds[0], 1) == b"x"  # the same pipe, through another descriptor
@@ -195,48 +262,37 @@ def test_frames_carry_descriptors_and_refuse_garbage() -> None:
 
 
 @pytest.mark.parametrize(
-    "frame",
-    [(5 << 20).to_bytes(4, "little"), (5).to_bytes(4, "little") + b"\x00oops"],
-    ids=["a 5 MB message", "not marshal"],
+    ("role", "frame"),
+    [(True, (5 << 20).to_bytes(4, "little")), (True, (5).to_bytes(4, "little") + b"\x00oops"), (False, b"")],
+    ids=["a 5 MB message", "not JSON", "no role"],
 )
-def test_a_bad_fork_request_leaves_no_descriptor_in_the_zygote(recipe, start_zygote, frame: bytes) -> None:
+def test_a_bad_start_request_leaves_no_descriptor_behind(recipe, start_zygote, role: bool, frame: bytes) -> None:
     proc, path = start_zygote(recipe)
-    assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline())["type"] == "zygote"
-    guardian, _ = _spare(proc.pid)  # the spare pod's guardian accepts the request
+    _lines(proc)
+    guardian, runner = _spare(proc.pid)  # the spare pod's guardian accepts the connections
     fd_dirs = [f"/proc/{proc.pid}/fd", f"/proc/{guardian}/fd"]
     before = [len(os.listdir(fd_dir)) for fd_dir in fd_dirs]
-    pipes = [os.pipe() for _ in range(2)]
-    sent = (pipes[0][0], pipes[1][1], pipes[1][0])
+    nonce = os.urandom(8)
+    conns = [socket.socket(socket.AF_UNIX) for _ in range(3)]
     try:
-        with socket.socket(socket.AF_UNIX) as conn:
+        for conn, name in zip(conns, (b"c", b"o", b"e")):
             conn.connect(path)
-            rights = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in sent)
-            conn.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-            conn.settimeout(TIMEOUT)
-            while conn.recv(4096):  # the zygote hangs up on a request it cannot read
-                pass
-        # Its listener, stdio and the like only: the three descriptors it was sent are closed.
-        assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
+            conn.sendall(name + nonce if role else b"x" * 9)
+        if frame:
+            conns[0].sendall(frame)
+        conns[0].settimeout(TIMEOUT)
+        while conns[0].recv(4096):  # the spare hangs up on a request it cannot read
+            pass
+        if role:  # it had answered, so it was the daemon's: it leaves, and the zygote forks the next
+            assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)
+            assert _spare(proc.pid, not_this=guardian)[0] != guardian
+            assert _eventually(lambda: len(os.listdir(fd_dirs[0])) == before[0], 5)
+        else:  # connections that never said what they are: closed, and the spare still waits
+            assert _eventually(lambda: [len(os.listdir(fd_dir)) for fd_dir in fd_dirs] == before, 5)
+            assert _spare(proc.pid)[0] == guardian
     finally:
-        for read_end, write_end in pipes:
-            os.close(read_end)
-            os.close(write_end)
-
-
-def test_a_spare_waits_for_its_pod_id_and_leaves_quietly_at_end_of_input(recipe, start_zygote, start_pod):
-    proc, path = start_zygote(recipe)
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    unused = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE)
-    unused.close_stdin()
-    assert unused.wait() == 0
-    assert unused.stderr == ""
-    spare = start_pod(recipe, args=[str(recipe), path, "--spare"], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="spare")
-    spare.send_raw(b"go p-7\n")
-    ready = spare.ready()
-    assert "guardian" in ready
-    assert spare.call(payload={})["result"]["podId"] == "p-7"
+        for conn in conns:
+            conn.close()
 
 
 NATIVE_THREAD = """
@@ -254,16 +310,21 @@ def preload():
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="native threads are counted in /proc (Linux)")
-def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path, start_zygote, start_pod):
+def test_a_native_thread_started_by_a_preload_function_refuses_the_fork(tmp_path, start_zygote):
     directory = write_recipe(tmp_path / "native", CODE, preload=["native:preload"])
     (directory / "native.py").write_text(NATIVE_THREAD)
     (directory / "warm.py").write_text(WARM)
     proc, path = start_zygote(directory)
-    assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline())["type"] == "zygote"
-    pod = start_pod(directory, args=[str(directory), path], entry=VIA_ZYGOTE)
-    assert "guardian" not in pod.ready()
-    assert _eventually(lambda: "ZYGOTE_THREADS: the zygote did not fork the pod: 1 native thread(s)" in pod.stderr)
+    _, refusing = _lines(proc)
+    assert refusing["type"] == "refusing" and refusing["code"] == "ZYGOTE_THREADS"
+    assert refusing["reason"].startswith("1 native thread(s) were started after the preload imports")
+    # Should the daemon connect anyway (the spare it was told of died meanwhile): refused on control.
+    with socket.socket(socket.AF_UNIX) as control:
+        control.connect(path)
+        control.sendall(b"c" + os.urandom(8))
+        control.settimeout(TIMEOUT)
+        reply, _ = wire.receive(control)
+        assert reply is not None and reply[:2] == ["refused", "ZYGOTE_THREADS"]
 
 
 def _children(pid: int) -> list[int]:
@@ -298,36 +359,38 @@ def _spare(zygote_pid: int, not_this: int = 0) -> tuple[int, int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
-def test_a_pod_is_the_spare_forked_ahead_and_the_spare_goes_with_the_zygote(recipe, start_zygote, start_pod):
+def test_a_pod_is_the_spare_forked_ahead_and_the_spare_goes_with_the_zygote(recipe, start_zygote, forked):
     proc, path = start_zygote(recipe)
     assert proc.stdout is not None and proc.stdin is not None
-    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    _, spare = _lines(proc)
     guardian, runner = _spare(proc.pid)
-    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE, PODKEEPER_POD_ID="p-1")
+    assert spare["pid"] == guardian
+    pod = forked(path, recipe, PODKEEPER_POD_ID="p-1")
     ready = pod.ready()
     assert (ready["guardian"], ready["pid"]) == (guardian, runner)  # both forks were made before the request
     assert pod.call(payload={})["result"] == {"pid": runner, "warmedIn": proc.pid, "podId": "p-1"}
     next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
+    assert json.loads(proc.stdout.readline()) == {"type": "spare", "pid": next_guardian}
     proc.stdin.close()
     assert proc.wait(TIMEOUT) == 0
     assert wait_gone(next_guardian, TIMEOUT) and wait_gone(next_runner, TIMEOUT)  # no spare outlives the zygote
     assert pod.call(payload={}, request_id="r2")["result"]["pid"] == runner
     pod.close_stdin()
-    assert pod.wait() == 0
+    assert pod.wait() == (0, None)
     assert wait_gone(runner, TIMEOUT) and wait_gone(guardian, TIMEOUT)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the spare in /proc")
-def test_a_killed_spare_is_replaced_and_the_next_pod_comes_from_the_new_one(recipe, start_zygote, start_pod):
+def test_a_killed_spare_is_replaced_and_the_next_pod_comes_from_the_new_one(recipe, start_zygote, forked):
     proc, path = start_zygote(recipe)
     assert proc.stdout is not None
-    assert json.loads(proc.stdout.readline())["type"] == "zygote"
+    _lines(proc)
     guardian, runner = _spare(proc.pid)
     kill_quietly(guardian)
     assert wait_gone(guardian, TIMEOUT) and wait_gone(runner, TIMEOUT)  # its runner reads end of input
     next_guardian, next_runner = _spare(proc.pid, not_this=guardian)
-    pod = start_pod(recipe, args=[str(recipe), path], entry=VIA_ZYGOTE)
+    assert json.loads(proc.stdout.readline()) == {"type": "spare", "pid": next_guardian}  # the daemon is told
+    pod = forked(path, recipe)
     ready = pod.ready()
     assert (ready["guardian"], ready["pid"]) == (next_guardian, next_runner)
     assert pod.call(payload={})["result"]["warmedIn"] == proc.pid
-    assert "starting the pod without it" not in pod.stderr

@@ -80,16 +80,16 @@ export class MemoryBudget {
 
   /**
    * Measured memory per pod id (MB); a pod still starting counts at least its recipe's estimate. A
-   * pod forked from a zygote adds the private memory of its guardian's tree (the pages it shares
+   * pod forked from a zygote counts the private memory of its guardian's tree (the pages it shares
    * with the zygote are the zygote's), each zygote counts by its resident pages (the pods it forked
    * and its spare pod share them, so its private figure would shrink as they come), and a zygote's
-   * spare stand-in by its private pages.
+   * spare pod by its guardian's private pages.
    */
   async usage(): Promise<Map<string, number>> {
     const pods = this.#deps.livePods();
     const zygotes = this.#deps.zygotes?.() ?? [];
-    const pids = pods.map((pod) => pod.pid).filter((pid): pid is number => pid !== undefined);
-    const guardians = pods.flatMap((pod) => (pod.readyInfo?.guardian ? [pod.readyInfo.guardian] : []));
+    const pids = pods.flatMap((pod) => (pod.pid === undefined || pod.forked ? [] : [pod.pid]));
+    const guardians = pods.flatMap((pod) => (pod.pid !== undefined && pod.forked ? [pod.pid] : []));
     const sharing = zygotes.filter((zygote) => zygote.sharesPages).map((zygote) => zygote.pid);
     const alone = zygotes.filter((zygote) => !zygote.sharesPages).map((zygote) => zygote.pid);
     const none = new Map<number, number>();
@@ -107,9 +107,8 @@ export class MemoryBudget {
       this.#zygoteMB.set(zygote.pid, mb);
     }
     for (const pod of pods) {
-      const guardian = pod.readyInfo?.guardian;
-      const tree = guardian === undefined ? 0 : (forked.get(guardian) ?? 0);
-      const measured = pod.pid === undefined ? 0 : ((rss.get(pod.pid) ?? 0) + tree) / MB;
+      const bytes = pod.pid === undefined ? 0 : ((pod.forked ? forked : rss).get(pod.pid) ?? 0);
+      const measured = bytes / MB;
       usage.set(
         pod.id,
         pod.state === 'starting' ? Math.max(measured, this.#deps.estimateMB(pod.recipe)) : measured,

@@ -12,7 +12,7 @@ import { RUNNER_BOOTSTRAP } from '../launch/local.js';
 import type { Launcher, Prepared } from '../launch/types.js';
 import { PODS_DIR } from '../paths.js';
 import { Pod } from '../pod/pod.js';
-import { spawnPodProcess } from '../pod/spawn.js';
+import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { ManagerEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -37,11 +37,20 @@ export function createPod(
   // A local pod may be forked from the recipe's zygote when it has one ready (zygotes.ts); every
   // other start is its launcher's.
   const normal = ['-u', '-c', RUNNER_BOOTSTRAP, dir];
-  const launch = local && launcher.name === 'local' ? zygotes?.launch(id, loaded, local, normal) : undefined;
-  const process = launch
-    ? (launch.process ??
-      spawnPodProcess({ executable: local?.executable ?? 'python3', args: launch.args, cwd: dir, env }))
-    : launcher.start(prepared, { podId: id, env });
+  const launch =
+    local && launcher.name === 'local'
+      ? zygotes?.launch(loaded, local, { env, cwd: dir }, normal)
+      : undefined;
+  let process: PodProcess;
+  if (launch === undefined) process = launcher.start(prepared, { podId: id, env });
+  else if ('process' in launch) process = launch.process;
+  else
+    process = spawnPodProcess({
+      executable: local?.executable ?? 'python3',
+      args: launch.args,
+      cwd: dir,
+      env,
+    });
   const pod = new Pod({
     id,
     recipe: recipe.name,
@@ -72,6 +81,7 @@ export function createPod(
     }),
   );
   pod.events.on('log', (line) => emit({ event: 'pod.log', ...line, recipe: name }));
+  if (launch && 'note' in launch && launch.note) pod.note('warning', launch.note);
   return pod;
 }
 

@@ -2,13 +2,16 @@
  * The zygotes (pods/podkeeper_pod/zygote.py): for each recipe that declares `preload`, one process that
  * imported it once and forks that recipe's pods. This is the one place that decides how a pod starts:
  *
- *   launch(recipe) ─ a zygote is ready ─▶ via_zygote <dir> <socket>: it asks the zygote to fork
- *                  │                      (started ahead as the zygote's spare: zygote-spare.ts)
- *                  └ none yet, starting, or broken ─▶ the guardian <dir> (a normal start), and a
- *                    zygote is started in the background for the next pod
+ *   launch(recipe) ─ the daemon holds its zygote's spare pod ─▶ that pod, taken (forked-spare.ts):
+ *                  │                                          no process of the daemon's own
+ *                  └ no zygote yet, starting, no spare yet, refusing (a thread runs in it: the pod's
+ *                    log says so) or broken ─▶ the guardian <dir> (a normal start), and a zygote is
+ *                    started in the background for the next pod
  *
- * The forked pod behaves as a normal one either way (protocol, logs, exit facts, tree kill); the
- * spawned process falls back to a normal start by itself when the zygote does not answer. A zygote
+ * The zygote's stdout says, line by line, when it has forked a spare pod (the daemon then connects
+ * to it and holds it until a pod takes it), or why it has none. The forked pod behaves as a normal
+ * one either way (protocol, logs, exit facts,
+ * tree kill). A zygote
  * is stopped after the manager's `idleTimeout` without a fork, when the manager closes, or when the
  * memory budget needs its room (it counts by its resident memory); a dead one is started again on
  * next use, after a pause when it failed.
@@ -18,27 +21,19 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PreparedEnv } from '../env/envs.js';
+import { ForkedSpare } from '../launch/forked-spare.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { createZygoteDir } from './zygote-dir.js';
-import { ZygoteSpare } from './zygote-spare.js';
+import { readZygoteLines, type ZygoteLine } from './zygote-lines.js';
 
 const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
-/** `-S`: no site import in the spawned process, ~4 ms of a cold start in a venv (it imports it on a fallback). */
-const VIA_ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.via_zygote import run; run()';
 /** How long a zygote that failed to start, or was stopped for room, is not started again. */
 const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 /** Forked pods in a row dying early (see {@link Zygotes.launch}) before a normal start tests the zygote. */
 const MAX_STRIKES = 3;
-
-/** The first line a zygote prints once it has preloaded and listens. */
-interface ZygoteReady {
-  type: 'zygote';
-  pid: number;
-  preloadMs: number;
-}
 
 interface Zygote {
   key: string;
@@ -46,9 +41,12 @@ interface Zygote {
   dir: string;
   socket: string;
   process: PodProcess;
-  spare: ZygoteSpare;
+  /** The spare pod the daemon holds (or connects to): the next pod. */
+  spare: ForkedSpare | undefined;
+  /** Why the zygote has no spare (`CODE: reason`), when it said so. */
+  refusal: string | undefined;
   ready: boolean;
-  /** Settles with the zygote's pid once it listens, or undefined if it exits first. */
+  /** Settles with the zygote's pid once it has a spare pod or said why not, or undefined if it exits first. */
   started: Promise<number | undefined>;
   /** Forked pods in a row that died of a signal before their first log line. */
   strikes: number;
@@ -61,12 +59,18 @@ interface Zygote {
 export type LaunchOutcome = { ready: boolean; diedEarly: boolean };
 
 /** How a pod starts: see {@link Zygotes.launch}. */
-export interface Launch {
-  args: string[];
-  /** The spare stand-in taken for this pod, already started. */
-  process?: PodProcess;
+export type Launch = {
   /** Told once, when the pod is ready or exits before. */
   onOutcome?: (outcome: LaunchOutcome) => void;
+} & (
+  | { /** The forked pod, started. */ process: PodProcess }
+  | { /** A normal start; `note`: why not forked, for the pod's log. */ args: string[]; note?: string }
+);
+
+/** What a pod of a recipe is started with: its environment and working directory. */
+export interface PodSpec {
+  env: Record<string, string | undefined>;
+  cwd: string;
 }
 
 export interface ZygoteDeps {
@@ -92,25 +96,28 @@ export class Zygotes {
   }
 
   /**
-   * How the next pod of `loaded` starts (see the module doc): its runner arguments and, when it is
-   * forked, what to call with its outcome. A forked pod that dies of a signal before its first log
+   * How the next pod of `loaded` starts (see the module doc): the zygote's spare pod, taken, or the
+   * arguments of a normal start (with why it is not forked, for the pod's log); when it is forked,
+   * what to call with its outcome. A forked pod that dies of a signal before its first log
    * line is a strike (on macOS, a preload that initialised Objective-C classes makes every forked
    * child abort); a setup() that fails, a stop during start or a normal start after a refusal is
    * not. After MAX_STRIKES in a row the next pod starts normally: if it gets ready, the zygote is
    * retired (its recipe's pods start normally from then on); if not, the recipe is to blame, and
    * the strikes start again from zero.
    */
-  launch(podId: string, loaded: LoadedRecipe, env: PreparedEnv, normal: string[]): Launch {
+  launch(loaded: LoadedRecipe, env: PreparedEnv, pod: PodSpec, normal: string[]): Launch {
     const zygote = this.#ensure(loaded, env);
     if (!zygote?.ready) return { args: normal };
     if (zygote.strikes >= MAX_STRIKES) return this.#probe(zygote, normal);
     this.#touch(zygote);
-    const process = zygote.spare.take(podId);
-    // The next spare, off this spawn's path; not for a zygote stopped meanwhile.
-    if (process) setImmediate(() => this.#zygotes.get(zygote.key) === zygote && zygote.spare.refill());
+    const spare = zygote.spare;
+    if (!spare?.ready) {
+      const why = zygote.refusal ?? spare?.why ?? 'ZYGOTE_BUSY: its next spare pod is not ready yet';
+      return { args: normal, note: `${why}; starting the pod without it` };
+    }
+    zygote.spare = undefined; // the zygote forks the next one once this one is taken
     return {
-      args: standInArgs(zygote),
-      ...(process ? { process } : {}),
+      process: spare.take(pod.env, pod.cwd),
       onOutcome: ({ ready, diedEarly }) => {
         if (ready) zygote.strikes = 0;
         else if (diedEarly) zygote.strikes += 1;
@@ -168,7 +175,7 @@ export class Zygotes {
         return this.#stop(zygote);
       };
       const { pid } = zygote.process;
-      const spare = zygote.spare.pid;
+      const spare = zygote.spare?.pid;
       return [
         ...(pid === undefined ? [] : [{ id: `zygote:${recipe}`, pid, recipe, sharesPages: true, stop }]),
         ...(spare === undefined
@@ -207,21 +214,14 @@ export class Zygotes {
     const started = new Promise<number | undefined>((resolve) => {
       settle = resolve;
     });
-    const spare = new ZygoteSpare(() =>
-      spawnPodProcess({
-        executable: env.executable,
-        args: [...standInArgs({ dir: loaded.dir, socket }), '--spare'],
-        cwd: loaded.dir,
-        env: this.#deps.environment(`${recipe}-spare`, loaded, env),
-      }),
-    );
     const zygote: Zygote = {
-      spare,
       key,
       recipe,
       dir: loaded.dir,
       socket,
       process: child,
+      spare: undefined,
+      refusal: undefined,
       ready: false,
       started,
       strikes: 0,
@@ -235,28 +235,34 @@ export class Zygotes {
       for (const line of text.split('\n')) if (line) stderr.push(line);
       stderr.splice(0, Math.max(0, stderr.length - 20));
     });
-    let pending = '';
-    const onData = (text: string) => {
-      pending += text;
-      const end = pending.indexOf('\n');
-      if (end < 0) return;
-      child.stdout.off('data', onData);
-      const line = parseReady(pending.slice(0, end));
-      if (line === undefined) {
-        log.warn({ line: pending.slice(0, 200) }, 'zygote: unexpected first line; stopping it');
+    const onLine = (line: ZygoteLine | undefined, text: string) => {
+      const expected = zygote.ready ? line?.type !== 'zygote' : line?.type === 'zygote'; // ready first, once
+      if (line === undefined || !expected) {
+        log.warn({ line: text.slice(0, 200) }, 'zygote: unexpected line; stopping it');
         void this.#stop(zygote);
-        return;
+      } else if (line.type === 'zygote') {
+        zygote.ready = true;
+        this.#touch(zygote);
+        log.info({ preloadMs: line.preloadMs }, 'zygote ready');
+      } else if (line.type === 'refusing') {
+        zygote.refusal = `${line.code}: ${line.reason}`;
+        log.warn({ code: line.code, reason: line.reason }, 'zygote: no spare pod');
+        settle(child.pid);
+      } else {
+        zygote.refusal = undefined;
+        zygote.spare?.discard(); // one that went (a new spare is forked only then), or never came
+        zygote.spare = new ForkedSpare(socket, (spare) => {
+          if (spare.why !== undefined && zygote.spare === spare) zygote.spare = undefined;
+          if (spare.why !== undefined) log.warn({ why: spare.why }, 'zygote: its spare pod went');
+          settle(child.pid);
+        });
       }
-      zygote.ready = true;
-      zygote.spare.refill();
-      settle(line.pid);
-      this.#touch(zygote);
-      log.info({ preloadMs: line.preloadMs }, 'zygote ready');
     };
-    child.stdout.setEncoding('utf8').on('data', onData);
+    readZygoteLines(child.stdout, onLine);
     void child.exited.then((exit) => {
       settle(undefined);
-      void spare.discard();
+      zygote.spare?.discard();
+      zygote.spare = undefined;
       clearTimeout(zygote.idleTimer);
       if (this.#zygotes.get(key) === zygote) this.#zygotes.delete(key);
       const facts = { exitCode: exit.exitCode, signal: exit.signal, stderr: stderr.slice(-10) };
@@ -279,22 +285,10 @@ export class Zygotes {
   async #stop(zygote: Zygote): Promise<void> {
     if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
     clearTimeout(zygote.idleTimer);
+    zygote.spare?.discard();
+    zygote.spare = undefined;
     const { pid, exited, stdin } = zygote.process;
-    const spare = zygote.spare.discard();
-    if (pid !== undefined) await terminateGroup(zygote.process, exited, STOP_GRACE_MS, () => stdin.end()); // end of input: it exits
-    await spare;
-  }
-}
-
-function standInArgs({ dir, socket }: { dir: string; socket: string }): string[] {
-  return ['-u', '-S', '-c', VIA_ZYGOTE_BOOTSTRAP, dir, socket];
-}
-
-function parseReady(line: string): ZygoteReady | undefined {
-  try {
-    const parsed = JSON.parse(line) as Partial<ZygoteReady>;
-    return parsed.type === 'zygote' && typeof parsed.pid === 'number' ? (parsed as ZygoteReady) : undefined;
-  } catch {
-    return undefined;
+    // End of input: it exits, and so does its spare pod (not the pods it forked).
+    if (pid !== undefined) await terminateGroup(zygote.process, exited, STOP_GRACE_MS, () => stdin.end());
   }
 }

@@ -143,6 +143,16 @@ export class Pod {
     return this.#process.pid;
   }
 
+  /** Forked from a zygote: its memory is its tree's private pages (see PodProcess.forked). */
+  get forked(): boolean {
+    return this.#process.forked === true;
+  }
+
+  /** A line of the daemon's own in the pod's log (why it started the way it did, say). */
+  note(level: PodLogLine['level'], message: string): void {
+    this.#record('daemon', level, message);
+  }
+
   /** Where the pod runs (its launcher, node and host), and whether it still waits for a node. */
   get where(): Where {
     return this.#process.where;

@@ -45,7 +45,7 @@ export interface Where {
 }
 
 export interface PodProcess {
-  /** The local process the daemon started (the guardian, a bridge, a wrapper command). */
+  /** The local process the daemon started (the guardian, a bridge, a wrapper command), or a forked pod's guardian. */
   pid: number | undefined;
   stdin: Writable;
   stdout: Readable;
@@ -54,6 +54,11 @@ export interface PodProcess {
   /** Signals the pod's tree; false when nothing of it was left to signal. */
   signal(signal: PodSignal): boolean;
   readonly where: Where;
+  /**
+   * A pod forked from a zygote (launch/forked-spare.ts): `pid` is its guardian, and most of its
+   * tree's resident pages are the zygote's, so the memory budget counts the tree's private pages.
+   */
+  readonly forked?: boolean;
 }
 
 const LOCAL: Where = Object.freeze({ launcher: 'local', locality: 'local' });

@@ -13,7 +13,7 @@ export type PodState = 'starting' | 'ready' | 'busy' | 'stopping' | 'stopped' | 
 export type ExitReason = 'stopped' | 'crashed' | 'ready-timeout' | 'killed';
 
 /**
- * The process: a started one (`process`: a launcher's, or a zygote's spare stand-in), or a command
+ * The process: a started one (`process`: a launcher's, or a pod forked from a zygote), or a command
  * the pod starts locally.
  */
 export interface PodOptions extends Partial<PodProcessSpec> {

@@ -39,7 +39,7 @@ const readyMessageSchema = z.object({
     .positive()
     .optional()
     .describe(
-      'A pod forked from a zygote: the pid of the guardian owning its process tree (not the spawned process).',
+      'A pod forked from a zygote: the pid of the guardian owning its process tree (forked by the zygote, not spawned by the daemon).',
     ),
 });
 export type ReadyMessage = z.infer<typeof readyMessageSchema>;

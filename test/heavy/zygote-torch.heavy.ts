@@ -55,7 +55,7 @@ async function coldCall(manager: PodManager, name: string): Promise<ColdCall> {
   const ms = performance.now() - started;
   const spawned = events.find((e) => e.event === 'pod.spawned');
   const ready = events.find((e) => e.event === 'pod.ready');
-  // runner, guardian, and for a forked pod the stand-in the daemon spawned (a normal pod's is its guardian)
+  // runner and guardian: the pid pod.spawned names is the guardian for both kinds (a forked pod has no stand-in)
   const pids = new Set([
     answer.pid,
     answer.guardian,
