@@ -18,14 +18,13 @@ import { pino } from 'pino';
 import type { PodkeeperError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { wait } from '../process/group.js';
-import { foreignProtocol, type ReadyMessage } from '../protocol/pod.js';
+import type { ReadyMessage } from '../protocol/pod.js';
 import { redact } from '../redact.js';
 import type { JsonLinesChannel } from '../transport/json-lines.js';
 import { describeExit } from './exit-facts.js';
 import * as failures from './failures.js';
-import { LineRouter } from './line-router.js';
 import { LogBuffer, type PodLogLine } from './log-buffer.js';
-import { podChannel } from './pod-channel.js';
+import { podChannel, routePodLines } from './pod-channel.js';
 import { ReadyWait } from './ready-wait.js';
 import { type RequestOptions, RequestTable } from './requests.js';
 import { type PodProcess, type ProcessExit, spawnPodProcess, type Where } from './spawn.js';
@@ -106,24 +105,20 @@ export class Pod {
     this.#process = options.process ?? spawnPodProcess(localSpec(options));
     const { stdout, stdin } = this.#process;
     this.#channel = podChannel(stdout, stdin, this.id, this.#options.maxLineLength);
-    const router = new LineRouter({
+    routePodLines(this.#channel, {
       podId: this.id,
       maxLineLength: this.#options.maxLineLength,
       requests: this.#requests,
+      starting: () => this.#state === 'starting',
       onReady: (ready) => this.#onReady(ready),
+      onForeignReady: (theirs) =>
+        void this.kill('crashed', 'protocol mismatch', failures.protocolMismatch(theirs, this.where)),
       onLog: (log) => {
         this.#record('pod', log.level, log.message);
         if (this.#state === 'starting') this.#ready.refresh();
       },
       warn: (message) => this.#record('daemon', 'warning', message),
     });
-    // A `ready` naming another protocol version: that runner can never serve us, so it ends now.
-    this.#channel.onMessage((value) => {
-      const theirs = this.#state === 'starting' ? foreignProtocol(value) : undefined;
-      if (theirs === undefined) router.line(value);
-      else void this.kill('crashed', 'protocol mismatch', failures.protocolMismatch(theirs, this.where));
-    });
-    this.#channel.onInvalid((bad) => router.invalid(bad));
     readStderrLines(this.#process.stderr, (line) => this.#record('stderr', 'info', line));
     this.#ready = new ReadyWait(this.#options.readyTimeoutMs, () => {
       if (this.#state === 'starting') void this.kill('ready-timeout', 'ready timeout');
@@ -169,11 +164,8 @@ export class Pod {
   }
 
   get idle(): boolean {
-    return (
-      (this.#state === 'ready' || this.#state === 'busy') &&
-      this.#requests.inFlight === 0 &&
-      this.#requests.queued === 0
-    );
+    const open = this.#state === 'ready' || this.#state === 'busy';
+    return open && this.#requests.inFlight === 0 && this.#requests.queued === 0;
   }
 
   /** Resolves once the pod is ready; rejects with the reason it never became ready. */
