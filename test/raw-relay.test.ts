@@ -74,4 +74,46 @@ describe('big inputs relayed unparsed', () => {
     });
     expect(await client.call('inspect', { list: [1] })).toMatchObject({ items: 1 }); // the connection goes on
   }, 30_000);
+
+  it('never takes the frames of a malformed input for request lines, short line or long', async () => {
+    const daemon = await startDaemon();
+    const client = await rawConnect(daemon.socket);
+    client.write(call('victim', 'inspect', '{"slow":true}'));
+    await client.waitFor((line) => line['id'] === 'victim' && line['type'] === 'progress');
+    // Frames that read as requests to the pod: a shutdown, and calls on the ids it would give next.
+    const smuggled = Buffer.from(
+      `${[1, 2, 3, 4, 5, 6].map((n) => `{"id":"${n}","action":"process","payload":{"slow":true}}`).join('\n')}\n` +
+        '{"id":"c9","action":"shutdown"}\nRIFF\u0000 audio\n',
+    );
+    for (const [id, pad] of [
+      ['short', '1'],
+      ['long', LIST],
+    ] as const) {
+      const input = `{"pad":${pad},"x":{"$bytes":0},"bad":tru}`;
+      client.write(
+        `{"id":"${id}","action":"call","payload":{"target":"inspect","input":${input}},"$frames":[${smuggled.length}]}\n`,
+      );
+      client.socket.write(smuggled);
+      expect(await client.answer(id)).toMatchObject({ success: false, error: { code: 'BAD_REQUEST' } });
+    }
+    client.write(call('release', 'inspect', '{"exact":42}'));
+    expect(await client.answer('release')).toMatchObject({ success: true, result: { exact: '42' } });
+    expect(await client.answer('victim')).toMatchObject({ success: true, result: { slow: true } });
+    client.write('{"id":"logs","action":"logs.tail","payload":{"target":"inspect","lines":200}}\n');
+    const logs = JSON.stringify(await client.answer('logs'));
+    expect(logs).not.toContain('unknown request');
+    expect(logs).not.toContain('shutting down');
+  }, 30_000);
+
+  it('parses a short line with bytes whose input breaks the rules itself, and keeps a null input the default', async () => {
+    const daemon = await startDaemon();
+    const client = await rawConnect(daemon.socket);
+    client.write(
+      '{"id":"exact","action":"call","payload":{"target":"inspect","input":{"a":{"$frames":[5]},"exact":123456789012345678901}}}\n',
+    );
+    expect(await client.answer('exact')).toMatchObject({ error: { code: 'UNREPRESENTABLE' } });
+    client.write('{"id":"null","action":"call","payload":{"target":"inspect","input":null},"$frames":[0]}\n');
+    client.socket.write(Buffer.alloc(0));
+    expect(await client.answer('null')).toMatchObject({ success: true, result: { exact: 'None', items: 0 } });
+  }, 30_000);
 });

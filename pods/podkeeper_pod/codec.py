@@ -153,6 +153,21 @@ def encode_line(value: object) -> bytes:
     return b"".join((line, *frames)) if frames else line
 
 
+def tail_frame_lengths(line: bytes) -> list[int]:
+    """The frame lengths a line announces at its end (`,"$frames":[…]}`, where every writer of the
+    protocol puts them), read without decoding the line: a line that does not decode still has its
+    frames read and dropped, so they are never taken for request lines."""
+    end = line.rstrip()
+    if not end.endswith(b"]}"):
+        return []
+    at = end.rfind(b',"$frames":[')
+    if at < 0:
+        return []
+    body = end[at + len(b',"$frames":[') : -2]
+    parts = body.split(b",") if body else []
+    return [int(part) for part in parts] if all(part.isdigit() for part in parts) else []
+
+
 def frame_lengths(value: dict) -> list[int]:
     """Removes and checks a decoded message's `$frames`; raises ValueError naming what is wrong."""
     lengths = value.pop("$frames")

@@ -90,6 +90,8 @@ class Dispatcher:
             obj = codec.loads(line)
         except ValueError as error:
             if line.strip():
+                # its frames are read (and dropped) first: never taken for the next request lines
+                self._channel.read_frames(codec.tail_frame_lengths(line))
                 self._bad(line, None, f"not valid JSON ({error})")
             return None
         if type(obj) is dict and "$frames" in obj:

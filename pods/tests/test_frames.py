@@ -86,3 +86,18 @@ def test_an_answer_writes_result_last_then_its_frames() -> None:
     assert plain == b'{"id":"7","success":true,"result":{"a":[1,"}"]}}\n'
     framed = codec.encode_line(success("7", {"a": b"xyz"}))
     assert framed == b'{"id":"7","success":true,"result":{"a":{"$bytes":0}},"$frames":[3]}\nxyz'
+
+
+@pytest.mark.parametrize(
+    ("line", "lengths"),
+    [
+        (b'{"id":"1","payload":{"bad":tru},"$frames":[3,0,12]}\n', [3, 0, 12]),
+        (b'{"id":"1","payload":tru,"$frames":[]} \r\n', []),
+        (b'{"id":"1","payload":{"a":0,"$frames":[5]}}\n', []),  # a member of the payload, not the tail
+        (b'{"id":"1","payload":[1,{"a":0,"$frames":[5]}]}\n', []),
+        (b'{"id":"1","$frames":[5x]}\n', []),
+        (b"not json at all\n", []),
+    ],
+)
+def test_tail_frame_lengths_reads_only_the_lines_own_tail(line: bytes, lengths: list[int]) -> None:
+    assert codec.tail_frame_lengths(line) == lengths

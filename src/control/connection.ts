@@ -20,7 +20,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { PodkeeperError } from '../errors.js';
+import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
 import { type ControlAction, type RequestId, STREAM_ACTIONS } from '../protocol/control.js';
 import type { ControlEventBody } from '../protocol/control-replies.js';
@@ -262,6 +262,11 @@ export class ControlConnection implements BufferedClient {
       if (!request || request.answered) return;
       request.answered = true;
       this.#cancel(id);
+    }
+    // A relayed value the client must get parsed (bytes as base64) may not parse: its own code.
+    if (isPodkeeperError(cause)) {
+      this.#out.send(failure(id, cause.toJSON() as Record<string, unknown>));
+      return;
     }
     const text = `The daemon's answer to request ${JSON.stringify(id)} cannot be written as JSON (${cause.message}).`;
     this.#out.send(failure(id, { code: 'INTERNAL_ERROR', message: text }));

@@ -20,7 +20,7 @@ import {
 /** Bytes of a line's head walked for {@link lastMemberSpan}. */
 const HEAD_WALK_BYTES = 4096;
 /** What a line with bytes ends with after its last member (frames.ts): `,"$frames":[…]}`. */
-const FRAMES_TAIL = /,"\$frames":\[[\d,]*\]\}\s*$/;
+export const FRAMES_TAIL = /,"\$frames":\[([\d,]*)\]\}\s*$/;
 
 /**
  * The bytes of member `name` of the top object of a line whose writer puts that member last (the

@@ -11,7 +11,7 @@
  */
 import { attachFrames, takeFrameHeader } from './frames.js';
 import { type Decoded, decodeLine } from './json-values.js';
-import { lastMemberSpan } from './last-member.js';
+import { FRAMES_TAIL, lastMemberSpan } from './last-member.js';
 import type { LineBytes } from './line-bytes.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
 import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
@@ -19,6 +19,16 @@ import { ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
 const FRAMES_OPEN = Buffer.from('"$frames":[');
+
+/** The bytes a line that cannot be read announces at its end (0 when none, or when it is unclear). */
+function tailFramesTotal(line: LineBytes): number {
+  const tail = line.slice(Math.max(0, line.length - 1024), line.length).toString('latin1');
+  const lengths = FRAMES_TAIL.exec(tail)?.[1];
+  if (!lengths) return 0;
+  let total = 0;
+  for (const length of lengths.split(',')) total += length === '' ? Number.NaN : Number(length);
+  return Number.isSafeInteger(total) ? total : 0;
+}
 
 /**
  * A line that says bytes follow it (`"$frames":[<digit>`, as writers write it): its value at
@@ -103,6 +113,9 @@ export class MessageReader {
     if (!decoded.ok) {
       const text = decoded.text ?? line.slice(0, HEAD_BYTES).toString('utf8');
       this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
+      // Bytes it announces at its end (where writers put `$frames`) are skipped, never read as lines.
+      const skip = tailFramesTotal(line);
+      if (skip > 0) this.#framer.expect(skip, false);
       return;
     }
     const header = takeFrameHeader(decoded.value);
@@ -137,7 +150,7 @@ export class MessageReader {
       if (!scan) shallow.push(line.whole());
       span = valueSpan(line, shallow, path);
     }
-    if (span === undefined) return undefined;
+    if (span === undefined || !this.#relayable(line, span)) return undefined;
     const envelope = Buffer.concat([line.slice(0, span.start), NULL, line.slice(span.end, line.length)]);
     const decoded = decodeLine(envelope);
     if (!decoded.ok) return decoded;
@@ -145,6 +158,17 @@ export class MessageReader {
     for (const name of path.slice(0, -1)) holder = holder[name] as Record<string, unknown>;
     holder[path.at(-1) as string] = new RawJson(line.range(span.start, span.end));
     return decoded;
+  }
+
+  /**
+   * A value worth relaying as bytes: not `null` (a call's default input stands for it), and, in a
+   * short line (one with bytes), one the daemon can read itself, so what is wrong with it is said by
+   * the daemon, as for any short line, before any frame reaches a pod.
+   */
+  #relayable(line: LineBytes, span: Span): boolean {
+    const value = line.slice(span.start, span.end);
+    if (value.length === 4 && value.toString('latin1') === 'null') return false;
+    return line.length >= RAW_MIN_BYTES || decodeLine(value).ok;
   }
 
   #onFrames(data: Buffer[]): void {
