@@ -55,6 +55,7 @@ export class PodManager {
     supervisor: (target) => this.#supervisor(target),
     resolveName: (target) => this.#resolve(target).recipe.name,
     emit: (event) => this.#emit(event),
+    observed: () => this.calls.has('finished'),
     finished: (call) => this.calls.emit('finished', call),
   };
 
