@@ -21,6 +21,11 @@ export class Listeners<T> {
     this.#list = [];
   }
 
+  /** How many listeners are added. */
+  get size(): number {
+    return this.#list.length;
+  }
+
   emit(value: T): void {
     const list = this.#list;
     for (let i = 0; i < list.length; i++) {
@@ -44,6 +49,11 @@ export class Emitter<Events extends Record<string, unknown>> {
       this.#events.set(event, listeners as Listeners<unknown>);
     }
     return listeners.add(listener);
+  }
+
+  /** True while `event` has a listener. */
+  has(event: keyof Events): boolean {
+    return (this.#events.get(event)?.size ?? 0) > 0;
   }
 
   emit<K extends keyof Events>(event: K, value: Events[K]): void {

@@ -6,6 +6,7 @@
 import { PodkeeperError } from '../errors.js';
 import {
   type ControlAction,
+  type ControlPayload,
   controlPayloadSchemas,
   controlRequestSchema,
   isControlAction,
@@ -25,6 +26,13 @@ export function checkRequest(
   raw: unknown,
   connection: { inFlight: (id: RequestId) => boolean; refusing: PodkeeperError | undefined },
 ): CheckedRequest {
+  const call = validCall(raw);
+  if (call !== undefined) {
+    // The same answers, in the same order, as below for a request whose envelope and payload are valid.
+    if (connection.inFlight(call.id)) return { ok: false, answer: alreadyInFlight(call.id) };
+    if (connection.refusing) return { ok: false, answer: failure(call.id, connection.refusing.toJSON()) };
+    return { ok: true, id: call.id, action: 'call', payload: call.payload };
+  }
   const envelope = controlRequestSchema.safeParse(raw);
   if (!envelope.success) {
     const issue = envelope.error.issues[0];
@@ -44,10 +52,7 @@ export function checkRequest(
     );
     return { ok: false, answer: failure(id, error.toJSON()) };
   }
-  if (connection.inFlight(id)) {
-    const message = `Request id ${JSON.stringify(id)} is already in flight on this connection; use a new id.`;
-    return { ok: false, answer: failure(id, badRequest(message, { field: 'id' })) };
-  }
+  if (connection.inFlight(id)) return { ok: false, answer: alreadyInFlight(id) };
   if (connection.refusing && action !== 'cancel') {
     return { ok: false, answer: failure(id, connection.refusing.toJSON()) };
   }
@@ -60,4 +65,57 @@ export function checkRequest(
     return { ok: false, answer: failure(id, badRequest(message, { field, action })) };
   }
   return { ok: true, id, action, payload: parsed.data };
+}
+
+function alreadyInFlight(id: RequestId) {
+  const message = `Request id ${JSON.stringify(id)} is already in flight on this connection; use a new id.`;
+  return failure(id, badRequest(message, { field: 'id' }));
+}
+
+const CALL_KEYS: Readonly<Record<string, true | undefined>> = {
+  target: true,
+  action: true,
+  input: true,
+  timeout: true,
+  keepAlive: true,
+};
+
+/**
+ * A `call` whose envelope and payload the zod schemas would accept, checked by hand: the commonest
+ * request, and zod's two parses were ~2 µs of the daemon's time per warm call. The rules are
+ * controlRequestSchema's and the call payload schema's (a test compares the two on many inputs);
+ * anything else, valid or not, is undefined and goes through zod, which also words the refusal.
+ * The payload comes back as it is (zod would copy it: same keys, same values).
+ */
+export function validCall(raw: unknown): { id: RequestId; payload: ControlPayload<'call'> } | undefined {
+  if (!isPlainRecord(raw) || raw['action'] !== 'call') return undefined;
+  const { id, payload } = raw;
+  if (!isRequestId(id) || !isPlainRecord(payload)) return undefined;
+  for (const key in raw) if (key !== 'id' && key !== 'action' && key !== 'payload') return undefined;
+  for (const key in payload) if (CALL_KEYS[key] !== true) return undefined;
+  const { target, action, timeout, keepAlive } = payload;
+  if (!isText(target, 256)) return undefined;
+  if (action !== undefined && !isText(action, 128)) return undefined;
+  if (timeout !== undefined && !(isNumber(timeout) && timeout > 0 && timeout <= MAX_TIMEOUT))
+    return undefined;
+  if (keepAlive !== undefined && !(isNumber(keepAlive) && keepAlive >= -1)) return undefined;
+  return { id, payload: payload as ControlPayload<'call'> };
+}
+
+const MAX_TIMEOUT = 7 * 24 * 3600;
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isRequestId(value: unknown): value is RequestId {
+  return isText(value, 256) || (Number.isSafeInteger(value) && (value as number) >= 0);
+}
+
+function isText(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= max;
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }

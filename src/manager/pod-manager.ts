@@ -55,6 +55,7 @@ export class PodManager {
     supervisor: (target) => this.#supervisor(target),
     resolveName: (target) => this.#resolve(target).recipe.name,
     emit: (event) => this.#emit(event),
+    observed: () => this.calls.has('finished'),
     finished: (call) => this.calls.emit('finished', call),
   };
 
@@ -105,7 +106,7 @@ export class PodManager {
 
   /** True when a call to this recipe name would go straight to a running pod (no spawn, no env build). */
   isWarm(recipe: string): boolean {
-    return (this.#supervisors.get(recipe)?.livePods().length ?? 0) > 0;
+    return this.#supervisors.get(recipe)?.hasLivePod() ?? false;
   }
 
   /** Starts the target's pod (clearing a fatal state) and waits until it is ready. */

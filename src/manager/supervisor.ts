@@ -86,6 +86,11 @@ export class Supervisor {
     return this.fatal ? [] : this.#pods.live();
   }
 
+  /** True when a pod takes requests now (as `livePods().length > 0`, without building the array). */
+  hasLivePod(): boolean {
+    return !this.fatal && this.#pods.firstLive() !== undefined;
+  }
+
   /**
    * The live pod the next call should go to (fewest outstanding requests, see replica-choice.ts), or
    * undefined when none is live. When every replica is full, another is started for the calls after

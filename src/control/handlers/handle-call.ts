@@ -1,7 +1,9 @@
 import { isPodkeeperError, PodkeeperError } from '../../errors.js';
 import type { Installer } from '../../install/types.js';
+import type { CallOptions } from '../../manager/pod-call.js';
+import type { ControlPayload } from '../../protocol/control.js';
 import { coldStartReporter } from '../cold-start.js';
-import type { Handler } from '../context.js';
+import type { Handler, HandlerContext } from '../context.js';
 
 /**
  * `call`: one request to a recipe's pod, spawned on demand. Progress and chunks go to the caller as
@@ -11,8 +13,7 @@ import type { Handler } from '../context.js';
  * (never going backwards) and the pod's start with its own log lines, until it is ready (a warm call
  * skips this: no listener on the hot path).
  */
-export const handleCall: Handler<'call'> = async (payload, context) => {
-  const { manager } = context;
+export const handleCall: Handler<'call'> = (payload, context) => {
   const options = {
     action: payload.action,
     timeout: payload.timeout,
@@ -22,7 +23,18 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
     raw: true, // a big result goes to the client as the bytes the pod wrote (raw-json.ts)
   };
   const input = payload.input ?? {};
-  if (manager.isWarm(payload.target)) return manager.call(payload.target, input, options);
+  // Not async: the warm call's own promise is the answer (an async wrapper costs three more ticks).
+  if (context.manager.isWarm(payload.target)) return context.manager.call(payload.target, input, options);
+  return coldCall(payload, input, options, context);
+};
+
+async function coldCall(
+  payload: ControlPayload<'call'>,
+  input: unknown,
+  options: CallOptions,
+  context: HandlerContext,
+): Promise<unknown> {
+  const { manager } = context;
   const recipe = (
     await manager
       .recipeFor(payload.target)
@@ -34,7 +46,7 @@ export const handleCall: Handler<'call'> = async (payload, context) => {
   } finally {
     stop();
   }
-};
+}
 
 /** An unknown target that the recipe index lists: say the command that installs it. */
 async function withInstallHint(error: unknown, target: string, installer: Installer): Promise<never> {
