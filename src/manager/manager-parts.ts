@@ -81,6 +81,7 @@ export function assembleParts(
     livePods: () => supervisors.livePods(),
     prepare: (recipe) => starter().prepare(recipe),
     spawn: (prepared) => starter().spawn(prepared),
+    spareSoon: async (prepared) => zygotes?.spareSoon(prepared),
     reserve: (recipe, spawn) => budget.reserve(recipe, spawn),
     reserveIfFits: (recipe, spawn) => budget.reserveIfFits(recipe, spawn),
     evict,

@@ -26,6 +26,8 @@ export interface SupervisorWiring {
   /** False once an install replaced or removed the supervised recipe. */
   isCurrent(recipe: string): boolean;
   spawn(prepared: Prepared): Pod;
+  /** Waits (briefly) for the recipe's zygote's next spare pod when one is on its way. */
+  spareSoon(prepared: Prepared): Promise<void>;
   stopReasons: StopReasons;
   log: Logger;
   emit(event: ManagerEvent): void;
@@ -50,6 +52,11 @@ export function supervisorOf(
 
 function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Supervisor {
   const { stopReasons, emit } = wiring;
+  const prepareToSpawn = async (recipe: LoadedRecipe) => {
+    const prepared = await wiring.prepare(recipe);
+    await wiring.spareSoon(prepared);
+    return prepared;
+  };
   const spawnIn = (recipe: LoadedRecipe, prepared: Prepared) => () => {
     // An install replaced or removed this recipe while its pod was on the way.
     if (!wiring.isCurrent(recipe.recipe.name)) {
@@ -63,9 +70,9 @@ function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Superv
   };
   return new Supervisor(loaded, RestartPolicy.fromSeconds(wiring.restart), {
     spawn: async (recipe) =>
-      wiring.reserve(recipe.recipe.name, spawnIn(recipe, await wiring.prepare(recipe))),
+      wiring.reserve(recipe.recipe.name, spawnIn(recipe, await prepareToSpawn(recipe))),
     spawnIfFits: async (recipe) =>
-      wiring.reserveIfFits(recipe.recipe.name, spawnIn(recipe, await wiring.prepare(recipe))),
+      wiring.reserveIfFits(recipe.recipe.name, spawnIn(recipe, await prepareToSpawn(recipe))),
     onNotStarted: (supervisor, why, error) => {
       const recipe = supervisor.name;
       if (error === undefined)

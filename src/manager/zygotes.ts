@@ -19,14 +19,17 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from 'pino';
 import type { PreparedEnv } from '../env/envs.js';
 import { ForkedSpare } from '../launch/forked-spare.js';
-import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
+import type { Prepared } from '../launch/types.js';
+import { spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { createZygoteDir } from './zygote-dir.js';
 import { readZygoteLines, type ZygoteLine } from './zygote-lines.js';
+import { keyOf, type Launch, type PodSpec, type Zygote, type ZygoteDeps } from './zygote-types.js';
+
+export type { Launch, LaunchOutcome, PodSpec, ZygoteDeps } from './zygote-types.js';
 
 const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
 /** How long a zygote that failed to start, or was stopped for room, is not started again. */
@@ -34,52 +37,8 @@ const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
 /** Forked pods in a row dying early (see {@link Zygotes.launch}) before a normal start tests the zygote. */
 const MAX_STRIKES = 3;
-
-interface Zygote {
-  key: string;
-  recipe: string;
-  dir: string;
-  socket: string;
-  process: PodProcess;
-  /** The spare pod the daemon holds (or connects to): the next pod. */
-  spare: ForkedSpare | undefined;
-  /** Why the zygote has no spare (`CODE: reason`), when it said so. */
-  refusal: string | undefined;
-  ready: boolean;
-  /** Settles with the zygote's pid once it has a spare pod or said why not, or undefined if it exits first. */
-  started: Promise<number | undefined>;
-  /** Forked pods in a row that died of a signal before their first log line. */
-  strikes: number;
-  /** A pod started normally after MAX_STRIKES is starting: it decides whether the zygote retires. */
-  probing: boolean;
-  idleTimer?: NodeJS.Timeout;
-}
-
-/** How a launched pod did: ready, or gone before (`diedEarly`: of a signal, before any log line). */
-export type LaunchOutcome = { ready: boolean; diedEarly: boolean };
-
-/** How a pod starts: see {@link Zygotes.launch}. */
-export type Launch = {
-  /** Told once, when the pod is ready or exits before. */
-  onOutcome?: (outcome: LaunchOutcome) => void;
-} & (
-  | { /** The forked pod, started. */ process: PodProcess }
-  | { /** A normal start; `note`: why not forked, for the pod's log. */ args: string[]; note?: string }
-);
-
-/** What a pod of a recipe is started with: its environment and working directory. */
-export interface PodSpec {
-  env: Record<string, string | undefined>;
-  cwd: string;
-}
-
-export interface ZygoteDeps {
-  logger: Logger;
-  /** Seconds without a fork before a zygote is stopped; <= 0: never (with 0, it keeps pod restarts fast). */
-  idleTimeout: number;
-  /** The environment of a process of this recipe (the same as its pods'). */
-  environment(id: string, loaded: LoadedRecipe, env: PreparedEnv): Record<string, string | undefined>;
-}
+/** Longest a pod waits for its zygote's next spare pod before it starts normally. */
+const SPARE_WAIT_MS = 250;
 
 export class Zygotes {
   readonly #deps: ZygoteDeps;
@@ -125,6 +84,25 @@ export class Zygotes {
     };
   }
 
+  /**
+   * Resolves once the zygote of `prepared`'s recipe holds a ready spare pod, or none is on its way,
+   * or after `ms`: a pod started right after another (a restart after a crash, a second replica)
+   * waits the few ms the next spare takes to fork, instead of a normal start of hundreds of ms.
+   */
+  spareSoon({ loaded, env }: Prepared, ms = SPARE_WAIT_MS): Promise<void> {
+    const zygote = env && this.#zygotes.get(keyOf(loaded, env));
+    if (!zygote?.ready || zygote.refusal !== undefined || zygote.spare?.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        zygote.wake.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      zygote.wake.add(done);
+    });
+  }
+
   /** One normal start, while no other is under way, that decides whether the zygote is to blame. */
   #probe(zygote: Zygote, normal: string[]): Launch {
     if (zygote.probing) return { args: normal };
@@ -157,7 +135,7 @@ export class Zygotes {
 
   #ensure(loaded: LoadedRecipe, env: PreparedEnv): Zygote | undefined {
     if (this.#closed || loaded.recipe.preload.length === 0) return undefined;
-    const key = `${loaded.recipe.name}\0${loaded.dir}\0${env.executable}`;
+    const key = keyOf(loaded, env);
     if (this.#retired.has(key)) return undefined;
     return this.#zygotes.get(key) ?? this.#start(key, loaded, env);
   }
@@ -226,6 +204,7 @@ export class Zygotes {
       started,
       strikes: 0,
       probing: false,
+      wake: new Set(),
     };
     child.stdin.on('error', () => undefined); // EPIPE once it has exited: its exit says what happened
     this.#zygotes.set(key, zygote);
@@ -254,6 +233,7 @@ export class Zygotes {
         zygote.spare = new ForkedSpare(socket, (spare) => {
           if (spare.why !== undefined && zygote.spare === spare) zygote.spare = undefined;
           if (spare.why !== undefined) log.warn({ why: spare.why }, 'zygote: its spare pod went');
+          for (const wake of zygote.wake) wake();
           settle(child.pid);
         });
       }
@@ -261,6 +241,7 @@ export class Zygotes {
     readZygoteLines(child.stdout, onLine);
     void child.exited.then((exit) => {
       settle(undefined);
+      for (const wake of zygote.wake) wake();
       zygote.spare?.discard();
       zygote.spare = undefined;
       clearTimeout(zygote.idleTimer);
