@@ -101,3 +101,7 @@ def test_an_answer_writes_result_last_then_its_frames() -> None:
 )
 def test_tail_frame_lengths_reads_only_the_lines_own_tail(line: bytes, lengths: list[int]) -> None:
     assert codec.tail_frame_lengths(line) == lengths
+
+
+def test_tail_frame_lengths_refuses_lengths_nobody_sends() -> None:
+    assert codec.tail_frame_lengths(b'{"id":"1","x":tru,"$frames":[' + b"9" * 5000 + b"]}\n") == []

@@ -91,7 +91,8 @@ export class Zygotes {
    */
   spareSoon({ loaded, env }: Prepared, ms = SPARE_WAIT_MS): Promise<void> {
     const zygote = env && this.#zygotes.get(keyOf(loaded, env));
-    if (!zygote?.ready || zygote.refusal !== undefined || zygote.spare?.ready) return Promise.resolve();
+    const coming = zygote?.ready && zygote.refusal === undefined && zygote.strikes < MAX_STRIKES;
+    if (!coming || zygote.spare?.ready) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -226,6 +227,7 @@ export class Zygotes {
       } else if (line.type === 'refusing') {
         zygote.refusal = `${line.code}: ${line.reason}`;
         log.warn({ code: line.code, reason: line.reason }, 'zygote: no spare pod');
+        for (const wake of zygote.wake) wake();
         settle(child.pid);
       } else {
         zygote.refusal = undefined;
@@ -265,6 +267,7 @@ export class Zygotes {
 
   async #stop(zygote: Zygote): Promise<void> {
     if (this.#zygotes.get(zygote.key) === zygote) this.#zygotes.delete(zygote.key);
+    for (const wake of zygote.wake) wake();
     clearTimeout(zygote.idleTimer);
     zygote.spare?.discard();
     zygote.spare = undefined;

@@ -19,8 +19,44 @@ import {
 
 /** Bytes of a line's head walked for {@link lastMemberSpan}. */
 const HEAD_WALK_BYTES = 4096;
-/** What a line with bytes ends with after its last member (frames.ts): `,"$frames":[…]}`. */
-export const FRAMES_TAIL = /,"\$frames":\[([\d,]*)\]\}\s*$/;
+const FRAMES_OPENING = Buffer.from(',"$frames":[');
+const CLOSE_ARRAY = 0x5d;
+
+/** Bytes read from the end: a LineBytes, or a Buffer. */
+interface Tail {
+  readonly length: number;
+  at(index: number): number | undefined;
+}
+
+/**
+ * What a line with bytes ends with after its last member (frames.ts): `,"$frames":[…]}`, where
+ * every writer of the protocol puts it. Walked back from the line's end, however long the list:
+ * where it starts and the lengths it lists; undefined when the line does not end so.
+ */
+export function framesTail(line: Tail): { start: number; lengths: number[] } | undefined {
+  let at = line.length - 1;
+  while (at >= 0 && isBlank(line.at(at))) at -= 1;
+  if (line.at(at) !== CLOSE_OBJECT || line.at(at - 1) !== CLOSE_ARRAY) return undefined;
+  const listEnd = at - 1;
+  at -= 2;
+  while (at >= 0 && isListByte(line.at(at))) at -= 1;
+  const start = at - FRAMES_OPENING.length + 1;
+  if (start < 0) return undefined;
+  for (let i = 0; i < FRAMES_OPENING.length; i++)
+    if (line.at(start + i) !== FRAMES_OPENING[i]) return undefined;
+  let list = '';
+  for (let i = at + 1; i < listEnd; i++) list += String.fromCharCode(line.at(i) as number);
+  const lengths = list === '' ? [] : list.split(',').map(Number);
+  return lengths.every((length) => Number.isSafeInteger(length)) ? { start, lengths } : undefined;
+}
+
+function isBlank(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+function isListByte(byte: number | undefined): boolean {
+  return byte === COMMA || (byte !== undefined && byte >= 0x30 && byte <= 0x39);
+}
 
 /**
  * The bytes of member `name` of the top object of a line whose writer puts that member last (the
@@ -48,11 +84,9 @@ export function lastMemberSpan(line: LineBytes, name: string): Span | undefined 
 
 /** From `start` to the line's closing `}` (or to its `$frames` tail). */
 function toLastClose(line: LineBytes, start: number): Span | undefined {
-  const tailFrom = Math.max(start, line.length - 1024);
-  const tail = line.slice(tailFrom, line.length).toString('latin1');
-  const frames = FRAMES_TAIL.exec(tail);
+  const frames = framesTail(line);
   let end: number;
-  if (frames) end = tailFrom + frames.index;
+  if (frames) end = frames.start;
   else {
     end = trimEnd(line, start, line.length);
     if (line.at(end - 1) !== CLOSE_OBJECT) return undefined;

@@ -23,6 +23,8 @@ import { ShallowScanner } from './shallow-scan.js';
 
 /** Bytes of an overlong line kept for its preview and id. */
 export const HEAD_BYTES = 4096;
+/** Bytes at least of an overlong line's end kept, for the frames it announces there. */
+const TAIL_BYTES = 64 * 1024;
 
 export interface FramerSink {
   /**
@@ -30,8 +32,11 @@ export interface FramerSink {
    * line of {@link RAW_MIN_BYTES} or more comes with its shallow scan, done as its pieces came.
    */
   onLine(line: LineBytes, scan?: ShallowScanner): void;
-  /** A line longer than the limit ended (or the input ended inside it): its first bytes and size. */
-  onTooLong(head: Buffer, size: number): void;
+  /**
+   * A line longer than the limit ended (or the input ended inside it): its first bytes, its size,
+   * and its last {@link TAIL_BYTES} or more (where a writer says what frames follow it).
+   */
+  onTooLong(head: Buffer, size: number, tail: LineBytes): void;
   /** The `n` raw bytes asked for by {@link LineFramer.expect}, in pieces (none when discarded). */
   onFrames?(pieces: Buffer[]): void;
 }
@@ -49,6 +54,9 @@ export class LineFramer {
   /** Inside a line already over the limit: only its head and size are kept. */
   #skipping = false;
   #head: Buffer = Buffer.alloc(0);
+  /** The last pieces of an overlong line, TAIL_BYTES or a little more. */
+  #tail: Buffer[] = [];
+  #tailSize = 0;
   /** Raw bytes still to read after a line that announced frames, and where they go (null: dropped). */
   #rawLeft = 0;
   #raw: Buffer[] | null = null;
@@ -120,6 +128,7 @@ export class LineFramer {
     this.#size += piece.length;
     if (this.#skipping) {
       if (this.#head.length < HEAD_BYTES) this.#head = keepHead([this.#head, piece]);
+      this.#keepTail(piece);
       return;
     }
     this.#pieces.push(piece);
@@ -132,9 +141,17 @@ export class LineFramer {
     if (this.#size > this.#limit + 1) {
       this.#skipping = true;
       this.#head = keepHead(this.#pieces);
+      for (const earlier of this.#pieces) this.#keepTail(earlier);
       this.#pieces = [];
       this.#scan = undefined;
     }
+  }
+
+  #keepTail(piece: Buffer): void {
+    this.#tail.push(piece);
+    this.#tailSize += piece.length;
+    while (this.#tailSize - (this.#tail[0] as Buffer).length >= TAIL_BYTES)
+      this.#tailSize -= (this.#tail.shift() as Buffer).length;
   }
 
   #endLine(): void {
@@ -148,8 +165,11 @@ export class LineFramer {
     this.#skipping = false;
     if (skipped) {
       const head = this.#head;
+      const tail = new LineBytes(this.#tail);
       this.#head = Buffer.alloc(0);
-      this.#sink.onTooLong(head, size);
+      this.#tail = [];
+      this.#tailSize = 0;
+      this.#sink.onTooLong(head, size, tail);
       return;
     }
     if (size === 0) return;
@@ -161,7 +181,7 @@ export class LineFramer {
     const length = last[last.length - 1] === 13 ? size - 1 : size;
     if (length === 0) return;
     if (length > this.#limit) {
-      this.#sink.onTooLong(keepHead(pieces), length);
+      this.#sink.onTooLong(keepHead(pieces), length, new LineBytes(pieces));
       return;
     }
     const whole = pieces.length === 1 || !this.#keepPieces || length < RAW_MIN_BYTES;

@@ -11,7 +11,7 @@
  */
 import { attachFrames, takeFrameHeader } from './frames.js';
 import { type Decoded, decodeLine } from './json-values.js';
-import { FRAMES_TAIL, lastMemberSpan } from './last-member.js';
+import { framesTail, lastMemberSpan } from './last-member.js';
 import type { LineBytes } from './line-bytes.js';
 import { HEAD_BYTES, LineFramer } from './line-framer.js';
 import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
@@ -19,16 +19,6 @@ import { ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
 const FRAMES_OPEN = Buffer.from('"$frames":[');
-
-/** The bytes a line that cannot be read announces at its end (0 when none, or when it is unclear). */
-function tailFramesTotal(line: LineBytes): number {
-  const tail = line.slice(Math.max(0, line.length - 1024), line.length).toString('latin1');
-  const lengths = FRAMES_TAIL.exec(tail)?.[1];
-  if (!lengths) return 0;
-  let total = 0;
-  for (const length of lengths.split(',')) total += length === '' ? Number.NaN : Number(length);
-  return Number.isSafeInteger(total) ? total : 0;
-}
 
 /**
  * A line that says bytes follow it (`"$frames":[<digit>`, as writers write it): its value at
@@ -88,7 +78,7 @@ export class MessageReader {
       maxLineLength,
       {
         onLine: (line, scan) => this.#onLine(line, scan),
-        onTooLong: (head, size) => this.#onTooLong(head, size),
+        onTooLong: (head, size, tail) => this.#onTooLong(head, size, tail),
         onFrames: (data) => this.#onFrames(data),
       },
       raw && { scanDepth: this.#rawLast ? undefined : raw.path.length },
@@ -113,9 +103,7 @@ export class MessageReader {
     if (!decoded.ok) {
       const text = decoded.text ?? line.slice(0, HEAD_BYTES).toString('utf8');
       this.#sink.invalid(decoded.reason, text, line.length, decoded.detail);
-      // Bytes it announces at its end (where writers put `$frames`) are skipped, never read as lines.
-      const skip = tailFramesTotal(line);
-      if (skip > 0) this.#framer.expect(skip, false);
+      this.#skipAnnounced(line);
       return;
     }
     const header = takeFrameHeader(decoded.value);
@@ -188,8 +176,17 @@ export class MessageReader {
     this.#sink.invalid('frames', line.slice(0, HEAD_BYTES).toString('utf8'), line.length, detail);
   }
 
-  #onTooLong(head: Buffer, size: number): void {
+  #onTooLong(head: Buffer, size: number, tail: LineBytes): void {
     const detail = `The line is ${size} bytes long; the limit is ${this.#maxLineLength}.`;
     this.#sink.invalid('too-long', head.toString('utf8'), size, detail);
+    this.#skipAnnounced(tail);
+  }
+
+  /** The bytes a line that cannot be read announces at its end are skipped, never read as lines. */
+  #skipAnnounced(line: LineBytes): void {
+    let total = 0;
+    for (const length of framesTail(line)?.lengths ?? []) total += length;
+    // more than a message may carry: not frames the peer could mean (its bytes are read as lines)
+    if (total > 0 && total <= this.#maxFrameBytes) this.#framer.expect(total, false);
   }
 }

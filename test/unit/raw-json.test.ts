@@ -97,4 +97,40 @@ describe('RawJson on a channel', () => {
       `{"id":"1","action":"process","payload":{"pad":"${pad}","a":{"$bytes":0},"b":{"$bytes":1}},"$frames":[2,3]}\nhiyou`,
     );
   });
+
+  it('relays a long answer that lists hundreds of frames, and reads the next answer after them', () => {
+    const input = new PassThrough();
+    const pod = new JsonLinesChannel(input, new PassThrough(), { rawPath: ['result'], rawLast: true });
+    const messages: { id: string; result: unknown }[] = [];
+    pod.onMessage((message) => messages.push(message as { id: string; result: unknown }));
+    const refs = Array.from({ length: 300 }, (_, i) => `{"$bytes":${i}}`).join(',');
+    const result = `{"caption":"${'p'.repeat(RAW_MIN_BYTES)}","images":[${refs}]}`;
+    input.write(
+      `{"id":"r1","success":true,"result":${result},"$frames":[${Array(300).fill(100).join(',')}]}\n`,
+    );
+    input.write(Buffer.alloc(300 * 100, 0x0a)); // newlines: read as lines, they would be seen
+    input.write('{"id":"r2","success":true,"result":2}\n');
+    expect(messages.map((message) => message.id)).toEqual(['r1', 'r2']);
+    const relayed = messages[0]?.result as RawJson;
+    expect(relayed.text.toString()).toBe(result);
+    expect(relayed.frames).toHaveLength(300);
+  });
+
+  it('skips the frames a line it cannot read announces at its end: too long, or malformed', () => {
+    const input = new PassThrough();
+    const lines = new JsonLinesChannel(input, new PassThrough(), { maxLineLength: 4096 });
+    const messages: unknown[] = [];
+    const invalid: string[] = [];
+    lines.onMessage((message) => messages.push(message));
+    lines.onInvalid((bad) => invalid.push(`${bad.reason} ${String(bad.id)}`));
+    const smuggled = Buffer.from('\n{"id":"smuggled","action":"status"}\n');
+    input.write(`{"id":"long","pad":"${'p'.repeat(5000)}","$frames":[${smuggled.length}]}\n`);
+    input.write(smuggled);
+    input.write(`{"id":"bad","x":tru,"$frames":[${smuggled.length}]}\n`);
+    input.write(smuggled);
+    input.write('{"id":"huge","x":tru,"$frames":[9007199254740991]}\n'); // no message is that big: not skipped
+    input.write('{"id":"after"}\n');
+    expect(invalid).toEqual(['too-long long', 'json bad', 'json huge']);
+    expect(messages).toEqual([{ id: 'after' }]);
+  });
 });
