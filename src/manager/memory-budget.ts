@@ -68,8 +68,12 @@ export class MemoryBudget {
   readonly #deps: BudgetDeps;
   /** Attempts take turns, so two spawns can never both count the same free room. */
   #turn: Promise<unknown> = Promise.resolve();
-  /** The last measured resident memory of each zygote (by pid), MB. */
-  readonly #zygoteMB = new Map<number, number>();
+  /**
+   * The last measured memory of each zygote and spare pod (by id, with the pid measured), MB. A new
+   * spare pod of the same zygote (one per forked start) counts as the last one did until measured:
+   * spares are alike, and measuring each on the cold start that takes the one before cost ~2 ms.
+   */
+  readonly #zygoteMB = new Map<string, { pid: number; mb: number }>();
 
   constructor(maxMB: number, waitMs: number, source: MemorySource, deps: BudgetDeps) {
     this.maxMB = maxMB;
@@ -104,7 +108,7 @@ export class MemoryBudget {
     for (const zygote of zygotes) {
       const mb = ((zygote.sharesPages ? resident : own).get(zygote.pid) ?? 0) / MB;
       usage.set(zygote.id, mb);
-      this.#zygoteMB.set(zygote.pid, mb);
+      this.#zygoteMB.set(zygote.id, { pid: zygote.pid, mb });
     }
     for (const pod of pods) {
       const bytes = pod.pid === undefined ? 0 : ((pod.forked ? forked : rss).get(pod.pid) ?? 0);
@@ -173,7 +177,10 @@ export class MemoryBudget {
     const zygotes = this.#deps.zygotes?.() ?? [];
     // No pod running: nothing to measure (a /proc scan costs milliseconds of a cold start) but the
     // zygotes, which run no code after their preload: their first measurement stands.
-    const zygotesMB = zygotes.map((zygote) => this.#zygoteMB.get(zygote.pid));
+    const zygotesMB = zygotes.map((zygote) => {
+      const known = this.#zygoteMB.get(zygote.id);
+      return known?.pid === zygote.pid || !zygote.sharesPages ? known?.mb : undefined;
+    });
     if (pods.length === 0 && zygotesMB.every((mb) => mb !== undefined)) {
       const usedMB = sum(zygotesMB as number[]);
       if (usedMB + neededMB <= this.maxMB) return undefined;

@@ -16,6 +16,7 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
   const pods: FakePod[] = [];
   const rss = new Map<number, number>();
   const evicted: string[] = [];
+  let looks = 0; // times the memory source was read
   const zygotes: {
     id: string;
     pid: number;
@@ -30,7 +31,10 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
       rssOfTrees: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
       // No pod here is forked from a zygote; a zygote counts by its resident memory.
       privateOfTrees: async () => new Map(),
-      privateOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
+      privateOfProcesses: async (pids) => {
+        looks += 1;
+        return new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0]));
+      },
       residentOfProcesses: async (pids) => new Map(pids.map((pid) => [pid, rss.get(pid) ?? 0])),
     },
     {
@@ -68,7 +72,14 @@ function budget(maxMB: number, waitMs: number, estimateMB: number) {
     zygotes.push(entry);
     return entry;
   };
-  return { memory, pods, pod, zygote, evicted };
+  /** The spare pod `recipe`'s zygote holds (a new one, with a new pid, after each forked start). */
+  const spare = (recipe: string, mb: number) => {
+    const entry = { id: `zygote-spare:${recipe}`, pid: 6000, recipe, sharesPages: false, stop: vi.fn() };
+    rss.set(entry.pid, mb * MB);
+    zygotes.push(entry);
+    return entry;
+  };
+  return { memory, pods, pod, zygote, spare, evicted, looks: () => looks };
 }
 
 /** Settles `promise` into a readable outcome without letting a rejection go unhandled. */
@@ -87,6 +98,17 @@ describe('MemoryBudget', () => {
     pod('a', 30);
     await expect(memory.reserve('new', () => 'spawned')).resolves.toBe('spawned');
     expect(evicted).toEqual([]);
+  });
+
+  it("counts a zygote's new spare pod as the one before, without reading memory on each cold start", async () => {
+    const { memory, zygote, spare, looks } = budget(100, 1000, 10);
+    zygote('np', 40);
+    const held = spare('np', 2);
+    await expect(memory.reserve('np', () => 'spawned')).resolves.toBe('spawned');
+    expect(looks()).toBe(1); // the first: both measured
+    held.pid = 6001; // the next spare, forked when the pod took the one before
+    await expect(memory.reserve('np', () => 'spawned')).resolves.toBe('spawned');
+    expect(looks()).toBe(1);
   });
 
   it('evicts idle pods least recently used first, and only as many as it takes', async () => {
