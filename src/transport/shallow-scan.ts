@@ -25,6 +25,11 @@ const CLOSE_ARRAY = 0x5d;
 export const COLON = 0x3a;
 export const COMMA = 0x2c;
 
+/** The bytes the scan stops at outside strings: `" { } [ ] : ,`. */
+const STRUCTURAL = new Uint8Array(256);
+for (const byte of [QUOTE, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, COLON, COMMA])
+  STRUCTURAL[byte] = 1;
+
 /** Structural bytes noted before the scan gives up (a line whose top levels are long arrays). */
 const MAX_MARKS = 4096;
 
@@ -57,49 +62,58 @@ export class ShallowScanner {
     this.#utf8.push(piece);
     const max = this.#maxDepth;
     const base = this.#offset;
+    const length = piece.length;
+    this.#offset = base + length;
     let depth = this.#depth;
-    let inString = this.#inString;
-    let escaped = this.#escaped;
-    for (let i = 0; i < piece.length; i++) {
+    let i = 0;
+    if (this.#inString) {
+      i = this.#closingQuote(piece, 0);
+      if (i < 0) return;
+      this.#inString = false;
+      if (depth <= max) this.#mark(base + i, QUOTE, depth);
+      i += 1;
+    }
+    for (; i < length; i++) {
       const byte = piece[i] as number;
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (byte === BACKSLASH) escaped = true;
-        else if (byte === QUOTE) {
-          inString = false;
-          if (depth <= max) this.#mark(base + i, byte, depth);
+      if (STRUCTURAL[byte] === 0) continue;
+      if (byte === QUOTE) {
+        if (depth <= max) this.#mark(base + i, QUOTE, depth);
+        const close = this.#closingQuote(piece, i + 1);
+        if (close < 0) {
+          this.#inString = true;
+          break;
         }
-        continue;
-      }
-      switch (byte) {
-        case QUOTE:
-          inString = true;
-          if (depth <= max) this.#mark(base + i, byte, depth);
-          break;
-        case OPEN_OBJECT:
-        case OPEN_ARRAY:
-          if (depth <= max) this.#mark(base + i, byte, depth);
-          depth += 1;
-          break;
-        case CLOSE_OBJECT:
-        case CLOSE_ARRAY:
-          depth -= 1;
-          if (depth < 0) {
-            this.failed = true;
-            return;
-          }
-          if (depth <= max) this.#mark(base + i, byte, depth);
-          break;
-        case COLON:
-        case COMMA:
-          if (depth <= max) this.#mark(base + i, byte, depth);
-          break;
+        if (depth <= max) this.#mark(base + close, QUOTE, depth);
+        i = close;
+      } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+        if (depth <= max) this.#mark(base + i, byte, depth);
+        depth += 1;
+      } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+        depth -= 1;
+        if (depth < 0) {
+          this.failed = true;
+          return;
+        }
+        if (depth <= max) this.#mark(base + i, byte, depth);
+      } else if (depth <= max) this.#mark(base + i, byte, depth); // `:` or `,`
+    }
+    this.#depth = depth;
+  }
+
+  /** The index of the quote that ends the string under way, from `from`; -1 when the piece ends first. */
+  #closingQuote(piece: Buffer, from: number): number {
+    let escaped = this.#escaped;
+    for (let i = from; i < piece.length; i++) {
+      const byte = piece[i] as number;
+      if (escaped) escaped = false;
+      else if (byte === BACKSLASH) escaped = true;
+      else if (byte === QUOTE) {
+        this.#escaped = false;
+        return i;
       }
     }
-    this.#offset = base + piece.length;
-    this.#depth = depth;
-    this.#inString = inString;
     this.#escaped = escaped;
+    return -1;
   }
 
   #mark(offset: number, byte: number, depth: number): void {
