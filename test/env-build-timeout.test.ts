@@ -8,7 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { envBuildFailed } from '../src/env/failure.js';
 import { PodkeeperError } from '../src/errors.js';
-import { fileTempDir, writeRecipe } from './fixtures/env/helpers.js';
+import { writeRecipe } from './fixtures/env/helpers.js';
 import { createManager, onCleanup, tempDir } from './helpers.js';
 
 /** A TCP server on 127.0.0.1 that takes connections and never writes a byte; returns its URL. */
@@ -43,7 +43,7 @@ describe('env build timeout', () => {
         UV_INDEX_URL: index,
         UV_DEFAULT_INDEX: index,
         UV_NO_CONFIG: '1',
-        UV_CACHE_DIR: fileTempDir('podkeeper-uv-cache-'),
+        UV_CACHE_DIR: tempDir('podkeeper-uv-cache-'),
         UV_HTTP_TIMEOUT: '120',
       },
     });

@@ -42,10 +42,13 @@ let cluster: RayCluster;
 let recipes: string;
 let wheelhouse: string;
 
+// Made while the file is collected, so that their afterAll runs (not from beforeAll: see fileTempDir).
+const root = fileTempDir('pk-ray-recipes-');
+const wheels = fileTempDir('pk-ray-wheels-');
+
 beforeAll(async () => {
   cluster = await startCluster();
-  const root = fileTempDir('pk-ray-recipes-');
-  wheelhouse = makeWheels(fileTempDir('pk-ray-wheels-'), [{ name: 'pk-alpha', version: '1.0.0' }]);
+  wheelhouse = makeWheels(wheels, [{ name: 'pk-alpha', version: '1.0.0' }]);
   const recipe = (name: string, source: string, fields: Record<string, unknown> = {}) => {
     mkdirSync(join(root, name));
     writeFileSync(join(root, name, 'pod.py'), source);
