@@ -18,17 +18,13 @@ import { RAW_MIN_BYTES, RawJson } from './raw-json.js';
 import { ShallowScanner, type Span, valueSpan } from './shallow-scan.js';
 
 const NULL = Buffer.from('null');
-const FRAMES_OPEN = Buffer.from('"$frames":[');
 
 /**
- * A line that says bytes follow it (`"$frames":[<digit>`, as writers write it): its value at
- * `rawPath` is kept as bytes whatever its size, so the frames are relayed without a copy.
+ * A short line that says bytes follow it (a non-empty `,"$frames":[…]}` at its end, where writers
+ * put it): its value at `rawPath` is kept as bytes, so the frames are relayed without a copy.
  */
-function carriesBytes(line: Buffer): boolean {
-  const at = line.lastIndexOf(FRAMES_OPEN);
-  if (at < 0) return false;
-  const next = line[at + FRAMES_OPEN.length] as number;
-  return next >= 0x30 && next <= 0x39;
+function carriesBytes(line: LineBytes): boolean {
+  return (framesTail(line)?.lengths.length ?? 0) > 0;
 }
 
 export type InvalidReason = 'json' | 'too-long' | 'utf8' | 'unrepresentable' | 'frames';
@@ -98,7 +94,7 @@ export class MessageReader {
   #onLine(line: LineBytes, scan: ShallowScanner | undefined): void {
     const around =
       this.#rawPath !== undefined &&
-      (scan !== undefined || (line.length >= RAW_MIN_BYTES ? this.#rawLast : carriesBytes(line.whole())));
+      (scan !== undefined || (line.length >= RAW_MIN_BYTES ? this.#rawLast : carriesBytes(line)));
     const decoded = (around && this.#decodeAroundRaw(line, scan)) || decodeLine(line.whole());
     if (!decoded.ok) {
       const text = decoded.text ?? line.slice(0, HEAD_BYTES).toString('utf8');
