@@ -10,6 +10,7 @@
 import type { Writable } from 'node:stream';
 import { PodkeeperError } from '../errors.js';
 import { type EncodedMessage, encodeMessage, type Frame, frameLength, type LineText } from './frames.js';
+import { tellWhenWritten } from './large-writes.js';
 
 /** Options of {@link MessageWriter}. */
 export interface MessageWriterOptions {
@@ -154,6 +155,7 @@ export class MessageWriter {
     for (const frame of frames) ok = this.#writeFrame(frame);
     this.#output.uncork();
     if (!ok) this.#blocked = true;
+    tellWhenWritten(this.#output, messageBytes(line, frames));
   }
 
   #flush = (): void => {
@@ -162,20 +164,25 @@ export class MessageWriter {
     const batch = this.#batch;
     this.#batch = '';
     if (!this.#output.write(batch)) this.#blocked = true;
+    tellWhenWritten(this.#output, batch.length);
   };
 
   #onDrain = (): void => {
     this.#blocked = false;
     if (this.#queue.length === 0) return;
     this.#output.cork(); // the queued lines leave in one writev
+    let bytes = 0;
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
-      this.#queuedLength -= queuedLength(queued);
+      const length = queuedLength(queued);
+      this.#queuedLength -= length;
+      bytes += length;
       this.#blocked = !this.#writeText(queued.line);
       for (const frame of queued.frames ?? []) this.#blocked = !this.#writeFrame(frame);
       queued.resolve?.();
       if (this.#blocked) break;
     }
     this.#output.uncork();
+    tellWhenWritten(this.#output, bytes);
     if (this.#ending && this.#queue.length === 0) this.#output.end();
   };
 
@@ -218,9 +225,14 @@ function withNewline(line: LineText): LineText {
 }
 
 function queuedLength(queued: QueuedSend): number {
+  return messageBytes(queued.line, queued.frames);
+}
+
+/** A message's size: its line's characters (bytes for pieces) and its frames' bytes. */
+function messageBytes(line: LineText, frames: Frame[] | undefined): number {
   let length = 0;
-  if (typeof queued.line === 'string') length = queued.line.length;
-  else for (const piece of queued.line) length += typeof piece === 'string' ? piece.length : piece.byteLength;
-  for (const frame of queued.frames ?? []) length += frameLength(frame);
+  if (typeof line === 'string') length = line.length;
+  else for (const piece of line) length += typeof piece === 'string' ? piece.length : piece.byteLength;
+  for (const frame of frames ?? []) length += frameLength(frame);
   return length;
 }
