@@ -52,6 +52,32 @@ class _ScannerContext:
     parse_constant = staticmethod(_reject_constant)
 
 
+class _PlainFloats(_ScannerContext):
+    """Floats parsed by the accelerator itself, with no call into Python per number: only for a text
+    in which no number literal can overflow (see `_no_overflow`)."""
+
+    parse_float = float
+
+
+# `_no_overflow` sees digits as "0", `e`/`E` as "e", signs as nothing, everything else as a space.
+_NUMBER_SHAPES = bytes(0x30 if 0x30 <= c <= 0x39 else 0x65 if c in (0x45, 0x65) else 0x20 for c in range(256))
+# A float literal beyond the largest double (~1.8e308) has a 3-digit exponent, or a 2-digit one
+# (at most 99) with an integer part of more than 308 - 99 digits.
+_LONG_INTEGER_PART = b"0" * 200
+# Lines at least this long skip the per-number check when `_no_overflow` allows (on shorter ones
+# the check costs more than it saves).
+_PLAIN_FLOATS_FROM = 64 * 1024
+
+
+def _no_overflow(data: bytes) -> bool:
+    """True when no number literal in `data` can be beyond the largest double: no `e` followed by
+    three digits (a sign between them allowed) and no run of 200 digits. Strings are not told apart,
+    so a string such as "e999" only sends the line down the checking path. ~3.5 ms for 3 MB of
+    JSON, where calling a Python function for each of its 65,536 floats cost ~8.5 ms."""
+    shapes = data.translate(_NUMBER_SHAPES, b"+-")
+    return b"e000" not in shapes and _LONG_INTEGER_PART not in shapes
+
+
 def _bytes_of(value: object) -> bytes | bytearray | memoryview | None:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return value
@@ -94,6 +120,8 @@ def _accelerated() -> tuple[Callable[[object], str], Callable[[str, int], tuple[
     probe = {"a": [1, 2.5, "\u00e9\n", None, True], "b": {}}
     if encode(probe) != '{"a":[1,2.5,"\u00e9\\n",null,true],"b":{}}' or scan(encode(probe), 0)[0] != probe:
         raise ImportError("unexpected _json behaviour")
+    global _scan_plain_floats
+    _scan_plain_floats = make_scanner(_PlainFloats())
 
     def encode_framed(value: object, frames: list) -> str:
         default = _framing_default(frames)
@@ -111,6 +139,10 @@ def _encode_framed(value: object, frames: list) -> str:
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     encoder.default = _framing_default(frames)
     return encoder.encode(value)
+
+
+# The accelerator's scanner with `_PlainFloats` (set by `_accelerated`; None without it).
+_scan_plain_floats: Callable[[str, int], tuple[object, int]] | None = None
 
 
 def _portable() -> tuple[Callable[[object], str], Callable[[str, int], tuple[object, int]]]:
@@ -201,8 +233,11 @@ def loads(data: bytes | str) -> object:
 
 def _loads(data: bytes | str) -> object:
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    scan = _scan
+    if _scan_plain_floats is not None and len(data) >= _PLAIN_FLOATS_FROM and isinstance(data, bytes):
+        scan = _scan_plain_floats if _no_overflow(data) else _scan
     try:  # the usual line: a value from the first character, then at most its newline
-        value, end = _scan(text, 0)
+        value, end = scan(text, 0)
         if end == len(text) or text[end:] == "\n":
             return value
     except (StopIteration, ValueError, SystemError):

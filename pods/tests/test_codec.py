@@ -62,3 +62,42 @@ def test_circular_reference_is_an_error() -> None:
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular"):
         codec.dumps(loop)
+
+
+# A long line decodes its floats without a Python call per number when no literal can overflow
+# (codec._no_overflow); these hold it to the same answers as the careful path.
+PADDING = "p" * codec._PLAIN_FLOATS_FROM
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["1e400", "-1E+999", "1" + "0" * 250 + "e99", "1" + "0" * 400 + ".5", "9" * 310 + ".0"],
+)
+def test_a_long_line_refuses_a_float_beyond_the_largest_double(literal: str) -> None:
+    line = f'{{"x":{literal},"p":"{PADDING}"}}\n'.encode()
+    with pytest.raises(ValueError, match="too large to represent"):
+        codec.loads(line)
+
+
+def test_a_long_line_of_floats_decodes_as_the_json_module_does() -> None:
+    floats = [0.125, -2.5e-7, 1.7976931348623157e308, -22500000000.0, 3.14159, 5e-324, 1e22]
+    value = {"items": [{"f": f, "n": i, "s": "e999 1e400"} for i, f in enumerate(floats * 2000)]}
+    line = (json.dumps(value, separators=(",", ":")) + "\n").encode()
+    assert len(line) >= codec._PLAIN_FLOATS_FROM
+    assert codec.loads(line) == json.loads(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "overflow_possible"),
+    [
+        ('{"a":0.125,"b":-12345,"c":1e22,"d":2.5e-07}', False),
+        ('{"a":1e400}', True),
+        ('{"a":1E+308}', True),  # 308 is not beyond, but any 3-digit exponent takes the careful path
+        ('{"a":1e-400}', True),  # nor is this (it is 0): the same
+        ('{"s":"see e999"}', True),  # inside a string: only the careful path, never a wrong answer
+        ('{"a":' + "1" * 200 + "}", True),
+        ('{"a":' + "1" * 199 + "e99}", False),  # 10^297: within range
+    ],
+)
+def test_what_the_fast_check_lets_through(text: str, overflow_possible: bool) -> None:
+    assert codec._no_overflow(text.encode()) is not overflow_possible
