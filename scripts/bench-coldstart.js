@@ -19,10 +19,12 @@
  * loaded and warmed up in the zygote). PyTorch from PyPI is gigabytes, and so is the env's copy.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PodManager } from '../dist/index.js';
 
 const TORCH = process.env.BENCH_PRELOAD === 'torch';
@@ -99,6 +101,43 @@ function smaps(pid) {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
   const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
   return { private: field('Private_Clean') + field('Private_Dirty'), rss: field('Rss') };
+}
+
+/**
+ * The floor of a forked process: the private memory of a child forked from an interpreter that
+ * imported what the zygote preloads (and froze it for the collector, as the zygote does), then ran
+ * nothing but a blocking read. Every process of a forked pod pays at least this much: the fork's own
+ * copy-on-write faults (CPython 3.11 writes a reference count into every object it touches, the
+ * after-fork hooks, a stack). kB.
+ */
+async function idleForkFloor(python) {
+  const code = `
+import gc, os, sys
+${MODULES.map((name) => `import ${name}`).join('\n')}
+gc.freeze()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)
+    os._exit(0)
+print(pid, flush=True)
+sys.stdin.read()
+os.write(w, b"x")
+os.waitpid(pid, 0)
+`;
+  const parent = spawn(python, ['-c', code], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = await once(parent.stdout, 'data');
+  const child = Number(String(line).trim());
+  // measured once the child sleeps (state S): in its read, done with what the fork made it touch
+  while (!readFileSync(`/proc/${child}/stat`, 'latin1').includes(') S ')) await sleep(5);
+  const { private: floor } = smaps(child);
+  parent.stdin.end();
+  await once(parent, 'exit');
+  return floor;
 }
 
 function parentOf(pid) {
@@ -215,6 +254,7 @@ try {
     memory.forked.push(await podMemory(forking));
   }
   const zygoteMemory = smaps(zygote);
+  const floor = await idleForkFloor(python.compiled);
   await Promise.all([normal.close(), old.close(), forking.close()]);
 
   const m = Object.fromEntries(Object.entries(times).map(([key, values]) => [key, median(values)]));
@@ -243,6 +283,11 @@ try {
     `\nprivate MB per process: normal pod ${memory.normal[0].byProcess.join(' + ')} (runner, guardian); ` +
       `forked pod ${memory.forked[0].byProcess.join(' + ')} (runner, its guardian: no process of the daemon's own); ` +
       `the zygote itself: private ${(zygoteMemory.private / 1024).toFixed(1)} MB, RSS ${(zygoteMemory.rss / 1024).toFixed(1)} MB (counted once, not per pod)`,
+  );
+  console.log(
+    `a process forked from an interpreter with ${MODULES.join(' + ')} imported, running nothing: ` +
+      `private ${(floor / 1024).toFixed(1)} MB; a forked pod has two processes (runner, guardian), so its floor is ` +
+      `${((2 * floor) / 1024).toFixed(1)} MB, ${((200 * floor) / 1024 / pm.normal).toFixed(1)} % of a normal pod`,
   );
   const [runnerPages, guardianPages] = memory.forked[0].mappings;
   console.log(`forked runner's private MB by mapping: ${describeMappings(runnerPages)}`);
