@@ -10,3 +10,13 @@ export const PODS_DIR = join(PACKAGE_ROOT, 'pods');
 
 /** Built-in recipes, available with no install. */
 export const BUILTIN_RECIPES_DIR = join(PACKAGE_ROOT, 'recipes');
+
+/**
+ * `python -c` code that runs `statement` without the working directory on `sys.path`. Pods start in
+ * their recipe's folder, and `-c` puts that folder first on `sys.path`, where a `podkeeper_pod` of
+ * the recipe's own (a vendored old copy, say) would be imported instead of the runner. The runner
+ * puts the recipe's folder on `sys.path` itself once its own modules are loaded (loader.py).
+ */
+export function pythonBootstrap(statement: string): string {
+  return `import sys\nif sys.path[:1] == [""]: del sys.path[0]\n${statement}`;
+}

@@ -4,6 +4,7 @@
  * descendant behind, in its own session and process group.
  */
 import type { Environments } from '../env/envs.js';
+import { pythonBootstrap } from '../paths.js';
 import { type PodProcess, spawnPodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import type { Launcher, PodStart, Prepared } from './types.js';
@@ -13,7 +14,7 @@ import type { Launcher, PodStart, Prepared } from './types.js';
  * as much as half of a bare interpreter's start in a venv (measured: ready 13.5 ms with `-m`,
  * 10.7 ms with `-c`, against 8.1 ms for `python -c 'print(1)'`).
  */
-export const RUNNER_BOOTSTRAP = 'from podkeeper_pod.guardian import run; run()';
+export const RUNNER_BOOTSTRAP = pythonBootstrap('from podkeeper_pod.guardian import run; run()');
 
 export class LocalLauncher implements Launcher {
   readonly name = 'local';

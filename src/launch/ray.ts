@@ -12,7 +12,7 @@
  */
 import { delimiter } from 'node:path';
 import type { Logger } from 'pino';
-import { PODS_DIR } from '../paths.js';
+import { PODS_DIR, pythonBootstrap } from '../paths.js';
 import type { PodProcess } from '../pod/spawn.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
 import { spawnBridge } from './bridge-process.js';
@@ -20,7 +20,7 @@ import type { RayLauncherConfig } from './config.js';
 import { rayToolPython } from './ray-tool-env.js';
 import type { Launcher, PodStart, Prepared } from './types.js';
 
-const BRIDGE_BOOTSTRAP = 'from podkeeper_ray.bridge import main; main()';
+const BRIDGE_BOOTSTRAP = pythonBootstrap('from podkeeper_ray.bridge import main; main()');
 
 /** Of the daemon's environment, what the bridge (a Ray driver) may need: never a secret. */
 const BRIDGE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];

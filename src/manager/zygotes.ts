@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import type { PreparedEnv } from '../env/envs.js';
 import { ForkedSpare } from '../launch/forked-spare.js';
 import type { Prepared } from '../launch/types.js';
+import { pythonBootstrap } from '../paths.js';
 import { spawnPodProcess } from '../pod/spawn.js';
 import { terminateGroup } from '../pod/terminate.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
@@ -31,7 +32,7 @@ import { keyOf, type Launch, type PodSpec, type Zygote, type ZygoteDeps } from '
 
 export type { Launch, LaunchOutcome, PodSpec, ZygoteDeps } from './zygote-types.js';
 
-const ZYGOTE_BOOTSTRAP = 'from podkeeper_pod.zygote import run; run()';
+const ZYGOTE_BOOTSTRAP = pythonBootstrap('from podkeeper_pod.zygote import run; run()');
 /** How long a zygote that failed to start, or was stopped for room, is not started again. */
 const PAUSE_MS = 30_000;
 const STOP_GRACE_MS = 2000;
