@@ -96,25 +96,25 @@ function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
 
 /**
  * The pod's `ready` names another pod-protocol version: its runner (`podkeeper_pod`) is not this
- * podkeeper's. A pod imports the copy the daemon puts on its PYTHONPATH, unless one in the recipe's
- * folder (its working directory, first on `sys.path`) shadows it; a pod started by a command
- * launcher on another machine or in a container imports the copy installed there.
+ * podkeeper's. A local pod imports the copy the daemon puts first on its PYTHONPATH (never one in
+ * the recipe's folder: see pythonBootstrap), unless something ahead of it on `sys.path` holds another
+ * (a wrapper that sets PYTHONPATH itself); a pod started by a command launcher on another machine or
+ * in a container imports the copy installed there.
  */
 export function protocolMismatch(theirs: unknown, where: Where): PodkeeperError {
   const runner = join(PODS_DIR, 'podkeeper_pod');
   const named =
     theirs === null ? 'names no pod-protocol version' : `speaks pod protocol ${JSON.stringify(theirs)}`;
-  const remote =
+  const whence =
     where.locality === 'remote'
-      ? ` A pod on another machine or in a container (launcher "${where.launcher}") imports the runner ` +
+      ? `A pod on another machine or in a container (launcher "${where.launcher}") imports the runner ` +
         `installed there: give it this podkeeper's (${runner}), or run the same podkeeper version there.`
-      : '';
+      : `The daemon puts its own (${runner}) first on the pod's PYTHONPATH: something ahead of it on ` +
+        '`sys.path` (a wrapper that sets PYTHONPATH itself, a `.pth` file) holds another copy.';
   return new PodkeeperError(
     'PROTOCOL_MISMATCH',
     `its runner ${named}, and this podkeeper speaks ${POD_PROTOCOL_VERSION}: the runner (the Python ` +
-      `package \`podkeeper_pod\`) comes from another podkeeper version. The daemon puts its own (${runner}) ` +
-      "on the pod's PYTHONPATH, but a `podkeeper_pod` folder in the recipe's folder comes first and " +
-      `shadows it: remove that copy from the recipe.${remote}`,
+      `package \`podkeeper_pod\`) comes from another podkeeper version. ${whence}`,
     { details: { protocol: theirs, expected: POD_PROTOCOL_VERSION, launcher: where.launcher } },
   );
 }
