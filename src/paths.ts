@@ -18,5 +18,6 @@ export const BUILTIN_RECIPES_DIR = join(PACKAGE_ROOT, 'recipes');
  * puts the recipe's folder on `sys.path` itself once its own modules are loaded (loader.py).
  */
 export function pythonBootstrap(statement: string): string {
-  return `import sys\nif sys.path[:1] == [""]: del sys.path[0]\n${statement}`;
+  // One line (a wrapper may log or quote it): `and` stands for an `if`.
+  return `import sys; sys.path[:1] == [""] and sys.path.pop(0); ${statement}`;
 }
