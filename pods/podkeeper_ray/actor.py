@@ -22,7 +22,9 @@ import sys
 import threading
 import time
 
-RUNNER_BOOTSTRAP = "from podkeeper_pod.guardian import run; run()"
+# As the daemon's (src/paths.ts pythonBootstrap): `-c` puts the working directory, the recipe's
+# folder, first on sys.path, where a `podkeeper_pod` of the recipe's own would stand in for the runner.
+RUNNER_BOOTSTRAP = 'import sys; sys.path[:1] == [""] and sys.path.pop(0); from podkeeper_pod.guardian import run; run()'
 RAYLET_WATCH_SECONDS = 0.5
 READ_CHUNK = 1 << 16
 MAX_BATCH = 4 << 20  # bytes one read() returns at most: a long answer is relayed in several
