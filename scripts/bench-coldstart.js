@@ -123,21 +123,28 @@ if pid == 0:
     os._exit(0)
 print(pid, flush=True)
 sys.stdin.read()
-os.write(w, b"x")
-os.waitpid(pid, 0)
 `;
   const parent = spawn(python, ['-c', code], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const [line] = await once(parent.stdout, 'data');
-  const child = Number(String(line).trim());
-  // measured once the child sleeps (state S): in its read, done with what the fork made it touch
-  while (!readFileSync(`/proc/${child}/stat`, 'latin1').includes(') S ')) await sleep(5);
-  const { private: floor } = smaps(child);
-  parent.stdin.end();
-  await once(parent, 'exit');
-  return floor;
+  try {
+    let out = '';
+    parent.stdout.setEncoding('utf8');
+    while (!out.includes('\n')) out += (await once(parent.stdout, 'data'))[0];
+    const child = Number(out.trim());
+    // measured once the child sleeps (state S): in its read, done with what the fork made it touch
+    const deadline = performance.now() + 10_000;
+    while (!readFileSync(`/proc/${child}/stat`, 'latin1').includes(') S ')) {
+      if (performance.now() > deadline)
+        throw new Error(`the forked child ${child} never blocked in its read`);
+      await sleep(5);
+    }
+    return smaps(child).private;
+  } finally {
+    parent.kill('SIGKILL'); // its forked child reads end of file from the pipe then, and exits
+    await once(parent, 'exit');
+  }
 }
 
 function parentOf(pid) {

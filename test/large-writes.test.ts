@@ -6,10 +6,12 @@
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startMemoryReclaim } from '../src/daemon/memory-reclaim.js';
 import { LARGE_WRITE_BYTES, onLargeWrites } from '../src/transport/large-writes.js';
 import { MessageWriter } from '../src/transport/message-writer.js';
 import { tempDir } from './helpers.js';
@@ -107,15 +109,36 @@ describe('large writes', () => {
     expect(await freed).toBe(true);
   });
 
-  it('are told once written, and small ones never', async () => {
-    const { writer } = await socketPair();
+  it('are told once written, not before, and small ones never', async () => {
+    const { writer, reader } = await socketPair();
     const heard: number[] = [];
     stops.push(onLargeWrites((bytes) => heard.push(bytes)));
+    reader.pause(); // the socket fills: the big message is not written until the reader reads
     void writer.send({ id: 1, payload: new Uint8Array(LARGE_WRITE_BYTES / 2) });
-    void writer.send({ id: 2, payload: new Uint8Array(2 * MIB) });
+    void writer.send({ id: 2, payload: new Uint8Array(8 * MIB) });
+    while (!writer.blocked) await turn();
+    expect(heard).toEqual([]);
+    reader.resume();
     while (heard.length === 0) await turn();
     expect(heard).toHaveLength(1);
-    expect(heard[0]).toBeGreaterThanOrEqual(2 * MIB);
-    expect(heard[0]).toBeLessThan(2 * MIB + 200); // the frame and its announcing line
+    expect(heard[0]).toBeGreaterThanOrEqual(8 * MIB);
+    expect(heard[0]).toBeLessThan(8 * MIB + 200); // the frame and its announcing line
+  });
+
+  it("make the daemon's reclaim run a major GC once written", async () => {
+    const { writer } = await socketPair();
+    const majors: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const { detail } = entry as PerformanceEntry & { detail?: { kind?: number } };
+        if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(entry.startTime);
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    stops.push(() => observer.disconnect());
+    stops.push(startMemoryReclaim({ everyMs: 3_600_000, collectAfterBytes: 4 * MIB }));
+    const before = performance.now();
+    void writer.send({ id: 1, payload: new Uint8Array(8 * MIB) });
+    while (!majors.some((at) => at >= before)) await turn();
   });
 });

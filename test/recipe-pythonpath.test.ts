@@ -63,9 +63,12 @@ describe("a recipe's PYTHONPATH", () => {
     }
     for (const zygotes of [false, true]) {
       const manager = createManager({ recipePath: [root], zygotes });
-      if (zygotes) expect(await manager.startZygote('carries-a-runner')).toBeDefined();
-      expect(await manager.call('carries-a-runner', {})).toEqual({ helper: "the recipe's own module" });
-      await manager.close();
+      try {
+        if (zygotes) expect(await manager.startZygote('carries-a-runner')).toBeDefined();
+        expect(await manager.call('carries-a-runner', {})).toEqual({ helper: "the recipe's own module" });
+      } finally {
+        await manager.close();
+      }
     }
   });
 });

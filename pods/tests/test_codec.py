@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -79,11 +80,23 @@ def test_a_long_line_refuses_a_float_beyond_the_largest_double(literal: str) -> 
         codec.loads(line)
 
 
-def test_a_long_line_of_floats_decodes_as_the_json_module_does() -> None:
-    floats = [0.125, -2.5e-7, 1.7976931348623157e308, -22500000000.0, 3.14159, 5e-324, 1e22]
+def test_a_long_line_of_floats_takes_the_fast_path_and_decodes_as_the_json_module_does() -> None:
+    floats = [0.125, -2.5e-07, -0.0, 1e22, 1e5, -22500000000.0, 3.14159, 1.7976931348623157e-30]
+    value = {"items": [{"f": f, "n": i, "s": "a string"} for i, f in enumerate(floats * 1000)]}
+    line = (json.dumps(value, separators=(",", ":")) + "\n").encode().replace(b"1e+22", b"1E22")
+    assert len(line) >= codec._PLAIN_FLOATS_FROM
+    assert codec._no_overflow(line)  # the fast path: these assertions hold it, not the careful one
+    decoded = codec.loads(line)
+    assert decoded == json.loads(line)
+    assert [math.copysign(1, item["f"]) for item in decoded["items"][:8]] == [1, -1, -1, 1, 1, -1, 1, 1]
+
+
+def test_a_long_line_that_may_overflow_decodes_as_the_json_module_does() -> None:
+    floats = [0.125, 1.7976931348623157e308, 5e-324, 1e22]
     value = {"items": [{"f": f, "n": i, "s": "e999 1e400"} for i, f in enumerate(floats * 2000)]}
     line = (json.dumps(value, separators=(",", ":")) + "\n").encode()
     assert len(line) >= codec._PLAIN_FLOATS_FROM
+    assert not codec._no_overflow(line)  # the careful path
     assert codec.loads(line) == json.loads(line)
 
 

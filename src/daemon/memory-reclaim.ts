@@ -9,10 +9,11 @@
  *
  * The GC pauses the daemon for tens of milliseconds, which is why it waits for a quiet period.
  *
- * And once a payload of `collectAfterBytes` or more is written (to a pod or a client), an ordinary
- * major GC at once: its buffers are garbage then (large-writes.ts), and collected they are reused for
- * the answer that comes next, where V8 would collect them only after ~64 MB more external memory
- * (measured: a 100 MB round trip raised the RSS by 94–124 MB without it, 52–56 MB with it).
+ * And once a write of `collectAfterBytes` or more is done (a payload to a pod or a client), an
+ * ordinary major GC at once: its buffers are garbage then (large-writes.ts), and collected they are
+ * reused for the answer that comes next, where V8 would collect them only after ~64 MB more external
+ * memory (measured: a 100 MB round trip raised the RSS by 94–124 MB without it, 52–56 MB with it).
+ * Rate-limited: see collectAfterLargeWrites.
  */
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -26,7 +27,7 @@ export interface ReclaimOptions {
   slackBytes?: number;
   /** Event-loop utilization over the last period at or under which the daemon counts as quiet. @default 0.05 */
   maxBusy?: number;
-  /** Bytes of one written payload after which its memory is collected at once. @default 32 MiB */
+  /** Bytes of a write (a message, or those queued behind a full pipe) after which they are collected at once. @default 32 MiB */
   collectAfterBytes?: number;
   /** Told after each reclaim: RSS before and after (bytes), and how long the GC paused (ms). */
   onReclaim?: (facts: { rssBefore: number; rssAfter: number; pauseMs: number }) => void;
@@ -95,18 +96,37 @@ export function startMemoryReclaim(options: ReclaimOptions = {}): () => void {
     last = performance.eventLoopUtilization(); // the GC itself is not load
   }, settings.everyMs);
   timer.unref();
-  const collectAfterBytes = options.collectAfterBytes ?? RECLAIM_DEFAULTS.collectAfterBytes;
-  let collecting = false;
-  const stopListening = onLargeWrites((bytes) => {
-    if (bytes < collectAfterBytes || collecting) return;
-    collecting = true;
-    setImmediate(() => {
-      collecting = false;
-      collect({ type: 'major', execution: 'sync' });
-    }); // not in the write's callback: Node still holds the write then
-  });
+  const stopListening = collectAfterLargeWrites(
+    collect,
+    options.collectAfterBytes ?? RECLAIM_DEFAULTS.collectAfterBytes,
+  );
   return () => {
     clearInterval(timer);
     stopListening();
   };
+}
+
+/** The share of the daemon's time that the GCs after large writes may take, at most. */
+const LARGE_WRITE_GC_SHARE = 0.1;
+
+/**
+ * An ordinary major GC once a write of `minBytes` or more is done (large-writes.ts), in the turn
+ * after the one that heard of it (Node still holds the write then). A stream of big payloads gets
+ * one only as often as its pauses stay within {@link LARGE_WRITE_GC_SHARE} of the time: a GC that
+ * paused 30 ms allows the next 300 ms later (its cost grows with the heap: measured 20–35 ms on the
+ * daemon's, ~40 ms with 50 MB of live objects).
+ */
+function collectAfterLargeWrites(collect: Collect, minBytes: number): () => void {
+  let scheduled = false;
+  let notBefore = 0;
+  return onLargeWrites((bytes) => {
+    if (bytes < minBytes || scheduled || performance.now() < notBefore) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      const started = performance.now();
+      collect({ type: 'major', execution: 'sync' });
+      notBefore = started + (performance.now() - started) / LARGE_WRITE_GC_SHARE;
+    });
+  });
 }
