@@ -62,26 +62,6 @@ describe('a pod whose runner speaks another pod-protocol version', () => {
     expect(await manager.list()).toEqual([]);
   });
 
-  it('is not started again: every start would end the same way (an explicit start tries at once)', async () => {
-    const { recipes, launchers, placement } = withOldRunner('local');
-    const manager = createManager({ recipePath: [recipes], launchers, placement });
-    const events = recordEvents(manager);
-    const spawns = () => events.filter((event) => event.event === 'pod.spawned').length;
-    await expect(manager.call('old-runner', {})).rejects.toMatchObject({ code: 'PROTOCOL_MISMATCH' });
-    expect(spawns()).toBe(1);
-    const again = await manager.call('old-runner', {}).catch((e: unknown) => e);
-    expect(again).toMatchObject({
-      code: 'PROTOCOL_MISMATCH',
-      details: { protocol: 1, expected: 2, recipe: 'old-runner', crashes: 1 },
-    });
-    expect((again as Error).message).toMatch(/is not started again for \d+ s/);
-    expect(spawns()).toBe(1); // refused from the fatal state: no second pod
-    const [status] = manager.fatalRecipes();
-    expect(status).toMatchObject({ recipe: 'old-runner', crashes: 1 });
-    await expect(manager.start('old-runner')).rejects.toMatchObject({ code: 'PROTOCOL_MISMATCH' });
-    expect(spawns()).toBe(2);
-  });
-
   it('reaches a client of the daemon with its code and facts', async () => {
     const { recipes, launchers, placement } = withOldRunner('remote');
     const daemon = await startDaemon({

@@ -10,8 +10,6 @@
  *   clears the count of earlier failures to start. Killed so while still loading, it counts only
  *   when no pod of the recipe has ever reached ready (then it may be the recipe, e.g. OOM at load).
  * - A process that could not be spawned at all (SPAWN_FAILED) waits the first backoff, never fatal.
- * - A runner of another podkeeper version (PROTOCOL_MISMATCH) makes the recipe fatal at once: every
- *   start would end the same way.
  * - A remote pod's infrastructure is not the recipe either: a lost node (REMOTE_LOST) restarts at
  *   once, no node with the resources in time (NO_CAPACITY) or a cluster out of reach
  *   (REMOTE_UNAVAILABLE) waits the first backoff; none of them counts toward fatal.
@@ -148,11 +146,6 @@ export class RestartPolicy {
       this.#notBefore = code === 'REMOTE_LOST' ? 0 : now + this.#options.backoffBaseMs;
       return 'restartable';
     }
-    if (code === 'PROTOCOL_MISMATCH') {
-      // Another podkeeper's runner answered: every start would end the same way. Fatal at once.
-      this.#unstable += 1;
-      return this.#fatal(now);
-    }
     const fromOutside = (signal !== null && EXTERNAL_SIGNALS.has(signal)) || exitCode === 0;
     if (reason === 'crashed' && fromOutside && wasReady) {
       // It reached ready: the recipe can start. Earlier failures to start are forgiven too.
@@ -175,11 +168,6 @@ export class RestartPolicy {
     const exponent = Math.max(0, this.#unstable - 1);
     this.#notBefore = now + Math.min(backoffCapMs, backoffBaseMs * backoffFactor ** exponent);
     if (this.#unstable < this.#options.maxUnstable) return 'restartable';
-    return this.#fatal(now);
-  }
-
-  /** The recipe becomes fatal at `now`, for a cool-down that doubles at each fatal in a row. */
-  #fatal(now: number): 'fatal' {
     this.#fatals += 1;
     const { fatalCooldownMs, fatalCooldownCapMs } = this.#options;
     this.#fatalUntil = now + Math.min(fatalCooldownCapMs, fatalCooldownMs * 2 ** (this.#fatals - 1));

@@ -268,8 +268,7 @@ export class Supervisor {
     if (reason !== 'stopped') this.#lastCrashed = true;
     else if (this.#pods.size === 0) this.#lastCrashed = false;
     if (this.#policy.record(endedPod(exit), now) === 'fatal') {
-      const retryInMs = this.#policy.fatalLeftMs(now);
-      this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, retryInMs, exit.error);
+      this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
     }
     this.#deps.onExit(this, exit, this.fatal);
     if (this.#deps.isClosing()) return;

@@ -119,38 +119,21 @@ export function protocolMismatch(theirs: unknown, where: Where): PodkeeperError 
   );
 }
 
-/**
- * A recipe not started again for a while: it crashed `crashes` times in a row soon after starting,
- * or (`cause` PROTOCOL_MISMATCH) its runner is another podkeeper version's, so every start would
- * end the same way: calls then fail with that code and its explanation.
- */
 export function podFatal(
   recipe: string,
   crashes: number,
   last: PodExitFacts | undefined,
   retryInMs: number,
-  cause?: PodkeeperError,
 ): PodkeeperError {
-  const retry =
-    `for ${Math.ceil(retryInMs / 1000)} s; then the next call tries it again. Fix the cause, and run ` +
-    `\`podkeeper start ${recipe}\` to try again at once.`;
-  const details = { recipe, crashes, last, retryInMs };
-  if (cause?.code === 'PROTOCOL_MISMATCH') {
-    return new PodkeeperError(
-      'PROTOCOL_MISMATCH',
-      `${cause.message} Recipe "${recipe}" is not started again ${retry}`,
-      {
-        details: { ...cause.details, ...details },
-      },
-    );
-  }
   return new PodkeeperError(
     'POD_FATAL',
     withTail(
-      `Recipe "${recipe}" crashed ${crashes} times in a row soon after starting and is not restarted ${retry}`,
+      `Recipe "${recipe}" crashed ${crashes} times in a row soon after starting and is not restarted ` +
+        `for ${Math.ceil(retryInMs / 1000)} s; then the next call tries it again. Fix the cause, and run ` +
+        `\`podkeeper start ${recipe}\` to try again at once.`,
       last?.stderrTail ?? [],
     ),
-    { details },
+    { details: { recipe, crashes, last, retryInMs } },
   );
 }
 

@@ -33,17 +33,6 @@ describe('RestartPolicy', () => {
   afterEach(() => vi.useRealTimers());
   const now = () => Date.now();
 
-  it('is fatal at once when the runner is another podkeeper version: every start would end so', () => {
-    const p = policy();
-    const mismatch: EndedPod = { ...crashAtStart, exitCode: null, code: 'PROTOCOL_MISMATCH' };
-    expect(p.record(mismatch, now())).toBe('fatal');
-    expect(p.fatalLeftMs(now())).toBe(30_000);
-    vi.advanceTimersByTime(30_000);
-    expect(p.endCooldown(now())).toBe(true);
-    expect(p.record(mismatch, now())).toBe('fatal'); // the next try: fatal again, for longer
-    expect(p.fatalLeftMs(now())).toBe(60_000);
-  });
-
   it('backs off base × factorⁿ after crashes at start, and is fatal after maxUnstable', () => {
     const p = policy();
     expect(p.record(crashAtStart, now())).toBe('restartable');
