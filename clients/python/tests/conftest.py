@@ -8,6 +8,7 @@ stopped (SIGTERM, then SIGKILL to its process group) and its home removed at the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -49,17 +50,23 @@ def _accepts(path: str) -> bool:
         return True
 
 
-def _old_runner_recipe(root: Path) -> None:
-    """`old-runner`: a recipe carrying a copy of the runner that speaks pod protocol 1 (another
-    podkeeper version's), which shadows the daemon's own: its pod fails with PROTOCOL_MISMATCH."""
-    recipe = root / "old-runner"
-    shutil.copytree(RUNNER, recipe / "podkeeper_pod", ignore=shutil.ignore_patterns("__pycache__"))
-    protocol = recipe / "podkeeper_pod" / "protocol.py"
+def _old_runner_recipe(root: Path, home: Path, lib: Path) -> None:
+    """`old-runner`: a recipe whose pod imports a copy of the runner that speaks pod protocol 1
+    (another podkeeper version's) from `lib`, which a launcher's wrapper (`env PYTHONPATH=…`, as a
+    container or another host with another podkeeper has) puts ahead of the daemon's own: its pod
+    fails with PROTOCOL_MISMATCH. (A copy in the recipe's own folder is never imported.)"""
+    shutil.copytree(RUNNER, lib / "podkeeper_pod", ignore=shutil.ignore_patterns("__pycache__"))
+    protocol = lib / "podkeeper_pod" / "protocol.py"
     source = protocol.read_text()
     assert "PROTOCOL_VERSION = 2\n" in source
     protocol.write_text(source.replace("PROTOCOL_VERSION = 2\n", "PROTOCOL_VERSION = 1\n"))
+    recipe = root / "old-runner"
+    recipe.mkdir(parents=True)
     (recipe / "recipe.json").write_text('{"name": "old-runner", "capability": "old-runner", "entry": "pod.py"}')
     (recipe / "pod.py").write_text("def process(payload, ctx):\n    return payload\n")
+    launcher = {"kind": "command", "argv": ["env", f"PYTHONPATH={lib}"], "locality": "local"}
+    config = {"launchers": {"wrapped": launcher}, "placement": {"old-runner": "wrapped"}}
+    (home / "config.json").write_text(json.dumps(config))
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +85,7 @@ def daemon():
     home, wheels, cache = base / "home", base / "wheels", base / "uv-cache"
     home.mkdir(mode=0o700)  # a home podkeeper did not create must be private already
     subprocess.run([sys.executable, str(MAKE_WHEELHOUSE), str(wheels)], check=True, capture_output=True)
-    _old_runner_recipe(base / "recipes")
+    _old_runner_recipe(base / "recipes", home, base / "old-runner-lib")
     env = {k: v for k, v in os.environ.items() if k not in ("PODKEEPER_HOME", "PODKEEPER_SOCKET")}
     env.update(
         PODKEEPER_ENV_MODE="venv",
