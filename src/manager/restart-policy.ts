@@ -184,6 +184,11 @@ export class RestartPolicy {
     return Math.max(0, this.#notBefore - now);
   }
 
+  /** True from a fatal verdict until its cool-down is ended (endCooldown) or forgiven (a stable run, reset). */
+  get isFatal(): boolean {
+    return this.#fatalUntil !== 0;
+  }
+
   /** Milliseconds left in the current fatal state (0 when it is over, or there is none). */
   fatalLeftMs(now: number): number {
     return this.#fatalUntil === 0 ? 0 : Math.max(0, this.#fatalUntil - now);

@@ -269,6 +269,8 @@ export class Supervisor {
     else if (this.#pods.size === 0) this.#lastCrashed = false;
     if (this.#policy.record(endedPod(exit), now) === 'fatal') {
       this.fatal = podFatal(this.name, this.#policy.unstableCrashes, facts, this.#policy.fatalLeftMs(now));
+    } else if (this.fatal && !this.#policy.isFatal) {
+      this.fatal = undefined; // a stable run (a replica that ran, stopped) forgave it: the recipe starts
     }
     this.#deps.onExit(this, exit, this.fatal);
     if (this.#deps.isClosing()) return;
