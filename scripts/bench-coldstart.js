@@ -131,7 +131,10 @@ sys.stdin.read()
   try {
     let out = '';
     parent.stdout.setEncoding('utf8');
-    while (!out.includes('\n')) out += (await once(parent.stdout, 'data'))[0];
+    const died = once(parent, 'exit').then(([code]) => {
+      throw new Error(`the floor's interpreter exited (${code}) before it forked`);
+    });
+    while (!out.includes('\n')) out += (await Promise.race([once(parent.stdout, 'data'), died]))[0];
     const child = Number(out.trim());
     // measured once the child sleeps (state S): in its read, done with what the fork made it touch
     const deadline = performance.now() + 10_000;
@@ -142,8 +145,11 @@ sys.stdin.read()
     }
     return smaps(child).private;
   } finally {
-    parent.kill('SIGKILL'); // its forked child reads end of file from the pipe then, and exits
-    await once(parent, 'exit');
+    if (parent.exitCode === null && parent.signalCode === null) {
+      const exited = once(parent, 'exit');
+      parent.kill('SIGKILL'); // its forked child reads end of file from the pipe then, and exits
+      await exited;
+    }
   }
 }
 

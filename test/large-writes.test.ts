@@ -139,6 +139,10 @@ describe('large writes', () => {
     stops.push(startMemoryReclaim({ everyMs: 3_600_000, collectAfterBytes: 4 * MIB }));
     const before = performance.now();
     void writer.send({ id: 1, payload: new Uint8Array(8 * MIB) });
-    while (!majors.some((at) => at >= before)) await turn();
+    const deadline = Date.now() + 10_000;
+    while (!majors.some((at) => at >= before)) {
+      if (Date.now() > deadline) throw new Error('no major GC within 10 s of the large write');
+      await turn();
+    }
   });
 });

@@ -63,7 +63,7 @@ export function shouldReclaim(
   return sample.rss - sample.settledRss >= options.slackBytes && sample.busy <= options.maxBusy;
 }
 
-type Collect = (options: { type: 'major'; execution: 'sync'; flavor?: 'last-resort' }) => void;
+export type Collect = (options: { type: 'major'; execution: 'sync'; flavor?: 'last-resort' }) => void;
 
 /** V8's `gc`, without `--expose-gc` on the command line. */
 function exposeGc(): Collect {
@@ -116,17 +116,21 @@ const LARGE_WRITE_GC_SHARE = 0.1;
  * paused 30 ms allows the next 300 ms later (its cost grows with the heap: measured 20–35 ms on the
  * daemon's, ~40 ms with 50 MB of live objects).
  */
-function collectAfterLargeWrites(collect: Collect, minBytes: number): () => void {
+export function collectAfterLargeWrites(
+  collect: Collect,
+  minBytes: number,
+  now: () => number = () => performance.now(),
+): () => void {
   let scheduled = false;
   let notBefore = 0;
   return onLargeWrites((bytes) => {
-    if (bytes < minBytes || scheduled || performance.now() < notBefore) return;
+    if (bytes < minBytes || scheduled || now() < notBefore) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      const started = performance.now();
+      const started = now();
       collect({ type: 'major', execution: 'sync' });
-      notBefore = started + (performance.now() - started) / LARGE_WRITE_GC_SHARE;
+      notBefore = started + (now() - started) / LARGE_WRITE_GC_SHARE;
     });
   });
 }

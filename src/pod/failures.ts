@@ -97,9 +97,9 @@ function readyTimeout(facts: PodExitFacts, timeoutMs: number): PodkeeperError {
 /**
  * The pod's `ready` names another pod-protocol version: its runner (`podkeeper_pod`) is not this
  * podkeeper's. A local pod imports the copy the daemon puts first on its PYTHONPATH (never one in
- * the recipe's folder: see pythonBootstrap), unless something ahead of it on `sys.path` holds another
- * (a wrapper that sets PYTHONPATH itself); a pod started by a command launcher on another machine or
- * in a container imports the copy installed there.
+ * the recipe's folder: see pythonBootstrap), unless a wrapper sets PYTHONPATH itself or makes the
+ * interpreter ignore it (-E, -I) where another copy is installed; a pod started by a command launcher
+ * on another machine or in a container imports the copy installed there.
  */
 export function protocolMismatch(theirs: unknown, where: Where): PodkeeperError {
   const runner = join(PODS_DIR, 'podkeeper_pod');
@@ -109,8 +109,9 @@ export function protocolMismatch(theirs: unknown, where: Where): PodkeeperError 
     where.locality === 'remote'
       ? `A pod on another machine or in a container (launcher "${where.launcher}") imports the runner ` +
         `installed there: give it this podkeeper's (${runner}), or run the same podkeeper version there.`
-      : `The daemon puts its own (${runner}) first on the pod's PYTHONPATH: something ahead of it on ` +
-        '`sys.path` (a wrapper that sets PYTHONPATH itself, a `.pth` file) holds another copy.';
+      : `The daemon puts its own (${runner}) first on the pod's PYTHONPATH: something put another copy ` +
+        'ahead of it (a wrapper that sets PYTHONPATH itself, or runs the interpreter with -E or -I, ' +
+        'which ignore it, where another copy is installed).';
   return new PodkeeperError(
     'PROTOCOL_MISMATCH',
     `its runner ${named}, and this podkeeper speaks ${POD_PROTOCOL_VERSION}: the runner (the Python ` +
