@@ -33,6 +33,7 @@ import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
 import { failure, handlerFailure, refusal } from './replies.js';
 import { checkRequest } from './request-check.js';
+import { RequestContext } from './request-context.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
@@ -192,18 +193,11 @@ export class ControlConnection implements BufferedClient {
     this.#inFlight.set(id, { cancellation, stream, frames });
     if (this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) this.#input.pause();
     if (!stream) this.#calls += 1;
-    const context: HandlerContext = {
-      services: this.#services,
-      manager: this.#services.manager,
-      requestId: id,
-      cancellation,
-      get signal() {
-        return cancellation.signal;
-      },
+    const context = new RequestContext(this.#services, id, cancellation, {
       forward: (event: RequestEvent | DaemonProgress) => this.#out.send({ ...event, id }),
       emit: (event: ControlEventBody | ManagerEvent) => this.#out.emit(id, event),
       cancel: (other: RequestId) => this.#cancel(other),
-    };
+    });
     let running: Promise<unknown>;
     try {
       const handler = handlers[action] as (payload: unknown, context: HandlerContext) => Promise<unknown>;
