@@ -171,19 +171,30 @@ def dumps(value: object) -> str:
 
 def encode_line(value: object) -> bytes:
     """One protocol line: compact UTF-8 JSON terminated by `\\n`, then the frames of its bytes."""
-    frames: list = []
     try:
         text = _encode(value)
     except TypeError:  # bytes inside (or something JSON cannot carry: raised again below)
-        text = _encode_framed(value, frames)
-    if frames:
-        lengths = ",".join(str(memoryview(frame).nbytes) for frame in frames)
-        text = f'{text[:-1]},"$frames":[{lengths}]}}'
+        return _framed_line(value)
     try:
-        line = text.encode("utf-8") + b"\n"
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        return _utf8_line(text)  # raises the ValueError that says why
+
+
+def _framed_line(value: object) -> bytes:
+    frames: list = []
+    text = _encode_framed(value, frames)
+    if not frames:
+        return _utf8_line(text)
+    lengths = ",".join(str(memoryview(frame).nbytes) for frame in frames)
+    return b"".join((_utf8_line(f'{text[:-1]},"$frames":[{lengths}]}}'), *frames))
+
+
+def _utf8_line(text: str) -> bytes:
+    try:
+        return text.encode("utf-8") + b"\n"
     except UnicodeEncodeError as error:  # lone surrogates: valid in Python str, not in UTF-8
         raise ValueError(f"string is not valid Unicode: {error.reason}") from None
-    return b"".join((line, *frames)) if frames else line
 
 
 def tail_frame_lengths(line: bytes) -> list[int]:

@@ -60,7 +60,7 @@ class Dispatcher:
         from .readers import Readers
 
         self._lines = self._channel.lines()
-        Readers(self.step, self._run_job, self._on_end, eager=self._executor.concurrency > 1).start()
+        Readers(self.step, self._executor.run_inline, self._on_end, eager=self._executor.concurrency > 1).start()
 
     def step(self) -> Job | None:
         """Read and route one line; StopIteration at end of input. Never raises for a bad line."""
@@ -77,12 +77,6 @@ class Dispatcher:
         except Exception as error:  # noqa: BLE001 - a runner bug must not stop the reading
             note(f"internal error while handling a request line: {type(error).__name__}: {error}")
             return None
-
-    def _run_job(self, job: Job) -> None:
-        try:
-            self._executor.run_inline(job)
-        except Exception as error:  # noqa: BLE001 - run_sync catches handler errors; this is ours
-            note(f"internal error while running request {job.request.id!r}: {type(error).__name__}: {error}")
 
     def handle(self, line: bytes) -> Job | None:
         """Route one line; returns a job the calling thread must run (see Executor.submit)."""

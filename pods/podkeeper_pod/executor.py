@@ -108,15 +108,19 @@ class Executor:
         return None
 
     def run_inline(self, job: Job) -> None:
-        """Run a job returned by `submit` on this thread, then any sync jobs queued behind it."""
+        """Run a job returned by `submit` on this thread, then any sync jobs queued behind it.
+        Never raises: run_sync catches the handler's errors, and a runner bug is noted on stderr."""
         next_job: Job | None = job
-        while next_job is not None:
-            job = next_job
-            line = cancelled_line(job.request.id) if job.ctx._cancelled else run_sync(job)
-            if line is None:  # it handed back a coroutine or async iterator: the loop takes it
-                self.async_runner().start(job)
-                return
-            next_job = self._complete(job, line, None, inline=True)
+        try:
+            while next_job is not None:
+                job = next_job
+                line = cancelled_line(job.request.id) if job.ctx._cancelled else run_sync(job)
+                if line is None:  # it handed back a coroutine or async iterator: the loop takes it
+                    self.async_runner().start(job)
+                    return
+                next_job = self._complete(job, line, None, inline=True)
+        except Exception as error:  # noqa: BLE001 - the reading must go on
+            note(f"internal error while running request {job.request.id!r}: {type(error).__name__}: {error}")
 
     def cancel(self, request_id: str) -> bool:
         """Cancel a queued (dropped at once) or running (flagged) request; False if unknown."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from . import codec
-from .protocol import CANCELLED, HANDLER_ERROR, failure, success
+from .protocol import CANCELLED, HANDLER_ERROR, failure
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -13,7 +13,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 def result_line(request_id: str, result: object) -> bytes:
     """The success line, or a HANDLER_ERROR line if `result` cannot be sent as JSON."""
     try:
-        return codec.encode_line(success(request_id, result))
+        return codec.encode_line({"id": request_id, "success": True, "result": result})  # protocol.success
     except Exception as error:  # noqa: BLE001 - TypeError, ValueError, RecursionError, a dict subclass...
         message = f"result is not JSON serialisable: {_text(error)}"
         return codec.encode_line(failure(request_id, HANDLER_ERROR, message))

@@ -7,10 +7,12 @@ it runs (cancel, ping, more requests), and there are two ways to hand the readin
 - eager (concurrency > 1): before running the job, wake a follower to lead (or start one), so the
   next request can start at once on another thread;
 - lazy (concurrency 1): whoever holds a baton lock reads. The leader lets go of it while it runs a
-  job; a watcher thread looks every millisecond, and takes the baton only from a job that has run
-  for a whole millisecond. A short job never wakes anyone (a release and a non-blocking acquire,
-  no lock round trip with another thread); a long one has its cancel read within about a
-  millisecond. The watcher parks after 50 ms without jobs, so an idle pod does not wake at all.
+  job, noting when the job started; a watcher thread takes the baton only from a job that has run
+  for a whole millisecond. It looks every 2 ms, and when it finds a job that has run less than 1 ms
+  it looks again just as that job reaches 1 ms: a long job has its cancel read 1 to 2 ms after it
+  started (as when it looked every millisecond, for half the wakes while calls keep coming). A
+  short job never wakes anyone (a release and a non-blocking acquire, no lock round trip with
+  another thread). The watcher parks after 50 ms without jobs, so an idle pod does not wake at all.
 
     leader: read ─▶ step() ─▶ job? ─▶ run it ─▶ still leader? ─yes─▶ read ...
                                                     └─no─▶ watch (lazy) / follow (eager)
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from .jobs import Job
 
 WATCH_INTERVAL = 0.001  # seconds a job runs before the reading is taken from it
+LOOK_EVERY = 0.002  # seconds between the watcher's looks while no job is near WATCH_INTERVAL
 PARK_AFTER = 0.05  # seconds without jobs before the watcher stops looking
 
 
@@ -51,6 +54,7 @@ class Readers:
         # it back afterwards unless the watcher took it first.
         self._baton = allocate_lock()
         self._job_seq = 0  # lazy: bumped as each job starts
+        self._job_started = 0.0  # lazy: monotonic() when the latest job started (set before the bump)
         self._parked = None  # lazy: the watcher's lock while it is parked
 
     def start(self) -> None:
@@ -83,6 +87,7 @@ class Readers:
                 self._promote()
                 self._run(job)
                 return True
+            self._job_started = monotonic()
             self._job_seq += 1
             self._baton.release()
             if self._parked is not None:
@@ -113,19 +118,28 @@ class Readers:
     def _watch(self) -> None:
         """Returns once this thread has taken the reading over from a long job.
 
-        The baton is free only while a job runs, so a free baton and an unchanged job count across
-        a whole interval mean one job has run at least that long. Taking it just as that job ended
-        is harmless: the leader then finds the baton gone and watches instead."""
+        The baton is free only while a job runs, so a free baton and the latest job's start at least
+        WATCH_INTERVAL ago mean one job has run at least that long. Taking it just as that job ended
+        (or as the next one started) is harmless: the leader then finds the baton gone and watches."""
+        seen = self._job_seq
         last_activity = monotonic()
+        pause = LOOK_EVERY
         while True:
+            sleep(pause)
+            pause = LOOK_EVERY
             seq = self._job_seq
-            sleep(WATCH_INTERVAL)
-            if self._job_seq != seq:
+            ran = monotonic() - self._job_started
+            if seq != seen:
+                seen = seq
                 last_activity = monotonic()
-            elif self._baton.acquire(False):
-                return
+            if not self._baton.locked():  # a job is running
+                if ran < WATCH_INTERVAL:
+                    pause = WATCH_INTERVAL - ran  # look again as it reaches the interval
+                elif self._baton.acquire(False):
+                    return
             elif monotonic() - last_activity > PARK_AFTER:
                 self._park(seq)
+                seen = self._job_seq
                 last_activity = monotonic()
 
     def _park(self, seq: int) -> None:

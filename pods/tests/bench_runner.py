@@ -10,7 +10,9 @@
    Without .pyc files for the runner (PYTHONDONTWRITEBYTECODE=1 and no __pycache__), every start
    also compiles its sources: precompile with `python -m compileall -q pods/podkeeper_pod`.
 2. Warm round trip: one request in flight at a time, against the runner's echo recipe and against a
-   raw Python `for line in stdin: write(line)` JSON echo loop. Median per request.
+   raw Python `for line in stdin: write(line)` JSON echo loop. Median per request, and (Linux) the
+   CPU time the echoing process spent per request. Pin it to one CPU (`taskset -c 0 python3 ...`) to
+   read the CPU per request as the daemon's socket bench sees it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,18 @@ def first_line_seconds(argv: list[str], cwd: str, env: dict[str, str]) -> float:
     return elapsed
 
 
-def round_trips(argv: list[str], cwd: str, env: dict[str, str], count: int, ready: bool) -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` (Linux /proc; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            fields = file.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def round_trips(argv: list[str], cwd: str, env: dict[str, str], count: int, ready: bool) -> tuple[list[float], float]:
+    """Round-trip times of `count` requests after a warm-up, and the echo's CPU seconds per request."""
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
     stdin, stdout = proc.stdin, proc.stdout
     assert stdin is not None and stdout is not None
@@ -56,7 +69,10 @@ def round_trips(argv: list[str], cwd: str, env: dict[str, str], count: int, read
     if ready:
         reader.readline()
     times = []
+    cpu_before = 0.0
     for i in range(count + 200):
+        if i == 200:
+            cpu_before = cpu_seconds(proc.pid)
         line = b'{"id":"r%d","action":"process","payload":{"text":"hello","n":%d}}\n' % (i, i)
         started = time.perf_counter()
         stdin.write(line)
@@ -64,10 +80,11 @@ def round_trips(argv: list[str], cwd: str, env: dict[str, str], count: int, read
         if i >= 200:  # warm-up excluded
             times.append(time.perf_counter() - started)
         assert b'"r' in answer, answer
+    cpu = (cpu_seconds(proc.pid) - cpu_before) / count
     stdin.close()
     proc.wait()
     stdout.close()
-    return times
+    return times, cpu
 
 
 def main() -> None:
@@ -104,12 +121,15 @@ def main() -> None:
             median = statistics.median(samples)
             print(f"  {name:26s} {median * 1e3:7.2f} ms ({min(samples) * 1e3:.2f})   {median / bare:.2f}x")
 
-        raw = round_trips([args.python, "-u", "-c", RAW_ECHO], work, env, args.requests, ready=False)
-        pod = round_trips(runner, work, env, args.requests, ready=True)
+        raw, raw_cpu = round_trips([args.python, "-u", "-c", RAW_ECHO], work, env, args.requests, ready=False)
+        pod, pod_cpu = round_trips(runner, work, env, args.requests, ready=True)
         rm, pm = statistics.median(raw) * 1e6, statistics.median(pod) * 1e6
-        print(f"warm round trip, median of {args.requests} (mean):")
-        print(f"  raw JSON echo loop          {rm:7.1f} us ({statistics.mean(raw) * 1e6:.1f})")
-        print(f"  runner echo recipe          {pm:7.1f} us ({statistics.mean(pod) * 1e6:.1f})   ratio {pm / rm:.2f}x")
+        print(f"warm round trip, median of {args.requests} (mean; echo's CPU per request):")
+        print(f"  raw JSON echo loop          {rm:7.1f} us ({statistics.mean(raw) * 1e6:.1f}; {raw_cpu * 1e6:.1f} us)")
+        print(
+            f"  runner echo recipe          {pm:7.1f} us ({statistics.mean(pod) * 1e6:.1f}; {pod_cpu * 1e6:.1f} us)"
+            f"   ratio {pm / rm:.2f}x, CPU {pod_cpu / raw_cpu:.2f}x"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -20,6 +20,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { Cancellation } from '../cancellation.js';
 import { isPodkeeperError, PodkeeperError } from '../errors.js';
 import type { ManagerEvent } from '../manager/events.js';
 import { type ControlAction, type RequestId, STREAM_ACTIONS } from '../protocol/control.js';
@@ -32,6 +33,7 @@ import { handlers } from './handlers/index.js';
 import type { BufferedClient, OutboundBudget } from './outbound-budget.js';
 import { failure, handlerFailure, refusal } from './replies.js';
 import { checkRequest } from './request-check.js';
+import { RequestContext } from './request-context.js';
 
 export interface ConnectionOptions {
   /** Shown in logs: "client 3", "stdio". */
@@ -46,7 +48,7 @@ export interface ConnectionOptions {
 }
 
 interface InFlight {
-  controller: AbortController;
+  cancellation: Cancellation;
   stream: boolean;
   /** Already answered (with INTERNAL_ERROR: one of its events could not be written); its end is not sent. */
   answered?: boolean;
@@ -140,13 +142,13 @@ export class ControlConnection implements BufferedClient {
    */
   refuseNew(error: PodkeeperError): Promise<void> {
     this.#refusing = error;
-    for (const request of this.#inFlight.values()) if (request.stream) request.controller.abort(error);
+    for (const request of this.#inFlight.values()) if (request.stream) request.cancellation.cancel(error);
     return this.#calls === 0 ? Promise.resolve() : new Promise((resolve) => this.#callsDone.push(resolve));
   }
 
   /** Aborts everything in flight (calls are answered with `reason` while the client is there). */
   abortAll(reason: PodkeeperError): void {
-    for (const request of this.#inFlight.values()) request.controller.abort(reason);
+    for (const request of this.#inFlight.values()) request.cancellation.cancel(reason);
   }
 
   /** Writes what is queued, ends the output, and releases the connection. */
@@ -186,20 +188,16 @@ export class ControlConnection implements BufferedClient {
   }
 
   #run(id: RequestId, action: ControlAction, payload: unknown, frames: boolean): void {
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     const stream = STREAM_ACTIONS.has(action);
-    this.#inFlight.set(id, { controller, stream, frames });
+    this.#inFlight.set(id, { cancellation, stream, frames });
     if (this.#inFlight.size >= MAX_RUNNING_PER_CONNECTION) this.#input.pause();
     if (!stream) this.#calls += 1;
-    const context: HandlerContext = {
-      services: this.#services,
-      manager: this.#services.manager,
-      requestId: id,
-      signal: controller.signal,
+    const context = new RequestContext(this.#services, id, cancellation, {
       forward: (event: RequestEvent | DaemonProgress) => this.#out.send({ ...event, id }),
       emit: (event: ControlEventBody | ManagerEvent) => this.#out.emit(id, event),
       cancel: (other: RequestId) => this.#cancel(other),
-    };
+    });
     let running: Promise<unknown>;
     try {
       const handler = handlers[action] as (payload: unknown, context: HandlerContext) => Promise<unknown>;
@@ -231,7 +229,7 @@ export class ControlConnection implements BufferedClient {
   #cancel(id: RequestId): boolean {
     const request = this.#inFlight.get(id);
     if (!request) return false;
-    request.controller.abort(
+    request.cancellation.cancel(
       new PodkeeperError('CANCELLED', `Request ${JSON.stringify(id)} was cancelled by its client.`, {
         details: { requestId: id },
       }),

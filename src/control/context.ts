@@ -2,6 +2,7 @@
  * What a control handler is given: the manager, the daemon's services, and its own request's
  * channel back to the client (its events, its cancellation).
  */
+import type { Cancellation } from '../cancellation.js';
 import type { ManagerEvent } from '../manager/events.js';
 import type { PodManager } from '../manager/pod-manager.js';
 import type { ControlAction, ControlPayload, RequestId } from '../protocol/control.js';
@@ -41,6 +42,8 @@ export interface HandlerContext {
    * Its `reason` is a PodkeeperError: `CANCELLED` or `SHUTTING_DOWN`.
    */
   readonly signal: AbortSignal;
+  /** The same as `signal`, without making an AbortController (made on first use of `signal`). */
+  readonly cancellation: Cancellation;
   /** Forwards a call's progress or chunk to the client, with this request's id. */
   forward(event: RequestEvent | DaemonProgress): void;
   /** Sends an event of this request's stream (its own, or one of the manager's). */

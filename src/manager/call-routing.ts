@@ -68,7 +68,7 @@ async function callAfterSpawn(
 ): Promise<unknown> {
   const supervisor = await routing.supervisor(target);
   for (let attempt = 0; ; attempt++) {
-    const pod = await supervisor.acquire(options.signal);
+    const pod = await supervisor.acquire(options.signal ?? options.cancellation?.signal);
     if (pod.state === 'stopping' && attempt < 3) continue;
     return requestOn(supervisor, pod, input, options, routing.emit);
   }

@@ -1,4 +1,5 @@
 /** One call on a live pod: the recipe's timeout and the caller's keep-alive applied, a traceback logged. */
+import type { Cancellation } from '../cancellation.js';
 import { PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
 import type { RequestEvent } from '../protocol/pod.js';
@@ -14,6 +15,11 @@ export interface CallOptions {
   /** Seconds the pod stays after this call: 0 = stop after this reply, -1 = never (Ollama's keep_alive). */
   keepAlive?: number;
   signal?: AbortSignal;
+  /**
+   * @internal The daemon's cheaper `signal` for its clients' calls (see cancellation.ts); a caller
+   * gives one or the other.
+   */
+  cancellation?: Cancellation;
   /** The call's progress and chunk events, as they arrive. */
   onEvent?: (event: RequestEvent) => void;
   /** A big result comes as a RawJson, the bytes of its JSON, to be relayed as is. @default false */
@@ -33,6 +39,7 @@ export function requestOn(
   const answer = pod.request(action, input, {
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     signal: options.signal,
+    cancellation: options.cancellation,
     onEvent: options.onEvent,
     raw: options.raw,
   });

@@ -9,6 +9,7 @@
  * binding cost ~3.5 µs of the daemon's ~16 µs of CPU per call, and without them podkeeper keeps up
  * with the raw pipe floor (0.8× instead of 0.65×).
  */
+import type { Cancellation } from '../cancellation.js';
 import { isPodkeeperError, type PodkeeperError } from '../errors.js';
 import type { RequestEvent, ResultMessage } from '../protocol/pod.js';
 import { materialize } from '../transport/frames.js';
@@ -20,6 +21,8 @@ export interface RequestOptions {
   /** Inactivity limit for this request (reset by its progress and chunks). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Like `signal`, cheaper (the daemon's own calls: see cancellation.ts); either may be given. */
+  cancellation?: Cancellation;
   onEvent?: (event: RequestEvent) => void;
   /**
    * A big result (64 KiB or more of JSON) comes as a RawJson, its bytes, instead of a value: for a
@@ -79,7 +82,7 @@ export class RequestTable {
     if (this.#waiting.size >= maxQueue) return Promise.reject(failures.queueFull(podId, maxQueue));
     const call = new PendingCall(this.#newId(), action, payload, options.onEvent);
     call.raw = options.raw === true;
-    const { timeoutMs, signal } = options;
+    const { timeoutMs, signal, cancellation } = options;
     if (timeoutMs !== undefined) {
       call.timer = setTimeout(
         () => this.#abandon(call, failures.requestTimeout(podId, call.id, timeoutMs)),
@@ -93,6 +96,10 @@ export class RequestTable {
         signal.addEventListener('abort', onAbort, { once: true });
         call.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
+    } else if (cancellation) {
+      call.cleanup = cancellation.onCancel((reason) =>
+        this.#abandon(call, failures.requestCancelled(podId, call.id, reason)),
+      );
     }
     if (call.settled) return call.promise;
     if (this.#open && this.#waiting.size === 0 && this.#inFlight.size < this.#options.slots) this.#send(call);

@@ -18,7 +18,7 @@ export const handleCall: Handler<'call'> = (payload, context) => {
     action: payload.action,
     timeout: payload.timeout,
     keepAlive: payload.keepAlive,
-    signal: context.signal,
+    cancellation: context.cancellation, // not `signal`: no AbortController per call
     onEvent: context.forward,
     raw: true, // a big result goes to the client as the bytes the pod wrote (raw-json.ts)
   };
