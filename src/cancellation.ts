@@ -43,7 +43,10 @@ export class Cancellation {
       return noop;
     }
     if (this.#listener === undefined && this.#more === undefined) this.#listener = listener;
-    else (this.#more ??= []).push(listener);
+    else {
+      this.#more ??= [];
+      this.#more.push(listener);
+    }
     return () => this.#remove(listener);
   }
 
