@@ -4,7 +4,7 @@
  * (Node 24, this machine's CPU), a tenth of what the daemon spends on a warm call beyond a relay:
  * here making one is a plain object, and its (usually single) listener a field. A real AbortSignal is made only
  * when someone asks for {@link Cancellation.signal} (a cold call waiting for its pod, an install, a
- * stream); it aborts with the same reason, at the same moment.
+ * stream); it aborts with the same reason, just before the listeners run.
  */
 export class Cancellation {
   #reason: unknown;
@@ -50,23 +50,30 @@ export class Cancellation {
     return () => this.#remove(listener);
   }
 
-  /** Cancels with `reason`: the listeners in the order they were added, then the signal. Once only. */
+  /**
+   * Cancels with `reason`, once, as an AbortController's abort does: the signal (if made) is aborted
+   * first, then the listeners run in the order they were added (one removed by an earlier one is not
+   * called). An error a listener throws is thrown again on the next tick, as an AbortSignal's
+   * listener's is (the daemon logs it as uncaught); the other listeners still run.
+   */
   cancel(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
+    this.#controller?.abort(reason);
     const listeners = this.#listener ? [this.#listener, ...(this.#more ?? [])] : (this.#more ?? []);
-    this.#listener = undefined;
-    this.#more = undefined;
     for (const listener of listeners) {
+      if (listener !== this.#listener && !this.#more?.includes(listener)) continue; // removed meanwhile
       try {
         listener(reason);
       } catch (error) {
-        // as an AbortSignal's listener: the others still run, and the error is not lost
-        process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'ListenerError');
+        process.nextTick(() => {
+          throw error;
+        });
       }
     }
-    this.#controller?.abort(reason);
+    this.#listener = undefined;
+    this.#more = undefined;
   }
 
   #remove(listener: Listener): void {

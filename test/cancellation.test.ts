@@ -1,4 +1,5 @@
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cancellation } from '../src/cancellation.js';
 
@@ -42,19 +43,34 @@ describe('Cancellation', () => {
     expect(after.signal.reason).toBe(reason);
   });
 
-  it('runs the other listeners and the signal when one listener throws, and warns', async () => {
+  it('aborts its signal before its listeners run, and skips one removed by an earlier listener', () => {
     const cancellation = new Cancellation();
     const signal = cancellation.signal;
     const seen: string[] = [];
+    let removeLater = (): void => undefined;
     cancellation.onCancel(() => {
-      throw new Error('a bug in a listener');
+      seen.push(`first, signal aborted: ${signal.aborted}`);
+      removeLater();
     });
-    cancellation.onCancel(() => seen.push('second'));
-    const warned = once(process, 'warning');
+    removeLater = cancellation.onCancel(() => seen.push('removed by the first'));
+    cancellation.onCancel(() => seen.push('last'));
     cancellation.cancel('why');
-    expect(seen).toEqual(['second']);
-    expect(signal.aborted).toBe(true);
-    const [warning] = (await warned) as [Error];
-    expect(warning.message).toBe('a bug in a listener');
+    expect(seen).toEqual(['first, signal aborted: true', 'last']);
+  });
+
+  it('runs the other listeners when one throws, and throws its error on the next tick, as an AbortSignal does', () => {
+    // In a process of its own: the error is uncaught there, on purpose.
+    const script = `
+      import { Cancellation } from ${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'cancellation.js'))};
+      const cancellation = new Cancellation();
+      const signal = cancellation.signal;
+      cancellation.onCancel(() => { throw new Error('a bug in a listener'); });
+      cancellation.onCancel(() => console.log('second ran; signal aborted:', signal.aborted));
+      cancellation.cancel('why');
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.stdout).toBe('second ran; signal aborted: true\n');
+    expect(run.stderr).toContain('Error: a bug in a listener');
+    expect(run.status).toBe(1);
   });
 });

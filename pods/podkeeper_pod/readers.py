@@ -123,7 +123,7 @@ class Readers:
         (or as the next one started) is harmless: the leader then finds the baton gone and watches."""
         seen = self._job_seq
         last_activity = monotonic()
-        pause = LOOK_EVERY
+        pause = WATCH_INTERVAL  # the first look: a job may have started with the runner
         while True:
             sleep(pause)
             pause = LOOK_EVERY
@@ -141,6 +141,8 @@ class Readers:
                 self._park(seq)
                 seen = self._job_seq
                 last_activity = monotonic()
+                # woken by a job that just started: look as it reaches the interval, not LOOK_EVERY later
+                pause = max(0.0, WATCH_INTERVAL - (last_activity - self._job_started))
 
     def _park(self, seq: int) -> None:
         """Sleep until the next job starts. The watcher publishes its lock, then looks at the job

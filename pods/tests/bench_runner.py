@@ -51,13 +51,18 @@ def first_line_seconds(argv: list[str], cwd: str, env: dict[str, str]) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` (Linux /proc; NaN elsewhere)."""
+    """CPU time of `pid`, all its threads, in nanoseconds' resolution: the first field of each
+    thread's /proc schedstat (its `stat` counts in 10 ms ticks, 3.3 us per request over 3,000 of
+    them). NaN without /proc."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            fields = file.read().rsplit(b")", 1)[1].split()
-    except OSError:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        total = 0
+        for task in tasks:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as file:
+                total += int(file.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total / 1e9
 
 
 def round_trips(argv: list[str], cwd: str, env: dict[str, str], count: int, ready: bool) -> tuple[list[float], float]:
