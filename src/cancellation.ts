@@ -2,9 +2,9 @@
  * A request's cancellation, for the daemon's hot path: what an AbortController gives a call, without
  * making one. An AbortController with one `abort` listener added and removed costs ~1.5 µs per call
  * (Node 24, this machine's CPU), a tenth of what the daemon spends on a warm call beyond a relay:
- * here making one is a plain object, and its (usually single) listener a field. A real AbortSignal is made only
- * when someone asks for {@link Cancellation.signal} (a cold call waiting for its pod, an install, a
- * stream); it aborts with the same reason, just before the listeners run.
+ * here making one is a plain object, and its (usually single) listener a field. A real AbortSignal
+ * is made only when someone asks for {@link Cancellation.signal} (a cold call waiting for its pod,
+ * an install, a stream); it aborts with the same reason, just before the listeners run.
  */
 export class Cancellation {
   #reason: unknown;

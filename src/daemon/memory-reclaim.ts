@@ -27,7 +27,10 @@ export interface ReclaimOptions {
   slackBytes?: number;
   /** Event-loop utilization over the last period at or under which the daemon counts as quiet. @default 0.05 */
   maxBusy?: number;
-  /** Bytes of a write (a message, or those queued behind a full pipe) after which they are collected at once. @default 32 MiB */
+  /**
+   * Bytes of a write (a message, or those queued behind a full pipe) after which they are collected
+   * at once. @default 32 MiB
+   */
   collectAfterBytes?: number;
   /** Told after each reclaim: RSS before and after (bytes), and how long the GC paused (ms). */
   onReclaim?: (facts: { rssBefore: number; rssAfter: number; pauseMs: number }) => void;

@@ -3,9 +3,10 @@
  * frees such buffers only after ~64 MB more external memory: the answer to it was read into memory
  * beside it, and a 100 MB round trip raised the daemon's RSS by 94–124 MB. A GC right after the
  * write fixes that, but not one run when the write's callback comes (nor in the turn after): Node
- * still holds the write's chunks then (such a GC freed none of the 100 MB). So a write of {@link LARGE_WRITE_BYTES} or
- * more is followed by an empty one, and when that is written, the listener (the daemon's GC,
- * memory-reclaim.ts) hears of the big one: it is garbage by then (test/large-writes.test.ts).
+ * still holds the write's chunks then (such a GC freed none of the 100 MB). So a write of
+ * {@link LARGE_WRITE_BYTES} or more is followed by an empty one, and when that is written, the
+ * listener (the daemon's GC, memory-reclaim.ts) hears of the big one: it is garbage by then
+ * (test/large-writes.test.ts).
  */
 import type { Writable } from 'node:stream';
 

@@ -153,7 +153,7 @@ export class MessageReader {
     const length = span.end - span.start;
     if (length === 4 && line.slice(span.start, span.end).toString('latin1') === 'null') return false;
     // a long line's value is not copied out here: 4 MiB of copies per call, each way, cost ~8 % of
-    // a 4 MiB JSON round trip through the daemon (CPU profile, BENCHMARKS.md "Payloads")
+    // a 4 MiB JSON round trip through the daemon (CPU profile, BENCHMARKS.md "Bytes")
     return line.length >= RAW_MIN_BYTES || decodeLine(line.slice(span.start, span.end)).ok;
   }
 

@@ -144,7 +144,7 @@ export class MessageWriter {
 
   #enqueue(queued: QueuedSend): void {
     this.#queue.push(queued);
-    this.#queuedLength += queuedLength(queued);
+    this.#queuedLength += messageBytes(queued.line, queued.frames);
   }
 
   /** The batch so far, then the line (its pieces) and its frames, in one corked write. */
@@ -173,7 +173,7 @@ export class MessageWriter {
     this.#output.cork(); // the queued lines leave in one writev
     let bytes = 0;
     for (let queued = this.#queue.shift(); queued !== undefined; queued = this.#queue.shift()) {
-      const length = queuedLength(queued);
+      const length = messageBytes(queued.line, queued.frames);
       this.#queuedLength -= length;
       bytes += length;
       this.#blocked = !this.#writeText(queued.line);
@@ -222,10 +222,6 @@ export class MessageWriter {
 
 function withNewline(line: LineText): LineText {
   return typeof line === 'string' ? `${line}\n` : [...line, '\n'];
-}
-
-function queuedLength(queued: QueuedSend): number {
-  return messageBytes(queued.line, queued.frames);
 }
 
 /** A message's size: its line's characters (bytes for pieces) and its frames' bytes. */
