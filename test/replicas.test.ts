@@ -19,10 +19,14 @@ import {
   onCleanup,
   pidOf,
   recordEvents,
+  sleep,
   tempDir,
 } from './helpers.js';
 
-/** Logs once at setup, answers with its pid after `sleep` seconds; `die` ends the pod; `holdMB` is allocated at setup. */
+/**
+ * Logs once at setup, answers with its pid after `sleep` seconds, or once the file `until` exists;
+ * `die` ends the pod; `holdMB` is allocated at setup.
+ */
 const POD = `
 import os
 import time
@@ -39,6 +43,10 @@ def setup(ctx):
 def process(payload, ctx):
     if payload.get("die"):
         os._exit(3)
+    if payload.get("until"):
+        deadline = time.monotonic() + 60
+        while not os.path.exists(payload["until"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
     time.sleep(payload.get("sleep", 0))
     return {"pid": os.getpid()}
 `;
@@ -192,6 +200,22 @@ describe('replicas', () => {
     const replies = await calls;
     expect(replies).toHaveLength(18);
     expect(new Set(replies.map((reply) => reply.pid)).size).toBe(1);
+  });
+
+  it('a fair queue: calls wait for the first free replica, never behind a long call on a busy one', async () => {
+    const manager = createManager({ recipePath: [recipe('fair', { replicas: { max: 2 }, minWarm: 2 })] });
+    expect(await eventually(async () => ready(await manager.list()).length === 2, 15_000)).toBe(true);
+    const gate = join(tempDir(), 'open');
+    const long = manager.call('fair', { until: gate }) as Promise<Reply>; // holds one replica until the gate opens
+    expect(await eventually(async () => ready(await manager.list()).length === 1, 5000)).toBe(true);
+    const shorts = Array.from({ length: 6 }, () => manager.call('fair', { sleep: 0.02 }) as Promise<Reply>);
+    // Every short call is answered while the long one still runs: none was sent behind it.
+    const answered = await Promise.race([Promise.all(shorts), sleep(8000).then(() => undefined)]); // a deadline
+    writeFileSync(gate, '');
+    const longReply = await long;
+    await Promise.all(shorts);
+    expect(answered, 'short calls answered while the long call ran').toBeDefined();
+    expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
   });
 
   it('a crash of one replica fails no call on the other, and the pool refills', async () => {

@@ -1,10 +1,13 @@
 /**
  * Where a call goes: straight to a running pod of a recipe named directly (the hot path, without a
- * single await), else to the pod its supervisor acquires, spawning one when none is up. While the
+ * single await; a replicated recipe's call may wait for a free replica, see fair-queue.ts), else to
+ * the pod its supervisor acquires, spawning one when none is up. While the
  * metrics count calls, each call's duration and outcome is reported once it is answered.
  */
 import { PodkeeperError } from '../errors.js';
+import type { Pod } from '../pod/pod.js';
 import type { CallFinished, ManagerEvent } from './events.js';
+import type { WaitingCall } from './fair-queue.js';
 import { type CallOptions, requestOn } from './pod-call.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -34,11 +37,14 @@ export function routeCall(
   const observed = routing.observed();
   const started = observed ? performance.now() : 0;
   const supervisor = routing.accepting() ? routing.get(target) : undefined;
-  const pod = supervisor?.podForCall();
-  const answer =
-    supervisor && pod
-      ? requestOn(supervisor, pod, input, options, routing.emit)
-      : callAfterSpawn(target, input, options, routing);
+  let answer: Promise<unknown> | undefined;
+  if (supervisor?.replicated)
+    answer = supervisor.dispatch(waitingCall(supervisor, input, options, routing.emit));
+  else {
+    const pod = supervisor?.podForCall();
+    if (supervisor && pod) answer = requestOn(supervisor, pod, input, options, routing.emit);
+  }
+  answer ??= callAfterSpawn(target, input, options, routing);
   // Nobody counts calls (no metrics page): no clock read, no branch on the answer, no record.
   if (!observed) return answer;
   const finished = (outcome: string) =>
@@ -48,6 +54,29 @@ export function routeCall(
     (error: unknown) => finished(error instanceof PodkeeperError ? error.code : 'INTERNAL_ERROR'),
   );
   return answer;
+}
+
+/** A call of a replicated recipe, as its supervisor sends it now or once a replica has a free slot. */
+function waitingCall(
+  supervisor: Supervisor,
+  input: unknown,
+  options: CallOptions,
+  emit: (event: ManagerEvent) => void,
+): WaitingCall<Pod> {
+  const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
+  return {
+    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    signal: options.signal,
+    cancellation: options.cancellation,
+    send: (pod, timeoutMs) =>
+      requestOn(
+        supervisor,
+        pod,
+        input,
+        { ...options, timeout: timeoutMs === undefined ? undefined : timeoutMs / 1000 },
+        emit,
+      ),
+  };
 }
 
 /** The recipe name a target resolves to, or the target as given when it resolves to none. */

@@ -73,6 +73,7 @@ export function assembleParts(
     options,
     restart: options.restart,
     idleTimeout: options.idleTimeout,
+    maxQueue: options.maxQueue,
     log,
     zygotes,
     supervisors,

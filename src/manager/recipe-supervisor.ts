@@ -17,6 +17,8 @@ import type { Supervisors } from './supervisors.js';
 export interface SupervisorWiring {
   restart: ResolvedOptions['restart'];
   idleTimeout: number;
+  /** How many calls of a replicated recipe may wait for a free replica. */
+  maxQueue: number;
   /** What the recipe's launcher needs first: the local env built or reused, or a remote check. */
   prepare(recipe: LoadedRecipe): Promise<Prepared>;
   /** Runs `spawn` once the memory budget has room for a pod of `recipe`. */
@@ -93,6 +95,7 @@ function superviseRecipe(loaded: LoadedRecipe, wiring: SupervisorWiring): Superv
       emit({ event: 'pod.reclaimed', podId: pod.id, recipe: pod.recipe, idleSeconds });
     },
     idleTimeout: wiring.idleTimeout,
+    maxQueue: wiring.maxQueue,
     isClosing: wiring.isClosing,
   });
 }

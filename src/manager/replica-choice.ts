@@ -8,7 +8,7 @@
  */
 import type { Pod } from '../pod/pod.js';
 
-type ReplicaView = Pick<Pod, 'state' | 'inFlight' | 'queued'>;
+export type ReplicaView = Pick<Pod, 'state' | 'inFlight' | 'queued'>;
 
 export interface ReplicaChoice<P extends ReplicaView> {
   /** The pod for this call; undefined when no pod is live. */

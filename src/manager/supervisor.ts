@@ -10,13 +10,12 @@ import { podFatal } from '../pod/failures.js';
 import type { Pod, PodExit } from '../pod/pod.js';
 import { wait } from '../process/group.js';
 import type { LoadedRecipe } from '../recipes/catalog.js';
+import { FairQueue, type WaitingCall } from './fair-queue.js';
 import { IdleTimers } from './idle-timers.js';
 import { chooseReplica, shouldScaleUp } from './replica-choice.js';
 import { ReplicaSet } from './replica-set.js';
+import { ReplicaStarts } from './replica-starts.js';
 import { endedPod, type RestartPolicy } from './restart-policy.js';
-
-/** After the budget refused a replica, calls queue on the others this long before another try. */
-const REFUSED_RETRY_MS = 1000;
 
 export interface SupervisorDeps {
   /** Makes room under the memory budget, then spawns a pod for this recipe. */
@@ -30,6 +29,8 @@ export interface SupervisorDeps {
   onNotStarted(supervisor: Supervisor, why: 'replica' | 'warm', error: unknown): void;
   /** Manager default idle timeout, seconds. */
   idleTimeout: number;
+  /** How many calls may wait for a free replica (the manager's `maxQueue`). */
+  maxQueue: number;
   isClosing(): boolean;
 }
 
@@ -51,20 +52,29 @@ export class Supervisor {
   restarts = 0;
   #lastCrashed = false;
   #spawning: Promise<Pod> | undefined;
-  /** Replicas (beyond the first pod) whose spawn has not returned yet. */
-  #scaling = 0;
-  /** No replica is tried again before this (performance.now()) after the budget refused one. */
-  #refusedUntil = 0;
+  /** Replicas beyond the first pod on their way. */
+  readonly #replicas = new ReplicaStarts(
+    (pod) => this.#adopt(pod),
+    (error) => this.#deps.onNotStarted(this, 'replica', error),
+  );
   /** Counts calls, so that equally loaded replicas take turns. */
   #turn = 0;
   /** Pods stopped by their idle timer: refilled up to `minWarm`, unlike a pod stopped on purpose. */
   readonly #reclaimed = new WeakSet<Pod>();
   readonly #idle = new IdleTimers((pod, seconds) => this.#reclaim(pod, seconds));
+  /** Calls of a replicated recipe waiting for a replica with a free slot. */
+  readonly #waiting: FairQueue<Pod>;
 
   constructor(loaded: LoadedRecipe, policy: RestartPolicy, deps: SupervisorDeps) {
     this.loaded = loaded;
     this.#policy = policy;
     this.#deps = deps;
+    this.#waiting = new FairQueue(loaded.recipe.name, deps.maxQueue);
+  }
+
+  /** True when the recipe may run more than one pod: its calls go through {@link dispatch}. */
+  get replicated(): boolean {
+    return this.loaded.recipe.replicas.max > 1;
   }
 
   get name(): string {
@@ -103,6 +113,27 @@ export class Supervisor {
     const choice = chooseReplica(live, this.loaded.recipe.concurrency, this.#turn++);
     if (shouldScaleUp(choice, live.length, this.#pending(), this.loaded.recipe.replicas.max)) this.#scaleUp();
     return choice.pod;
+  }
+
+  /**
+   * A call of a replicated recipe, sent now to the replica with the fewest outstanding requests if it
+   * has a free slot (or if no replica is up yet: it waits in the starting one's queue), else queued
+   * until a replica frees one (fair-queue.ts), so it never waits behind a long call while another
+   * replica is free. Starts another replica when every one is full. Undefined when no pod is live:
+   * the caller spawns one.
+   */
+  dispatch(call: WaitingCall<Pod>): Promise<unknown> | undefined {
+    if (this.fatal) return undefined;
+    const live = this.#pods.live();
+    const choice = chooseReplica(live, this.loaded.recipe.concurrency, this.#turn++);
+    if (choice.pod === undefined) return undefined;
+    if (shouldScaleUp(choice, live.length, this.#pending(), this.loaded.recipe.replicas.max)) this.#scaleUp();
+    if (choice.pod.state === 'starting' || (!choice.saturated && this.#waiting.size === 0)) {
+      return call.send(choice.pod, call.timeoutMs);
+    }
+    const answer = this.#waiting.add(call);
+    this.#sendWaiting();
+    return answer;
   }
 
   /**
@@ -147,7 +178,7 @@ export class Supervisor {
     if (delay > 0) await wait(delay);
     const starting: Promise<unknown>[] = [];
     for (let n = missing(); n > 0; n--)
-      starting.push(this.#startReplica(() => this.#deps.spawn(this.loaded)));
+      starting.push(this.#replicas.start(() => this.#deps.spawn(this.loaded)));
     await Promise.all(starting);
   }
 
@@ -179,6 +210,7 @@ export class Supervisor {
 
   /** Stops every pod of the recipe; resolves with them once they have exited. */
   async stop(): Promise<Pod[]> {
+    this.#waiting.stop('stopped');
     const pods = this.pods;
     for (const pod of pods) this.#idle.clear(pod);
     await Promise.all(pods.map((pod) => pod.stop()));
@@ -187,14 +219,30 @@ export class Supervisor {
 
   /** Lets the pods finish their calls (at most `timeoutMs`), then stops them; they take no new ones. */
   async drain(timeoutMs: number): Promise<Pod[]> {
+    this.#waiting.spread(this.livePods()); // taken before the drain: they go to the replicas' queues
     const pods = this.pods;
     for (const pod of pods) this.#idle.clear(pod);
     await Promise.all(pods.map((pod) => pod.drain(timeoutMs)));
     return pods;
   }
 
+  /** Hands waiting calls to replicas with a free slot, oldest first; spawns a pod when none is left. */
+  #sendWaiting(): void {
+    if (this.#waiting.size === 0) return;
+    if (this.fatal) this.#waiting.failAll(this.fatal);
+    else this.#waiting.sendToFree(this.#pods.live(), this.loaded.recipe.concurrency, () => this.#turn++);
+    if (this.#waiting.size === 0 || this.#pods.firstLive() !== undefined) return;
+    if (this.#deps.isClosing()) this.#waiting.stop('shut down');
+    // Every replica is gone (crashed, reclaimed): the calls go to the next pod, as a cold call does.
+    else
+      this.acquire().then(
+        (pod) => this.#waiting.spread([pod]),
+        (error: unknown) => this.#waiting.failAll(error),
+      );
+  }
+
   #pending(): number {
-    return (this.#spawning ? 1 : 0) + this.#scaling;
+    return (this.#spawning ? 1 : 0) + this.#replicas.starting;
   }
 
   /** True while the idle timer must spare the pods: no call asked for a keep-alive and only minWarm are live. */
@@ -203,24 +251,7 @@ export class Supervisor {
   }
 
   #scaleUp(): void {
-    if (performance.now() < this.#refusedUntil) return;
-    this.#startReplica(() => this.#deps.spawnIfFits(this.loaded)).catch(() => undefined);
-  }
-
-  async #startReplica(spawn: () => Promise<Pod | undefined>): Promise<void> {
-    this.#scaling += 1;
-    try {
-      const pod = await spawn();
-      if (pod) this.#adopt(pod);
-      else {
-        this.#refusedUntil = performance.now() + REFUSED_RETRY_MS;
-        this.#deps.onNotStarted(this, 'replica', undefined);
-      }
-    } catch (error) {
-      this.#deps.onNotStarted(this, 'replica', error);
-    } finally {
-      this.#scaling -= 1;
-    }
+    this.#replicas.scaleUp(() => this.#deps.spawnIfFits(this.loaded));
   }
 
   async #spawnFirst(): Promise<Pod> {
@@ -242,7 +273,9 @@ export class Supervisor {
     pod.events.on('ready', ({ ready }) => {
       this.#policy.noteReady();
       this.readyMB = this.readyMB === 0 ? ready.memoryMB : (this.readyMB + ready.memoryMB) / 2;
+      this.#sendWaiting();
     });
+    if (this.replicated) pod.events.on('settled', () => this.#sendWaiting());
     pod.events.on('exit', (exit) => this.#onExit(exit));
   }
 
@@ -273,6 +306,7 @@ export class Supervisor {
       this.fatal = undefined; // a stable run (a replica that ran, stopped) forgave it: the recipe starts
     }
     this.#deps.onExit(this, exit, this.fatal);
+    this.#sendWaiting();
     if (this.#deps.isClosing()) return;
     // A pod killed for ignoring a cancel was warm and wanted: bring it back at once.
     if (exit.reason === 'killed') this.acquire().catch(() => undefined);

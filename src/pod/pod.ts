@@ -265,6 +265,7 @@ export class Pod {
     this.lastUsedMono = performance.now();
     if (this.#requests.inFlight === 0 && this.#state === 'busy') this.#setState('ready');
     if (this.#onDrained && this.#requests.inFlight + this.#requests.queued === 0) this.#onDrained();
+    this.events.emit('settled', this);
     this.#checkIdle();
   }
 

@@ -51,6 +51,8 @@ export interface PodEvents extends Record<string, unknown> {
   state: { pod: Pod; from: PodState; to: PodState };
   ready: { pod: Pod; ready: ReadyMessage; spawnToReadyMs: number };
   idle: { pod: Pod };
+  /** A request was answered or given up on: a slot may be free (the pod itself is the value). */
+  settled: Pod;
   log: PodLogLine;
   exit: PodExit;
 }

@@ -47,6 +47,7 @@ export class FakePod {
     this.queued = 0;
     this.lastUsedAt = Date.now();
     this.lastUsedMono = performance.now();
+    this.events.emit('settled', this.asPod);
     this.events.emit('idle', { pod: this.asPod });
   }
 

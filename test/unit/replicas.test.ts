@@ -1,12 +1,16 @@
 /**
  * Replica scaling and warm pools with fake timers and fake pods: which replica takes a call, when
  * another starts (every replica full, below `replicas.max`, inside the budget), when one stops (its
- * idle timer, down to `minWarm`), and which ends refill a warm pool. Real pods: test/replicas.test.ts.
+ * idle timer, down to `minWarm`), which ends refill a warm pool, and the fair queue of calls that wait
+ * for a free replica. Real pods: test/replicas.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Cancellation } from '../../src/cancellation.js';
+import type { WaitingCall } from '../../src/manager/fair-queue.js';
 import { chooseReplica } from '../../src/manager/replica-choice.js';
 import { RestartPolicy } from '../../src/manager/restart-policy.js';
 import { Supervisor } from '../../src/manager/supervisor.js';
+import type { Pod } from '../../src/pod/pod.js';
 import { recipeSchema } from '../../src/recipes/schema.js';
 import { FakePod } from './fake-pod.js';
 
@@ -46,6 +50,7 @@ function pool(options: { max?: number; minWarm?: number; fits?: () => boolean; c
     onNotStarted: (_sup, why, error) =>
       refused.push(error === undefined ? `${why}: no room` : `${why}: error`),
     idleTimeout: 60,
+    maxQueue: 1024,
     isClosing: () => false,
   });
   return { sup, pods, refused };
@@ -186,5 +191,99 @@ describe('Supervisor replicas', () => {
     expect(sup.podForCall()).toBe(pods[1]?.asPod);
     await expect(sup.acquire()).resolves.toBe(pods[1]?.asPod);
     expect(sup.replicaOf(pods[1]?.asPod as never)).toBe(1);
+  });
+});
+
+describe('the fair queue of a replicated recipe', () => {
+  /** A call whose sends are recorded; `answer()` answers the latest send. */
+  function call(name: string, sent: string[], extra: Partial<WaitingCall<Pod>> = {}) {
+    let answer: (value: unknown) => void = () => undefined;
+    const waiting: WaitingCall<Pod> = {
+      timeoutMs: undefined,
+      send: (pod, timeoutMs) => {
+        const fake = pod as unknown as FakePod;
+        load(fake, fake.inFlight + 1); // what a real pod's request table does
+        sent.push(`${name}→${fake.id}${timeoutMs === undefined ? '' : ` ${timeoutMs}ms`}`);
+        return new Promise((resolve) => {
+          answer = resolve;
+        });
+      },
+      ...extra,
+    };
+    return { waiting, answer: (value: unknown) => answer(value) };
+  }
+
+  async function twoBusyReplicas() {
+    const { sup, pods } = pool({ max: 2 });
+    await sup.acquire();
+    load(pods[0], 1);
+    sup.podForCall(); // starts the second replica
+    await vi.advanceTimersByTimeAsync(0);
+    load(pods[1], 1);
+    return { sup, pods };
+  }
+
+  it('holds calls while every replica is full and hands the oldest to the first replica that frees a slot', async () => {
+    const { sup, pods } = await twoBusyReplicas();
+    const sent: string[] = [];
+    const a = call('a', sent);
+    const b = call('b', sent);
+    const answered = sup.dispatch(a.waiting);
+    void sup.dispatch(b.waiting);
+    expect(sent).toEqual([]);
+    pods[1]?.becomeIdle(); // r-2 frees first: the oldest call goes there, not behind r-1's call
+    expect(sent).toEqual(['a→r-2']);
+    a.answer('done');
+    await expect(answered).resolves.toBe('done');
+    pods[0]?.becomeIdle();
+    expect(sent).toEqual(['a→r-2', 'b→r-1']);
+    // With nothing waiting, a call goes straight to a replica with a free slot.
+    const c = call('c', sent);
+    load(pods[0], 1);
+    pods[1]?.becomeIdle();
+    void sup.dispatch(c.waiting);
+    expect(sent.at(-1)).toBe('c→r-2');
+  });
+
+  it('a waiting call can be cancelled, and times out counting from its arrival', async () => {
+    const { sup, pods } = await twoBusyReplicas();
+    const sent: string[] = [];
+    const cancellation = new Cancellation();
+    const cancelled = sup.dispatch(call('a', sent, { cancellation }).waiting);
+    void sup.dispatch(call('b', sent, { timeoutMs: 5000 }).waiting);
+    const later = sup
+      .dispatch(call('c', sent, { timeoutMs: 5000 }).waiting)
+      ?.catch((error: unknown) => error);
+    cancellation.cancel(new Error('client went away'));
+    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+    await vi.advanceTimersByTimeAsync(2000);
+    pods[0]?.becomeIdle(); // b waited 2 s of its 5: 3 s are left for its answer
+    expect(sent).toEqual(['b→r-1 3000ms']);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(await later).toMatchObject({ code: 'TIMEOUT' }); // c still waited: no replica freed for it
+    expect(sent).toEqual(['b→r-1 3000ms']);
+  });
+
+  it('is bounded by maxQueue, and a stop fails the calls that wait', async () => {
+    const { sup } = await twoBusyReplicas();
+    const sent: string[] = [];
+    const waiting = Array.from({ length: 1024 }, (_, i) => sup.dispatch(call(`c${i}`, sent).waiting));
+    await expect(sup.dispatch(call('over', sent).waiting)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await sup.stop();
+    const outcomes = await Promise.allSettled(waiting);
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'SHUTTING_DOWN' });
+    expect(sent).toEqual([]);
+  });
+
+  it('sends the waiting calls to the next pod when every replica crashed', async () => {
+    const { sup, pods } = await twoBusyReplicas();
+    const sent: string[] = [];
+    void sup.dispatch(call('a', sent).waiting);
+    pods[0]?.end('crashed', { exitCode: 1, uptimeMs: 60_000 });
+    pods[1]?.end('crashed', { exitCode: 1, uptimeMs: 60_000 });
+    await vi.advanceTimersByTimeAsync(1000); // the restart backoff
+    expect(pods).toHaveLength(3);
+    expect(sent).toEqual(['a→r-3']);
   });
 });

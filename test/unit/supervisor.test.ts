@@ -44,6 +44,7 @@ function supervisor(options: { idleTimeout?: number; recipeIdle?: number; maxUns
     onReclaim: (_sup, pod, seconds) => reclaimed.push({ pod: pod.id, seconds }),
     onNotStarted: () => undefined,
     idleTimeout: options.idleTimeout ?? 60,
+    maxQueue: 1024,
     isClosing: () => false,
   });
   return { sup, pods, reclaimed, exits };

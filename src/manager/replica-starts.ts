@@ -1,0 +1,50 @@
+/**
+ * The replicas of one recipe on their way (beyond its first pod): how many are starting, and the
+ * memory budget's last refusal, which holds the next scale-up back for a second (calls wait on the
+ * running replicas meanwhile).
+ */
+import type { Pod } from '../pod/pod.js';
+
+/** After the budget refused a replica, calls wait on the others this long before another try. */
+const REFUSED_RETRY_MS = 1000;
+
+export class ReplicaStarts {
+  readonly #started: (pod: Pod) => void;
+  readonly #notStarted: (error: unknown) => void;
+  #starting = 0;
+  #refusedUntil = 0;
+
+  /** `started` adopts a started pod; `notStarted` hears a refusal (undefined) or a failed spawn. */
+  constructor(started: (pod: Pod) => void, notStarted: (error: unknown) => void) {
+    this.#started = started;
+    this.#notStarted = notStarted;
+  }
+
+  /** Replicas whose spawn has not returned yet. */
+  get starting(): number {
+    return this.#starting;
+  }
+
+  /** Another replica through `spawnIfFits`, unless the budget refused one less than a second ago. */
+  scaleUp(spawnIfFits: () => Promise<Pod | undefined>): void {
+    if (performance.now() < this.#refusedUntil) return;
+    this.start(spawnIfFits).catch(() => undefined);
+  }
+
+  /** Starts one replica through `spawn` (undefined: the budget refused it). */
+  async start(spawn: () => Promise<Pod | undefined>): Promise<void> {
+    this.#starting += 1;
+    try {
+      const pod = await spawn();
+      if (pod) this.#started(pod);
+      else {
+        this.#refusedUntil = performance.now() + REFUSED_RETRY_MS;
+        this.#notStarted(undefined);
+      }
+    } catch (error) {
+      this.#notStarted(error);
+    } finally {
+      this.#starting -= 1;
+    }
+  }
+}
