@@ -24,8 +24,9 @@ import {
 } from './helpers.js';
 
 /**
- * Logs once at setup, answers with its pid after `sleep` seconds, or once the file `until` exists;
- * `die` ends the pod; `holdMB` is allocated at setup.
+ * Logs once at setup, answers with its pid after `sleep` seconds, or once the file `until` exists,
+ * or after `ticks` progress reports `every` seconds apart; `die` ends the pod; `holdMB` is
+ * allocated at setup.
  */
 const POD = `
 import os
@@ -47,6 +48,9 @@ def process(payload, ctx):
         deadline = time.monotonic() + 60
         while not os.path.exists(payload["until"]) and time.monotonic() < deadline:
             time.sleep(0.01)
+    for _ in range(payload.get("ticks", 0)):
+        time.sleep(payload["every"])
+        ctx.progress(0.5)
     time.sleep(payload.get("sleep", 0))
     return {"pid": os.getpid()}
 `;
@@ -203,12 +207,16 @@ describe('replicas', () => {
   });
 
   it('a fair queue: calls wait for the first free replica, never behind a long call on a busy one', async () => {
-    const manager = createManager({ recipePath: [recipe('fair', { replicas: { max: 2 }, minWarm: 2 })] });
+    const dir = recipe('fair', { capability: 'fair-cap', replicas: { max: 2 }, minWarm: 2 });
+    const manager = createManager({ recipePath: [dir] });
     expect(await eventually(async () => ready(await manager.list()).length === 2, 15_000)).toBe(true);
     const gate = join(tempDir(), 'open');
     const long = manager.call('fair', { until: gate }) as Promise<Reply>; // holds one replica until the gate opens
     expect(await eventually(async () => ready(await manager.list()).length === 1, 5000)).toBe(true);
-    const shorts = Array.from({ length: 6 }, () => manager.call('fair', { sleep: 0.02 }) as Promise<Reply>);
+    const shorts = Array.from(
+      { length: 6 },
+      (_, i) => manager.call(i % 2 === 0 ? 'fair' : 'fair-cap', { sleep: 0.02 }), // by name and by capability
+    ) as Promise<Reply>[];
     // Every short call is answered while the long one still runs: none was sent behind it.
     const answered = await Promise.race([Promise.all(shorts), sleep(8000).then(() => undefined)]); // a deadline
     writeFileSync(gate, '');
@@ -216,6 +224,33 @@ describe('replicas', () => {
     await Promise.all(shorts);
     expect(answered, 'short calls answered while the long call ran').toBeDefined();
     expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
+  });
+
+  it('a fair queue from a cold start: calls wait for the pods on their way, not behind the first call', async () => {
+    const manager = createManager({ recipePath: [recipe('cold', { replicas: { max: 2 } })] });
+    const gate = join(tempDir(), 'open');
+    const long = manager.call('cold', { until: gate }) as Promise<Reply>;
+    const shorts = Array.from({ length: 4 }, () => manager.call('cold', { sleep: 0.02 })) as Promise<Reply>[];
+    const answered = await Promise.race([Promise.all(shorts), sleep(20_000).then(() => undefined)]); // a deadline
+    writeFileSync(gate, '');
+    const longReply = await long;
+    await Promise.all(shorts);
+    expect(answered, 'short calls answered while the long call ran').toBeDefined();
+    expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
+  });
+
+  it('a call that waited for a free replica gets its whole timeout once sent', async () => {
+    const dir = recipe('tick', { replicas: { max: 2 }, minWarm: 2, timeout: 1 });
+    const manager = createManager({ recipePath: [dir] });
+    expect(await eventually(async () => ready(await manager.list()).length === 2, 15_000)).toBe(true);
+    const gate = join(tempDir(), 'open');
+    const held = [manager.call('tick', { sleep: 0.8 }), manager.call('tick', { until: gate, sleep: 0 })];
+    // Waits ~0.8 s of its 1 s for the first replica, then reports progress every 0.4 s: within the
+    // timeout each time, which counts time without progress from its send.
+    const ticking = manager.call('tick', { ticks: 3, every: 0.4 });
+    await expect(ticking).resolves.toMatchObject({ pid: expect.any(Number) });
+    writeFileSync(gate, '');
+    await Promise.allSettled(held);
   });
 
   it('a crash of one replica fails no call on the other, and the pool refills', async () => {

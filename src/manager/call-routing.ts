@@ -68,14 +68,7 @@ function waitingCall(
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     signal: options.signal,
     cancellation: options.cancellation,
-    send: (pod, timeoutMs) =>
-      requestOn(
-        supervisor,
-        pod,
-        input,
-        { ...options, timeout: timeoutMs === undefined ? undefined : timeoutMs / 1000 },
-        emit,
-      ),
+    send: (pod) => requestOn(supervisor, pod, input, options, emit),
   };
 }
 
@@ -96,6 +89,15 @@ async function callAfterSpawn(
   routing: CallRouting,
 ): Promise<unknown> {
   const supervisor = await routing.supervisor(target);
+  if (supervisor.replicated) {
+    // A capability, or no pod live yet: the call waits in the recipe's queue like any other.
+    const call = waitingCall(supervisor, input, options, routing.emit);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = supervisor.dispatch(call);
+      if (answer) return answer;
+      await supervisor.acquire(options.signal ?? options.cancellation?.signal);
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     const pod = await supervisor.acquire(options.signal ?? options.cancellation?.signal);
     if (pod.state === 'stopping' && attempt < 3) continue;

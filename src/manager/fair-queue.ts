@@ -5,8 +5,9 @@
  * a call that finds every replica full waits here, and the supervisor hands the oldest one to the
  * first replica that frees a slot.
  *
- * A waiting call keeps the caller's cancel and the recipe's timeout (counted from its arrival, as a
- * call waiting in a pod's own queue is), and the queue is bounded like a pod's (`QUEUE_FULL`).
+ * A waiting call keeps the caller's cancel and waits at most the recipe's timeout (once sent, the
+ * timeout counts time without progress, as for any call). The queue holds at most `maxQueue` calls
+ * for each replica the recipe may run (`QUEUE_FULL`): what the replicas' own queues held before.
  */
 import type { Cancellation } from '../cancellation.js';
 import { PodkeeperError } from '../errors.js';
@@ -14,8 +15,9 @@ import { chooseReplica, type ReplicaView } from './replica-choice.js';
 
 /** What a waiting call needs: its cancel, its timeout, and how to send it once a replica is free. */
 export interface WaitingCall<P> {
-  /** Sends the call to `pod`; `timeoutMs` is what is left of its timeout (undefined: none). */
-  send(pod: P, timeoutMs: number | undefined): Promise<unknown>;
+  /** Sends the call to `pod` (where its timeout starts again: it counts time without progress). */
+  send(pod: P): Promise<unknown>;
+  /** How long it may wait here (the recipe's timeout; undefined: no limit). */
   timeoutMs: number | undefined;
   signal?: AbortSignal;
   cancellation?: Cancellation;
@@ -23,7 +25,6 @@ export interface WaitingCall<P> {
 
 interface Entry<P> {
   call: WaitingCall<P>;
-  since: number;
   resolve(value: unknown): void;
   reject(error: unknown): void;
   /** Removes the cancel listener and the timer. */
@@ -48,7 +49,7 @@ export class FairQueue<P extends ReplicaView> {
   add(call: WaitingCall<P>): Promise<unknown> {
     if (this.#entries.length >= this.#bound) return Promise.reject(this.#full());
     return new Promise((resolve, reject) => {
-      const entry: Entry<P> = { call, since: performance.now(), resolve, reject, dispose: noop };
+      const entry: Entry<P> = { call, resolve, reject, dispose: noop };
       const leave = (error: PodkeeperError) => {
         const at = this.#entries.indexOf(entry);
         if (at < 0) return; // sent already: the pod's request table has the cancel and the timer now
@@ -83,12 +84,9 @@ export class FairQueue<P extends ReplicaView> {
     const entry = this.#entries.shift();
     if (entry === undefined) return false;
     entry.dispose();
-    const { timeoutMs } = entry.call;
-    const left =
-      timeoutMs === undefined ? undefined : Math.max(1, timeoutMs - (performance.now() - entry.since));
     let answer: Promise<unknown>;
     try {
-      answer = entry.call.send(pod, left);
+      answer = entry.call.send(pod);
     } catch (error) {
       answer = Promise.reject(error);
     }
@@ -97,11 +95,10 @@ export class FairQueue<P extends ReplicaView> {
   }
 
   /**
-   * Hands waiting calls, oldest first, to the replicas of `live` that are up and have a free slot
+   * Hands waiting calls, oldest first, to the replicas of `up` (ready or busy) that have a free slot
    * (fewest outstanding requests first, `turn()` breaking ties as in replica-choice.ts).
    */
-  sendToFree(live: readonly P[], concurrency: number, turn: () => number): void {
-    const up = live.filter((pod) => pod.state !== 'starting');
+  sendToFree(up: readonly P[], concurrency: number, turn: () => number): void {
     while (this.#entries.length > 0) {
       const choice = chooseReplica(up, concurrency, turn());
       if (choice.pod === undefined || choice.saturated) return;
@@ -109,7 +106,7 @@ export class FairQueue<P extends ReplicaView> {
     }
   }
 
-  /** Sends every waiting call now, in turn to each of `pods` (to their own queues); none: they fail. */
+  /** Sends every waiting call now, in turn to each of `pods` (to their own queues: a drain); none: they fail. */
   spread(pods: readonly P[]): void {
     for (let turn = 0; pods.length > 0 && this.sendNext(pods[turn % pods.length] as P); turn++);
     this.stop('drained');
@@ -141,7 +138,7 @@ export class FairQueue<P extends ReplicaView> {
     return new PodkeeperError(
       'QUEUE_FULL',
       `Recipe "${this.#recipe}" already has ${this.#bound} calls waiting for a free replica. Retry later, ` +
-        "or raise the recipe's replicas.max or concurrency.",
+        "or raise maxQueue, or the recipe's replicas.max or concurrency.",
       { details: { recipe: this.#recipe, bound: this.#bound } },
     );
   }

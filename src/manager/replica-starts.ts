@@ -34,17 +34,16 @@ export class ReplicaStarts {
   /** Starts one replica through `spawn` (undefined: the budget refused it). */
   async start(spawn: () => Promise<Pod | undefined>): Promise<void> {
     this.#starting += 1;
+    let pod: Pod | undefined;
     try {
-      const pod = await spawn();
-      if (pod) this.#started(pod);
-      else {
-        this.#refusedUntil = performance.now() + REFUSED_RETRY_MS;
-        this.#notStarted(undefined);
-      }
+      pod = await spawn();
     } catch (error) {
-      this.#notStarted(error);
-    } finally {
       this.#starting -= 1;
+      return this.#notStarted(error);
     }
+    this.#starting -= 1; // before the callbacks: they may count what is on its way
+    if (pod) return this.#started(pod);
+    this.#refusedUntil = performance.now() + REFUSED_RETRY_MS;
+    this.#notStarted(undefined);
   }
 }

@@ -54,8 +54,14 @@ export class Supervisor {
   #spawning: Promise<Pod> | undefined;
   /** Replicas beyond the first pod on their way. */
   readonly #replicas = new ReplicaStarts(
-    (pod) => this.#adopt(pod),
-    (error) => this.#deps.onNotStarted(this, 'replica', error),
+    (pod) => {
+      this.#adopt(pod);
+      this.#sendWaiting(); // takes calls once ready ('ready' sends them); a pod up at once, now
+    },
+    (error) => {
+      this.#deps.onNotStarted(this, 'replica', error);
+      this.#sendWaiting(); // the calls it was for: still a pod to wait for?
+    },
   );
   /** Counts calls, so that equally loaded replicas take turns. */
   #turn = 0;
@@ -69,7 +75,7 @@ export class Supervisor {
     this.loaded = loaded;
     this.#policy = policy;
     this.#deps = deps;
-    this.#waiting = new FairQueue(loaded.recipe.name, deps.maxQueue);
+    this.#waiting = new FairQueue(loaded.recipe.name, deps.maxQueue * loaded.recipe.replicas.max);
   }
 
   /** True when the recipe may run more than one pod: its calls go through {@link dispatch}. */
@@ -116,20 +122,20 @@ export class Supervisor {
   }
 
   /**
-   * A call of a replicated recipe, sent now to the replica with the fewest outstanding requests if it
-   * has a free slot (or if no replica is up yet: it waits in the starting one's queue), else queued
-   * until a replica frees one (fair-queue.ts), so it never waits behind a long call while another
-   * replica is free. Starts another replica when every one is full. Undefined when no pod is live:
-   * the caller spawns one.
+   * A call of a replicated recipe, sent now to the ready replica with the fewest outstanding requests
+   * if it has a free slot and no call waits before it, else queued until a replica frees one or a
+   * starting one is ready (fair-queue.ts): it never waits behind a long call while another replica is
+   * free. Starts another replica when the waiting calls outnumber the slots on their way. Undefined
+   * when no pod is live: the caller spawns one, then dispatches again.
    */
   dispatch(call: WaitingCall<Pod>): Promise<unknown> | undefined {
     if (this.fatal) return undefined;
     const live = this.#pods.live();
-    const choice = chooseReplica(live, this.loaded.recipe.concurrency, this.#turn++);
-    if (choice.pod === undefined) return undefined;
-    if (shouldScaleUp(choice, live.length, this.#pending(), this.loaded.recipe.replicas.max)) this.#scaleUp();
-    if (choice.pod.state === 'starting' || (!choice.saturated && this.#waiting.size === 0)) {
-      return call.send(choice.pod, call.timeoutMs);
+    if (live.length === 0) return undefined;
+    const { concurrency } = this.loaded.recipe;
+    if (this.#waiting.size === 0) {
+      const choice = chooseReplica(up(live), concurrency, this.#turn++);
+      if (choice.pod !== undefined && !choice.saturated) return call.send(choice.pod);
     }
     const answer = this.#waiting.add(call);
     this.#sendWaiting();
@@ -226,19 +232,31 @@ export class Supervisor {
     return pods;
   }
 
-  /** Hands waiting calls to replicas with a free slot, oldest first; spawns a pod when none is left. */
+  /**
+   * Hands waiting calls to ready replicas with a free slot, oldest first; starts another replica
+   * when more calls wait than the starting ones will take, and a pod when none is left.
+   */
   #sendWaiting(): void {
     if (this.#waiting.size === 0) return;
-    if (this.fatal) this.#waiting.failAll(this.fatal);
-    else this.#waiting.sendToFree(this.#pods.live(), this.loaded.recipe.concurrency, () => this.#turn++);
-    if (this.#waiting.size === 0 || this.#pods.firstLive() !== undefined) return;
-    if (this.#deps.isClosing()) this.#waiting.stop('shut down');
-    // Every replica is gone (crashed, reclaimed): the calls go to the next pod, as a cold call does.
-    else
-      this.acquire().then(
-        (pod) => this.#waiting.spread([pod]),
-        (error: unknown) => this.#waiting.failAll(error),
-      );
+    if (this.fatal) return void this.#waiting.failAll(this.fatal);
+    const live = this.#pods.live();
+    const { concurrency, replicas } = this.loaded.recipe;
+    this.#waiting.sendToFree(up(live), concurrency, () => this.#turn++);
+    if (this.#waiting.size === 0) return;
+    if (this.#deps.isClosing()) return void this.#waiting.stop('shut down');
+    if (live.length === 0) {
+      // Every replica is gone (crashed, reclaimed): a pod starts as for a cold call, and the calls
+      // leave the queue as its slots free, like any replica's.
+      if (this.#pending() === 0) {
+        this.acquire().then(
+          () => this.#sendWaiting(),
+          (error: unknown) => this.#waiting.failAll(error),
+        );
+      }
+      return;
+    }
+    const coming = (live.length - up(live).length + this.#replicas.starting) * concurrency;
+    if (this.#waiting.size > coming && live.length + this.#pending() < replicas.max) this.#scaleUp();
   }
 
   #pending(): number {
@@ -316,4 +334,9 @@ export class Supervisor {
       this.warm().catch((error: unknown) => this.#deps.onNotStarted(this, 'warm', error));
     }
   }
+}
+
+/** The pods of `live` that are ready or busy (not starting). */
+function up(live: readonly Pod[]): Pod[] {
+  return live.filter((pod) => pod.state !== 'starting');
 }

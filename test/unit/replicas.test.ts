@@ -200,10 +200,10 @@ describe('the fair queue of a replicated recipe', () => {
     let answer: (value: unknown) => void = () => undefined;
     const waiting: WaitingCall<Pod> = {
       timeoutMs: undefined,
-      send: (pod, timeoutMs) => {
+      send: (pod) => {
         const fake = pod as unknown as FakePod;
         load(fake, fake.inFlight + 1); // what a real pod's request table does
-        sent.push(`${name}→${fake.id}${timeoutMs === undefined ? '' : ` ${timeoutMs}ms`}`);
+        sent.push(`${name}→${fake.id}`);
         return new Promise((resolve) => {
           answer = resolve;
         });
@@ -245,7 +245,7 @@ describe('the fair queue of a replicated recipe', () => {
     expect(sent.at(-1)).toBe('c→r-2');
   });
 
-  it('a waiting call can be cancelled, and times out counting from its arrival', async () => {
+  it('a waiting call can be cancelled, and waits at most its timeout', async () => {
     const { sup, pods } = await twoBusyReplicas();
     const sent: string[] = [];
     const cancellation = new Cancellation();
@@ -257,17 +257,17 @@ describe('the fair queue of a replicated recipe', () => {
     cancellation.cancel(new Error('client went away'));
     await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
     await vi.advanceTimersByTimeAsync(2000);
-    pods[0]?.becomeIdle(); // b waited 2 s of its 5: 3 s are left for its answer
-    expect(sent).toEqual(['b→r-1 3000ms']);
+    pods[0]?.becomeIdle(); // b waited 2 s of its 5: sent, its timeout is the pod's request table's now
+    expect(sent).toEqual(['b→r-1']);
     await vi.advanceTimersByTimeAsync(3000);
     expect(await later).toMatchObject({ code: 'TIMEOUT' }); // c still waited: no replica freed for it
-    expect(sent).toEqual(['b→r-1 3000ms']);
+    expect(sent).toEqual(['b→r-1']);
   });
 
-  it('is bounded by maxQueue, and a stop fails the calls that wait', async () => {
+  it('holds maxQueue calls per replica the recipe may run, and a stop fails the calls that wait', async () => {
     const { sup } = await twoBusyReplicas();
     const sent: string[] = [];
-    const waiting = Array.from({ length: 1024 }, (_, i) => sup.dispatch(call(`c${i}`, sent).waiting));
+    const waiting = Array.from({ length: 2 * 1024 }, (_, i) => sup.dispatch(call(`c${i}`, sent).waiting));
     await expect(sup.dispatch(call('over', sent).waiting)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
     await sup.stop();
     const outcomes = await Promise.allSettled(waiting);
@@ -285,5 +285,25 @@ describe('the fair queue of a replicated recipe', () => {
     await vi.advanceTimersByTimeAsync(1000); // the restart backoff
     expect(pods).toHaveLength(3);
     expect(sent).toEqual(['a→r-3']);
+  });
+
+  it('holds calls while the only pods are starting, and starts a replica when more wait than they take', async () => {
+    const { sup, pods } = pool({ max: 2 });
+    expect(sup.dispatch(call('first', []).waiting)).toBeUndefined(); // no pod: the caller acquires one
+    await sup.acquire();
+    const first = pods[0];
+    if (!first) throw new Error('no pod');
+    first.state = 'starting';
+    const sent: string[] = [];
+    void sup.dispatch(call('a', sent).waiting);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(1); // one call waits, the starting pod will take it
+    void sup.dispatch(call('b', sent).waiting);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pods).toHaveLength(2); // two wait for one slot on the way: another replica
+    expect(sent).toEqual(['a→r-2']); // r-2 (a FakePod) is up at once: it takes the oldest call
+    first.state = 'ready';
+    first.events.emit('ready', { pod: first.asPod, ready: { memoryMB: 10 } as never, spawnToReadyMs: 1 });
+    expect(sent).toEqual(['a→r-2', 'b→r-1']);
   });
 });
