@@ -80,6 +80,26 @@ async function closedLoop(call: () => Promise<unknown>, workers: number, calls: 
   return replies;
 }
 
+/**
+ * Every short call is answered (within `deadlineMs`) while the long one, held until the file `gate`
+ * exists, still runs, and by another pod: none was sent behind it. Then the gate opens.
+ */
+async function expectNoneBehind(
+  long: Promise<unknown>,
+  shorts: Promise<unknown>[],
+  gate: string,
+  deadlineMs: number,
+) {
+  const answered = (await Promise.race([Promise.all(shorts), sleep(deadlineMs).then(() => undefined)])) as
+    | Reply[]
+    | undefined;
+  writeFileSync(gate, '');
+  const longReply = (await long) as Reply;
+  await Promise.all(shorts);
+  expect(answered, 'short calls answered while the long call ran').toBeDefined();
+  expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
+}
+
 const ready = (pods: PodInfo[]) => pods.filter((pod) => pod.state === 'ready');
 
 describe('warm pools', () => {
@@ -217,13 +237,7 @@ describe('replicas', () => {
       { length: 6 },
       (_, i) => manager.call(i % 2 === 0 ? 'fair' : 'fair-cap', { sleep: 0.02 }), // by name and by capability
     ) as Promise<Reply>[];
-    // Every short call is answered while the long one still runs: none was sent behind it.
-    const answered = await Promise.race([Promise.all(shorts), sleep(8000).then(() => undefined)]); // a deadline
-    writeFileSync(gate, '');
-    const longReply = await long;
-    await Promise.all(shorts);
-    expect(answered, 'short calls answered while the long call ran').toBeDefined();
-    expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
+    await expectNoneBehind(long, shorts, gate, 8000);
   });
 
   it('a fair queue from a cold start: calls wait for the pods on their way, not behind the first call', async () => {
@@ -231,12 +245,7 @@ describe('replicas', () => {
     const gate = join(tempDir(), 'open');
     const long = manager.call('cold', { until: gate }) as Promise<Reply>;
     const shorts = Array.from({ length: 4 }, () => manager.call('cold', { sleep: 0.02 })) as Promise<Reply>[];
-    const answered = await Promise.race([Promise.all(shorts), sleep(20_000).then(() => undefined)]); // a deadline
-    writeFileSync(gate, '');
-    const longReply = await long;
-    await Promise.all(shorts);
-    expect(answered, 'short calls answered while the long call ran').toBeDefined();
-    expect(answered?.filter((reply) => reply.pid === longReply.pid)).toEqual([]);
+    await expectNoneBehind(long, shorts, gate, 20_000);
   });
 
   it('a call that waited for a free replica gets its whole timeout once sent', async () => {
