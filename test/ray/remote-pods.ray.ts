@@ -58,6 +58,15 @@ beforeAll(async () => {
     );
   };
   recipe('remote-echo', POD, { passEnv: ['PK_TEST_TOKEN'] });
+  // A vendored old copy of the runner in the recipe's folder (the pod's working directory on the
+  // node): the actor's runner must never import it.
+  for (const name of ['podkeeper_pod', 'podkeeper_ray']) {
+    mkdirSync(join(root, 'remote-echo', name));
+    writeFileSync(
+      join(root, 'remote-echo', name, '__init__.py'),
+      `raise SystemExit("the recipe's own ${name}")\n`,
+    );
+  }
   recipe('remote-other', POD);
   recipe('remote-stream', STREAM);
   recipe('remote-deps', DEPS, { dependencies: ['pk-alpha==1.0.0'] });
@@ -130,7 +139,7 @@ function bridges(): number[] {
 }
 
 describe('pods on Ray', () => {
-  it('a recipe placed by resources answers from the node that has them; ps says where', async () => {
+  it("a recipe placed by resources answers from the node that has them (its folder's podkeeper_pod never stands in for the runner); ps says where", async () => {
     const { client } = await daemonOnRay();
     const answer = (await client.call('remote-echo', { text: 'hi', expect: SECRET })) as {
       echo: unknown;
