@@ -249,17 +249,19 @@ describe('replicas', () => {
   });
 
   it('a call that waited for a free replica gets its whole timeout once sent', async () => {
-    const dir = recipe('tick', { replicas: { max: 2 }, minWarm: 2, timeout: 1 });
-    const manager = createManager({ recipePath: [dir] });
+    const manager = createManager({ recipePath: [recipe('tick', { replicas: { max: 2 }, minWarm: 2 })] });
     expect(await eventually(async () => ready(await manager.list()).length === 2, 15_000)).toBe(true);
-    const gate = join(tempDir(), 'open');
-    const held = [manager.call('tick', { sleep: 0.8 }), manager.call('tick', { until: gate, sleep: 0 })];
-    // Waits ~0.8 s of its 1 s for the first replica, then reports progress every 0.4 s: within the
-    // timeout each time, which counts time without progress from its send.
-    const ticking = manager.call('tick', { ticks: 3, every: 0.4 });
+    const gates = [join(tempDir(), 'one'), join(tempDir(), 'two')];
+    const held = gates.map((gate) => manager.call('tick', { until: gate }));
+    expect(await eventually(async () => ready(await manager.list()).length === 0, 5000)).toBe(true);
+    // Its timeout is 1 s of no progress; it waits 0.6 s for a replica (the wait is what is tested),
+    // then reports progress every 0.5 s: after 0.6 s spent, less than 0.5 s would be left.
+    const ticking = manager.call('tick', { ticks: 3, every: 0.5 }, { timeout: 1 });
+    await sleep(600);
+    writeFileSync(gates[0] as string, '');
     await expect(ticking).resolves.toMatchObject({ pid: expect.any(Number) });
-    writeFileSync(gate, '');
-    await Promise.allSettled(held);
+    writeFileSync(gates[1] as string, '');
+    await Promise.all(held);
   });
 
   it('a crash of one replica fails no call on the other, and the pool refills', async () => {

@@ -1,11 +1,11 @@
 /**
  * The replicas of one recipe on their way (beyond its first pod): how many are starting, and the
- * memory budget's last refusal, which holds the next scale-up back for a second (calls wait on the
- * running replicas meanwhile).
+ * last refusal by the memory budget or failed spawn, which holds the next scale-up back for a second
+ * (calls wait for the running replicas meanwhile).
  */
 import type { Pod } from '../pod/pod.js';
 
-/** After the budget refused a replica, calls wait on the others this long before another try. */
+/** After the budget refused a replica (or its spawn failed), calls wait this long before another try. */
 const REFUSED_RETRY_MS = 1000;
 
 export class ReplicaStarts {
@@ -39,6 +39,7 @@ export class ReplicaStarts {
       pod = await spawn();
     } catch (error) {
       this.#starting -= 1;
+      this.#refusedUntil = performance.now() + REFUSED_RETRY_MS; // a spawn that fails is not retried at once
       return this.#notStarted(error);
     }
     this.#starting -= 1; // before the callbacks: they may count what is on its way

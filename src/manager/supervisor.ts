@@ -139,6 +139,11 @@ export class Supervisor {
     }
     const answer = this.#waiting.add(call);
     this.#sendWaiting();
+    // Scaling is driven by calls, never by pod events: a replica that fails or crashes is not
+    // started again in a loop while a call waits (the next call tries again, after a refusal 1 s on).
+    const coming = (live.length - up(live).length + this.#replicas.starting) * concurrency;
+    const { max } = this.loaded.recipe.replicas;
+    if (this.#waiting.size > coming && live.length + this.#pending() < max) this.#scaleUp();
     return answer;
   }
 
@@ -240,23 +245,17 @@ export class Supervisor {
     if (this.#waiting.size === 0) return;
     if (this.fatal) return void this.#waiting.failAll(this.fatal);
     const live = this.#pods.live();
-    const { concurrency, replicas } = this.loaded.recipe;
-    this.#waiting.sendToFree(up(live), concurrency, () => this.#turn++);
-    if (this.#waiting.size === 0) return;
+    this.#waiting.sendToFree(up(live), this.loaded.recipe.concurrency, () => this.#turn++);
+    if (this.#waiting.size === 0 || live.length > 0) return;
     if (this.#deps.isClosing()) return void this.#waiting.stop('shut down');
-    if (live.length === 0) {
-      // Every replica is gone (crashed, reclaimed): a pod starts as for a cold call, and the calls
-      // leave the queue as its slots free, like any replica's.
-      if (this.#pending() === 0) {
-        this.acquire().then(
-          () => this.#sendWaiting(),
-          (error: unknown) => this.#waiting.failAll(error),
-        );
-      }
-      return;
-    }
-    const coming = (live.length - up(live).length + this.#replicas.starting) * concurrency;
-    if (this.#waiting.size > coming && live.length + this.#pending() < replicas.max) this.#scaleUp();
+    // Every replica is gone (crashed, reclaimed, stopped): a pod starts as for a cold call (or the
+    // first spawn already on its way is awaited), and the calls leave the queue as its slots free.
+    // A replica on its way calls back here whether it starts or not.
+    if (this.#replicas.starting > 0) return;
+    this.acquire().then(
+      () => this.#sendWaiting(),
+      (error: unknown) => this.#waiting.failAll(error),
+    );
   }
 
   #pending(): number {

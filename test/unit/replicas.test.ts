@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cancellation } from '../../src/cancellation.js';
+import { PodkeeperError } from '../../src/errors.js';
 import type { WaitingCall } from '../../src/manager/fair-queue.js';
 import { chooseReplica } from '../../src/manager/replica-choice.js';
 import { RestartPolicy } from '../../src/manager/restart-policy.js';
@@ -17,7 +18,18 @@ import { FakePod } from './fake-pod.js';
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
-function pool(options: { max?: number; minWarm?: number; fits?: () => boolean; concurrency?: number } = {}) {
+function pool(
+  options: {
+    max?: number;
+    minWarm?: number;
+    fits?: () => boolean;
+    concurrency?: number;
+    /** Replaces the spawn of a replica (spawnIfFits): the pod made by `make`, or a failure. */
+    replica?: (make: () => Pod) => Promise<Pod | undefined>;
+    /** Replaces the spawn of a first pod. */
+    first?: (make: () => Pod) => Promise<Pod>;
+  } = {},
+) {
   const recipe = recipeSchema.parse({
     name: 'r',
     capability: 'r',
@@ -42,9 +54,14 @@ function pool(options: { max?: number; minWarm?: number; fits?: () => boolean; c
     pods.push(pod);
     return pod.asPod;
   };
+  const attempts = { replicas: 0 };
   const sup = new Supervisor({ recipe, dir: '/nowhere', builtin: false }, policy, {
-    spawn: async () => make(),
-    spawnIfFits: async () => ((options.fits ?? (() => true))() ? make() : undefined),
+    spawn: async () => (options.first ? options.first(make) : make()),
+    spawnIfFits: async () => {
+      attempts.replicas += 1;
+      if (options.replica) return options.replica(make);
+      return (options.fits ?? (() => true))() ? make() : undefined;
+    },
     onExit: () => undefined,
     onReclaim: () => undefined,
     onNotStarted: (_sup, why, error) =>
@@ -53,7 +70,7 @@ function pool(options: { max?: number; minWarm?: number; fits?: () => boolean; c
     maxQueue: 1024,
     isClosing: () => false,
   });
-  return { sup, pods, refused };
+  return { sup, pods, refused, attempts };
 }
 
 /** `n` calls in flight on a fake pod (what a real pod's request table would report). */
@@ -305,5 +322,64 @@ describe('the fair queue of a replicated recipe', () => {
     first.state = 'ready';
     first.events.emit('ready', { pod: first.asPod, ready: { memoryMB: 10 } as never, spawnToReadyMs: 1 });
     expect(sent).toEqual(['a→r-2', 'b→r-1']);
+  });
+
+  it('a replica whose spawn fails is not tried again until a call comes a second later', async () => {
+    const { sup, pods, attempts } = pool({
+      max: 2,
+      replica: () => Promise.reject(new PodkeeperError('SPAWN_FAILED', 'no such interpreter')),
+    });
+    await sup.acquire();
+    load(pods[0], 1);
+    void sup.dispatch(call('a', []).waiting);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(attempts.replicas).toBe(1); // a failed spawn does not start another while the call waits
+    void sup.dispatch(call('b', []).waiting);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(attempts.replicas).toBe(2); // the next call, more than a second later
+  });
+
+  it('a replica that crashes while starting is not restarted by the calls that wait, only by new ones', async () => {
+    const { sup, pods, attempts } = pool({
+      max: 2,
+      replica: async (make) => {
+        const pod = make();
+        const fake = pod as unknown as FakePod;
+        fake.state = 'starting';
+        setTimeout(() => fake.end('crashed', { exitCode: 1, uptimeMs: 50 }), 50);
+        return pod;
+      },
+    });
+    await sup.acquire();
+    load(pods[0], 1); // the healthy replica, busy with a long call
+    void sup.dispatch(call('a', []).waiting);
+    void sup.dispatch(call('b', []).waiting);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(attempts.replicas).toBe(1);
+    expect(sup.fatal).toBeUndefined();
+    expect(sup.livePods()).toEqual([pods[0]?.asPod]);
+  });
+
+  it('calls waiting with no pod left get the failure of the spawn they waited for', async () => {
+    let fail = false;
+    const { sup, pods } = pool({
+      max: 2,
+      first: async (make) => {
+        if (fail) throw new PodkeeperError('NO_MEMORY', 'no room');
+        return make();
+      },
+    });
+    await sup.acquire();
+    load(pods[0], 1);
+    sup.podForCall(); // the second replica
+    await vi.advanceTimersByTimeAsync(0);
+    load(pods[1], 1);
+    const waiting = sup.dispatch(call('w', []).waiting)?.catch((error: unknown) => error);
+    for (const pod of pods) pod.state = 'stopping'; // both replicas stopped by pod id, not exited yet
+    fail = true;
+    const cold = sup.acquire().catch((error: unknown) => error); // a new call's spawn, after they exit
+    for (const pod of pods) pod.end('stopped');
+    expect(await cold).toMatchObject({ code: 'NO_MEMORY' });
+    expect(await waiting).toMatchObject({ code: 'NO_MEMORY' });
   });
 });
