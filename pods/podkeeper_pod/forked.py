@@ -41,11 +41,22 @@ def adopt(fds: list[int], environ: dict, cwd: str, recipe_dir: str) -> None:
     for fd in fds:
         if fd > 2:
             os.close(fd)
-    os.environ.clear()
-    os.environ.update(environ)
+    take_environ(environ)
     os.chdir(cwd)
     sys.argv = ["-c", recipe_dir]
     renew_random_seeds()
+
+
+def take_environ(environ: dict[str, str]) -> None:
+    """Make os.environ `environ`, writing only the variables that differ from the zygote's: clearing
+    and refilling it would free and reallocate every name and value, writing to pages this process
+    shares with the zygote (measured: ~350 kB more private memory per forked pod)."""
+    current = os.environ
+    for name in [name for name in current if name not in environ]:
+        del current[name]
+    for name, value in environ.items():
+        if current.get(name) != value:
+            current[name] = value
 
 
 def renew_random_seeds() -> None:

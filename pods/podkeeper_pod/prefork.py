@@ -104,8 +104,8 @@ class _Pod:
         self.conn = conn
         environ, cwd = self._wait_for_go(conn)
         try:
-            os.environ.clear()
-            os.environ.update(environ)
+            # Not os.environ: the guardian runs no recipe code, and taking the pod's would write
+            # ~150 kB of pages it shares with the zygote. The runner takes it (forked.adopt).
             os.chdir(cwd)
             wire.send(self.to_runner, ("pod", environ, cwd), (stdio, stdio, stderr))
             self.to_runner.close()

@@ -1,0 +1,52 @@
+"""What a forked runner does to become its pod (forked.py): take the pod's environment by changing
+only what differs from the zygote's, and see it as any spawned process would (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from podkeeper_pod import forked
+
+
+@pytest.fixture
+def environ():
+    """os.environ with three variables of a zygote's; the process's own environment comes back after."""
+    saved = dict(os.environ)
+    os.environ.update(PK_SAME="same", PK_CHANGED="old", PK_GONE="zygote only")
+    yield os.environ
+    for name in [name for name in os.environ if name not in saved]:
+        del os.environ[name]
+    os.environ.update(saved)
+
+
+def test_a_forked_runner_takes_its_pods_environment(environ):
+    wanted = {name: value for name, value in environ.items() if name != "PK_GONE"}
+    wanted.update(PK_CHANGED="new", PK_NEW="added")
+    forked.take_environ(wanted)
+    assert dict(environ) == wanted
+    # What a subprocess of the recipe inherits: the C environment, not only the mapping.
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os; print(os.environ.get('PK_CHANGED'), os.environ.get('PK_NEW'), 'PK_GONE' in os.environ)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert seen == ["new", "added", "False"]
+
+
+def test_taking_the_environment_leaves_what_is_unchanged_as_the_zygote_made_it(environ):
+    """Rewriting every variable frees and reallocates each name and value, writing to pages the pod
+    shares with the zygote (measured: ~350 kB more private memory per forked pod)."""
+    name, value = environ.encodekey("PK_SAME"), environ.encodevalue("same")
+    stored = environ._data[name]
+    assert stored == value
+    forked.take_environ({**environ, "PK_CHANGED": "new"})
+    assert environ._data[name] is stored
