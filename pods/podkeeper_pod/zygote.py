@@ -218,7 +218,10 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         entries = read_preload(recipe_dir)
-        from . import __main__, dispatch, failures, forked  # noqa: F401 - the runner's own modules, shared too
+        from . import __main__, dispatch, failures, forked, readers  # noqa: F401 - the runner's own modules, shared too
+        from .lifecycle import title_setter
+
+        title_setter()  # looked up once here, not by a failed import in every pod (lifecycle.py)
 
         baseline = preload(recipe_dir, entries)
     except (OSError, ValueError, PreloadError) as error:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from podkeeper_pod import forked
+from podkeeper_pod import forked, lifecycle
 
 
 @pytest.fixture
@@ -50,3 +50,23 @@ def test_taking_the_environment_leaves_what_is_unchanged_as_the_zygote_made_it(e
     assert stored == value
     forked.take_environ({**environ, "PK_CHANGED": "new"})
     assert environ._data[name] is stored
+
+
+def test_the_title_setter_is_looked_up_once(monkeypatch):
+    """A zygote looks setproctitle up before forking, so that no pod repeats a failed import."""
+    lookups = []
+
+    class Finder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name == "setproctitle":
+                lookups.append(name)
+
+    monkeypatch.setattr(lifecycle, "_title_setter", [])
+    monkeypatch.delenv("SPT_NOENV", raising=False)  # set by the look-up: restored after the test
+    monkeypatch.setattr(sys, "meta_path", [Finder, *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "setproctitle", raising=False)
+    first = lifecycle.title_setter()
+    sys.modules.pop("setproctitle", None)  # were it imported again, the finder would see it again
+    assert lifecycle.title_setter() is first
+    assert lookups == ["setproctitle"]
