@@ -16,6 +16,8 @@ Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), 
 runner, and the spare's guardian accepts the daemon's connections on the zygote's socket itself;
 the zygote forks the next spare when it hears this one taken (or dead), and says so. The zygote
 accepts connections only while there is no spare, that is while forking is unsafe: it refuses them.
+Before its first fork it fills the free blocks of its memory pools (pools.py): a pod's new objects
+then go to pages of the pod's own instead of copying pages it shares with the zygote.
 
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
 (`"warm:preload"`: `preload()` of the recipe's module `warm`). Before forking a spare the zygote checks
@@ -44,7 +46,7 @@ try:
 except ImportError:  # pragma: no cover
     import signal as signals
 
-from . import codec, wire
+from . import codec, pools, wire
 from .channel import note
 from .guardian import PR_SET_PDEATHSIG, _prctl
 from .prefork import Spare, fork_spare, opening
@@ -229,6 +231,7 @@ def main(argv: list[str]) -> int:
         return 3
     signals.signal(signals.SIGCHLD, signals.SIG_IGN)  # forked pods are reaped by the kernel
     listener = listen(path)
+    pools.fill_free_blocks()  # a pod's new objects then go to pages of its own (pools.py)
     gc.freeze()  # what is loaded lives as long as the zygote: keep collections off those pages
     line = {
         "type": "zygote",
