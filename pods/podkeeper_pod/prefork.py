@@ -58,6 +58,7 @@ TAKEN = b"t"
 def fork_spare(listener: socket.socket, recipe_dir: str) -> Spare:
     """In the zygote: fork a spare pod that will accept on `listener` (never returns in the child)."""
     ours, theirs = socket.socketpair()
+    forked.renew_random_seeds()  # the pod's own, as a spawned pod's are
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
