@@ -37,19 +37,20 @@ from __future__ import annotations
 import gc
 import os
 import select
-import socket
 import sys
 import time
 
 try:
     import _signal as signals
+    import _socket as sockets  # the C socket type, as in prefork.py: what the spares inherit
 except ImportError:  # pragma: no cover
     import signal as signals
+    import socket as sockets
 
 from . import codec, pools, wire
 from .channel import note
 from .guardian import PR_SET_PDEATHSIG, _prctl
-from .prefork import Spare, fork_spare, opening
+from .prefork import Spare, accept, fork_spare, opening
 
 USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
 PARENT_POLL_SECONDS = 1.0
@@ -126,7 +127,7 @@ def unsafe_to_fork(baseline: int | None) -> tuple[str, str] | None:
 
 
 class Zygote:
-    def __init__(self, recipe_dir: str, listener: socket.socket, baseline: int | None) -> None:
+    def __init__(self, recipe_dir: str, listener: sockets.socket, baseline: int | None) -> None:
         self.recipe_dir = recipe_dir
         self.listener = listener
         self.baseline = baseline
@@ -162,11 +163,13 @@ class Zygote:
                 self.spare = None
             elif self.listener in ready:
                 try:
-                    conn, _ = self.listener.accept()
+                    conn = accept(self.listener)
                 except OSError:
                     continue
-                with conn:
+                try:
                     self.handle(conn)
+                finally:
+                    conn.close()
 
     def fork_spare(self) -> dict:
         """Fork the next spare pod when it is safe; what the daemon is told: its pid, or why not."""
@@ -179,7 +182,7 @@ class Zygote:
                 unsafe = ("ZYGOTE_BROKEN", f"the zygote could not fork a pod: {error}")
         return {"type": "refusing", "code": unsafe[0], "reason": unsafe[1]}
 
-    def handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: sockets.socket) -> None:
         """A connection that came while there is no spare (the spare the daemon was told of died, and
         forking is unsafe or failed): refuse the pod on its control connection."""
         opened = opening(conn)
@@ -208,12 +211,12 @@ def settle() -> None:
     gc.freeze()  # what is loaded lives as long as the zygote: keep collections off those pages
 
 
-def listen(path: str) -> socket.socket:
+def listen(path: str) -> sockets.socket:
     try:
         os.unlink(path)  # a stale socket of a zygote that died
     except FileNotFoundError:
         pass
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     old = os.umask(0o177)
     try:
         listener.bind(path)

@@ -4,12 +4,13 @@ only what differs from the zygote's, and see it as any spawned process would (re
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from podkeeper_pod import forked, lifecycle
+from podkeeper_pod import forked, lifecycle, prefork, zygote
 
 
 @pytest.fixture
@@ -70,3 +71,23 @@ def test_the_title_setter_is_looked_up_once(monkeypatch):
     sys.modules.pop("setproctitle", None)  # were it imported again, the finder would see it again
     assert lifecycle.title_setter() is first
     assert lookups == ["setproctitle"]
+
+
+def test_a_spare_accepts_as_the_c_socket_type(tmp_path):
+    """The guardian of a spare accepts without socket.py: its Python code (and the enums it converts
+    the family and type into) would be copied from the zygote's pages into every forked pod."""
+    listener = zygote.listen(str(tmp_path / "z.sock"))
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        assert not isinstance(listener, socket.socket)
+        client.connect(str(tmp_path / "z.sock"))
+        conn = prefork.accept(listener)
+        try:
+            assert not isinstance(conn, socket.socket)
+            client.sendall(b"c" + b"n" * prefork.NONCE_BYTES)
+            assert prefork.opening(conn) == (b"c", b"n" * prefork.NONCE_BYTES)
+        finally:
+            conn.close()
+    finally:
+        client.close()
+        listener.close()
