@@ -241,10 +241,12 @@ def main(argv: list[str]) -> int:
         entries = read_preload(recipe_dir)
         from . import __main__, dispatch, failures, forked, readers  # noqa: F401 - the runner's own modules, shared too
         from .lifecycle import title_setter
+        from .loader import compile_entry
 
         title_setter()  # looked up once here, not by a failed import in every pod (lifecycle.py)
 
         baseline = preload(recipe_dir, entries)
+        compile_entry(recipe_dir)  # once here, not by every pod (loader.py)
     except (OSError, ValueError, PreloadError) as error:
         note(f"zygote: cannot preload: {error}")
         return 3
