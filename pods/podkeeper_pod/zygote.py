@@ -243,9 +243,9 @@ def main(argv: list[str]) -> int:
         from .lifecycle import title_setter
         from .loader import compile_entry
 
-        title_setter()  # looked up once here, not by a failed import in every pod (lifecycle.py)
-
         baseline = preload(recipe_dir, entries)
+        # After the preload, which runs with the recipe's environment as it is (SPT_NOENV is set here):
+        title_setter()  # looked up once here, not by a failed import in every pod (lifecycle.py)
         compile_entry(recipe_dir)  # once here, not by every pod (loader.py)
     except (OSError, ValueError, PreloadError) as error:
         note(f"zygote: cannot preload: {error}")
