@@ -112,8 +112,22 @@ def set_title(recipe_name: str) -> None:
     title fits in argv, and /proc/<pid>/environ stays readable (the daemon's env GC and the test
     suites' leak checks look for their markers there)."""
     os.environ.setdefault("SPT_NOENV", "1")
-    try:
-        from setproctitle import setproctitle
-    except ImportError:
-        return
-    setproctitle(f"podkeeper: {recipe_name}")
+    setproctitle = title_setter()
+    if setproctitle is not None:
+        setproctitle(f"podkeeper: {recipe_name}")
+
+
+_title_setter: list[Callable[[str], None] | None] = []  # once looked up: [setproctitle or None]
+
+
+def title_setter() -> Callable[[str], None] | None:
+    """setproctitle() of the optional package, or None; looked up once. A zygote looks it up before
+    it forks: a failed import walks sys.path, which writes ~100 kB of pages in every pod it forks."""
+    if not _title_setter:
+        os.environ.setdefault("SPT_NOENV", "1")  # read when the module loads, or at its first call
+        try:
+            from setproctitle import setproctitle
+        except ImportError:
+            setproctitle = None
+        _title_setter.append(setproctitle)
+    return _title_setter[0]

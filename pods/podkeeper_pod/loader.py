@@ -17,7 +17,7 @@ from .protocol import MAX_ACTION_LENGTH, RESERVED_ACTIONS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import ModuleType
+    from types import CodeType, ModuleType
 
 SYNC = "sync"
 GENERATOR = "generator"
@@ -147,8 +147,40 @@ def load_entry(recipe: Recipe) -> ModuleType:
         raise LoadError(f"entry file {path} cannot be imported as a Python module")
     module = module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    compiled = _compiled.get(path)
+    if compiled is not None and compiled[0] == _stamp(path):
+        exec(compiled[1], module.__dict__)  # noqa: S102 - the entry's own code, as exec_module() runs it
+    else:
+        spec.loader.exec_module(module)
     return module
+
+
+_compiled: dict[str, tuple[tuple[int, int, int], CodeType]] = {}  # path: (its stamp, its code)
+
+
+def compile_entry(recipe_dir: str) -> bool:
+    """In a zygote: compile the recipe's entry file once for every pod it forks, which would each
+    compile it again (writing ~150 kB of pages shared with the zygote). A pod runs this code only while
+    the file's size, mtime and inode are still those it was compiled from. False when it cannot be
+    compiled: a pod then imports the file as a spawned one does, and says why it fails."""
+    try:
+        recipe = read_recipe(recipe_dir)
+        path = os.path.join(recipe.recipe_dir, recipe.entry)
+        stamp = _stamp(path)  # before reading: a change meanwhile leaves the code stale, never used
+        _, spec_from_file_location = _import_machinery()
+        spec = spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+        code = spec.loader.get_code(spec.name)  # the import system's own: its .pyc when valid
+    except (InvocationError, OSError, SyntaxError, ValueError, ImportError, AttributeError):
+        return False
+    if code is None:
+        return False
+    _compiled[path] = (stamp, code)
+    return True
+
+
+def _stamp(path: str) -> tuple[int, int, int]:
+    status = os.stat(path)
+    return status.st_size, status.st_mtime_ns, status.st_ino
 
 
 def _import_machinery() -> tuple[Callable, Callable]:

@@ -16,6 +16,8 @@ Both forks are made ahead of need: the zygote keeps one spare pod (prefork.py), 
 runner, and the spare's guardian accepts the daemon's connections on the zygote's socket itself;
 the zygote forks the next spare when it hears this one taken (or dead), and says so. The zygote
 accepts connections only while there is no spare, that is while forking is unsafe: it refuses them.
+Before its first fork it settles its memory (`settle`): what a pod would otherwise write into pages
+it shares with the zygote (cached names, free lists, free blocks in used pools) is cleared or filled.
 
 `preload` in recipe.json lists modules to import (`"numpy"`) and functions to call after them
 (`"warm:preload"`: `preload()` of the recipe's module `warm`). Before forking a spare the zygote checks
@@ -35,19 +37,20 @@ from __future__ import annotations
 import gc
 import os
 import select
-import socket
 import sys
 import time
 
 try:
     import _signal as signals
+    import _socket as sockets  # the C socket type, as in prefork.py: what the spares inherit
 except ImportError:  # pragma: no cover
     import signal as signals
+    import socket as sockets
 
-from . import codec, wire
+from . import codec, pools, wire
 from .channel import note
 from .guardian import PR_SET_PDEATHSIG, _prctl
-from .prefork import Spare, fork_spare, opening
+from .prefork import Spare, accept, fork_spare, opening
 
 USAGE = "usage: python -c 'from podkeeper_pod.zygote import run; run()' <recipe_dir> <socket>"
 PARENT_POLL_SECONDS = 1.0
@@ -124,7 +127,7 @@ def unsafe_to_fork(baseline: int | None) -> tuple[str, str] | None:
 
 
 class Zygote:
-    def __init__(self, recipe_dir: str, listener: socket.socket, baseline: int | None) -> None:
+    def __init__(self, recipe_dir: str, listener: sockets.socket, baseline: int | None) -> None:
         self.recipe_dir = recipe_dir
         self.listener = listener
         self.baseline = baseline
@@ -160,11 +163,13 @@ class Zygote:
                 self.spare = None
             elif self.listener in ready:
                 try:
-                    conn, _ = self.listener.accept()
+                    conn = accept(self.listener)
                 except OSError:
                     continue
-                with conn:
+                try:
                     self.handle(conn)
+                finally:
+                    conn.close()
 
     def fork_spare(self) -> dict:
         """Fork the next spare pod when it is safe; what the daemon is told: its pid, or why not."""
@@ -177,7 +182,7 @@ class Zygote:
                 unsafe = ("ZYGOTE_BROKEN", f"the zygote could not fork a pod: {error}")
         return {"type": "refusing", "code": unsafe[0], "reason": unsafe[1]}
 
-    def handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: sockets.socket) -> None:
         """A connection that came while there is no spare (the spare the daemon was told of died, and
         forking is unsafe or failed): refuse the pod on its control connection."""
         opened = opening(conn)
@@ -190,12 +195,28 @@ class Zygote:
             note(f"zygote: cannot refuse a pod: {error}")
 
 
-def listen(path: str) -> socket.socket:
+def settle() -> None:
+    """Leave memory as a forked pod should find it. CPython writes a reference count into every object
+    a process touches, and a write into a page the pod shares with the zygote copies that page: what
+    the zygote leaves for a pod to write to costs every pod a page per object. Measured on a forked
+    numpy+pandas pod (guardian and runner, after one call): the free lists ~100 kB, the attribute
+    cache ~500 kB, the free blocks ~270 kB."""
+    gc.collect()  # also empties the free lists (tuples, floats, dicts, ...): a pod's first objects would be those
+    clear_type_cache = getattr(sys, "_clear_type_cache", None)
+    if clear_type_cache is not None:
+        # Each entry of the attribute cache holds a name: a pod's lookup that evicts it drops that
+        # name's reference count, wherever the name lies (emptied, the cache holds None instead).
+        clear_type_cache()
+    pools.fill_free_blocks()  # a pod's new objects then go to pages of its own (pools.py)
+    gc.freeze()  # what is loaded lives as long as the zygote: keep collections off those pages
+
+
+def listen(path: str) -> sockets.socket:
     try:
         os.unlink(path)  # a stale socket of a zygote that died
     except FileNotFoundError:
         pass
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
     old = os.umask(0o177)
     try:
         listener.bind(path)
@@ -218,15 +239,20 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         entries = read_preload(recipe_dir)
-        from . import __main__, dispatch, failures, forked  # noqa: F401 - the runner's own modules, shared too
+        from . import __main__, dispatch, failures, forked, readers  # noqa: F401 - the runner's own modules, shared too
+        from .lifecycle import title_setter
+        from .loader import compile_entry
 
         baseline = preload(recipe_dir, entries)
+        # After the preload, which runs with the recipe's environment as it is (SPT_NOENV is set here):
+        title_setter()  # looked up once here, not by a failed import in every pod (lifecycle.py)
+        compile_entry(recipe_dir)  # once here, not by every pod (loader.py)
     except (OSError, ValueError, PreloadError) as error:
         note(f"zygote: cannot preload: {error}")
         return 3
     signals.signal(signals.SIGCHLD, signals.SIG_IGN)  # forked pods are reaped by the kernel
     listener = listen(path)
-    gc.freeze()  # what is loaded lives as long as the zygote: keep collections off those pages
+    settle()
     line = {
         "type": "zygote",
         "pid": os.getpid(),

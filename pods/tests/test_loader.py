@@ -145,3 +145,52 @@ def test_bad_setup_and_missing_entry(tmp_path: Path) -> None:
     recipe.entry = "absent.py"
     with pytest.raises(LoadError, match="does not exist"):
         loader.load_entry(recipe)
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """loader's precompiled entries, emptied for the test."""
+    monkeypatch.setattr(loader, "_compiled", {})
+    return loader._compiled
+
+
+def _refuse_compiling(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the entry was compiled again")
+
+
+def test_a_zygotes_compiled_entry_runs_without_compiling_again(tmp_path: Path, compiled: dict, monkeypatch) -> None:
+    """A pod forked from a zygote runs the code the zygote compiled: compiling it in every pod wrote
+    pages it shares with the zygote."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # no .pyc to read instead: only the cached code
+    recipe, name = recipe_dir(tmp_path, "import os\nWHO = os.getpid()\ndef process(p, ctx): return p\n")
+    assert loader.compile_entry(str(tmp_path))
+    # The import system's own compile(): the one exec_module() would call.
+    monkeypatch.setattr(sys.modules["_frozen_importlib_external"], "compile", _refuse_compiling, raising=False)
+    try:
+        module = loader.load_entry(recipe)
+        assert module.WHO == __import__("os").getpid() and module.__file__ == str(tmp_path / f"{name}.py")
+        assert sys.modules[name] is module
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_an_entry_changed_since_the_zygote_compiled_it_is_imported_anew(tmp_path: Path, compiled: dict) -> None:
+    recipe, name = recipe_dir(tmp_path, "VALUE = 'old'\ndef process(p, ctx): return p\n")
+    assert loader.compile_entry(str(tmp_path))
+    (tmp_path / f"{name}.py").write_text("VALUE = 'changed'\ndef process(p, ctx): return p\n")
+    try:
+        assert loader.load_entry(recipe).VALUE == "changed"
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_an_entry_that_does_not_compile_is_left_to_the_pod(tmp_path: Path, compiled: dict) -> None:
+    """The pod imports it as a spawned one does and reports the SyntaxError; the zygote goes on."""
+    recipe, name = recipe_dir(tmp_path, "def process(p, ctx:\n")
+    assert not loader.compile_entry(str(tmp_path))
+    assert compiled == {}
+    (tmp_path / "recipe.json").write_text("{")
+    assert not loader.compile_entry(str(tmp_path))
+    with pytest.raises(SyntaxError):
+        loader.load_entry(recipe)
+    sys.modules.pop(name, None)

@@ -1,0 +1,93 @@
+"""What a forked runner does to become its pod (forked.py): take the pod's environment by changing
+only what differs from the zygote's, and see it as any spawned process would (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from podkeeper_pod import forked, lifecycle, prefork, zygote
+
+
+@pytest.fixture
+def environ():
+    """os.environ with three variables of a zygote's; the process's own environment comes back after."""
+    saved = dict(os.environ)
+    os.environ.update(PK_SAME="same", PK_CHANGED="old", PK_GONE="zygote only")
+    yield os.environ
+    for name in [name for name in os.environ if name not in saved]:
+        del os.environ[name]
+    os.environ.update(saved)
+
+
+def test_a_forked_runner_takes_its_pods_environment(environ):
+    wanted = {name: value for name, value in environ.items() if name != "PK_GONE"}
+    wanted.update(PK_CHANGED="new", PK_NEW="added")
+    forked.take_environ(wanted)
+    assert dict(environ) == wanted
+    # What a subprocess of the recipe inherits: the C environment, not only the mapping.
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os; print(os.environ.get('PK_CHANGED'), os.environ.get('PK_NEW'), 'PK_GONE' in os.environ)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert seen == ["new", "added", "False"]
+
+
+def test_taking_the_environment_leaves_what_is_unchanged_as_the_zygote_made_it(environ):
+    """Rewriting every variable frees and reallocates each name and value, writing to pages the pod
+    shares with the zygote (measured: ~350 kB more private memory per forked pod)."""
+    name, value = environ.encodekey("PK_SAME"), environ.encodevalue("same")
+    stored = environ._data[name]
+    assert stored == value
+    forked.take_environ({**environ, "PK_CHANGED": "new"})
+    assert environ._data[name] is stored
+
+
+def test_the_title_setter_is_looked_up_once(monkeypatch):
+    """A zygote looks setproctitle up before forking, so that no pod repeats a failed import."""
+    lookups = []
+
+    class Finder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name == "setproctitle":
+                lookups.append(name)
+
+    monkeypatch.setattr(lifecycle, "_title_setter", [])
+    monkeypatch.delenv("SPT_NOENV", raising=False)  # set by the look-up: restored after the test
+    monkeypatch.setattr(sys, "meta_path", [Finder, *sys.meta_path])
+    monkeypatch.delitem(sys.modules, "setproctitle", raising=False)
+    first = lifecycle.title_setter()
+    sys.modules.pop("setproctitle", None)  # were it imported again, the finder would see it again
+    assert lifecycle.title_setter() is first
+    assert lookups == ["setproctitle"]
+
+
+def test_a_spare_accepts_as_the_c_socket_type(tmp_path):
+    """The guardian of a spare accepts without socket.py: its Python code (and the enums it converts
+    the family and type into) would be copied from the zygote's pages into every forked pod."""
+    listener = zygote.listen(str(tmp_path / "z.sock"))
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        assert not isinstance(listener, socket.socket)
+        client.connect(str(tmp_path / "z.sock"))
+        conn = prefork.accept(listener)
+        try:
+            assert not isinstance(conn, socket.socket)
+            client.sendall(b"c" + b"n" * prefork.NONCE_BYTES)
+            assert prefork.opening(conn) == (b"c", b"n" * prefork.NONCE_BYTES)
+        finally:
+            conn.close()
+    finally:
+        client.close()
+        listener.close()
