@@ -99,7 +99,6 @@ class Lifecycle:
         self.terminate(130)
 
 
-
 def set_title(recipe_name: str) -> None:
     """`podkeeper: <recipe>` in ps/top, when the optional setproctitle package is installed.
 
