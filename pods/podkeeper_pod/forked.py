@@ -59,6 +59,15 @@ def take_environ(environ: dict[str, str]) -> None:
             current[name] = value
 
 
+def sync_c_environ() -> None:
+    """In the zygote, after the preload: give the C environment (what subprocesses and C `getenv`
+    see) os.environ's values again, which a preload may have changed alone (`os.putenv`,
+    `os.unsetenv`, a C extension's `setenv`): take_environ in a forked pod writes only what differs
+    from os.environ. Done once here, not in every pod: ~150 kB of each pod's heap."""
+    for name, value in os.environ.items():
+        os.putenv(name, value)
+
+
 def renew_random_seeds() -> None:
     """In the zygote, before each spare's fork: `random` reseeds itself in a forked child
     (os.register_at_fork), numpy's global generator does not, and every pod forked from one zygote

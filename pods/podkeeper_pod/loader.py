@@ -155,7 +155,7 @@ def load_entry(recipe: Recipe) -> ModuleType:
     return module
 
 
-_compiled: dict[str, tuple[tuple[int, int, int], CodeType]] = {}  # path: (its stamp, its code)
+_compiled: dict[str, tuple[tuple[int, int, int, int], CodeType]] = {}  # path: (its stamp, its code)
 
 
 def compile_entry(recipe_dir: str) -> bool:
@@ -170,7 +170,7 @@ def compile_entry(recipe_dir: str) -> bool:
         _, spec_from_file_location = _import_machinery()
         spec = spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
         code = spec.loader.get_code(spec.name)  # the import system's own: its .pyc when valid
-    except (InvocationError, OSError, SyntaxError, ValueError, ImportError, AttributeError):
+    except Exception:  # noqa: BLE001 - any failure (a RecursionError on a too-deep entry too): the pod reports it
         return False
     if code is None:
         return False
@@ -178,9 +178,9 @@ def compile_entry(recipe_dir: str) -> bool:
     return True
 
 
-def _stamp(path: str) -> tuple[int, int, int]:
-    status = os.stat(path)
-    return status.st_size, status.st_mtime_ns, status.st_ino
+def _stamp(path: str) -> tuple[int, int, int, int]:
+    status = os.stat(path)  # ctime too: any write or utime changes it, even one that keeps size and mtime
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino
 
 
 def _import_machinery() -> tuple[Callable, Callable]:

@@ -10,7 +10,8 @@ that no live object uses, packed into pages of its own.
     zygote: preload ─▶ fill_free_blocks() ─▶ gc.freeze() ─▶ fork, fork, …
 
 CPython only: the free blocks of each size class are read from `sys._debugmallocstats()`. Where it
-is missing or lists no pools (another interpreter, PYTHONMALLOC=malloc), nothing is filled.
+is missing or lists no pools (another interpreter, PYTHONMALLOC=malloc), or where the allocator's
+debug hooks pad every block (`-X dev`, PYTHONMALLOC=debug), nothing is filled.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ _kept: list[bytes | bytearray] = []  # the objects that hold the blocks, for the
 
 def fill_free_blocks() -> int:
     """Allocate, and keep, one object per free block of every size class; returns how many."""
-    header = sys.getsizeof(b"")  # a bytes object of n bytes takes header + n
+    if sys.flags.dev_mode or "debug" in os.environ.get("PYTHONMALLOC", ""):
+        return 0  # debug hooks: an object of n bytes takes a bigger block than n
+    try:
+        header = sys.getsizeof(b"")  # a bytes object of n bytes takes header + n
+    except TypeError:  # an interpreter without object sizes (PyPy)
+        return 0
     filled = 0
     for size, free in free_blocks().items():
         if size >= header:

@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover
     import signal as signals
     import socket as sockets
 
-from . import codec, pools, wire
+from . import codec, forked, pools, wire
 from .channel import note
 from .guardian import PR_SET_PDEATHSIG, _prctl
 from .prefork import Spare, accept, fork_spare, opening
@@ -201,6 +201,7 @@ def settle() -> None:
     the zygote leaves for a pod to write to costs every pod a page per object. Measured on a forked
     numpy+pandas pod (guardian and runner, after one call): the free lists ~100 kB, the attribute
     cache ~500 kB, the free blocks ~270 kB."""
+    forked.sync_c_environ()  # the pods change only what differs from os.environ (forked.take_environ)
     gc.collect()  # also empties the free lists (tuples, floats, dicts, ...): a pod's first objects would be those
     clear_type_cache = getattr(sys, "_clear_type_cache", None)
     if clear_type_cache is not None:

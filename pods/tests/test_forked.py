@@ -43,6 +43,19 @@ def test_a_forked_runner_takes_its_pods_environment(environ):
     assert seen == ["new", "added", "False"]
 
 
+def test_a_forked_runner_undoes_what_a_preload_changed_in_the_c_environment_alone(environ):
+    """A preload may change the C environment without os.environ knowing (os.putenv, os.unsetenv, a
+    C extension's setenv): a subprocess of the pod must still see the pod's environment."""
+    os.putenv("PK_SAME", "changed in C only")
+    os.unsetenv("PK_CHANGED")
+    forked.sync_c_environ()  # the zygote's settle(), before its first fork
+    forked.take_environ(dict(environ))
+    shown = subprocess.run(
+        ["sh", "-c", 'echo "$PK_SAME|$PK_CHANGED"'], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert shown == "same|old"
+
+
 def test_taking_the_environment_leaves_what_is_unchanged_as_the_zygote_made_it(environ):
     """Rewriting every variable frees and reallocates each name and value, writing to pages the pod
     shares with the zygote (measured: ~350 kB more private memory per forked pod)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -194,3 +195,24 @@ def test_an_entry_that_does_not_compile_is_left_to_the_pod(tmp_path: Path, compi
     with pytest.raises(SyntaxError):
         loader.load_entry(recipe)
     sys.modules.pop(name, None)
+
+
+def test_an_entry_too_deep_to_compile_is_left_to_the_pod(tmp_path: Path, compiled: dict) -> None:
+    """A RecursionError while compiling is the pod's to report, as any error in its entry: the
+    zygote goes on."""
+    recipe_dir(tmp_path, "x = " + "+".join(["1"] * 200_000) + "\ndef process(p, ctx): return p\n")
+    assert not loader.compile_entry(str(tmp_path))
+    assert compiled == {}
+
+
+def test_an_entry_rewritten_with_its_size_and_mtime_kept_is_imported_anew(tmp_path: Path, compiled: dict) -> None:
+    recipe, name = recipe_dir(tmp_path, "VALUE = 'v1'\ndef process(p, ctx): return p\n")
+    entry = tmp_path / f"{name}.py"
+    before = entry.stat()
+    assert loader.compile_entry(str(tmp_path))
+    entry.write_text("VALUE = 'v2'\ndef process(p, ctx): return p\n")  # same size
+    os.utime(entry, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p` from a twin would
+    try:
+        assert loader.load_entry(recipe).VALUE == "v2"
+    finally:
+        sys.modules.pop(name, None)

@@ -50,3 +50,11 @@ def test_without_statistics_nothing_is_filled(monkeypatch):
     monkeypatch.delattr(sys, "_debugmallocstats")
     assert pools.free_blocks() == {}
     assert pools.fill_free_blocks() == 0
+
+
+def test_under_the_debug_allocator_nothing_is_filled(pod_env):
+    """Its hooks pad every block: filling by the statistics' sizes would hold memory and fill nothing."""
+    code = "from podkeeper_pod import pools; print(pools.fill_free_blocks())"
+    for flags, env in ((["-X", "dev"], pod_env), ([], {**pod_env, "PYTHONMALLOC": "debug"})):
+        out = subprocess.run([PYTHON, *flags, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "0"
