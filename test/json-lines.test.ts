@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPodkeeperError } from '../src/errors.js';
 import {
@@ -229,6 +229,48 @@ describe('JsonLinesChannel writing', () => {
     const { channel } = open();
     await expect(channel.send({ n: 1n })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await expect(channel.send(undefined)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('JsonLinesChannel write timing', () => {
+  /** A channel whose output records each write it is handed (what a socket or pipe gets as one write). */
+  function recorded() {
+    const writes: string[] = [];
+    const output = new Writable({
+      write(chunk, _encoding, done) {
+        writes.push(String(chunk));
+        done();
+      },
+    });
+    const input = new PassThrough();
+    const channel = new JsonLinesChannel(input, output);
+    channels.push(channel);
+    return { writes, input, channel };
+  }
+
+  it('writes the first line of an input turn at once and batches the rest of that turn into one write', async () => {
+    const { writes, input, channel } = recorded();
+    channel.onMessage((message) => void channel.send({ echo: message }));
+    await tick(); // the input flows: a chunk written now is read at once
+    input.write('1\n2\n3\n'); // one chunk: three requests in one turn (pipelined)
+    expect(writes).toEqual(['{"echo":1}\n']); // the first answer did not wait for a tick
+    await tick();
+    expect(writes).toEqual(['{"echo":1}\n', '{"echo":2}\n{"echo":3}\n']);
+    input.write('4\n'); // the next chunk is a new turn
+    expect(writes.at(-1)).toBe('{"echo":4}\n');
+  });
+
+  it('keeps the same-tick batch for lines sent outside an input turn', async () => {
+    const { writes, input, channel } = recorded();
+    await tick();
+    input.write('0\n'); // a turn, with no line sent in it
+    channel.sendLine('{"a":1}'); // the turn's first line: written at once
+    await tick();
+    channel.sendLine('{"b":2}'); // a timer's lines, no input since: one write on the next tick
+    channel.sendLine('{"c":3}');
+    expect(writes).toEqual(['{"a":1}\n']);
+    await tick();
+    expect(writes).toEqual(['{"a":1}\n', '{"b":2}\n{"c":3}\n']);
   });
 });
 

@@ -20,7 +20,7 @@ import type { Frame, LineText } from './frames.js';
 import { scanHead } from './json-values.js';
 import { HEAD_BYTES } from './line-framer.js';
 import { type InvalidReason, MessageReader } from './message-reader.js';
-import { MessageWriter } from './message-writer.js';
+import { MessageWriter, newInputTurn } from './message-writer.js';
 
 /** Options of {@link JsonLinesChannel}. */
 export interface JsonLinesChannelOptions {
@@ -183,6 +183,7 @@ export class JsonLinesChannel {
 
   #onData = (chunk: Chunk): void => {
     if (this.#destroyed) return;
+    newInputTurn();
     this.#reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
 

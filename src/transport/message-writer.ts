@@ -1,8 +1,9 @@
 /**
  * Messages in, bytes out: the one writer of a JSON-lines channel.
  *
- *   send ──stringify──▶ same-tick batch ──write──▶ output     (write() false → queue until 'drain')
- *   sendLine (already JSON) ──┘   (no promise: for writers that count what they queue themselves)
+ *   send ──stringify──▶ first line of the input turn ──write──▶ output  (write() false → queue until 'drain')
+ *   sendLine (already JSON) ──┘  └─ more lines in the same turn ──▶ same-tick batch ──write──┘
+ *                                 (sendLine: no promise, for writers that count what they queue themselves)
  *   sendFramed / send with bytes ──▶ flush the batch, then the line and its frames in one corked write
  *
  * Once the output ends, fails or closes, every queued send is rejected with `CHANNEL_CLOSED`.
@@ -33,6 +34,19 @@ interface QueuedSend {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/**
+ * Input turns: every channel's reader starts one as a chunk of input arrives (json-lines.ts). The
+ * first line a writer is given in a turn is written at once (a warm call's line does not wait for a
+ * tick); the lines that follow it in the same turn are batched into one write on the next tick, so
+ * the answers to a chunk of pipelined requests still leave in two writes, not one each.
+ */
+let inputTurn = 0;
+
+/** A chunk of input arrived: the next line each writer is given may be written at once. */
+export function newInputTurn(): void {
+  inputTurn += 1;
+}
+
 export class MessageWriter {
   readonly #output: Writable;
   readonly #name: string | undefined;
@@ -45,6 +59,8 @@ export class MessageWriter {
   #batch = '';
   readonly #batchLimit: number;
   #flushScheduled = false;
+  /** The input turn in which this writer last wrote a line at once. */
+  #directTurn = -1;
   #queue: QueuedSend[] = [];
   /** Characters in `#queue` (lines with their newlines). */
   #queuedLength = 0;
@@ -134,6 +150,13 @@ export class MessageWriter {
   }
 
   #append(line: string): void {
+    if (this.#batch === '' && this.#directTurn !== inputTurn) {
+      this.#directTurn = inputTurn;
+      const text = `${line}\n`;
+      if (!this.#output.write(text)) this.#blocked = true;
+      tellWhenWritten(this.#output, text.length);
+      return;
+    }
     this.#batch += `${line}\n`;
     if (this.#batch.length >= this.#batchLimit) this.#flush();
     else if (!this.#flushScheduled) {
