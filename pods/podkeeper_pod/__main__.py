@@ -12,7 +12,7 @@ docs/architecture.md#protocols).
 
     main thread: read recipe.json ─▶ claim stdio ─▶ import entry ─▶ wait for an exit request
                  (SIGTERM, or any thread's request) ─▶ lifecycle.terminate (kill own group, exit)
-    setup thread:                                    └─▶ setup(ctx) ─▶ ready ─▶ it reads requests
+    setup thread:                                    └─▶ setup(ctx) ─▶ ready ─▶ start the reader
 
 Exit codes: 0 clean (shutdown, SIGTERM, end of input, parent gone), 2 bad invocation,
 3 the recipe failed to import or set up. This module only wires the others together.
@@ -120,8 +120,8 @@ def _set_up_and_serve(
             life.request_exit(0, "end of input (the daemon closed our stdin)")
 
     dispatcher = Dispatcher(channel, executor, handlers, end_of_input)
+    start_new_thread(dispatcher.run, ())
     set_title(recipe.name)
-    dispatcher.run()  # this thread reads requests from here on (one thread fewer: ~25 kB a forked pod)
 
 
 def _setup_failed(recipe: loader.Recipe, error: BaseException) -> None:

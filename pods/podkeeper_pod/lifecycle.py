@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from _thread import allocate_lock, get_ident
+import time
+from _thread import allocate_lock, get_ident, start_new_thread
 
 try:  # the C module: `signal` itself imports enum, which is slow to import
     import _signal as signals
@@ -37,11 +38,12 @@ class Lifecycle:
         self._cleanups: list[Callable[[], None]] = []
 
     def install(self) -> None:
-        """SIGTERM exits cleanly, SIGPIPE is ignored (the parent is watched from `wait()`)."""
+        """SIGTERM exits cleanly, SIGPIPE is ignored, and a thread watches the parent pid."""
         signals.signal(signals.SIGTERM, self._on_sigterm)
         signals.signal(signals.SIGINT, self._on_sigint)  # Ctrl-C when run by hand: exit 130, quietly
         if hasattr(signals, "SIGPIPE"):
             signals.signal(signals.SIGPIPE, signals.SIG_IGN)
+        start_new_thread(self._watch_parent, ())
 
     def on_exit(self, cleanup: Callable[[], None]) -> None:
         self._cleanups.append(cleanup)
@@ -66,12 +68,9 @@ class Lifecycle:
         self._waiting = True
         if self.exit_code is not None:
             return self.exit_code
-        # The timeout bounds how late a signal delivered to another thread gets handled, and how late
-        # the parent's death is seen (no thread of its own: each costs a forked pod ~25 kB).
+        # The timeout only bounds how late a signal delivered to another thread gets handled.
         while not self._latch.acquire(timeout=PARENT_CHECK_SECONDS):
-            if os.getppid() != self._parent:
-                self.request_exit(0, f"parent process {self._parent} is gone")
-                break
+            pass
         return self.exit_code or 0
 
     def terminate(self, code: int) -> None:
@@ -97,6 +96,13 @@ class Lifecycle:
 
     def _on_sigint(self, signum: int, frame: object) -> None:
         self.terminate(130)
+
+    def _watch_parent(self) -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != self._parent:
+                self.request_exit(0, f"parent process {self._parent} is gone")
+                return
 
 
 def set_title(recipe_name: str) -> None:
