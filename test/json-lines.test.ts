@@ -265,6 +265,7 @@ describe('JsonLinesChannel write timing', () => {
     await tick();
     input.write('0\n'); // a turn, with no line sent in it
     channel.sendLine('{"a":1}'); // the turn's first line: written at once
+    expect(writes).toEqual(['{"a":1}\n']);
     await tick();
     channel.sendLine('{"b":2}'); // a timer's lines, no input since: one write on the next tick
     channel.sendLine('{"c":3}');

@@ -60,12 +60,28 @@ def take_environ(environ: dict[str, str]) -> None:
 
 
 def sync_c_environ() -> None:
-    """In the zygote, after the preload: give the C environment (what subprocesses and C `getenv`
-    see) os.environ's values again, which a preload may have changed alone (`os.putenv`,
-    `os.unsetenv`, a C extension's `setenv`): take_environ in a forked pod writes only what differs
-    from os.environ. Done once here, not in every pod: ~150 kB of each pod's heap."""
+    """In the zygote, after the preload: make the C environment (what subprocesses and C `getenv`
+    see) os.environ again, which a preload may have changed alone (`os.putenv`, `os.unsetenv`, a C
+    extension's `setenv`, of a name os.environ has or not): take_environ in a forked pod writes only
+    what differs from os.environ. Done once here, not in every pod: ~150 kB of each pod's heap."""
+    _clearenv()
     for name, value in os.environ.items():
         os.putenv(name, value)
+
+
+def _clearenv() -> None:
+    """libc clearenv() where there is one (glibc, musl); elsewhere unset what os.environ has (a
+    name set in C alone then stays)."""
+    try:
+        import _ctypes
+
+        clearenv = _ctypes.dlsym(_ctypes.dlopen(None, 2), "clearenv")
+    except (ImportError, AttributeError, OSError):
+        clearenv = None
+    if clearenv is not None and _ctypes.call_function(clearenv, ()) == 0:
+        return
+    for name in os.environ:
+        os.unsetenv(name)
 
 
 def renew_random_seeds() -> None:

@@ -26,7 +26,8 @@ _kept: list[bytes | bytearray] = []  # the objects that hold the blocks, for the
 
 def fill_free_blocks() -> int:
     """Allocate, and keep, one object per free block of every size class; returns how many."""
-    if sys.flags.dev_mode or "debug" in os.environ.get("PYTHONMALLOC", ""):
+    debug_build = hasattr(sys, "gettotalrefcount")  # --with-pydebug: the debug hooks are on by default
+    if debug_build or sys.flags.dev_mode or "debug" in os.environ.get("PYTHONMALLOC", ""):
         return 0  # debug hooks: an object of n bytes takes a bigger block than n
     try:
         header = sys.getsizeof(b"")  # a bytes object of n bytes takes header + n

@@ -48,12 +48,16 @@ def test_a_forked_runner_undoes_what_a_preload_changed_in_the_c_environment_alon
     C extension's setenv): a subprocess of the pod must still see the pod's environment."""
     os.putenv("PK_SAME", "changed in C only")
     os.unsetenv("PK_CHANGED")
-    forked.sync_c_environ()  # the zygote's settle(), before its first fork
-    forked.take_environ(dict(environ))
-    shown = subprocess.run(
-        ["sh", "-c", 'echo "$PK_SAME|$PK_CHANGED"'], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert shown == "same|old"
+    os.putenv("PK_C_ONLY", "set in C only")
+    try:
+        forked.sync_c_environ()  # the zygote's settle(), before its first fork
+        forked.take_environ(dict(environ))
+        shown = subprocess.run(
+            ["sh", "-c", 'echo "$PK_SAME|$PK_CHANGED|${PK_C_ONLY-unset}"'], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    finally:
+        os.unsetenv("PK_C_ONLY")
+    assert shown == "same|old|unset"
 
 
 def test_taking_the_environment_leaves_what_is_unchanged_as_the_zygote_made_it(environ):

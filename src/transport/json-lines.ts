@@ -143,8 +143,8 @@ export class JsonLinesChannel {
 
   /**
    * Writes `line`, one JSON text without its newline, as {@link send} does but with no promise: a
-   * line that cannot be written (the output closed) is dropped silently. Returns false while the
-   * output is blocked (the line waits in the queue until `'drain'`).
+   * line that cannot be written (the output closed) is dropped silently. Returns false once the
+   * output is blocked: this line filled it (it was written) or waits in the queue until `'drain'`.
    */
   sendLine(line: string): boolean {
     return this.#writer.sendLine(line);
