@@ -56,7 +56,7 @@ export class Supervisor {
   readonly #replicas = new ReplicaStarts(
     (pod) => {
       this.#adopt(pod);
-      this.#sendWaiting(); // takes calls once ready ('ready' sends them); a pod up at once, now
+      this.#sendWaiting(); // a starting pod takes calls once ready (its 'ready' event); one up already, now
     },
     (error) => {
       this.#deps.onNotStarted(this, 'replica', error);
@@ -238,8 +238,8 @@ export class Supervisor {
   }
 
   /**
-   * Hands waiting calls to ready replicas with a free slot, oldest first; starts another replica
-   * when more calls wait than the starting ones will take, and a pod when none is left.
+   * Hands waiting calls to ready replicas with a free slot, oldest first, and starts a pod when none
+   * is left (another replica is started only by a call, in {@link dispatch}).
    */
   #sendWaiting(): void {
     if (this.#waiting.size === 0) return;
