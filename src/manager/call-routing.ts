@@ -8,7 +8,7 @@ import { PodkeeperError } from '../errors.js';
 import type { Pod } from '../pod/pod.js';
 import type { CallFinished, ManagerEvent } from './events.js';
 import type { WaitingCall } from './fair-queue.js';
-import { type CallOptions, requestOn } from './pod-call.js';
+import { type CallOptions, callTimeoutMs, requestOn } from './pod-call.js';
 import type { Supervisor } from './supervisor.js';
 
 /** What {@link routeCall} needs from the manager. */
@@ -63,9 +63,8 @@ function waitingCall(
   options: CallOptions,
   emit: (event: ManagerEvent) => void,
 ): WaitingCall<Pod> {
-  const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
   return {
-    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    timeoutMs: callTimeoutMs(supervisor, options),
     signal: options.signal,
     cancellation: options.cancellation,
     send: (pod) => requestOn(supervisor, pod, input, options, emit),

@@ -26,6 +26,12 @@ export interface CallOptions {
   raw?: boolean;
 }
 
+/** A call's timeout in ms: its own, else its recipe's; undefined for none. */
+export function callTimeoutMs(supervisor: Supervisor, options: CallOptions): number | undefined {
+  const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
+  return timeout === undefined ? undefined : timeout * 1000;
+}
+
 export function requestOn(
   supervisor: Supervisor,
   pod: Pod,
@@ -33,11 +39,10 @@ export function requestOn(
   options: CallOptions,
   emit: (event: ManagerEvent) => void,
 ): Promise<unknown> {
-  const timeout = options.timeout ?? supervisor.loaded.recipe.timeout;
   if (options.keepAlive !== undefined) supervisor.keepAlive = options.keepAlive;
   const action = options.action ?? 'process';
   const answer = pod.request(action, input, {
-    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    timeoutMs: callTimeoutMs(supervisor, options),
     signal: options.signal,
     cancellation: options.cancellation,
     onEvent: options.onEvent,
