@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PodManager } from '../dist/index.js';
+import { PODS_DIR } from '../dist/paths.js';
 
 const TORCH = process.env.BENCH_PRELOAD === 'torch';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (TORCH ? 3 : 7));
@@ -108,15 +109,17 @@ function smaps(pid) {
  * imported what the zygote preloads (and froze it for the collector, as the zygote does), then ran
  * nothing but a blocking read. Every process of a forked pod pays at least this much: the fork's own
  * copy-on-write faults (CPython 3.11 writes a reference count into every object it touches, the
- * after-fork hooks, a stack). kB.
+ * after-fork hooks, a stack). `withoutHooks`: forked as the zygote forks a spare's guardian
+ * (forked.fork_without_hooks: no os.register_at_fork hooks run in the child). kB.
  */
-async function idleForkFloor(python) {
+async function idleForkFloor(python, withoutHooks = false) {
   const code = `
 import gc, os, sys
 ${MODULES.map((name) => `import ${name}`).join('\n')}
+from podkeeper_pod import forked
 gc.freeze()
 r, w = os.pipe()
-pid = os.fork()
+pid = ${withoutHooks ? 'forked.fork_without_hooks()' : 'os.fork()'}
 if pid == 0:
     os.close(w)
     os.read(r, 1)
@@ -125,7 +128,7 @@ print(pid, flush=True)
 sys.stdin.read()
 `;
   const parent = spawn(python, ['-c', code], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, PYTHONPATH: PODS_DIR },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   try {
@@ -268,6 +271,7 @@ try {
   }
   const zygoteMemory = smaps(zygote);
   const floor = await idleForkFloor(python.compiled);
+  const quietFloor = await idleForkFloor(python.compiled, true);
   await Promise.all([normal.close(), old.close(), forking.close()]);
 
   const m = Object.fromEntries(Object.entries(times).map(([key, values]) => [key, median(values)]));
@@ -299,8 +303,9 @@ try {
   );
   console.log(
     `a process forked from an interpreter with ${MODULES.join(' + ')} imported, running nothing: ` +
-      `private ${(floor / 1024).toFixed(1)} MB; a forked pod has two processes (runner, guardian), so its floor is ` +
-      `${((2 * floor) / 1024).toFixed(1)} MB, ${((200 * floor) / 1024 / pm.normal).toFixed(1)} % of a normal pod`,
+      `private ${(floor / 1024).toFixed(1)} MB, ${(quietFloor / 1024).toFixed(1)} MB without the after-fork hooks ` +
+      `(as the guardian is forked); so a forked pod's floor (runner, guardian) is ` +
+      `${((floor + quietFloor) / 1024).toFixed(1)} MB, ${((100 * (floor + quietFloor)) / 1024 / pm.normal).toFixed(1)} % of a normal pod`,
   );
   const [runnerPages, guardianPages] = memory.forked[0].mappings;
   console.log(`forked runner's private MB by mapping: ${describeMappings(runnerPages)}`);

@@ -62,7 +62,7 @@ def fork_spare(listener: sockets.socket, recipe_dir: str) -> Spare:
     forked.renew_random_seeds()  # the pod's own, as a spawned pod's are
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    pid = forked.fork_without_hooks()
     if pid == 0:
         try:
             ours.close()

@@ -4,6 +4,7 @@ only what differs from the zygote's, and see it as any spawned process would (re
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -108,3 +109,39 @@ def test_a_spare_accepts_as_the_c_socket_type(tmp_path):
     finally:
         client.close()
         listener.close()
+
+
+FORK_WITHOUT_HOOKS = r"""
+import os, signal, sys
+from podkeeper_pod import forked
+
+ran = []
+os.register_at_fork(after_in_child=lambda: ran.append(os.getpid()))
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+read_end, write_end = os.pipe()
+pid = forked.fork_without_hooks() if sys.argv[1] == "quiet" else os.fork()
+if pid == 0:
+    mask = sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+    os.write(write_end, repr((os.getppid(), ran, mask)).encode())
+    os._exit(0)
+os.close(write_end)
+print(repr((os.getpid(), pid, os.waitpid(pid, 0)[1], eval(os.read(read_end, 4096)),
+            sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))))
+"""
+
+
+@pytest.mark.parametrize("how", ["quiet", "os"])
+def test_a_spare_guardian_is_forked_without_the_after_fork_hooks(how, pod_env):
+    """The guardian runs none of the code those hooks prepare (threading's, logging's, random's, a
+    preload's): each ran in it wrote pages shared with the zygote. Its runner, forked by os.fork(),
+    still runs them all. The child is a real child, with the parent's signal mask, in both cases."""
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_WITHOUT_HOOKS, how], env=pod_env, capture_output=True, text=True, check=True
+    )
+    parent, child, status, (childs_parent, ran, child_mask), parent_mask = eval(out.stdout)
+    assert child > 0 and childs_parent == parent and status == 0
+    assert child_mask == parent_mask == [int(signal.SIGUSR2)]
+    if how == "quiet" and sys.platform.startswith("linux"):
+        assert ran == []
+    else:
+        assert ran == [child]
