@@ -110,7 +110,8 @@ function smaps(pid) {
  * nothing but a blocking read. Every process of a forked pod pays at least this much: the fork's own
  * copy-on-write faults (CPython 3.11 writes a reference count into every object it touches, the
  * after-fork hooks, a stack). `withoutHooks`: forked as the zygote forks a spare's guardian
- * (forked.fork_without_hooks: no os.register_at_fork hooks run in the child). kB.
+ * (forked.fork_without_hooks: no os.register_at_fork hooks run in the child). Both after a first
+ * fork, as a zygote's spares after its first. kB.
  */
 async function idleForkFloor(python, withoutHooks = false) {
   const code = `
@@ -118,6 +119,12 @@ import gc, os, sys
 ${MODULES.map((name) => `import ${name}`).join('\n')}
 from podkeeper_pod import forked
 gc.freeze()
+# as a zygote's spares after its first: a library's fork handler may end a thread pool its import
+# started (numpy's OpenBLAS), and fork_without_hooks forks without hooks only with one thread
+first = os.fork()
+if first == 0:
+    os._exit(0)
+os.waitpid(first, 0)
 r, w = os.pipe()
 pid = ${withoutHooks ? 'forked.fork_without_hooks()' : 'os.fork()'}
 if pid == 0:

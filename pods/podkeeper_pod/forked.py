@@ -87,39 +87,52 @@ def _clearenv() -> None:
 
 def fork_without_hooks() -> int:
     """In the zygote: fork a spare's guardian as os.fork() does, but without the interpreter's
-    after-fork hooks (os.register_at_fork: threading's, logging's, random's, any a preload added).
-    They rebuild, in the child, state that only the child's own Python code of those modules would
-    use, and the guardian runs none of it (no recipe code, no logging, no random); its runner is
-    forked by os.fork(), so the runner runs every hook as a pod forked straight from the zygote would.
-    Running them wrote ~380 kB of pages the guardian shares with the zygote (the numpy+pandas pod of
-    `npm run bench:coldstart`: guardian 1.37 MB, 0.98 MB without them).
+    after-fork work: the os.register_at_fork hooks (threading's, logging's, random's, any a preload
+    added) and the re-making of the GIL, the runtime's locks and other threads' states. The hooks
+    rebuild, in the child, state that only the child's own Python code of those modules would use,
+    and the guardian runs none of it (no recipe code, no logging, no random); its runner is forked by
+    os.fork(), so the runner does all of that work and runs every hook, as a pod forked straight from
+    the zygote would. Running them wrote ~380 kB of pages the guardian shares with the zygote (the
+    numpy+pandas pod of `npm run bench:coldstart`: guardian 1.37 MB, 0.98 MB without them).
 
-    The rest of what CPython does after a fork concerns other threads (their locks, their thread
-    states), and the zygote forks only with one (zygote.unsafe_to_fork). Signals are blocked across
-    the fork, so a Python handler runs in the zygote before it and never in both processes; libc's
-    fork still runs native pthread_atfork handlers (OpenBLAS's). Linux with _ctypes; elsewhere, or if
-    libc's fork fails (os.fork then raises its error), os.fork()."""
+    Only while this process has one thread (/proc/self/task), so that no other thread can hold the
+    GIL, a lock of the runtime or of a module, or take a signal during the fork; otherwise os.fork().
+    (numpy's OpenBLAS pool runs after its import, and its own fork handler ends it, so a zygote's
+    first spare may be forked by os.fork() and the next ones not.) libc's fork() is called holding
+    the GIL (FUNCFLAG_PYTHONAPI) and still runs native pthread_atfork handlers. Signals are blocked
+    across it: a Python handler runs in the zygote, before the fork, never in both processes. Linux
+    with _ctypes; elsewhere, or if libc's fork fails (os.fork() then raises its error), os.fork()."""
     fork = _libc_fork()
-    if fork is None:
+    if fork is None or len(os.listdir("/proc/self/task")) != 1:
         return os.fork()
-    blocked = signals.pthread_sigmask(signals.SIG_BLOCK, signals.valid_signals())
+    mask = signals.pthread_sigmask(signals.SIG_BLOCK, [])
+    pid = -1
     try:
+        signals.pthread_sigmask(signals.SIG_BLOCK, signals.valid_signals())
         pid = fork()
     finally:
-        signals.pthread_sigmask(signals.SIG_SETMASK, blocked)
+        try:
+            signals.pthread_sigmask(signals.SIG_SETMASK, mask)
+        except BaseException:
+            if pid == 0:
+                os._exit(70)  # a handler's exception in the child: never into the zygote's loop
+            raise
     return os.fork() if pid < 0 else pid
 
 
 def _libc_fork() -> Callable[[], int] | None:
+    """libc's fork() as a function called holding the GIL, or None (not Linux, no usable _ctypes)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import _ctypes
 
-        fork = _ctypes.dlsym(_ctypes.dlopen(None, 2), "fork")
-    except (ImportError, AttributeError, OSError):
+        class HoldingTheGil(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_PYTHONAPI
+
+        return HoldingTheGil(_ctypes.dlsym(_ctypes.dlopen(None, 2), "fork"))
+    except (ImportError, AttributeError, OSError, TypeError):
         return None
-    return lambda: _ctypes.call_function(fork, ())
 
 
 def renew_random_seeds() -> None:

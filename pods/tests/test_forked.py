@@ -112,14 +112,22 @@ def test_a_spare_accepts_as_the_c_socket_type(tmp_path):
 
 
 FORK_WITHOUT_HOOKS = r"""
-import os, signal, sys
+import os, signal, sys, threading
 from podkeeper_pod import forked
 
+how = sys.argv[1]
 ran = []
 os.register_at_fork(after_in_child=lambda: ran.append(os.getpid()))
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR2])
+if how == "a thread runs":
+    done = threading.Event()
+    threading.Thread(target=done.wait).start()
+elif how == "no libc fork":
+    forked._libc_fork = lambda: None
+elif how == "libc fork fails":
+    forked._libc_fork = lambda: lambda: -1
 read_end, write_end = os.pipe()
-pid = forked.fork_without_hooks() if sys.argv[1] == "quiet" else os.fork()
+pid = os.fork() if how == "os.fork" else forked.fork_without_hooks()
 if pid == 0:
     mask = sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
     os.write(write_end, repr((os.getppid(), ran, mask)).encode())
@@ -127,21 +135,24 @@ if pid == 0:
 os.close(write_end)
 print(repr((os.getpid(), pid, os.waitpid(pid, 0)[1], eval(os.read(read_end, 4096)),
             sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))))
+if how == "a thread runs":
+    done.set()
 """
 
 
-@pytest.mark.parametrize("how", ["quiet", "os"])
-def test_a_spare_guardian_is_forked_without_the_after_fork_hooks(how, pod_env):
+@pytest.mark.parametrize("how", ["one thread", "os.fork", "a thread runs", "no libc fork", "libc fork fails"])
+def test_a_spare_guardian_is_forked_without_the_after_fork_hooks_when_alone(how, pod_env):
     """The guardian runs none of the code those hooks prepare (threading's, logging's, random's, a
     preload's): each ran in it wrote pages shared with the zygote. Its runner, forked by os.fork(),
-    still runs them all. The child is a real child, with the parent's signal mask, in both cases."""
+    still runs them all. With another thread (which could hold a lock the fork would copy), or
+    without libc's fork, it is os.fork(). The child is a real child, with the parent's signal mask."""
     out = subprocess.run(
         [sys.executable, "-c", FORK_WITHOUT_HOOKS, how], env=pod_env, capture_output=True, text=True, check=True
     )
     parent, child, status, (childs_parent, ran, child_mask), parent_mask = eval(out.stdout)
     assert child > 0 and childs_parent == parent and status == 0
     assert child_mask == parent_mask == [int(signal.SIGUSR2)]
-    if how == "quiet" and sys.platform.startswith("linux"):
+    if how == "one thread" and sys.platform.startswith("linux"):
         assert ran == []
     else:
         assert ran == [child]
