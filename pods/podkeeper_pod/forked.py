@@ -88,42 +88,58 @@ def _clearenv() -> None:
 def fork_without_hooks() -> int:
     """In the zygote: fork a spare's guardian as os.fork() does, but without the interpreter's
     after-fork work: the os.register_at_fork hooks (threading's, logging's, random's, any a preload
-    added) and the re-making of the GIL, the runtime's locks and other threads' states. The hooks
-    rebuild, in the child, state that only the child's own Python code of those modules would use,
-    and the guardian runs none of it (no recipe code, no logging, no random); its runner is forked by
-    os.fork(), so the runner does all of that work and runs every hook, as a pod forked straight from
-    the zygote would. Running them wrote ~380 kB of pages the guardian shares with the zygote (the
-    numpy+pandas pod of `npm run bench:coldstart`: guardian 1.37 MB, 0.98 MB without them).
+    added), the re-making of the GIL, the runtime's locks and other threads' states, and the os.fork
+    audit event. The hooks rebuild, in the child, state that only the child's own Python code of
+    those modules would use, and the guardian runs none of it (no recipe code, no logging, no
+    random); its runner is forked by os.fork(), so the runner does all of that work and runs every
+    hook, as a pod forked straight from the zygote would. Running them wrote ~380 kB of pages the
+    guardian shares with the zygote (the numpy+pandas pod of `npm run bench:coldstart`: guardian
+    1.37 MB, 0.98 MB without them).
 
-    Only while this process has one thread (/proc/self/task), so that no other thread can hold the
-    GIL, a lock of the runtime or of a module, or take a signal during the fork; otherwise os.fork().
-    (numpy's OpenBLAS pool runs after its import, and its own fork handler ends it, so a zygote's
-    first spare may be forked by os.fork() and the next ones not.) libc's fork() is called holding
-    the GIL (FUNCFLAG_PYTHONAPI) and still runs native pthread_atfork handlers. Signals are blocked
-    across it: a Python handler runs in the zygote, before the fork, never in both processes. Linux
-    with _ctypes; elsewhere, or if libc's fork fails (os.fork() then raises its error), os.fork()."""
+    Only while this process has one thread (/proc/self/task, counted with signals blocked, so that
+    no handler can start one before the fork): no other thread can then hold the GIL, a lock of the
+    runtime or of a module, or take a signal during the fork. numpy's OpenBLAS pool runs after its
+    import and its own fork handler ends it, so a zygote's first spare may be forked by os.fork()
+    and the next ones not. libc's fork() is called holding the GIL (FUNCFLAG_PYTHONAPI) and still
+    runs native pthread_atfork handlers. A signal that arrives meanwhile is handled in the zygote
+    once its mask is back, never in the child. Linux with /proc and _ctypes; otherwise, or if libc's
+    fork fails (os.fork() then raises its error), os.fork()."""
     fork = _libc_fork()
-    if fork is None or len(os.listdir("/proc/self/task")) != 1:
+    if fork is None:
         return os.fork()
+    zygote = os.getpid()
     mask = signals.pthread_sigmask(signals.SIG_BLOCK, [])
-    pid = -1
     try:
         signals.pthread_sigmask(signals.SIG_BLOCK, signals.valid_signals())
-        pid = fork()
-    finally:
-        try:
-            signals.pthread_sigmask(signals.SIG_SETMASK, mask)
-        except BaseException:
-            if pid == 0:
-                os._exit(70)  # a handler's exception in the child: never into the zygote's loop
-            raise
+        pid = fork() if _threads() == 1 else -1
+        signals.pthread_sigmask(signals.SIG_SETMASK, mask)
+    except BaseException:
+        if os.getpid() != zygote:
+            os._exit(70)  # in the child: never into the zygote's loop
+        signals.pthread_sigmask(signals.SIG_SETMASK, mask)
+        raise
     return os.fork() if pid < 0 else pid
+
+
+def _threads() -> int:
+    """This process's threads, 0 when unknown (no /proc)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+_libc: list = []  # [libc's fork() called holding the GIL, or None], once looked up
 
 
 def _libc_fork() -> Callable[[], int] | None:
     """libc's fork() as a function called holding the GIL, or None (not Linux, no usable _ctypes)."""
-    if not sys.platform.startswith("linux"):
-        return None
+    if not _libc:
+        _libc.append(_look_up_fork() if sys.platform.startswith("linux") else None)
+    return _libc[0]
+
+
+def _look_up_fork() -> Callable[[], int] | None:
     try:
         import _ctypes
 

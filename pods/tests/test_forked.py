@@ -126,6 +126,9 @@ elif how == "no libc fork":
     forked._libc_fork = lambda: None
 elif how == "libc fork fails":
     forked._libc_fork = lambda: lambda: -1
+elif how == "no /proc":
+    listdir = os.listdir
+    os.listdir = lambda path: listdir(path) if not str(path).startswith("/proc") else listdir("/no/proc")
 read_end, write_end = os.pipe()
 pid = os.fork() if how == "os.fork" else forked.fork_without_hooks()
 if pid == 0:
@@ -140,7 +143,9 @@ if how == "a thread runs":
 """
 
 
-@pytest.mark.parametrize("how", ["one thread", "os.fork", "a thread runs", "no libc fork", "libc fork fails"])
+@pytest.mark.parametrize(
+    "how", ["one thread", "os.fork", "a thread runs", "no libc fork", "libc fork fails", "no /proc"]
+)
 def test_a_spare_guardian_is_forked_without_the_after_fork_hooks_when_alone(how, pod_env):
     """The guardian runs none of the code those hooks prepare (threading's, logging's, random's, a
     preload's): each ran in it wrote pages shared with the zygote. Its runner, forked by os.fork(),
@@ -156,3 +161,35 @@ def test_a_spare_guardian_is_forked_without_the_after_fork_hooks_when_alone(how,
         assert ran == []
     else:
         assert ran == [child]
+
+
+FORK_AS_CALLED = r"""
+import os, signal, _ctypes
+from podkeeper_pod import forked
+
+libc_fork = forked._libc_fork()
+assert libc_fork._flags_ & _ctypes.FUNCFLAG_PYTHONAPI  # the GIL stays held: no thread takes it meanwhile
+seen = []
+
+def fork():
+    seen.append(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    return libc_fork()
+
+forked._libc_fork = lambda: fork
+pid = forked.fork_without_hooks()
+if pid == 0:
+    os._exit(0)
+os.waitpid(pid, 0)
+blockable = set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+print(len(seen) == 1 and set(seen[0]) >= {int(s) for s in blockable})
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc's fork is used on Linux only")
+def test_libc_fork_is_called_holding_the_gil_with_every_signal_blocked(pod_env):
+    """No other thread may take the GIL, and no handler run, while the fork copies this process."""
+    out = subprocess.run(
+        [sys.executable, "-c", FORK_AS_CALLED], check=False, env=pod_env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
