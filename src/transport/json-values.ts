@@ -11,7 +11,8 @@
  *   an id its sender never used).
  *
  * The check costs one regular-expression scan per line; only a line that has a long integer digit
- * run, a 3-digit exponent or a numeric id is scanned a second time, literal by literal.
+ * run, a 3-digit exponent, or a numeric id not plainly written first as an integer, is scanned a
+ * second time, literal by literal.
  */
 import { HEAD_BYTES } from './line-framer.js';
 
@@ -23,6 +24,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 const SUSPECT = /(?<![\d.])\d{16}|[eE]\+?\d{3}/;
 const INTEGER = /^-?\d+$/;
+/** A line that opens with its top-level id written as an integer (`{"id":7,`). */
+const LEADING_INTEGER_ID = /^\{\s*"id"\s*:\s*-?\d+\s*[,}]/;
 const SHOWN = 40;
 
 export type Decoded =
@@ -44,11 +47,22 @@ export function decodeLine(bytes: Uint8Array): Decoded {
     return { ok: false, reason: 'json', detail: (error as Error).message, text };
   }
   const numericId = typeof (value as { id?: unknown } | null)?.id === 'number';
-  if (!numericId && !SUSPECT.test(text)) return { ok: true, value };
+  if (!SUSPECT.test(text) && (!numericId || idWrittenAsInteger(text))) return { ok: true, value };
   const problem = findUnrepresentable(text, numericId);
   return problem === undefined
     ? { ok: true, value }
     : { ok: false, reason: 'unrepresentable', detail: problem, text };
+}
+
+/**
+ * Whether a line whose top-level id is a number plainly wrote it as an integer: it opens with
+ * `{"id":<digits>` and has no other `"id"` and no escape (a later `"id"` key, or one written
+ * `"\u0069d"`, is the one JSON.parse keeps). The usual numeric-id request then costs no literal-by-
+ * literal scan (1.5 µs of the 2.4 µs an 83-byte request took); any other line is scanned.
+ */
+function idWrittenAsInteger(text: string): boolean {
+  if (!LEADING_INTEGER_ID.test(text) || text.includes('\\')) return false;
+  return text.indexOf('"id"', text.indexOf('"id"') + 4) === -1;
 }
 
 /**
