@@ -111,7 +111,7 @@ def fork_without_hooks() -> int:
     mask = signals.pthread_sigmask(signals.SIG_BLOCK, [])
     try:
         signals.pthread_sigmask(signals.SIG_BLOCK, signals.valid_signals())
-        pid = fork() if _threads() == 1 else -1
+        pid = fork() if native_threads() == 1 else -1
         signals.pthread_sigmask(signals.SIG_SETMASK, mask)
     except BaseException:
         if os.getpid() != zygote:
@@ -121,12 +121,12 @@ def fork_without_hooks() -> int:
     return os.fork() if pid < 0 else pid
 
 
-def _threads() -> int:
-    """This process's threads, 0 when unknown (no /proc)."""
+def native_threads() -> int | None:
+    """Threads of this process from /proc (None without /proc, as on macOS)."""
     try:
         return len(os.listdir("/proc/self/task"))
     except OSError:
-        return 0
+        return None
 
 
 _libc: list = []  # [libc's fork() called holding the GIL, or None], once looked up

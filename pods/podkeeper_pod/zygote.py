@@ -92,7 +92,7 @@ def preload(recipe_dir: str, entries: list[str]) -> int:
             if not callable(target):
                 raise PreloadError(f"preload {entry!r}: {module_name}.{function} is not a function")
             functions.append((entry, target))
-    baseline = native_threads()
+    baseline = forked.native_threads()
     for entry, target in functions:
         try:
             target()
@@ -101,21 +101,13 @@ def preload(recipe_dir: str, entries: list[str]) -> int:
     return baseline
 
 
-def native_threads() -> int | None:
-    """Threads of this process from /proc (None without /proc, as on macOS)."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return None
-
-
 def unsafe_to_fork(baseline: int | None) -> tuple[str, str] | None:
     """Why forking now would be unsafe, as (code, reason), or None."""
     frames = sys._current_frames()
     if len(frames) > 1:
         reason = f"{len(frames) - 1} Python thread(s) besides the main one are running in the zygote"
         return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"
-    native = native_threads()
+    native = forked.native_threads()
     if baseline is not None and native is not None and native > baseline:
         reason = f"{native - baseline} native thread(s) were started after the preload imports (by a preload function)"
         return "ZYGOTE_THREADS", f"{reason}: a fork would copy the locks they hold"

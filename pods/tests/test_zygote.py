@@ -20,6 +20,7 @@ from helpers import PYTHON, TIMEOUT, kill_quietly, wait_gone, write_recipe
 from zygote_client import ForkedPod, connect
 
 from podkeeper_pod import wire, zygote
+from podkeeper_pod.forked import native_threads
 
 ZYGOTE = ["-u", "-c", "from podkeeper_pod.zygote import run; run()"]
 CODE = """
@@ -218,7 +219,7 @@ def test_a_failing_preload_exits_3_naming_the_entry(tmp_path, start_zygote):
 
 
 def test_a_thread_makes_forking_unsafe() -> None:
-    baseline = zygote.native_threads()
+    baseline = native_threads()
     assert zygote.unsafe_to_fork(baseline) is None
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
