@@ -56,12 +56,13 @@ export function decodeLine(bytes: Uint8Array): Decoded {
 
 /**
  * Whether a line whose top-level id is a number plainly wrote it as an integer: it opens with
- * `{"id":<digits>` and has no other `"id"` and no escape (a later `"id"` key, or one written
- * `"\u0069d"`, is the one JSON.parse keeps). The usual numeric-id request then costs no literal-by-
- * literal scan (1.5 µs of the 2.4 µs an 83-byte request took); any other line is scanned.
+ * `{"id":<digits>` and has no other `"id"` and no `\u` escape (a later `"id"` key, or one written
+ * `"\u0069d"`, is the one JSON.parse keeps; `i` and `d` have no other escape). The usual
+ * numeric-id request then costs no literal-by-literal scan (1.5 µs of the 2.4 µs an 83-byte
+ * request took); any other line is scanned.
  */
 function idWrittenAsInteger(text: string): boolean {
-  if (!LEADING_INTEGER_ID.test(text) || text.includes('\\')) return false;
+  if (!LEADING_INTEGER_ID.test(text) || text.includes('\\u')) return false;
   return text.indexOf('"id"', text.indexOf('"id"') + 4) === -1;
 }
 

@@ -15,7 +15,8 @@ describe('decodeLine', () => {
       '{ "id" : 7 , "a": 1.5}',
       '{"action":"status","id":7}',
       '{"id":7,"payload":{"id":2.5}}', // a nested id is the payload's business
-      '{"id":7,"text":"a \\"quoted\\" word"}',
+      '{"id":7,"text":"a \\"quoted\\" word,\\n\\tand more"}', // escapes, none of them a key's
+      '{"id":7,"text":"\\\\u0069d"}', // a backslash, then the text u0069d
     ]) {
       expect(decode(line), line).toEqual({ ok: true, value: JSON.parse(line) });
     }
